@@ -1,0 +1,37 @@
+/*
+ * api.h - the merchant API: the route table and the request pipeline
+ * (parse -> identify -> sign -> validate -> handler -> respond). It takes
+ * bytes and a certificate name, not a socket, so it runs the same under
+ * the HTTP front end, in unit tests and in the fuzzers.
+ */
+#ifndef REDPACK_API_H
+#define REDPACK_API_H
+
+#include <stddef.h>
+
+#include "redpack.h"
+#include "sign.h"
+#include "util.h"
+#include "validate.h"
+
+struct api_ctx {
+	struct redpack *redpack;
+	int sign_received; /* --sign-fields received */
+};
+
+struct endpoint;
+
+/* The endpoint served at path, or NULL (borrowed, static). */
+const struct endpoint *api_route(const char *path);
+
+/* Handles one request body for ep. cert_cn is the CN of the client
+ * certificate the TLS layer verified (never NULL here: the front end
+ * answers missing or bad certificates itself). The XML answer is
+ * appended to reply; the HTTP status is always 200. */
+void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const char *body, size_t len,
+		const char *cert_cn, struct buf *reply);
+
+#endif
+
+/* The fields ep signs (borrowed, static). */
+const struct sign_fields *api_signed_fields(const struct endpoint *ep);

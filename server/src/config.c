@@ -1,0 +1,253 @@
+/*
+ * config.c - the settings table and its three sources.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#ifndef REDPACK_VERSION
+#define REDPACK_VERSION "0.1.0"
+#endif
+
+enum kind { KIND_STRING, KIND_INT };
+
+struct setting {
+	const char *name;  /* flag --name, env REDPACK_NAME, file "name" */
+	enum kind kind;
+	size_t offset;
+	const char *dflt;
+	int64_t min, max;           /* KIND_INT */
+	const char *const *choices; /* KIND_STRING, NULL: free text */
+	const char *help;
+};
+
+static const char *const client_auth_choices[] = {"http", "handshake", NULL};
+static const char *const sign_fields_choices[] = {"endpoint", "received", NULL};
+static const char *const log_format_choices[] = {"text", "json", NULL};
+
+#define STR(field) KIND_STRING, offsetof(struct config, field)
+#define INT(field) KIND_INT, offsetof(struct config, field)
+
+/* clang-format off */
+static const struct setting settings[] = {
+	{"listen", STR(listen), "127.0.0.1:8443", 0, 0, NULL,
+	 "HOST:PORT of the HTTPS merchant API (port 0: pick a free one)"},
+	{"admin-listen", STR(admin_listen), "127.0.0.1:8444", 0, 0, NULL,
+	 "HOST:PORT of the plain-HTTP control API (loopback only unless --admin-token)"},
+	{"admin-token", STR(admin_token), "", 0, 0, NULL,
+	 "bearer token the control API requires; needed for a non-loopback --admin-listen"},
+	{"db", STR(db), "var/redpack.db", 0, 0, NULL, "SQLite database file (\":memory:\" allowed)"},
+	{"fixtures", STR(fixtures), "fixtures/default.json", 0, 0, NULL,
+	 "JSON world loaded into an empty database"},
+	{"tls-cert", STR(tls_cert), "var/certs/server.pem", 0, 0, NULL, "server certificate (PEM)"},
+	{"tls-key", STR(tls_key), "var/certs/server.key", 0, 0, NULL, "server private key (PEM)"},
+	{"client-ca", STR(client_ca), "var/certs/ca.pem", 0, 0, NULL,
+	 "CA that issued the merchant certificates (PEM)"},
+	{"client-auth", STR(client_auth), "http", 0, 0, client_auth_choices,
+	 "http: bad certificates get nginx's 400 page (as the real host); handshake: refused in TLS"},
+	{"sign-fields", STR(sign_fields), "endpoint", 0, 0, sign_fields_choices,
+	 "endpoint: sign over the endpoint's own fields (as the real host); received: over all"},
+	{"seed", STR(seed), "", 0, 0, NULL, "split seed (decimal); empty: random, logged at start-up"},
+	{"log-format", STR(log_format), "text", 0, 0, log_format_choices, "log lines on stderr"},
+	{"max-body", INT(max_body), "65536", 1, 16777216, NULL, "largest request body in bytes"},
+	{"max-headers", INT(max_headers), "8192", 256, 1048576, NULL,
+	 "largest request header block in bytes"},
+	{"timeout", INT(timeout), "8", 1, 3600, NULL,
+	 "seconds a connection may stay silent (matches Keep-Alive: timeout=8)"},
+};
+/* clang-format on */
+
+#define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static const struct setting *find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++)
+		if (strlen(settings[i].name) == len && strncmp(settings[i].name, name, len) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+static int set_value(struct config *cfg, const struct setting *s, const char *value,
+		     const char *where, char *err, size_t errlen)
+{
+	if (s->kind == KIND_INT) {
+		int64_t v;
+		if (parse_digits(value, &v) != 0 || v < s->min || v > s->max) {
+			snprintf(err, errlen, "%s: %s must be an integer in %lld..%lld, not \"%s\"",
+				 where, s->name, (long long)s->min, (long long)s->max, value);
+			return -1;
+		}
+		*(int64_t *)((char *)cfg + s->offset) = v;
+		return 0;
+	}
+	if (s->choices) {
+		const char *const *c;
+		for (c = s->choices; *c; c++)
+			if (strcmp(*c, value) == 0)
+				break;
+		if (!*c) {
+			snprintf(err, errlen, "%s: %s must be one of", where, s->name);
+			for (c = s->choices; *c; c++)
+				snprintf(err + strlen(err), errlen - strlen(err), " %s", *c);
+			return -1;
+		}
+	}
+	char **slot = (char **)((char *)cfg + s->offset);
+	free(*slot);
+	*slot = xstrdup(value);
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: redpack-sim [--config FILE] [--NAME VALUE]...\n\n"
+		     "An offline, stateful stand-in for the retired WeChat Pay API v2 red packet\n"
+		     "endpoints (sendgroupredpack), over mutual TLS.\n\n"
+		     "Settings (flag, or REDPACK_NAME in the environment, or \"name = value\" in\n"
+		     "the config file; flags win, then the environment, then the file):\n");
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		fprintf(out, "  --%-14s %s", s->name, s->help);
+		if (s->dflt[0])
+			fprintf(out, " [%s]", s->dflt);
+		fputc('\n', out);
+	}
+	fprintf(out, "  --%-14s %s\n  --%-14s %s\n  --%-14s %s\n", "config", "read settings from FILE",
+		"help", "print this and exit", "version", "print the version and exit");
+	fprintf(out, "\nThe first line on stdout is "
+		     "\"listening api=https://HOST:PORT admin=http://HOST:PORT\".\n");
+}
+
+static int load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096], where[512];
+	int lineno = 0, rc = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		char *p = line, *eq, *end;
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%d", path, lineno);
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '#' || *p == '\0')
+			continue;
+		eq = strchr(p, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s: expected \"name = value\"", where);
+			rc = -1;
+			break;
+		}
+		end = eq;
+		while (end > p && isspace((unsigned char)end[-1]))
+			end--;
+		const struct setting *s = find(p, (size_t)(end - p));
+		if (!s) {
+			snprintf(err, errlen, "%s: unknown setting \"%.*s\"", where, (int)(end - p), p);
+			rc = -1;
+			break;
+		}
+		char *v = eq + 1;
+		while (isspace((unsigned char)*v))
+			v++;
+		end = v + strlen(v);
+		while (end > v && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		rc = set_value(cfg, s, v, where, err, errlen);
+	}
+	fclose(f);
+	return rc;
+}
+
+static int load_env(struct config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		char name[64] = "REDPACK_";
+		size_t n = strlen(name);
+		for (const char *p = settings[i].name; *p && n < sizeof(name) - 1; p++)
+			name[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+		name[n] = '\0';
+		const char *v = getenv(name);
+		if (v && set_value(cfg, &settings[i], v, name, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+enum config_result config_load(struct config *cfg, int argc, char **argv, char *err,
+				size_t errlen)
+{
+	const char *file = getenv("REDPACK_CONFIG");
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < N_SETTINGS; i++)
+		if (set_value(cfg, &settings[i], settings[i].dflt, "default", err, errlen) != 0)
+			return CONFIG_ERROR;
+	/* First pass: --help, --version, --config. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return CONFIG_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("redpack-sim %s\n", REDPACK_VERSION);
+			return CONFIG_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			file = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			file = argv[i] + 9;
+	}
+	if (file && *file && load_file(cfg, file, err, errlen) != 0)
+		return CONFIG_ERROR;
+	if (load_env(cfg, err, errlen) != 0)
+		return CONFIG_ERROR;
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *value;
+		if (strncmp(arg, "--", 2) != 0) {
+			snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", arg);
+			return CONFIG_ERROR;
+		}
+		const char *name = arg + 2, *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		if (eq)
+			value = eq + 1;
+		else if (i + 1 < argc)
+			value = argv[++i];
+		else {
+			snprintf(err, errlen, "%s needs a value (see --help)", arg);
+			return CONFIG_ERROR;
+		}
+		if (len == 6 && strncmp(name, "config", 6) == 0)
+			continue;
+		const struct setting *s = find(name, len);
+		if (!s) {
+			snprintf(err, errlen, "unknown flag --%.*s (see --help)", (int)len, name);
+			return CONFIG_ERROR;
+		}
+		char where[80];
+		snprintf(where, sizeof(where), "--%s", s->name);
+		if (set_value(cfg, s, value, where, err, errlen) != 0)
+			return CONFIG_ERROR;
+	}
+	return CONFIG_OK;
+}
+
+void config_release(struct config *cfg)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++)
+		if (settings[i].kind == KIND_STRING)
+			free(*(char **)((char *)cfg + settings[i].offset));
+	memset(cfg, 0, sizeof(*cfg));
+}

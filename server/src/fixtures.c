@@ -1,0 +1,347 @@
+/*
+ * fixtures.c - the fixtures file: strict parsing with jansson, loading
+ * into the store through the ledger (every balance has its movement).
+ */
+#include "fixtures.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "util.h"
+
+#define ERR(...) snprintf(err, errlen, __VA_ARGS__)
+
+struct limit_key {
+	const char *name;
+	size_t offset;
+	int64_t dflt;
+};
+
+static const struct limit_key limit_keys[] = {
+	{"sends_per_minute", offsetof(struct merchant, sends_per_minute),
+	 FIXTURES_DEFAULT_SENDS_PER_MINUTE},
+	{"packets_per_user_per_day", offsetof(struct merchant, packets_per_user_per_day),
+	 FIXTURES_DEFAULT_PACKETS_PER_USER_PER_DAY},
+	{"amount_per_user_per_day", offsetof(struct merchant, amount_per_user_per_day),
+	 FIXTURES_DEFAULT_AMOUNT_PER_USER_PER_DAY},
+	{"amount_per_day", offsetof(struct merchant, amount_per_day),
+	 FIXTURES_DEFAULT_AMOUNT_PER_DAY},
+};
+
+static const char *const merchant_keys[] = {"mch_id", "name", "api_key", "balance", "apps",
+					    "mobile_apps", "scenes", "limits", NULL};
+static const char *const scene_ids[] = {"PRODUCT_1", "PRODUCT_2", "PRODUCT_3", "PRODUCT_4",
+					"PRODUCT_5", "PRODUCT_6", "PRODUCT_7", "PRODUCT_8", NULL};
+
+static int in_list(const char *k, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(k, *list) == 0)
+			return 1;
+	return 0;
+}
+
+static int is_digits(const char *s, size_t max)
+{
+	int64_t n;
+	return strlen(s) <= max && parse_digits(s, &n) == 0;
+}
+
+/* A string of 1..max bytes without control characters. */
+static const char *short_string(json_t *v, size_t max)
+{
+	const char *s = json_string_value(v);
+	if (!s || !*s || strlen(s) > max)
+		return NULL;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			return NULL;
+	return s;
+}
+
+static int check_id_list(json_t *list, const char *where, int scenes, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(list)) {
+		ERR("%s must be an array of strings", where);
+		return -1;
+	}
+	json_array_foreach(list, i, v) {
+		const char *s = short_string(v, 32);
+		if (!s || (scenes && !in_list(s, scene_ids))) {
+			ERR("%s[%zu] must be %s", where, i,
+			    scenes ? "one of PRODUCT_1..PRODUCT_8" : "a string of 1-32 characters");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_merchant(json_t *m, size_t idx, json_t *seen, struct merchant *out, char *err,
+			  size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	char where[64];
+
+	snprintf(where, sizeof(where), "merchants[%zu]", idx);
+	if (!json_is_object(m)) {
+		ERR("%s must be an object", where);
+		return -1;
+	}
+	json_object_foreach(m, key, v) {
+		if (!in_list(key, merchant_keys)) {
+			ERR("%s: unknown key \"%s\"", where, key);
+			return -1;
+		}
+	}
+	memset(out, 0, sizeof(*out));
+	const char *mch_id = short_string(json_object_get(m, "mch_id"), 32);
+	if (!mch_id || !is_digits(mch_id, 32)) {
+		ERR("%s.mch_id must be a string of 1-32 digits", where);
+		return -1;
+	}
+	if (json_object_get(seen, mch_id)) {
+		ERR("%s.mch_id \"%s\" appears twice", where, mch_id);
+		return -1;
+	}
+	json_object_set_new(seen, mch_id, json_true());
+	const char *name = short_string(json_object_get(m, "name"), sizeof(out->name) - 1);
+	if (!name) {
+		ERR("%s.name must be a non-empty string", where);
+		return -1;
+	}
+	const char *api_key = short_string(json_object_get(m, "api_key"), 64);
+	if (!api_key) {
+		ERR("%s.api_key must be a string of 1-64 characters", where);
+		return -1;
+	}
+	json_t *balance = json_object_get(m, "balance");
+	if (!json_is_integer(balance) || json_integer_value(balance) < 0) {
+		ERR("%s.balance must be an integer number of fen >= 0", where);
+		return -1;
+	}
+	snprintf(out->mch_id, sizeof(out->mch_id), "%s", mch_id);
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	snprintf(out->api_key, sizeof(out->api_key), "%s", api_key);
+	out->balance = json_integer_value(balance);
+
+	snprintf(where, sizeof(where), "merchants[%zu].apps", idx);
+	if (check_id_list(json_object_get(m, "apps"), where, 0, err, errlen) != 0)
+		return -1;
+	if (json_object_get(m, "mobile_apps")) {
+		snprintf(where, sizeof(where), "merchants[%zu].mobile_apps", idx);
+		if (check_id_list(json_object_get(m, "mobile_apps"), where, 0, err, errlen) != 0)
+			return -1;
+	}
+	if (json_object_get(m, "scenes")) {
+		snprintf(where, sizeof(where), "merchants[%zu].scenes", idx);
+		if (check_id_list(json_object_get(m, "scenes"), where, 1, err, errlen) != 0)
+			return -1;
+	}
+
+	json_t *limits = json_object_get(m, "limits");
+	if (limits && !json_is_object(limits)) {
+		ERR("merchants[%zu].limits must be an object", idx);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++)
+		*(int64_t *)((char *)out + limit_keys[i].offset) = limit_keys[i].dflt;
+	json_object_foreach(limits, key, v) {
+		size_t i;
+		for (i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++)
+			if (strcmp(key, limit_keys[i].name) == 0)
+				break;
+		if (i == sizeof(limit_keys) / sizeof(limit_keys[0])) {
+			ERR("merchants[%zu].limits: unknown key \"%s\"", idx, key);
+			return -1;
+		}
+		if (!json_is_integer(v) || json_integer_value(v) < 0) {
+			ERR("merchants[%zu].limits.%s must be an integer >= 0 (0: unlimited)", idx, key);
+			return -1;
+		}
+		*(int64_t *)((char *)out + limit_keys[i].offset) = json_integer_value(v);
+	}
+	return 0;
+}
+
+static int check_user(json_t *u, size_t idx, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(u)) {
+		ERR("users[%zu] must be an object", idx);
+		return -1;
+	}
+	json_object_foreach(u, key, v) {
+		if (strcmp(key, "openid") != 0 && strcmp(key, "appid") != 0) {
+			ERR("users[%zu]: unknown key \"%s\"", idx, key);
+			return -1;
+		}
+	}
+	if (!short_string(json_object_get(u, "openid"), 32) ||
+	    !short_string(json_object_get(u, "appid"), 32)) {
+		ERR("users[%zu] needs \"openid\" and \"appid\", strings of 1-32 characters", idx);
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks the whole document; merchants_out (may be NULL) receives one
+ * struct merchant per merchant, in order (caller frees). */
+static int check_document(json_t *root, struct merchant **merchants_out, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v, *merchants, *users, *seen;
+	struct merchant *parsed = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (!json_is_object(root)) {
+		ERR("the top level must be an object");
+		return -1;
+	}
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "merchants") != 0 && strcmp(key, "users") != 0) {
+			ERR("unknown top-level key \"%s\"", key);
+			return -1;
+		}
+	}
+	merchants = json_object_get(root, "merchants");
+	users = json_object_get(root, "users");
+	if (!json_is_array(merchants) || json_array_size(merchants) == 0) {
+		ERR("\"merchants\" must be a non-empty array");
+		return -1;
+	}
+	if (users && !json_is_array(users)) {
+		ERR("\"users\" must be an array");
+		return -1;
+	}
+	seen = json_object();
+	parsed = xcalloc(json_array_size(merchants), sizeof(*parsed));
+	json_array_foreach(merchants, i, v) {
+		if (check_merchant(v, i, seen, &parsed[i], err, errlen) != 0)
+			goto out;
+	}
+	json_array_foreach(users, i, v) {
+		if (check_user(v, i, err, errlen) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(seen);
+	if (rc == 0 && merchants_out)
+		*merchants_out = parsed;
+	else
+		free(parsed);
+	return rc;
+}
+
+int fixtures_check_text(const char *text, size_t len, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	int rc;
+
+	if (!root) {
+		ERR("line %d: %s", jerr.line, jerr.text);
+		return -1;
+	}
+	rc = check_document(root, NULL, err, errlen);
+	json_decref(root);
+	return rc;
+}
+
+static int insert_ids(struct store *s, const char *mch_id, json_t *list, const char *kind)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v) {
+		int rc = kind ? store_app_insert(s, mch_id, json_string_value(v), kind)
+			      : store_scene_insert(s, mch_id, json_string_value(v));
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int write_world(struct store *s, json_t *root, const struct merchant *parsed, int64_t now)
+{
+	json_t *merchants = json_object_get(root, "merchants");
+	json_t *users = json_object_get(root, "users");
+	json_t *all_scenes = json_array();
+	size_t i;
+	json_t *v;
+	int rc = -1;
+
+	for (const char *const *sc = scene_ids; *sc; sc++)
+		json_array_append_new(all_scenes, json_string(*sc));
+	json_array_foreach(merchants, i, v) {
+		const struct merchant *m = &parsed[i];
+		json_t *scenes = json_object_get(v, "scenes");
+		if (store_merchant_insert(s, m) != 0 ||
+		    insert_ids(s, m->mch_id, json_object_get(v, "apps"), "MP") != 0 ||
+		    insert_ids(s, m->mch_id, json_object_get(v, "mobile_apps"), "APP") != 0 ||
+		    insert_ids(s, m->mch_id, scenes ? scenes : all_scenes, NULL) != 0)
+			goto out;
+		if (m->balance && store_ledger_add(s, m->mch_id, m->balance, "fixture", 0, now) != 0)
+			goto out;
+	}
+	json_array_foreach(users, i, v) {
+		if (store_user_insert(s, json_string_value(json_object_get(v, "openid")),
+				      json_string_value(json_object_get(v, "appid"))) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(all_scenes);
+	return rc;
+}
+
+int fixtures_load(struct store *s, const char *path, int64_t now, int force, char *err,
+		  size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	struct merchant *parsed = NULL;
+	char what[256];
+	int rc = -1, empty;
+
+	if (!root) {
+		if (jerr.line > 0)
+			ERR("%s:%d: %s", path, jerr.line, jerr.text);
+		else
+			ERR("%s: %s", path, jerr.text);
+		return -1;
+	}
+	if (check_document(root, &parsed, what, sizeof(what)) != 0) {
+		ERR("%s: %s", path, what);
+		goto out;
+	}
+	empty = store_is_empty(s);
+	if (empty < 0) {
+		ERR("%s: cannot read the database", path);
+		goto out;
+	}
+	if (!empty && !force) {
+		rc = 0;
+		goto out;
+	}
+	if (store_begin(s) != 0 || write_world(s, root, parsed, now) != 0 || store_commit(s) != 0) {
+		store_rollback(s);
+		ERR("%s: cannot write the fixtures into the database (see the log; an openid or appid "
+		    "listed twice?)",
+		    path);
+		goto out;
+	}
+	rc = 1;
+out:
+	free(parsed);
+	json_decref(root);
+	return rc;
+}

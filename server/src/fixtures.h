@@ -1,0 +1,29 @@
+/*
+ * fixtures.h - the world the server starts with (DESIGN.md, "Fixtures"):
+ * merchants, their apps and limits, users bound to apps.
+ */
+#ifndef REDPACK_FIXTURES_H
+#define REDPACK_FIXTURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* The real service's default limits (protocol reference section 10). */
+#define FIXTURES_DEFAULT_SENDS_PER_MINUTE 1800
+#define FIXTURES_DEFAULT_PACKETS_PER_USER_PER_DAY 10
+#define FIXTURES_DEFAULT_AMOUNT_PER_USER_PER_DAY 100000
+#define FIXTURES_DEFAULT_AMOUNT_PER_DAY 100000000
+
+/* Reads and checks the JSON fixtures at path, then, when the store is
+ * still empty (or always, if force), writes them in one transaction at
+ * business time now. Returns 1 when loaded, 0 when the store already
+ * held a world, -1 with "path: what is wrong" in err. */
+int fixtures_load(struct store *s, const char *path, int64_t now, int force, char *err,
+		  size_t errlen);
+
+/* Checks the JSON text (for fuzzing and tests): 0 valid, -1 with err. */
+int fixtures_check_text(const char *text, size_t len, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,339 @@
+/*
+ * http.c - listeners, the route tables, nginx pages and headers.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+
+struct http_server {
+	struct event_base *base;
+	SSL_CTX *ssl_ctx;
+	struct api_ctx *api;
+	struct evhttp *api_http;
+	struct evhttp *admin_http;
+	char api_url[128];
+	char admin_url[128];
+	int ready;
+};
+
+/* ---- nginx pages ------------------------------------------------------- */
+
+/* nginx's built-in error page, CRLF line ends as nginx writes them. */
+static void nginx_page(struct buf *out, const char *status, const char *detail)
+{
+	buf_printf(out,
+		   "<html>\r\n<head><title>%s</title></head>\r\n<body bgcolor=\"white\">\r\n"
+		   "<center><h1>%s</h1></center>\r\n",
+		   detail ? detail : status, status);
+	if (detail)
+		buf_printf(out, "<center>%s</center>\r\n", detail + 4);
+	buf_puts(out, "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n");
+}
+
+/* ---- replies ----------------------------------------------------------- */
+
+static void http_date(char *out, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static void request_id(char out[33])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[16];
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		memset(raw, 0, sizeof(raw));
+	for (int i = 0; i < 16; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+/* Sends one answer with the front end's headers, in the order the real
+ * host wrote them (spec 2.2). close asks evhttp to drop the connection. */
+static void send_reply(struct evhttp_request *req, int code, const char *reason,
+		       const char *content_type, const struct buf *body, int close)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	char date[64], length[32], id[33];
+
+	http_date(date, sizeof(date));
+	snprintf(length, sizeof(length), "%zu", body->len);
+	request_id(id);
+	evhttp_add_header(h, "Server", "nginx");
+	evhttp_add_header(h, "Date", date);
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "Content-Length", length);
+	evhttp_add_header(h, "Connection", close ? "close" : "keep-alive");
+	if (!close)
+		evhttp_add_header(h, "Keep-Alive", "timeout=8");
+	evhttp_add_header(h, "Request-Id", id);
+	evbuffer_add(evhttp_request_get_output_buffer(req), body->data ? body->data : "", body->len);
+	evhttp_send_reply(req, code, reason, NULL);
+}
+
+static void send_page(struct evhttp_request *req, int code, const char *reason,
+		      const char *status, const char *detail, int close)
+{
+	struct buf page;
+	buf_init(&page);
+	nginx_page(&page, status, detail);
+	send_reply(req, code, reason, "text/html", &page, close);
+	buf_release(&page);
+}
+
+/* ---- the merchant API -------------------------------------------------- */
+
+static SSL *request_ssl(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	return bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+}
+
+static const char *request_path(struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	return path ? path : "";
+}
+
+/* The front end's order (spec 14): certificate, path, method, then the
+ * API pipeline, which answers every XML case itself. */
+static void on_api_request(struct evhttp_request *req, void *arg)
+{
+	struct http_server *s = arg;
+	const struct endpoint *ep;
+	char cn[STORE_ID_MAX];
+	struct buf reply;
+	struct evbuffer *in;
+
+	buf_init(&reply);
+	switch (tls_peer(request_ssl(req), cn, sizeof(cn))) {
+	case CERT_NONE:
+		send_page(req, 400, "Bad Request", "400 Bad Request",
+			  "400 No required SSL certificate was sent", 1);
+		goto out;
+	case CERT_BAD:
+		send_page(req, 400, "Bad Request", "400 Bad Request",
+			  "400 The SSL certificate error", 1);
+		goto out;
+	case CERT_OK:
+		break;
+	}
+	ep = api_route(request_path(req));
+	if (!ep) {
+		send_page(req, 404, "Not Found", "404 Not Found", NULL, 0);
+		goto out;
+	}
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		send_page(req, 405, "Not Allowed", "405 Not Allowed", NULL, 0);
+		goto out;
+	}
+	in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+	api_handle(s->api, ep, body, len, cn, &reply);
+	send_reply(req, 200, "OK", "text/plain", &reply, 0);
+out:
+	buf_release(&reply);
+}
+
+static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
+{
+	struct http_server *s = arg;
+	SSL *ssl = SSL_new(s->ssl_ctx);
+	struct bufferevent *bev;
+
+	if (!ssl)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (bev)
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+/* ---- the control API --------------------------------------------------- */
+
+static void admin_healthz(struct http_server *s, struct evhttp_request *req)
+{
+	struct buf body;
+	buf_init(&body);
+	buf_puts(&body, s->ready ? "ok\n" : "starting\n");
+	send_reply(req, s->ready ? 200 : 503, s->ready ? "OK" : "Service Unavailable",
+		   "text/plain", &body, 0);
+	buf_release(&body);
+}
+
+struct admin_route {
+	enum evhttp_cmd_type method;
+	const char *path;
+	void (*handle)(struct http_server *s, struct evhttp_request *req);
+};
+
+static const struct admin_route admin_routes[] = {
+	{EVHTTP_REQ_GET, "/healthz", admin_healthz},
+};
+
+static void on_admin_request(struct evhttp_request *req, void *arg)
+{
+	struct http_server *s = arg;
+	const char *path = request_path(req);
+	int path_known = 0;
+
+	for (size_t i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]); i++) {
+		if (strcmp(admin_routes[i].path, path) != 0)
+			continue;
+		path_known = 1;
+		if (admin_routes[i].method == evhttp_request_get_command(req)) {
+			admin_routes[i].handle(s, req);
+			return;
+		}
+	}
+	struct buf body;
+	buf_init(&body);
+	buf_printf(&body, "{\"error\":\"%s\"}\n",
+		   path_known ? "method not allowed" : "no such endpoint");
+	send_reply(req, path_known ? 405 : 404, path_known ? "Method Not Allowed" : "Not Found",
+		   "application/json", &body, 0);
+	buf_release(&body);
+}
+
+/* ---- listeners --------------------------------------------------------- */
+
+/* Splits "HOST:PORT" or "[V6]:PORT" into host and port. */
+static int split_hostport(const char *spec, char *host, size_t hostlen, int *port)
+{
+	const char *colon = strrchr(spec, ':');
+	int64_t p;
+
+	if (!colon || parse_digits(colon + 1, &p) != 0 || p > 65535)
+		return -1;
+	size_t n = (size_t)(colon - spec);
+	if (n >= 2 && spec[0] == '[' && spec[n - 1] == ']') {
+		spec++;
+		n -= 2;
+	}
+	if (n == 0 || n >= hostlen)
+		return -1;
+	memcpy(host, spec, n);
+	host[n] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
+static int bind_listener(struct evhttp *http, const char *spec, const char *scheme, char *url,
+			 size_t urllen, char *err, size_t errlen)
+{
+	char host[64], shown[80];
+	int port;
+	struct evhttp_bound_socket *sock;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+
+	if (split_hostport(spec, host, sizeof(host), &port) != 0) {
+		snprintf(err, errlen, "\"%s\": expected HOST:PORT", spec);
+		return -1;
+	}
+	sock = evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)port);
+	if (!sock) {
+		snprintf(err, errlen, "cannot listen on %s (address in use or not local?)", spec);
+		return -1;
+	}
+	if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sslen) == 0)
+		port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						      : ((struct sockaddr_in *)&ss)->sin_port);
+	if (strchr(host, ':'))
+		snprintf(shown, sizeof(shown), "[%s]", host);
+	else
+		snprintf(shown, sizeof(shown), "%s", host);
+	snprintf(url, urllen, "%s://%s:%d", scheme, shown, port);
+	return 0;
+}
+
+struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct api_ctx *api,
+			       const struct http_config *cfg, char *err, size_t errlen)
+{
+	struct http_server *s = xcalloc(1, sizeof(*s));
+
+	s->base = base;
+	s->ssl_ctx = ssl_ctx;
+	s->api = api;
+	s->api_http = evhttp_new(base);
+	s->admin_http = evhttp_new(base);
+	if (!s->api_http || !s->admin_http) {
+		snprintf(err, errlen, "evhttp_new failed");
+		goto error;
+	}
+	evhttp_set_bevcb(s->api_http, on_api_connection, s);
+	evhttp_set_gencb(s->api_http, on_api_request, s);
+	evhttp_set_gencb(s->admin_http, on_admin_request, s);
+	evhttp_set_allowed_methods(s->api_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+							EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+							EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_allowed_methods(s->admin_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+							  EVHTTP_REQ_DELETE);
+	for (int i = 0; i < 2; i++) {
+		struct evhttp *h = i ? s->admin_http : s->api_http;
+		evhttp_set_max_body_size(h, (ev_ssize_t)cfg->max_body);
+		evhttp_set_max_headers_size(h, (ev_ssize_t)cfg->max_headers);
+		evhttp_set_timeout(h, cfg->timeout);
+	}
+	if (bind_listener(s->api_http, cfg->api_listen, "https", s->api_url, sizeof(s->api_url), err,
+			  errlen) != 0 ||
+	    bind_listener(s->admin_http, cfg->admin_listen, "http", s->admin_url,
+			  sizeof(s->admin_url), err, errlen) != 0)
+		goto error;
+	return s;
+error:
+	http_stop(s);
+	return NULL;
+}
+
+const char *http_api_url(const struct http_server *s)
+{
+	return s->api_url;
+}
+
+const char *http_admin_url(const struct http_server *s)
+{
+	return s->admin_url;
+}
+
+void http_set_ready(struct http_server *s)
+{
+	s->ready = 1;
+}
+
+void http_stop(struct http_server *s)
+{
+	if (!s)
+		return;
+	if (s->api_http)
+		evhttp_free(s->api_http);
+	if (s->admin_http)
+		evhttp_free(s->admin_http);
+	free(s);
+}

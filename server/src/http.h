@@ -1,0 +1,40 @@
+/*
+ * http.h - the two listeners on one event loop: the merchant API
+ * (HTTPS, evhttp over bufferevent_openssl) and the control API (plain
+ * HTTP). Owns the nginx-style pages and the response headers.
+ */
+#ifndef REDPACK_HTTP_H
+#define REDPACK_HTTP_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "api.h"
+
+struct http_config {
+	const char *api_listen;   /* "HOST:PORT", port 0 picks one */
+	const char *admin_listen;
+	size_t max_body;          /* bytes */
+	size_t max_headers;       /* bytes */
+	int timeout;              /* seconds of silence before a connection is closed */
+};
+
+struct http_server;
+
+/* Binds both listeners. Returns NULL with a message in err. The server
+ * borrows base, ssl_ctx and api for its lifetime. */
+struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct api_ctx *api,
+			       const struct http_config *cfg, char *err, size_t errlen);
+
+/* "https://HOST:PORT" and "http://HOST:PORT" of the bound listeners. */
+const char *http_api_url(const struct http_server *s);
+const char *http_admin_url(const struct http_server *s);
+
+/* Marks the store open and the world loaded: /healthz answers 200. */
+void http_set_ready(struct http_server *s);
+
+void http_stop(struct http_server *s);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * kv.h - an ordered list of (name, value) string pairs: the parsed
+ * request parameters. The list owns its strings.
+ */
+#ifndef REDPACK_KV_H
+#define REDPACK_KV_H
+
+#include <stddef.h>
+
+struct kv {
+	char *name;
+	char *value;
+};
+
+struct kvlist {
+	struct kv *items;
+	size_t count;
+	size_t cap;
+};
+
+void kvlist_init(struct kvlist *l);
+void kvlist_release(struct kvlist *l);
+/* Copies name and value. */
+void kvlist_add(struct kvlist *l, const char *name, const char *value);
+/* Borrowed pointer to the value of name, or NULL when absent. */
+const char *kvlist_lookup(const struct kvlist *l, const char *name);
+/* The value, or "" when absent: for echoes and checks that treat a
+ * missing field like an empty one. */
+const char *kvlist_get(const struct kvlist *l, const char *name);
+
+#endif

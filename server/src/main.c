@@ -1,0 +1,167 @@
+/*
+ * main.c - start-up, the event loop, orderly shutdown.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "api.h"
+#include "clock.h"
+#include "config.h"
+#include "fixtures.h"
+#include "http.h"
+#include "log.h"
+#include "redpack.h"
+#include "store.h"
+#include "tls.h"
+#include "util.h"
+#include "xmlcodec.h"
+
+static void on_signal(evutil_socket_t sig, short events, void *arg)
+{
+	(void)events;
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopexit(arg, NULL);
+}
+
+static uint64_t pick_seed(const char *text, int *ok)
+{
+	int64_t v;
+	uint64_t seed = 0;
+
+	*ok = 1;
+	if (text[0]) {
+		if (parse_digits(text, &v) != 0) {
+			*ok = 0;
+			return 0;
+		}
+		return (uint64_t)v;
+	}
+	if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1)
+		seed = (uint64_t)clock_now();
+	return seed & 0x7FFFFFFFFFFFFFFFULL; /* printable back as --seed */
+}
+
+/* Creates the parent directory of a database path if it is missing, so
+ * the default var/redpack.db works in a fresh checkout. */
+static void ensure_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path || strncmp(path, "file:", 5) == 0)
+		return;
+	char *dir = xstrndup(path, (size_t)(slash - path));
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		log_warn("cannot create %s: %s", dir, strerror(errno));
+	free(dir);
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	char err[512];
+	struct store *store = NULL;
+	SSL_CTX *ssl_ctx = NULL;
+	struct event_base *base = NULL;
+	struct event *ev_int = NULL, *ev_term = NULL;
+	struct http_server *http = NULL;
+	struct redpack rp;
+	struct api_ctx api;
+	int status = 1, seed_ok;
+
+	switch (config_load(&cfg, argc, argv, err, sizeof(err))) {
+	case CONFIG_EXIT_OK:
+		config_release(&cfg);
+		return 0;
+	case CONFIG_ERROR:
+		fprintf(stderr, "redpack-sim: %s\n", err);
+		config_release(&cfg);
+		return 2;
+	case CONFIG_OK:
+		break;
+	}
+	log_set_format(strcmp(cfg.log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
+	signal(SIGPIPE, SIG_IGN);
+	xmlcodec_global_init();
+
+	rp.seed = pick_seed(cfg.seed, &seed_ok);
+	if (!seed_ok) {
+		fprintf(stderr, "redpack-sim: --seed must be a decimal integer, not \"%s\"\n", cfg.seed);
+		status = 2;
+		goto out;
+	}
+	ensure_parent(cfg.db);
+	store = store_open(cfg.db, err, sizeof(err));
+	if (!store) {
+		log_error("database: %s", err);
+		goto out;
+	}
+	switch (fixtures_load(store, cfg.fixtures, clock_now(), 0, err, sizeof(err))) {
+	case -1:
+		log_error("fixtures: %s", err);
+		goto out;
+	case 1:
+		log_info("fixtures %s loaded into %s", cfg.fixtures, cfg.db);
+		break;
+	default:
+		log_info("database %s already holds a world; fixtures %s checked, not reloaded",
+			 cfg.db, cfg.fixtures);
+	}
+	ssl_ctx = tls_server_ctx_new(cfg.tls_cert, cfg.tls_key, cfg.client_ca,
+				     strcmp(cfg.client_auth, "handshake") == 0 ? CLIENT_AUTH_HANDSHAKE
+									       : CLIENT_AUTH_HTTP,
+				     err, sizeof(err));
+	if (!ssl_ctx) {
+		log_error("tls: %s", err);
+		goto out;
+	}
+	base = event_base_new();
+	if (!base) {
+		log_error("event_base_new failed");
+		goto out;
+	}
+	rp.store = store;
+	api.redpack = &rp;
+	api.sign_received = strcmp(cfg.sign_fields, "received") == 0;
+	struct http_config hc = {
+		.api_listen = cfg.listen,
+		.admin_listen = cfg.admin_listen,
+		.max_body = (size_t)cfg.max_body,
+		.max_headers = (size_t)cfg.max_headers,
+		.timeout = (int)cfg.timeout,
+	};
+	http = http_start(base, ssl_ctx, &api, &hc, err, sizeof(err));
+	if (!http) {
+		log_error("listen: %s", err);
+		goto out;
+	}
+	ev_int = evsignal_new(base, SIGINT, on_signal, base);
+	ev_term = evsignal_new(base, SIGTERM, on_signal, base);
+	event_add(ev_int, NULL);
+	event_add(ev_term, NULL);
+	http_set_ready(http);
+	log_info("seed=%llu (pass --seed %llu to repeat these splits)", (unsigned long long)rp.seed,
+		 (unsigned long long)rp.seed);
+	printf("listening api=%s admin=%s\n", http_api_url(http), http_admin_url(http));
+	fflush(stdout);
+	event_base_dispatch(base);
+	status = 0;
+out:
+	if (ev_int)
+		event_free(ev_int);
+	if (ev_term)
+		event_free(ev_term);
+	http_stop(http);
+	if (base)
+		event_base_free(base);
+	SSL_CTX_free(ssl_ctx);
+	store_close(store);
+	xmlcodec_global_release();
+	config_release(&cfg);
+	return status;
+}

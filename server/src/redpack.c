@@ -1,0 +1,254 @@
+/*
+ * redpack.c - one send, decided and recorded in one transaction.
+ */
+#include "redpack.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "split.h"
+#include "util.h"
+
+/* Amount bounds of one share on average, in fen: without a scene the
+ * live service answered MONEY_LIMIT outside 1.00-200.00 yuan; an enabled
+ * scene allows 0.01-4999.00 yuan (spec 3.1, 10). */
+#define AVG_MIN_DEFAULT 100
+#define AVG_MAX_DEFAULT 20000
+#define AVG_MIN_SCENE 1
+#define AVG_MAX_SCENE 499900
+
+#define SCENE_TEXT "参数错误:该场景未开通,请登陆商户平台:产品中心-现金红包-产品设置-使用场景 进行开通"
+#define SCENE_MONEY_TEXT "红包金额发放限制"
+#define APPID_TEXT "参数错误:商户号和wxappid不匹配."
+#define FATAL_OPENID_TEXT "openid和原始单参数不一致"
+#define FATAL_AMOUNT_TEXT "金额和原始单参数不一致"
+
+static const char *const issued_statuses[] = {"SENT", "RECEIVED", "RFUND_ING", "REFUND", NULL};
+
+static int is_issued(const char *status)
+{
+	for (const char *const *s = issued_statuses; *s; s++)
+		if (strcmp(status, *s) == 0)
+			return 1;
+	return 0;
+}
+
+static void set(struct answer *a, enum err_id err, const char *des)
+{
+	a->err = err;
+	a->des = des;
+}
+
+void redpack_listid(int64_t id, const char ymd[9], char out[48])
+{
+	snprintf(out, 48, "1000041701%s30%011" PRId64, ymd, (int64_t)(id % INT64_C(100000000000)));
+}
+
+/* ---- checks: each returns 1 when it decided the answer, 0 to go on,
+ * -1 on a store error. ---------------------------------------------------- */
+
+static int check_amount(struct redpack *rp, const struct send_request *req, struct answer *a)
+{
+	int64_t lo = AVG_MIN_DEFAULT, hi = AVG_MAX_DEFAULT;
+	const char *text = NULL;
+
+	if (req->scene_id) {
+		int on = store_scene_enabled(rp->store, req->mch_id, req->scene_id);
+		if (on < 0)
+			return -1;
+		if (!on) {
+			set(a, ERR_PARAM_ERROR, SCENE_TEXT);
+			return 1;
+		}
+		lo = AVG_MIN_SCENE;
+		hi = AVG_MAX_SCENE;
+		text = SCENE_MONEY_TEXT;
+	}
+	if (req->total_amount < lo * req->total_num || req->total_amount > hi * req->total_num) {
+		set(a, ERR_MONEY_LIMIT, text);
+		return 1;
+	}
+	return 0;
+}
+
+static int check_bindings(struct redpack *rp, const struct send_request *req, struct answer *a)
+{
+	char kind[8], bound[STORE_ID_MAX];
+	int rc = store_app_kind(rp->store, req->mch_id, req->wxappid, kind);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 1 && strcmp(kind, "APP") == 0) {
+		set(a, ERR_ILLEGAL_APPID, NULL);
+		return 1;
+	}
+	if (rc == 0) {
+		set(a, ERR_PARAM_ERROR, APPID_TEXT);
+		return 1;
+	}
+	rc = store_user_appid(rp->store, req->re_openid, bound);
+	if (rc < 0)
+		return -1;
+	if (rc == 1 && strcmp(bound, req->wxappid) != 0) {
+		set(a, ERR_OPENID_ERROR, NULL);
+		return 1;
+	}
+	return 0;
+}
+
+static int check_rate(struct redpack *rp, const struct merchant *m, int64_t now, struct answer *a)
+{
+	int64_t count = 0;
+
+	if (m->sends_per_minute <= 0)
+		return 0;
+	if (store_packets_created_since(rp->store, m->mch_id, now - 59, &count) != 0)
+		return -1;
+	if (count >= m->sends_per_minute) {
+		set(a, ERR_FREQ_LIMIT, NULL);
+		return 1;
+	}
+	return 0;
+}
+
+/* An order with this billno exists: decide from it (spec 11). */
+static int check_existing(struct redpack *rp, const struct send_request *req,
+			  struct send_result *out)
+{
+	struct packet_row *o = &out->order;
+	int rc = store_packet_find(rp->store, req->mch_id, req->mch_billno, o);
+	const char *kind = req->kind == HB_GROUP ? "GROUP" : "NORMAL";
+
+	if (rc <= 0)
+		return rc;
+	if (strcmp(o->re_openid, req->re_openid) != 0)
+		set(&out->answer, ERR_FATAL_ERROR, FATAL_OPENID_TEXT);
+	else if (o->total_amount != req->total_amount || o->total_num != req->total_num ||
+		 strcmp(o->hb_type, kind) != 0)
+		set(&out->answer, ERR_FATAL_ERROR, FATAL_AMOUNT_TEXT);
+	else if (is_issued(o->status)) {
+		set(&out->answer, ERR_SUCCESS, NULL);
+		out->replayed = 1;
+	} else if (strcmp(o->status, "SENDING") == 0 && o->err_code[0] == '\0')
+		set(&out->answer, ERR_PROCESSING, NULL);
+	else
+		set(&out->answer, ERR_SEND_FAILED, NULL);
+	return 1;
+}
+
+/* The daily limits and the balance; the first one hit holds the order. */
+static int check_limits(struct redpack *rp, const struct merchant *m,
+			const struct send_request *req, int64_t now, struct answer *a)
+{
+	int64_t day = clock_beijing_day_start(now);
+	int64_t user_count = 0, user_amount = 0, mch_amount = 0;
+
+	if (store_user_received_since(rp->store, m->mch_id, req->re_openid, day, &user_count,
+				      &user_amount) != 0 ||
+	    store_merchant_sent_since(rp->store, m->mch_id, day, &mch_amount) != 0)
+		return -1;
+	if (m->packets_per_user_per_day > 0 && user_count >= m->packets_per_user_per_day)
+		set(a, ERR_SENDNUM_LIMIT, NULL);
+	else if (m->amount_per_user_per_day > 0 &&
+		 user_amount + req->total_amount > m->amount_per_user_per_day)
+		set(a, ERR_RCVDAMOUNT_LIMIT, NULL);
+	else if (m->amount_per_day > 0 && mch_amount + req->total_amount > m->amount_per_day)
+		set(a, ERR_SENDAMOUNT_LIMIT, NULL);
+	else if (m->balance < req->total_amount)
+		set(a, ERR_NOTENOUGH, NULL);
+	else
+		return 0;
+	return 1;
+}
+
+/* ---- writes ---------------------------------------------------------- */
+
+static int record(struct redpack *rp, const struct send_request *req, int64_t now,
+		  const struct answer *held, struct packet_row *o)
+{
+	char ymd[9];
+	struct packet_new p = {
+		.mch_id = req->mch_id,
+		.mch_billno = req->mch_billno,
+		.hb_type = req->kind == HB_GROUP ? "GROUP" : "NORMAL",
+		.status = held ? "SENDING" : "SENT",
+		.wxappid = req->wxappid,
+		.re_openid = req->re_openid,
+		.send_name = req->send_name,
+		.wishing = req->wishing,
+		.act_name = req->act_name,
+		.remark = req->remark,
+		.scene_id = req->scene_id,
+		.client_ip = req->client_ip,
+		.amt_type = req->amt_type,
+		.total_amount = req->total_amount,
+		.total_num = req->total_num,
+		.err_code = held ? errors_info(held->err)->code : NULL,
+		.reason = held ? answer_des(held) : NULL,
+		.created_at = now,
+		.send_time = held ? 0 : now,
+	};
+
+	if (store_packet_insert(rp->store, &p, &o->id) != 0)
+		return -1;
+	clock_beijing_ymd(now, ymd);
+	redpack_listid(o->id, ymd, o->send_listid);
+	return store_packet_set_listid(rp->store, o->id, o->send_listid);
+}
+
+static int issue(struct redpack *rp, const struct send_request *req, int64_t now,
+		 struct packet_row *o)
+{
+	int64_t shares[64];
+	int num = (int)req->total_num;
+
+	if (num < 1 || num > (int)(sizeof(shares) / sizeof(shares[0])) ||
+	    split_all_rand(rp->seed, req->mch_id, req->mch_billno, req->total_amount, num, shares) != 0)
+		return -1;
+	if (record(rp, req, now, NULL, o) != 0)
+		return -1;
+	for (int i = 0; i < num; i++)
+		if (store_share_insert(rp->store, o->id, i, shares[i]) != 0)
+			return -1;
+	return store_ledger_add(rp->store, req->mch_id, -req->total_amount, "send", o->id, now);
+}
+
+/* ---- the decision ---------------------------------------------------- */
+
+void redpack_send(struct redpack *rp, const struct send_request *req, int64_t now,
+		  struct send_result *out)
+{
+	struct merchant m;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	set(&out->answer, ERR_SUCCESS, NULL);
+	if (store_begin(rp->store) != 0)
+		goto error;
+	if (store_merchant_lookup(rp->store, req->mch_id, &m) != 1)
+		goto error;
+	if ((rc = check_amount(rp, req, &out->answer)) != 0 ||
+	    (rc = check_bindings(rp, req, &out->answer)) != 0 ||
+	    (rc = check_rate(rp, &m, now, &out->answer)) != 0 ||
+	    (rc = check_existing(rp, req, out)) != 0) {
+		if (rc < 0)
+			goto error;
+		store_rollback(rp->store);
+		return;
+	}
+	rc = check_limits(rp, &m, req, now, &out->answer);
+	if (rc < 0)
+		goto error;
+	if (rc == 1 ? record(rp, req, now, &out->answer, &out->order) != 0
+		    : issue(rp, req, now, &out->order) != 0)
+		goto error;
+	if (store_commit(rp->store) != 0)
+		goto error;
+	return;
+error:
+	store_rollback(rp->store);
+	out->replayed = 0;
+	set(&out->answer, ERR_SYSTEMERROR, NULL);
+}

@@ -1,0 +1,49 @@
+/*
+ * redpack.h - the business rules of a send (protocol reference sections
+ * 10, 11 and 14 steps 5-11): scene and amount, appid bindings, rate,
+ * idempotency by (mch_id, mch_billno), daily limits, balance, the split,
+ * and the rows that record it all, in one transaction.
+ */
+#ifndef REDPACK_REDPACK_H
+#define REDPACK_REDPACK_H
+
+#include <stdint.h>
+
+#include "errors.h"
+#include "store.h"
+
+enum hb_kind { HB_GROUP, HB_NORMAL };
+
+struct redpack {
+	struct store *store;
+	uint64_t seed; /* the split seed (--seed) */
+};
+
+/* A validated send request; strings borrowed for the call. Empty
+ * optional strings are NULL. */
+struct send_request {
+	enum hb_kind kind;
+	const char *mch_id, *mch_billno, *wxappid, *re_openid;
+	const char *send_name, *wishing, *act_name, *remark;
+	const char *scene_id, *client_ip, *amt_type;
+	int64_t total_amount, total_num;
+};
+
+struct send_result {
+	struct answer answer;
+	/* When replayed is set, the answer echoes the stored order (the
+	 * original answer again); otherwise the request. */
+	int replayed;
+	struct packet_row order;
+};
+
+/* Decides and records one send at business time now. Never fails
+ * silently: a store error rolls back and answers SYSTEMERROR. */
+void redpack_send(struct redpack *rp, const struct send_request *req, int64_t now,
+		  struct send_result *out);
+
+/* The send_listid of packet id issued on Beijing day ymd ("yyyymmdd"):
+ * "1000041701" + ymd + "30" + 11 digits, 31 digits in all. */
+void redpack_listid(int64_t id, const char ymd[9], char out[48]);
+
+#endif

@@ -1,0 +1,574 @@
+/*
+ * store.c - SQLite: migrations, one prepared statement per query.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "util.h"
+
+/* ---- schema ------------------------------------------------------------ */
+
+/* migrations[i] brings user_version from i to i + 1. Never edit a
+ * released row: add one. */
+static const char *const migrations[] = {
+	"CREATE TABLE merchants ("
+	"  mch_id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  api_key TEXT NOT NULL,"
+	"  balance INTEGER NOT NULL DEFAULT 0 CHECK (balance >= 0),"
+	"  sends_per_minute INTEGER NOT NULL,"
+	"  packets_per_user_per_day INTEGER NOT NULL,"
+	"  amount_per_user_per_day INTEGER NOT NULL,"
+	"  amount_per_day INTEGER NOT NULL"
+	");"
+	"CREATE TABLE apps ("
+	"  mch_id TEXT NOT NULL REFERENCES merchants(mch_id),"
+	"  appid TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('MP', 'APP')),"
+	"  PRIMARY KEY (mch_id, appid)"
+	");"
+	"CREATE TABLE scenes ("
+	"  mch_id TEXT NOT NULL REFERENCES merchants(mch_id),"
+	"  scene_id TEXT NOT NULL,"
+	"  PRIMARY KEY (mch_id, scene_id)"
+	");"
+	"CREATE TABLE users ("
+	"  openid TEXT PRIMARY KEY,"
+	"  appid TEXT NOT NULL"
+	");"
+	"CREATE TABLE packets ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  mch_id TEXT NOT NULL REFERENCES merchants(mch_id),"
+	"  mch_billno TEXT NOT NULL,"
+	"  hb_type TEXT NOT NULL CHECK (hb_type IN ('GROUP', 'NORMAL')),"
+	"  status TEXT NOT NULL,"
+	"  wxappid TEXT NOT NULL, re_openid TEXT NOT NULL,"
+	"  send_name TEXT NOT NULL, wishing TEXT NOT NULL,"
+	"  act_name TEXT NOT NULL, remark TEXT NOT NULL,"
+	"  scene_id TEXT, client_ip TEXT, amt_type TEXT,"
+	"  total_amount INTEGER NOT NULL CHECK (total_amount > 0),"
+	"  total_num INTEGER NOT NULL CHECK (total_num > 0),"
+	"  send_listid TEXT UNIQUE,"
+	"  err_code TEXT, reason TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  send_time INTEGER,"
+	"  refund_time INTEGER, refund_amount INTEGER,"
+	"  UNIQUE (mch_id, mch_billno)"
+	");"
+	"CREATE INDEX packets_by_receiver ON packets(mch_id, re_openid, send_time);"
+	"CREATE INDEX packets_by_created ON packets(mch_id, created_at);"
+	"CREATE INDEX packets_by_sent ON packets(mch_id, send_time);"
+	"CREATE TABLE shares ("
+	"  packet_id INTEGER NOT NULL REFERENCES packets(id),"
+	"  seq INTEGER NOT NULL,"
+	"  amount INTEGER NOT NULL CHECK (amount >= 1),"
+	"  openid TEXT, rcv_time INTEGER,"
+	"  PRIMARY KEY (packet_id, seq)"
+	");"
+	"CREATE TABLE ledger ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  mch_id TEXT NOT NULL REFERENCES merchants(mch_id),"
+	"  amount INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('fixture', 'topup', 'set', 'send', 'refund')),"
+	"  packet_id INTEGER REFERENCES packets(id),"
+	"  at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX ledger_by_merchant ON ledger(mch_id);",
+};
+
+#define ISSUED_STATUSES "('SENT', 'RECEIVED', 'RFUND_ING', 'REFUND')"
+
+/* ---- statements -------------------------------------------------------- */
+
+enum st {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_MERCHANT_COUNT,
+	ST_MERCHANT_INSERT,
+	ST_APP_INSERT,
+	ST_SCENE_INSERT,
+	ST_USER_INSERT,
+	ST_MERCHANT_LOOKUP,
+	ST_APP_KIND,
+	ST_USER_APPID,
+	ST_SCENE_ENABLED,
+	ST_PACKET_FIND,
+	ST_PACKETS_CREATED_SINCE,
+	ST_USER_RECEIVED_SINCE,
+	ST_MERCHANT_SENT_SINCE,
+	ST_PACKET_INSERT,
+	ST_PACKET_SET_LISTID,
+	ST_SHARE_INSERT,
+	ST_LEDGER_INSERT,
+	ST_BALANCE_ADD,
+	ST__COUNT
+};
+
+static const char *const statements[ST__COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_MERCHANT_COUNT] = "SELECT COUNT(*) FROM merchants",
+	[ST_MERCHANT_INSERT] = "INSERT INTO merchants (mch_id, name, api_key, balance,"
+			       " sends_per_minute, packets_per_user_per_day,"
+			       " amount_per_user_per_day, amount_per_day)"
+			       " VALUES (?, ?, ?, 0, ?, ?, ?, ?)",
+	[ST_APP_INSERT] = "INSERT INTO apps (mch_id, appid, kind) VALUES (?, ?, ?)",
+	[ST_SCENE_INSERT] = "INSERT INTO scenes (mch_id, scene_id) VALUES (?, ?)",
+	[ST_USER_INSERT] = "INSERT INTO users (openid, appid) VALUES (?, ?)",
+	[ST_MERCHANT_LOOKUP] = "SELECT mch_id, name, api_key, balance, sends_per_minute,"
+			       " packets_per_user_per_day, amount_per_user_per_day, amount_per_day"
+			       " FROM merchants WHERE mch_id = ?",
+	[ST_APP_KIND] = "SELECT kind FROM apps WHERE mch_id = ? AND appid = ?",
+	[ST_USER_APPID] = "SELECT appid FROM users WHERE openid = ?",
+	[ST_SCENE_ENABLED] = "SELECT 1 FROM scenes WHERE mch_id = ? AND scene_id = ?",
+	[ST_PACKET_FIND] = "SELECT id, mch_id, mch_billno, hb_type, status, wxappid, re_openid,"
+			   " total_amount, total_num, IFNULL(send_listid, ''), IFNULL(err_code, ''),"
+			   " created_at, IFNULL(send_time, 0)"
+			   " FROM packets WHERE mch_id = ? AND mch_billno = ?",
+	[ST_PACKETS_CREATED_SINCE] = "SELECT COUNT(*) FROM packets WHERE mch_id = ? AND created_at >= ?",
+	[ST_USER_RECEIVED_SINCE] = "SELECT COUNT(*), IFNULL(SUM(total_amount), 0) FROM packets"
+				   " WHERE mch_id = ? AND re_openid = ? AND send_time >= ?"
+				   " AND status IN " ISSUED_STATUSES,
+	[ST_MERCHANT_SENT_SINCE] = "SELECT IFNULL(SUM(total_amount), 0) FROM packets"
+				   " WHERE mch_id = ? AND send_time >= ? AND status IN " ISSUED_STATUSES,
+	[ST_PACKET_INSERT] = "INSERT INTO packets (mch_id, mch_billno, hb_type, status, wxappid,"
+			     " re_openid, send_name, wishing, act_name, remark, scene_id, client_ip,"
+			     " amt_type, total_amount, total_num, err_code, reason, created_at,"
+			     " send_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_PACKET_SET_LISTID] = "UPDATE packets SET send_listid = ? WHERE id = ?",
+	[ST_SHARE_INSERT] = "INSERT INTO shares (packet_id, seq, amount) VALUES (?, ?, ?)",
+	[ST_LEDGER_INSERT] = "INSERT INTO ledger (mch_id, amount, kind, packet_id, at)"
+			     " VALUES (?, ?, ?, ?, ?)",
+	[ST_BALANCE_ADD] = "UPDATE merchants SET balance = balance + ? WHERE mch_id = ?",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST__COUNT];
+};
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static int fail(struct store *s, const char *what)
+{
+	log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+/* The statement, reset and unbound, ready for new parameters. */
+static sqlite3_stmt *stmt(struct store *s, enum st id)
+{
+	sqlite3_stmt *q = s->st[id];
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return q;
+}
+
+static void bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, i);
+}
+
+static void copy_col(sqlite3_stmt *q, int col, char *out, size_t outlen)
+{
+	const unsigned char *v = sqlite3_column_text(q, col);
+	snprintf(out, outlen, "%s", v ? (const char *)v : "");
+}
+
+/* Runs a statement that returns no row. */
+static int exec_done(struct store *s, sqlite3_stmt *q, const char *what)
+{
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : fail(s, what);
+}
+
+/* Steps a statement expected to return at most one row: 1 row, 0 none. */
+static int step_row(struct store *s, sqlite3_stmt *q, const char *what)
+{
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return fail(s, what);
+}
+
+static int migrate(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *q = NULL;
+	int version = 0;
+	size_t target = sizeof(migrations) / sizeof(migrations[0]);
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
+		goto error;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		version = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (version < 0 || (size_t)version > target) {
+		snprintf(err, errlen, "database schema version %d is newer than this build (%zu)",
+			 version, target);
+		return -1;
+	}
+	for (size_t v = (size_t)version; v < target; v++) {
+		char *sql = NULL;
+		char pragma[64];
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %zu;", v + 1);
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(s->db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "migration %zu: %s", v + 1, sqlite3_errmsg(s->db));
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			free(sql);
+			return -1;
+		}
+	}
+	return 0;
+error:
+	snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
+	return -1;
+}
+
+/* Creates the file with mode 0600 before SQLite opens it, so the API
+ * keys in it are never readable by others, even for an instant. */
+static int create_private(const char *path, char *err, size_t errlen)
+{
+	if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+		return 0;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+struct store *store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
+				      "PRAGMA synchronous = NORMAL;"
+				      "PRAGMA foreign_keys = ON;";
+
+	if (create_private(path, err, errlen) != 0)
+		goto error;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+			    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		goto error;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+		goto error;
+	}
+	if (migrate(s, err, errlen) != 0)
+		goto error;
+	for (int i = 0; i < ST__COUNT; i++) {
+		if (sqlite3_prepare_v3(s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+				       NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "prepare %d: %s", i, sqlite3_errmsg(s->db));
+			goto error;
+		}
+	}
+	return s;
+error:
+	store_close(s);
+	return NULL;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+int store_begin(struct store *s)
+{
+	return exec_done(s, stmt(s, ST_BEGIN), "begin");
+}
+
+int store_commit(struct store *s)
+{
+	if (exec_done(s, stmt(s, ST_COMMIT), "commit") != 0) {
+		store_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+void store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db)) {
+		sqlite3_stmt *q = stmt(s, ST_ROLLBACK);
+		sqlite3_step(q);
+		sqlite3_reset(q);
+	}
+}
+
+/* ---- fixtures ---------------------------------------------------------- */
+
+int store_is_empty(struct store *s)
+{
+	sqlite3_stmt *q = stmt(s, ST_MERCHANT_COUNT);
+	int rc = step_row(s, q, "count merchants");
+	int empty = rc == 1 && sqlite3_column_int64(q, 0) == 0;
+	sqlite3_reset(q);
+	return rc < 0 ? -1 : empty;
+}
+
+int store_merchant_insert(struct store *s, const struct merchant *m)
+{
+	sqlite3_stmt *q = stmt(s, ST_MERCHANT_INSERT);
+	bind_text(q, 1, m->mch_id);
+	bind_text(q, 2, m->name);
+	bind_text(q, 3, m->api_key);
+	sqlite3_bind_int64(q, 4, m->sends_per_minute);
+	sqlite3_bind_int64(q, 5, m->packets_per_user_per_day);
+	sqlite3_bind_int64(q, 6, m->amount_per_user_per_day);
+	sqlite3_bind_int64(q, 7, m->amount_per_day);
+	return exec_done(s, q, "insert merchant");
+}
+
+int store_app_insert(struct store *s, const char *mch_id, const char *appid, const char *kind)
+{
+	sqlite3_stmt *q = stmt(s, ST_APP_INSERT);
+	bind_text(q, 1, mch_id);
+	bind_text(q, 2, appid);
+	bind_text(q, 3, kind);
+	return exec_done(s, q, "insert app");
+}
+
+int store_scene_insert(struct store *s, const char *mch_id, const char *scene_id)
+{
+	sqlite3_stmt *q = stmt(s, ST_SCENE_INSERT);
+	bind_text(q, 1, mch_id);
+	bind_text(q, 2, scene_id);
+	return exec_done(s, q, "insert scene");
+}
+
+int store_user_insert(struct store *s, const char *openid, const char *appid)
+{
+	sqlite3_stmt *q = stmt(s, ST_USER_INSERT);
+	bind_text(q, 1, openid);
+	bind_text(q, 2, appid);
+	return exec_done(s, q, "insert user");
+}
+
+/* ---- lookups ----------------------------------------------------------- */
+
+int store_merchant_lookup(struct store *s, const char *mch_id, struct merchant *out)
+{
+	sqlite3_stmt *q = stmt(s, ST_MERCHANT_LOOKUP);
+	bind_text(q, 1, mch_id);
+	int rc = step_row(s, q, "lookup merchant");
+	if (rc == 1) {
+		copy_col(q, 0, out->mch_id, sizeof(out->mch_id));
+		copy_col(q, 1, out->name, sizeof(out->name));
+		copy_col(q, 2, out->api_key, sizeof(out->api_key));
+		out->balance = sqlite3_column_int64(q, 3);
+		out->sends_per_minute = sqlite3_column_int64(q, 4);
+		out->packets_per_user_per_day = sqlite3_column_int64(q, 5);
+		out->amount_per_user_per_day = sqlite3_column_int64(q, 6);
+		out->amount_per_day = sqlite3_column_int64(q, 7);
+	}
+	sqlite3_reset(q);
+	return rc;
+}
+
+int store_app_kind(struct store *s, const char *mch_id, const char *appid, char kind[8])
+{
+	sqlite3_stmt *q = stmt(s, ST_APP_KIND);
+	bind_text(q, 1, mch_id);
+	bind_text(q, 2, appid);
+	int rc = step_row(s, q, "lookup app");
+	if (rc == 1)
+		copy_col(q, 0, kind, 8);
+	sqlite3_reset(q);
+	return rc;
+}
+
+int store_user_appid(struct store *s, const char *openid, char appid[STORE_ID_MAX])
+{
+	sqlite3_stmt *q = stmt(s, ST_USER_APPID);
+	bind_text(q, 1, openid);
+	int rc = step_row(s, q, "lookup user");
+	if (rc == 1)
+		copy_col(q, 0, appid, STORE_ID_MAX);
+	sqlite3_reset(q);
+	return rc;
+}
+
+int store_scene_enabled(struct store *s, const char *mch_id, const char *scene_id)
+{
+	sqlite3_stmt *q = stmt(s, ST_SCENE_ENABLED);
+	bind_text(q, 1, mch_id);
+	bind_text(q, 2, scene_id);
+	int rc = step_row(s, q, "lookup scene");
+	sqlite3_reset(q);
+	return rc;
+}
+
+int store_packet_find(struct store *s, const char *mch_id, const char *mch_billno,
+		      struct packet_row *out)
+{
+	sqlite3_stmt *q = stmt(s, ST_PACKET_FIND);
+	bind_text(q, 1, mch_id);
+	bind_text(q, 2, mch_billno);
+	int rc = step_row(s, q, "find packet");
+	if (rc == 1) {
+		out->id = sqlite3_column_int64(q, 0);
+		copy_col(q, 1, out->mch_id, sizeof(out->mch_id));
+		copy_col(q, 2, out->mch_billno, sizeof(out->mch_billno));
+		copy_col(q, 3, out->hb_type, sizeof(out->hb_type));
+		copy_col(q, 4, out->status, sizeof(out->status));
+		copy_col(q, 5, out->wxappid, sizeof(out->wxappid));
+		copy_col(q, 6, out->re_openid, sizeof(out->re_openid));
+		out->total_amount = sqlite3_column_int64(q, 7);
+		out->total_num = sqlite3_column_int64(q, 8);
+		copy_col(q, 9, out->send_listid, sizeof(out->send_listid));
+		copy_col(q, 10, out->err_code, sizeof(out->err_code));
+		out->created_at = sqlite3_column_int64(q, 11);
+		out->send_time = sqlite3_column_int64(q, 12);
+	}
+	sqlite3_reset(q);
+	return rc;
+}
+
+/* ---- counters ---------------------------------------------------------- */
+
+int store_packets_created_since(struct store *s, const char *mch_id, int64_t since,
+				int64_t *count)
+{
+	sqlite3_stmt *q = stmt(s, ST_PACKETS_CREATED_SINCE);
+	bind_text(q, 1, mch_id);
+	sqlite3_bind_int64(q, 2, since);
+	int rc = step_row(s, q, "count recent packets");
+	if (rc == 1)
+		*count = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return rc < 0 ? -1 : 0;
+}
+
+int store_user_received_since(struct store *s, const char *mch_id, const char *openid,
+			      int64_t since, int64_t *count, int64_t *amount)
+{
+	sqlite3_stmt *q = stmt(s, ST_USER_RECEIVED_SINCE);
+	bind_text(q, 1, mch_id);
+	bind_text(q, 2, openid);
+	sqlite3_bind_int64(q, 3, since);
+	int rc = step_row(s, q, "count user packets");
+	if (rc == 1) {
+		*count = sqlite3_column_int64(q, 0);
+		*amount = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	return rc < 0 ? -1 : 0;
+}
+
+int store_merchant_sent_since(struct store *s, const char *mch_id, int64_t since, int64_t *amount)
+{
+	sqlite3_stmt *q = stmt(s, ST_MERCHANT_SENT_SINCE);
+	bind_text(q, 1, mch_id);
+	sqlite3_bind_int64(q, 2, since);
+	int rc = step_row(s, q, "sum merchant packets");
+	if (rc == 1)
+		*amount = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return rc < 0 ? -1 : 0;
+}
+
+/* ---- writes ------------------------------------------------------------ */
+
+int store_packet_insert(struct store *s, const struct packet_new *p, int64_t *id)
+{
+	sqlite3_stmt *q = stmt(s, ST_PACKET_INSERT);
+	bind_text(q, 1, p->mch_id);
+	bind_text(q, 2, p->mch_billno);
+	bind_text(q, 3, p->hb_type);
+	bind_text(q, 4, p->status);
+	bind_text(q, 5, p->wxappid);
+	bind_text(q, 6, p->re_openid);
+	bind_text(q, 7, p->send_name);
+	bind_text(q, 8, p->wishing);
+	bind_text(q, 9, p->act_name);
+	bind_text(q, 10, p->remark);
+	bind_text(q, 11, p->scene_id);
+	bind_text(q, 12, p->client_ip);
+	bind_text(q, 13, p->amt_type);
+	sqlite3_bind_int64(q, 14, p->total_amount);
+	sqlite3_bind_int64(q, 15, p->total_num);
+	bind_text(q, 16, p->err_code);
+	bind_text(q, 17, p->reason);
+	sqlite3_bind_int64(q, 18, p->created_at);
+	if (p->send_time)
+		sqlite3_bind_int64(q, 19, p->send_time);
+	else
+		sqlite3_bind_null(q, 19);
+	if (exec_done(s, q, "insert packet") != 0)
+		return -1;
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int store_packet_set_listid(struct store *s, int64_t id, const char *send_listid)
+{
+	sqlite3_stmt *q = stmt(s, ST_PACKET_SET_LISTID);
+	bind_text(q, 1, send_listid);
+	sqlite3_bind_int64(q, 2, id);
+	return exec_done(s, q, "set send_listid");
+}
+
+int store_share_insert(struct store *s, int64_t packet_id, int seq, int64_t amount)
+{
+	sqlite3_stmt *q = stmt(s, ST_SHARE_INSERT);
+	sqlite3_bind_int64(q, 1, packet_id);
+	sqlite3_bind_int(q, 2, seq);
+	sqlite3_bind_int64(q, 3, amount);
+	return exec_done(s, q, "insert share");
+}
+
+int store_ledger_add(struct store *s, const char *mch_id, int64_t amount, const char *kind,
+		     int64_t packet_id, int64_t at)
+{
+	sqlite3_stmt *q = stmt(s, ST_LEDGER_INSERT);
+	bind_text(q, 1, mch_id);
+	sqlite3_bind_int64(q, 2, amount);
+	bind_text(q, 3, kind);
+	if (packet_id)
+		sqlite3_bind_int64(q, 4, packet_id);
+	else
+		sqlite3_bind_null(q, 4);
+	sqlite3_bind_int64(q, 5, at);
+	if (exec_done(s, q, "insert ledger") != 0)
+		return -1;
+	q = stmt(s, ST_BALANCE_ADD);
+	sqlite3_bind_int64(q, 1, amount);
+	bind_text(q, 2, mch_id);
+	return exec_done(s, q, "update balance");
+}

@@ -1,0 +1,102 @@
+/*
+ * tls.c - the server SSL_CTX and peer certificate inspection.
+ */
+#include "tls.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+static const unsigned char session_context[] = "redpack-sim";
+
+/* In CLIENT_AUTH_HTTP mode every certificate passes the handshake; the
+ * verification result is kept on the session and read per request. */
+static int on_verify_accept(int preverify_ok, X509_STORE_CTX *store)
+{
+	(void)preverify_ok;
+	(void)store;
+	return 1;
+}
+
+static void ssl_error(char *err, size_t errlen, const char *what, const char *file)
+{
+	unsigned long e = ERR_get_error();
+	char detail[256] = "";
+	if (e)
+		ERR_error_string_n(e, detail, sizeof(detail));
+	snprintf(err, errlen, "%s%s%s: %s", file ? file : "", file ? ": " : "", what,
+		 detail[0] ? detail : "failed");
+	ERR_clear_error();
+}
+
+SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, const char *client_ca,
+			    enum client_auth mode, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	STACK_OF(X509_NAME) *names = NULL;
+
+	if (!ctx) {
+		ssl_error(err, errlen, "SSL_CTX_new", NULL);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_session_id_context(ctx, session_context, sizeof(session_context) - 1);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+		ssl_error(err, errlen, "cannot load the server certificate", cert_file);
+		goto error;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		ssl_error(err, errlen, "cannot load the server key (or it does not match)", key_file);
+		goto error;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, client_ca, NULL) != 1) {
+		ssl_error(err, errlen, "cannot load the client CA", client_ca);
+		goto error;
+	}
+	names = SSL_load_client_CA_file(client_ca);
+	if (!names) {
+		ssl_error(err, errlen, "no CA certificate found", client_ca);
+		goto error;
+	}
+	SSL_CTX_set_client_CA_list(ctx, names);
+	if (mode == CLIENT_AUTH_HANDSHAKE)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	else
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, on_verify_accept);
+	return ctx;
+error:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+enum cert_state tls_peer(SSL *ssl, char *cn, size_t cnlen)
+{
+	X509 *peer = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+	X509_NAME *subject;
+	int idx;
+	unsigned char *utf8 = NULL;
+	int n;
+
+	if (cnlen)
+		cn[0] = '\0';
+	if (!peer)
+		return CERT_NONE;
+	if (SSL_get_verify_result(ssl) != X509_V_OK)
+		return CERT_BAD;
+	subject = X509_get_subject_name(peer);
+	idx = subject ? X509_NAME_get_index_by_NID(subject, NID_commonName, -1) : -1;
+	if (idx < 0)
+		return CERT_OK;
+	n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)));
+	if (n > 0 && (size_t)n < cnlen && !memchr(utf8, '\0', (size_t)n)) {
+		memcpy(cn, utf8, (size_t)n);
+		cn[n] = '\0';
+	}
+	OPENSSL_free(utf8);
+	return CERT_OK;
+}

@@ -1,0 +1,33 @@
+/*
+ * tls.h - all of OpenSSL's server side: the SSL_CTX (server certificate,
+ * client CA, verification policy) and what a peer certificate says.
+ */
+#ifndef REDPACK_TLS_H
+#define REDPACK_TLS_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+enum client_auth {
+	/* Like the real nginx front end: ask for a certificate, finish the
+	 * handshake whatever comes, answer a missing or bad one with a 400
+	 * page at the HTTP layer. */
+	CLIENT_AUTH_HTTP,
+	/* Refuse a missing or untrusted certificate in the handshake. */
+	CLIENT_AUTH_HANDSHAKE,
+};
+
+enum cert_state { CERT_NONE, CERT_BAD, CERT_OK };
+
+/* A server context for TLS 1.2 and 1.3 with session resumption. Returns
+ * NULL with a message in err. Free with SSL_CTX_free(). */
+SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, const char *client_ca,
+			    enum client_auth mode, char *err, size_t errlen);
+
+/* The state of ssl's peer certificate after the handshake, and when it
+ * is CERT_OK its subject CN (UTF-8) into cn. The certificate is
+ * borrowed, never freed. */
+enum cert_state tls_peer(SSL *ssl, char *cn, size_t cnlen);
+
+#endif
