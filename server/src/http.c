@@ -30,6 +30,7 @@ struct http_server {
 	struct evhttp *admin_http;
 	char api_url[128];
 	char admin_url[128];
+	char *admin_token;
 	int ready;
 };
 
@@ -197,11 +198,34 @@ static const struct admin_route admin_routes[] = {
 	{EVHTTP_REQ_GET, "/healthz", admin_healthz},
 };
 
+/* With --admin-token every control request but /healthz carries
+ * "Authorization: Bearer TOKEN"; compared in constant time. */
+static int admin_authorized(struct http_server *s, struct evhttp_request *req, const char *path)
+{
+	const char *auth;
+
+	if (!s->admin_token || strcmp(path, "/healthz") == 0)
+		return 1;
+	auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	if (!auth || strncmp(auth, "Bearer ", 7) != 0)
+		return 0;
+	return str_equal_ct(auth + 7, s->admin_token);
+}
+
 static void on_admin_request(struct evhttp_request *req, void *arg)
 {
 	struct http_server *s = arg;
 	const char *path = request_path(req);
 	int path_known = 0;
+
+	if (!admin_authorized(s, req, path)) {
+		struct buf body;
+		buf_init(&body);
+		buf_puts(&body, "{\"error\":\"missing or wrong bearer token (--admin-token)\"}\n");
+		send_reply(req, 401, "Unauthorized", "application/json", &body, 0);
+		buf_release(&body);
+		return;
+	}
 
 	for (size_t i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]); i++) {
 		if (strcmp(admin_routes[i].path, path) != 0)
@@ -273,6 +297,24 @@ static int bind_listener(struct evhttp *http, const char *spec, const char *sche
 	return 0;
 }
 
+int http_is_loopback(const char *spec)
+{
+	char host[64];
+	int port;
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (split_hostport(spec, host, sizeof(host), &port) != 0)
+		return -1;
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
 struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct api_ctx *api,
 			       const struct http_config *cfg, char *err, size_t errlen)
 {
@@ -281,6 +323,8 @@ struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct
 	s->base = base;
 	s->ssl_ctx = ssl_ctx;
 	s->api = api;
+	if (cfg->admin_token && cfg->admin_token[0])
+		s->admin_token = xstrdup(cfg->admin_token);
 	s->api_http = evhttp_new(base);
 	s->admin_http = evhttp_new(base);
 	if (!s->api_http || !s->admin_http) {
@@ -335,5 +379,6 @@ void http_stop(struct http_server *s)
 		evhttp_free(s->api_http);
 	if (s->admin_http)
 		evhttp_free(s->admin_http);
+	free(s->admin_token);
 	free(s);
 }

@@ -16,6 +16,7 @@
 struct http_config {
 	const char *api_listen;   /* "HOST:PORT", port 0 picks one */
 	const char *admin_listen;
+	const char *admin_token;  /* "" or NULL: none required */
 	size_t max_body;          /* bytes */
 	size_t max_headers;       /* bytes */
 	int timeout;              /* seconds of silence before a connection is closed */
@@ -31,6 +32,10 @@ struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct
 /* "https://HOST:PORT" and "http://HOST:PORT" of the bound listeners. */
 const char *http_api_url(const struct http_server *s);
 const char *http_admin_url(const struct http_server *s);
+
+/* 1 when the host of "HOST:PORT" is a loopback address (127.0.0.0/8,
+ * ::1, localhost), 0 otherwise, -1 when spec is malformed. */
+int http_is_loopback(const char *spec);
 
 /* Marks the store open and the world loaded: /healthz answers 200. */
 void http_set_ready(struct http_server *s);

@@ -95,6 +95,14 @@ int main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	if (http_is_loopback(cfg.admin_listen) == 0 && cfg.admin_token[0] == '\0') {
+		fprintf(stderr,
+			"redpack-sim: --admin-listen %s is not a loopback address; the control API "
+			"can reset and rewrite everything, so set --admin-token to expose it\n",
+			cfg.admin_listen);
+		status = 2;
+		goto out;
+	}
 	ensure_parent(cfg.db);
 	store = store_open(cfg.db, err, sizeof(err));
 	if (!store) {
@@ -131,6 +139,7 @@ int main(int argc, char **argv)
 	struct http_config hc = {
 		.api_listen = cfg.listen,
 		.admin_listen = cfg.admin_listen,
+		.admin_token = cfg.admin_token,
 		.max_body = (size_t)cfg.max_body,
 		.max_headers = (size_t)cfg.max_headers,
 		.timeout = (int)cfg.timeout,

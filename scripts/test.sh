@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Fresh Debian 12 machine -> every test run: installs what is missing,
+# builds, runs the whole ctest suite (unit and end-to-end), then builds
+# again with AddressSanitizer + UndefinedBehaviorSanitizer and runs the
+# whole suite once more with leak detection on. Exit status 0 only when
+# both pass.  REDPACK_SKIP_SANITIZE=1 skips the second pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+jobs=$(nproc)
+echo "== build (RelWithDebInfo)"
+bash scripts/build.sh build
+echo "== ctest"
+(cd build && ctest --output-on-failure -j"$jobs")
+
+if [ "${REDPACK_SKIP_SANITIZE:-0}" != 1 ]; then
+  echo "== build (ASan + UBSan)"
+  bash scripts/build.sh build-asan -DREDPACK_SANITIZE=ON -DCMAKE_C_COMPILER=clang
+  echo "== ctest under sanitizers"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  (cd build-asan && ctest --output-on-failure -j"$jobs")
+fi
