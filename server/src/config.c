@@ -61,6 +61,10 @@ static const struct setting settings[] = {
 	 "largest request header block in bytes"},
 	{"timeout", INT(timeout), "8", 1, 3600, NULL,
 	 "seconds a connection may stay silent (matches Keep-Alive: timeout=8)"},
+	{"request-timeout", INT(request_timeout), "10", 1, 3600, NULL,
+	 "seconds a connection has to deliver each whole request (slow senders are cut)"},
+	{"max-connections", INT(max_connections), "1024", 1, 1000000, NULL,
+	 "concurrent API connections; beyond, new ones are refused in the TLS handshake"},
 };
 /* clang-format on */
 

@@ -25,6 +25,8 @@ struct config {
 	int64_t max_body;
 	int64_t max_headers;
 	int64_t timeout;
+	int64_t request_timeout;
+	int64_t max_connections;
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };

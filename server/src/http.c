@@ -16,6 +16,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <openssl/rand.h>
 
 #include "log.h"
@@ -25,6 +26,7 @@
 struct http_server {
 	struct event_base *base;
 	SSL_CTX *ssl_ctx;
+	SSL_CTX *refuse_ctx; /* no certificate: every handshake on it fails */
 	struct api_ctx *api;
 	struct evhttp *api_http;
 	struct evhttp *admin_http;
@@ -32,7 +34,23 @@ struct http_server {
 	char admin_url[128];
 	char *admin_token;
 	int ready;
+	int connections;      /* open API connections (with a struct conn) */
+	int max_connections;
+	struct timeval request_timeout;
+	struct event *accept_pause; /* re-enables the listeners after EMFILE */
+	struct evconnlistener *listeners[2];
 };
+
+/* Per API connection: the deadline for its next whole request, so a
+ * client trickling bytes (slowloris) cannot hold it open for ever. Hangs
+ * off the SSL object and is freed with it. */
+struct conn {
+	struct http_server *server;
+	struct bufferevent *bev;
+	struct event *deadline;
+};
+
+static int conn_index = -1;
 
 /* ---- nginx pages ------------------------------------------------------- */
 
@@ -104,6 +122,89 @@ static void send_page(struct evhttp_request *req, int code, const char *reason,
 	buf_release(&page);
 }
 
+/* ---- connections ------------------------------------------------------- */
+
+static void on_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+			 void *argp)
+{
+	struct conn *c = ptr;
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	if (!c)
+		return;
+	c->server->connections--;
+	event_free(c->deadline);
+	free(c);
+}
+
+static void on_deadline(evutil_socket_t fd, short events, void *arg)
+{
+	struct conn *c = arg;
+	evutil_socket_t sock = bufferevent_getfd(c->bev);
+	(void)fd, (void)events;
+	/* evhttp owns the connection: end the socket and let it see EOF. */
+	if (sock >= 0)
+		shutdown(sock, SHUT_RDWR);
+}
+
+/* The connection's next request must arrive whole within the timeout. */
+static void arm_deadline(struct http_server *s, SSL *ssl)
+{
+	struct conn *c = ssl && conn_index >= 0 ? SSL_get_ex_data(ssl, conn_index) : NULL;
+	if (c)
+		evtimer_add(c->deadline, &s->request_timeout);
+}
+
+static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
+{
+	struct http_server *s = arg;
+	int refuse = s->connections >= s->max_connections;
+	SSL *ssl = SSL_new(refuse ? s->refuse_ctx : s->ssl_ctx);
+	struct bufferevent *bev;
+	struct conn *c;
+
+	if (!ssl)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (!bev)
+		return NULL; /* bufferevent_openssl frees ssl on failure */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	if (refuse)
+		return bev;
+	c = xcalloc(1, sizeof(*c));
+	c->server = s;
+	c->bev = bev;
+	c->deadline = evtimer_new(base, on_deadline, c);
+	SSL_set_ex_data(ssl, conn_index, c);
+	s->connections++;
+	arm_deadline(s, ssl);
+	return bev;
+}
+
+/* accept() failed (EMFILE, ENFILE, ...): pause both listeners for 100 ms
+ * instead of spinning on a socket that stays readable. */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct http_server *s = arg;
+	static const struct timeval pause = {0, 100000};
+	(void)lev;
+	log_warn("accept: %s; pausing the listeners for 100 ms",
+		 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	for (int i = 0; i < 2; i++)
+		if (s->listeners[i])
+			evconnlistener_disable(s->listeners[i]);
+	evtimer_add(s->accept_pause, &pause);
+}
+
+static void on_accept_resume(evutil_socket_t fd, short events, void *arg)
+{
+	struct http_server *s = arg;
+	(void)fd, (void)events;
+	for (int i = 0; i < 2; i++)
+		if (s->listeners[i])
+			evconnlistener_enable(s->listeners[i]);
+}
+
 /* ---- the merchant API -------------------------------------------------- */
 
 static SSL *request_ssl(struct evhttp_request *req)
@@ -158,22 +259,8 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 	api_handle(s->api, ep, body, len, cn, &reply);
 	send_reply(req, 200, "OK", "text/plain", &reply, 0);
 out:
+	arm_deadline(s, request_ssl(req));
 	buf_release(&reply);
-}
-
-static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
-{
-	struct http_server *s = arg;
-	SSL *ssl = SSL_new(s->ssl_ctx);
-	struct bufferevent *bev;
-
-	if (!ssl)
-		return NULL;
-	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					     BEV_OPT_CLOSE_ON_FREE);
-	if (bev)
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
 }
 
 /* ---- the control API --------------------------------------------------- */
@@ -268,8 +355,8 @@ static int split_hostport(const char *spec, char *host, size_t hostlen, int *por
 	return 0;
 }
 
-static int bind_listener(struct evhttp *http, const char *spec, const char *scheme, char *url,
-			 size_t urllen, char *err, size_t errlen)
+static int bind_listener(struct http_server *s, int which, struct evhttp *http, const char *spec,
+			 const char *scheme, char *url, size_t urllen, char *err, size_t errlen)
 {
 	char host[64], shown[80];
 	int port;
@@ -286,6 +373,8 @@ static int bind_listener(struct evhttp *http, const char *spec, const char *sche
 		snprintf(err, errlen, "cannot listen on %s (address in use or not local?)", spec);
 		return -1;
 	}
+	s->listeners[which] = evhttp_bound_socket_get_listener(sock);
+	evconnlistener_set_error_cb(s->listeners[which], on_accept_error);
 	if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sslen) == 0)
 		port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						      : ((struct sockaddr_in *)&ss)->sin_port);
@@ -323,6 +412,16 @@ struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct
 	s->base = base;
 	s->ssl_ctx = ssl_ctx;
 	s->api = api;
+	s->max_connections = cfg->max_connections;
+	s->request_timeout.tv_sec = cfg->request_timeout;
+	s->accept_pause = evtimer_new(base, on_accept_resume, s);
+	s->refuse_ctx = SSL_CTX_new(TLS_server_method());
+	if (conn_index < 0)
+		conn_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_conn_free);
+	if (!s->refuse_ctx || conn_index < 0 || !s->accept_pause) {
+		snprintf(err, errlen, "cannot set up connection tracking");
+		goto error;
+	}
 	if (cfg->admin_token && cfg->admin_token[0])
 		s->admin_token = xstrdup(cfg->admin_token);
 	s->api_http = evhttp_new(base);
@@ -345,9 +444,9 @@ struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct
 		evhttp_set_max_headers_size(h, (ev_ssize_t)cfg->max_headers);
 		evhttp_set_timeout(h, cfg->timeout);
 	}
-	if (bind_listener(s->api_http, cfg->api_listen, "https", s->api_url, sizeof(s->api_url), err,
-			  errlen) != 0 ||
-	    bind_listener(s->admin_http, cfg->admin_listen, "http", s->admin_url,
+	if (bind_listener(s, 0, s->api_http, cfg->api_listen, "https", s->api_url,
+			  sizeof(s->api_url), err, errlen) != 0 ||
+	    bind_listener(s, 1, s->admin_http, cfg->admin_listen, "http", s->admin_url,
 			  sizeof(s->admin_url), err, errlen) != 0)
 		goto error;
 	return s;
@@ -379,6 +478,9 @@ void http_stop(struct http_server *s)
 		evhttp_free(s->api_http);
 	if (s->admin_http)
 		evhttp_free(s->admin_http);
+	if (s->accept_pause)
+		event_free(s->accept_pause);
+	SSL_CTX_free(s->refuse_ctx);
 	free(s->admin_token);
 	free(s);
 }

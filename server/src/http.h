@@ -20,6 +20,8 @@ struct http_config {
 	size_t max_body;          /* bytes */
 	size_t max_headers;       /* bytes */
 	int timeout;              /* seconds of silence before a connection is closed */
+	int request_timeout;      /* seconds a connection has to deliver each whole request */
+	int max_connections;      /* concurrent API connections; beyond, refused in TLS */
 };
 
 struct http_server;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <event2/event.h>
@@ -28,6 +29,16 @@ static void on_signal(evutil_socket_t sig, short events, void *arg)
 	(void)events;
 	log_info("signal %d: shutting down", (int)sig);
 	event_base_loopexit(arg, NULL);
+}
+
+/* Idle clients cost one descriptor each: take all the kernel allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static uint64_t pick_seed(const char *text, int *ok)
@@ -87,6 +98,7 @@ int main(int argc, char **argv)
 	}
 	log_set_format(strcmp(cfg.log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	xmlcodec_global_init();
 
 	rp.seed = pick_seed(cfg.seed, &seed_ok);
@@ -143,6 +155,8 @@ int main(int argc, char **argv)
 		.max_body = (size_t)cfg.max_body,
 		.max_headers = (size_t)cfg.max_headers,
 		.timeout = (int)cfg.timeout,
+		.request_timeout = (int)cfg.request_timeout,
+		.max_connections = (int)cfg.max_connections,
 	};
 	http = http_start(base, ssl_ctx, &api, &hc, err, sizeof(err));
 	if (!http) {
