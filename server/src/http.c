@@ -28,6 +28,7 @@ struct http_server {
 	SSL_CTX *ssl_ctx;
 	SSL_CTX *refuse_ctx; /* no certificate: every handshake on it fails */
 	struct api_ctx *api;
+	struct admin_ctx *admin;
 	struct evhttp *api_http;
 	struct evhttp *admin_http;
 	char api_url[128];
@@ -265,25 +266,22 @@ out:
 
 /* ---- the control API --------------------------------------------------- */
 
-static void admin_healthz(struct http_server *s, struct evhttp_request *req)
+static const char *method_name(enum evhttp_cmd_type cmd)
 {
-	struct buf body;
-	buf_init(&body);
-	buf_puts(&body, s->ready ? "ok\n" : "starting\n");
-	send_reply(req, s->ready ? 200 : 503, s->ready ? "OK" : "Service Unavailable",
-		   "text/plain", &body, 0);
-	buf_release(&body);
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	default: return "OTHER";
+	}
 }
 
-struct admin_route {
-	enum evhttp_cmd_type method;
-	const char *path;
-	void (*handle)(struct http_server *s, struct evhttp_request *req);
-};
-
-static const struct admin_route admin_routes[] = {
-	{EVHTTP_REQ_GET, "/healthz", admin_healthz},
-};
+static const char *request_query(struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	return uri ? evhttp_uri_get_query(uri) : NULL;
+}
 
 /* With --admin-token every control request but /healthz carries
  * "Authorization: Bearer TOKEN"; compared in constant time. */
@@ -303,7 +301,6 @@ static void on_admin_request(struct evhttp_request *req, void *arg)
 {
 	struct http_server *s = arg;
 	const char *path = request_path(req);
-	int path_known = 0;
 
 	if (!admin_authorized(s, req, path)) {
 		struct buf body;
@@ -314,22 +311,18 @@ static void on_admin_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 
-	for (size_t i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]); i++) {
-		if (strcmp(admin_routes[i].path, path) != 0)
-			continue;
-		path_known = 1;
-		if (admin_routes[i].method == evhttp_request_get_command(req)) {
-			admin_routes[i].handle(s, req);
-			return;
-		}
-	}
-	struct buf body;
-	buf_init(&body);
-	buf_printf(&body, "{\"error\":\"%s\"}\n",
-		   path_known ? "method not allowed" : "no such endpoint");
-	send_reply(req, path_known ? 405 : 404, path_known ? "Method Not Allowed" : "Not Found",
-		   "application/json", &body, 0);
-	buf_release(&body);
+	struct admin_request ar = {
+		.method = method_name(evhttp_request_get_command(req)),
+		.path = path,
+		.query = request_query(req),
+	};
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	ar.body_len = evbuffer_get_length(in);
+	ar.body = ar.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
+	s->admin->ready = s->ready;
+	admin_handle(s->admin, &ar);
+	send_reply(req, ar.status, admin_reason(ar.status), ar.content_type, &ar.reply, 0);
+	buf_release(&ar.reply);
 }
 
 /* ---- listeners --------------------------------------------------------- */
@@ -405,10 +398,12 @@ int http_is_loopback(const char *spec)
 }
 
 struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct api_ctx *api,
-			       const struct http_config *cfg, char *err, size_t errlen)
+			       struct admin_ctx *admin, const struct http_config *cfg, char *err,
+			       size_t errlen)
 {
 	struct http_server *s = xcalloc(1, sizeof(*s));
 
+	s->admin = admin;
 	s->base = base;
 	s->ssl_ctx = ssl_ctx;
 	s->api = api;

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "admin.h"
 #include "api.h"
 
 struct http_config {
@@ -27,9 +28,10 @@ struct http_config {
 struct http_server;
 
 /* Binds both listeners. Returns NULL with a message in err. The server
- * borrows base, ssl_ctx and api for its lifetime. */
+ * borrows base, ssl_ctx, api and admin for its lifetime. */
 struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct api_ctx *api,
-			       const struct http_config *cfg, char *err, size_t errlen);
+			       struct admin_ctx *admin, const struct http_config *cfg, char *err,
+			       size_t errlen);
 
 /* "https://HOST:PORT" and "http://HOST:PORT" of the bound listeners. */
 const char *http_api_url(const struct http_server *s);

@@ -83,6 +83,7 @@ int main(int argc, char **argv)
 	struct http_server *http = NULL;
 	struct redpack rp;
 	struct api_ctx api;
+	struct admin_ctx admin = {0};
 	int status = 1, seed_ok;
 
 	switch (config_load(&cfg, argc, argv, err, sizeof(err))) {
@@ -158,7 +159,8 @@ int main(int argc, char **argv)
 		.request_timeout = (int)cfg.request_timeout,
 		.max_connections = (int)cfg.max_connections,
 	};
-	http = http_start(base, ssl_ctx, &api, &hc, err, sizeof(err));
+	admin.redpack = &rp;
+	http = http_start(base, ssl_ctx, &api, &admin, &hc, err, sizeof(err));
 	if (!http) {
 		log_error("listen: %s", err);
 		goto out;

@@ -572,3 +572,20 @@ int store_ledger_add(struct store *s, const char *mch_id, int64_t amount, const 
 	bind_text(q, 2, mch_id);
 	return exec_done(s, q, "update balance");
 }
+
+int store_each_text(struct store *s, const char *sql, void (*row)(void *arg, const char *text),
+		    void *arg)
+{
+	sqlite3_stmt *q = NULL;
+	int n = 0, rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return fail(s, "prepare check");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(q, 0);
+		row(arg, t ? (const char *)t : "");
+		n++;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? n : fail(s, "run check");
+}

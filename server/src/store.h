@@ -98,3 +98,9 @@ int store_ledger_add(struct store *s, const char *mch_id, int64_t amount, const 
 		     int64_t packet_id, int64_t at);
 
 #endif
+
+/* Runs a constant, parameterless query (the invariant checks) and calls
+ * row(arg, text) with the first column of every row. Returns the number
+ * of rows, or -1. */
+int store_each_text(struct store *s, const char *sql, void (*row)(void *arg, const char *text),
+		    void *arg);

@@ -1,0 +1,108 @@
+/*
+ * invariants.c - invariants as a table of queries; each query returns one
+ * text row per violation, naming what is wrong.
+ */
+#include "invariants.h"
+
+#include <stddef.h>
+
+#define ISSUED "('SENT', 'RECEIVED', 'RFUND_ING', 'REFUND')"
+
+struct invariant {
+	const char *name;
+	const char *sql;
+};
+
+/* clang-format off */
+static const struct invariant invariants[] = {
+	{"shares_sum_to_total",
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': shares sum to ' || x.s || ' in ' || x.n ||"
+	 " ' shares, packet says ' || p.total_amount || ' in ' || p.total_num"
+	 " FROM packets p JOIN (SELECT packet_id, SUM(amount) AS s, COUNT(*) AS n FROM shares"
+	 " GROUP BY packet_id) x ON x.packet_id = p.id"
+	 " WHERE x.s != p.total_amount OR x.n != p.total_num"},
+	{"share_at_least_one_fen",
+	 "SELECT 'packet ' || packet_id || ' share ' || seq || ' is ' || amount || ' fen'"
+	 " FROM shares WHERE amount < 1"},
+	{"issued_packet_has_shares",
+	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' without shares' FROM packets p"
+	 " WHERE status IN " ISSUED " AND NOT EXISTS (SELECT 1 FROM shares WHERE packet_id = p.id)"},
+	{"unissued_packet_has_no_shares",
+	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' but has shares' FROM packets p"
+	 " WHERE status NOT IN " ISSUED " AND EXISTS (SELECT 1 FROM shares WHERE packet_id = p.id)"},
+	{"status_known",
+	 "SELECT mch_id || '/' || mch_billno || ': unknown status ' || status FROM packets"
+	 " WHERE status NOT IN ('SENDING', 'SENT', 'FAILED', 'RECEIVED', 'RFUND_ING', 'REFUND')"},
+	{"issued_packet_debited_once",
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': ' || (SELECT COUNT(*) FROM ledger l"
+	 " WHERE l.packet_id = p.id AND l.kind = 'send' AND l.amount = -p.total_amount) ||"
+	 " ' send debits of -' || p.total_amount FROM packets p WHERE p.status IN " ISSUED
+	 " AND (SELECT COUNT(*) FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'send'"
+	 " AND l.amount = -p.total_amount) != 1"},
+	{"unissued_packet_not_debited",
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': ' || p.status || ' but debited' FROM packets p"
+	 " WHERE p.status NOT IN " ISSUED
+	 " AND EXISTS (SELECT 1 FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'send')"},
+	{"send_rows_match_packets",
+	 "SELECT 'ledger ' || l.id || ': send of ' || l.amount || ' for packet ' ||"
+	 " IFNULL(l.packet_id, 'NULL') FROM ledger l LEFT JOIN packets p ON p.id = l.packet_id"
+	 " WHERE l.kind = 'send' AND (p.id IS NULL OR p.mch_id != l.mch_id OR l.amount >= 0)"},
+	{"balance_equals_ledger",
+	 "SELECT m.mch_id || ': balance ' || m.balance || ', ledger sums to ' || IFNULL(l.s, 0)"
+	 " FROM merchants m LEFT JOIN (SELECT mch_id, SUM(amount) AS s FROM ledger GROUP BY mch_id)"
+	 " l ON l.mch_id = m.mch_id WHERE m.balance != IFNULL(l.s, 0)"},
+	{"balance_not_negative",
+	 "SELECT mch_id || ': balance ' || balance FROM merchants WHERE balance < 0"},
+	{"send_listid_present",
+	 "SELECT mch_id || '/' || mch_billno || ': no send_listid' FROM packets"
+	 " WHERE send_listid IS NULL OR length(send_listid) != 31"},
+	{"held_packet_has_reason",
+	 "SELECT mch_id || '/' || mch_billno || ': SENDING with err_code but no reason' FROM packets"
+	 " WHERE status = 'SENDING' AND err_code IS NOT NULL AND (reason IS NULL OR reason = '')"},
+	{"no_orphan_shares",
+	 "SELECT 'share of missing packet ' || packet_id FROM shares"
+	 " WHERE packet_id NOT IN (SELECT id FROM packets)"},
+	{"no_orphan_ledger",
+	 "SELECT 'ledger ' || id || ' of missing merchant ' || mch_id FROM ledger"
+	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)"},
+	{"no_orphan_packets",
+	 "SELECT mch_id || '/' || mch_billno || ': merchant missing' FROM packets"
+	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)"},
+	{"no_orphan_apps",
+	 "SELECT 'app ' || appid || ' of missing merchant ' || mch_id FROM apps"
+	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)"},
+};
+/* clang-format on */
+
+struct run {
+	const char *name;
+	invariants_violation_fn fn;
+	void *arg;
+};
+
+static void on_row(void *arg, const char *text)
+{
+	struct run *r = arg;
+	r->fn(r->arg, r->name, text);
+}
+
+int invariants_run(struct store *s, invariants_violation_fn on_violation, void *arg, int *checked)
+{
+	int total = 0;
+
+	*checked = 0;
+	if (store_begin(s) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(invariants) / sizeof(invariants[0]); i++) {
+		struct run r = {invariants[i].name, on_violation, arg};
+		int n = store_each_text(s, invariants[i].sql, on_row, &r);
+		if (n < 0) {
+			store_rollback(s);
+			return -1;
+		}
+		total += n;
+		(*checked)++;
+	}
+	store_rollback(s); /* read only */
+	return total;
+}
