@@ -1,0 +1,113 @@
+/*
+ * ctl_http.c - one request, one private event loop.
+ */
+#include "ctl_http.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+static void on_response(struct evhttp_request *req, void *arg)
+{
+	struct ctl_response *resp = arg;
+
+	if (!req) {
+		snprintf(resp->error, sizeof(resp->error), "no answer (connection refused or closed)");
+		return;
+	}
+	resp->status = evhttp_request_get_response_code(req);
+	if (resp->status == 0) {
+		snprintf(resp->error, sizeof(resp->error), "no answer (connection refused or timed out)");
+		return;
+	}
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	if (len)
+		buf_append(&resp->body, evbuffer_pullup(in, -1), len);
+}
+
+static int method_cmd(const char *method, enum evhttp_cmd_type *cmd)
+{
+	static const struct {
+		const char *name;
+		enum evhttp_cmd_type cmd;
+	} methods[] = {{"GET", EVHTTP_REQ_GET},
+		       {"POST", EVHTTP_REQ_POST},
+		       {"PUT", EVHTTP_REQ_PUT},
+		       {"DELETE", EVHTTP_REQ_DELETE}};
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(methods[i].name, method) == 0) {
+			*cmd = methods[i].cmd;
+			return 0;
+		}
+	return -1;
+}
+
+int ctl_http_request(const char *base_url, const char *method, const char *path,
+		     const char *json_body, const char *token, int timeout_s,
+		     struct ctl_response *resp)
+{
+	struct evhttp_uri *uri = evhttp_uri_parse(base_url);
+	struct event_base *base = NULL;
+	struct evhttp_connection *conn = NULL;
+	struct evhttp_request *req;
+	enum evhttp_cmd_type cmd;
+	char hostport[300], auth[512];
+	const char *host;
+	int port, rc = -1;
+
+	memset(resp, 0, sizeof(*resp));
+	buf_init(&resp->body);
+	if (!uri || !evhttp_uri_get_host(uri) || !evhttp_uri_get_scheme(uri) ||
+	    strcmp(evhttp_uri_get_scheme(uri), "http") != 0) {
+		snprintf(resp->error, sizeof(resp->error),
+			 "\"%s\": expected http://HOST:PORT (the control API is plain HTTP)", base_url);
+		goto out;
+	}
+	if (method_cmd(method, &cmd) != 0) {
+		snprintf(resp->error, sizeof(resp->error), "unknown method %s", method);
+		goto out;
+	}
+	host = evhttp_uri_get_host(uri);
+	port = evhttp_uri_get_port(uri) > 0 ? evhttp_uri_get_port(uri) : 80;
+	base = event_base_new();
+	conn = base ? evhttp_connection_base_new(base, NULL, host, (unsigned short)port) : NULL;
+	if (!conn) {
+		snprintf(resp->error, sizeof(resp->error), "cannot create a connection");
+		goto out;
+	}
+	evhttp_connection_set_timeout(conn, timeout_s);
+	req = evhttp_request_new(on_response, resp);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	snprintf(hostport, sizeof(hostport), "%s:%d", host, port);
+	evhttp_add_header(h, "Host", hostport);
+	evhttp_add_header(h, "Connection", "close");
+	if (token && *token) {
+		snprintf(auth, sizeof(auth), "Bearer %s", token);
+		evhttp_add_header(h, "Authorization", auth);
+	}
+	if (json_body) {
+		evhttp_add_header(h, "Content-Type", "application/json");
+		evbuffer_add(evhttp_request_get_output_buffer(req), json_body, strlen(json_body));
+	}
+	if (evhttp_make_request(conn, req, cmd, path) != 0) {
+		snprintf(resp->error, sizeof(resp->error), "cannot send the request");
+		goto out;
+	}
+	event_base_dispatch(base);
+	rc = resp->status ? 0 : -1;
+	if (rc != 0 && !resp->error[0])
+		snprintf(resp->error, sizeof(resp->error), "no answer from %s", base_url);
+out:
+	if (conn)
+		evhttp_connection_free(conn);
+	if (base)
+		event_base_free(base);
+	if (uri)
+		evhttp_uri_free(uri);
+	return rc;
+}
