@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Fresh Debian 12 machine -> every test run: installs what is missing,
-# builds, runs the whole ctest suite (unit and end-to-end), then builds
-# again with AddressSanitizer + UndefinedBehaviorSanitizer and runs the
-# whole suite once more with leak detection on. Exit status 0 only when
-# both pass.  REDPACK_SKIP_SANITIZE=1 skips the second pass.
+# builds, runs the whole ctest suite (unit and end-to-end); builds again
+# with AddressSanitizer + UndefinedBehaviorSanitizer and runs the whole
+# suite once more with leak detection on; then builds the libFuzzer
+# targets and runs each for a short, bounded time. Exit status 0 only
+# when all pass.  REDPACK_SKIP_SANITIZE=1 skips the second pass,
+# REDPACK_SKIP_FUZZ=1 the third; REDPACK_FUZZ_SECONDS (20) sets the third.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,4 +23,12 @@ if [ "${REDPACK_SKIP_SANITIZE:-0}" != 1 ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd build-asan && ctest --output-on-failure -j"$jobs")
+fi
+
+if [ "${REDPACK_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== build (libFuzzer targets)"
+  bash scripts/build.sh build-fuzz -DREDPACK_FUZZ=ON -DCMAKE_C_COMPILER=clang \
+    -DREDPACK_FUZZ_SECONDS="${REDPACK_FUZZ_SECONDS:-20}"
+  echo "== fuzz targets"
+  (cd build-fuzz && ctest -L fuzz --output-on-failure -j"$jobs")
 fi

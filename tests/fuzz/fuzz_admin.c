@@ -1,0 +1,77 @@
+/*
+ * fuzz_admin.c - the control API fed raw bytes: the first line is
+ * "METHOD PATH[?QUERY]", the rest is the body. Against an in-memory
+ * store with the default fixtures; every answer must be a known status
+ * and, for JSON, parse as JSON.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "admin.h"
+#include "fixtures.h"
+#include "store.h"
+#include "util.h"
+#include "xmlcodec.h"
+
+static struct store *store;
+static struct redpack rp;
+static struct admin_ctx ctx;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char err[512];
+	(void)argc, (void)argv;
+	xmlcodec_global_init();
+	store = store_open(":memory:", err, sizeof(err));
+	if (!store || fixtures_load(store, FIXTURES_PATH, 1795000000, 0, err, sizeof(err)) != 1)
+		abort();
+	rp.store = store;
+	rp.seed = 42;
+	ctx.redpack = &rp;
+	ctx.ready = 1;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *nl = memchr(data, '\n', size);
+	size_t head = nl ? (size_t)(nl - (const char *)data) : size;
+	char *line = xstrndup((const char *)data, head);
+	char *sp = strchr(line, ' ');
+	char *query;
+	struct admin_request req = {0};
+
+	if (!sp || memchr(data, '\0', head)) {
+		free(line);
+		return 0;
+	}
+	*sp = '\0';
+	query = strchr(sp + 1, '?');
+	if (query)
+		*query++ = '\0';
+	req.method = line;
+	req.path = sp + 1;
+	req.query = query;
+	req.body = nl ? nl + 1 : "";
+	req.body_len = nl ? size - head - 1 : 0;
+	admin_handle(&ctx, &req);
+	if (req.status < 200 || req.status > 599)
+		abort();
+	if (strcmp(req.content_type, "application/json") == 0) {
+		json_error_t e;
+		json_t *j = json_loadb(req.reply.data, req.reply.len, 0, &e);
+		if (!j)
+			abort();
+		json_decref(j);
+	}
+	buf_release(&req.reply);
+	free(line);
+	return 0;
+}
