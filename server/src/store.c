@@ -112,6 +112,9 @@ enum st {
 	ST_SHARE_INSERT,
 	ST_LEDGER_INSERT,
 	ST_BALANCE_ADD,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	ST__COUNT
 };
 
@@ -152,6 +155,9 @@ static const char *const statements[ST__COUNT] = {
 	[ST_LEDGER_INSERT] = "INSERT INTO ledger (mch_id, amount, kind, packet_id, at)"
 			     " VALUES (?, ?, ?, ?, ?)",
 	[ST_BALANCE_ADD] = "UPDATE merchants SET balance = balance + ? WHERE mch_id = ?",
+	[ST_SAVEPOINT] = "SAVEPOINT ledger_add",
+	[ST_RELEASE] = "RELEASE ledger_add",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO ledger_add",
 };
 
 struct store {
@@ -503,6 +509,9 @@ int store_merchant_sent_since(struct store *s, const char *mch_id, int64_t since
 	return rc < 0 ? -1 : 0;
 }
 
+static int ledger_rows(struct store *s, const char *mch_id, int64_t amount, const char *kind,
+		       int64_t packet_id, int64_t at);
+
 /* ---- writes ------------------------------------------------------------ */
 
 int store_packet_insert(struct store *s, const struct packet_new *p, int64_t *id)
@@ -553,8 +562,23 @@ int store_share_insert(struct store *s, int64_t packet_id, int seq, int64_t amou
 	return exec_done(s, q, "insert share");
 }
 
+/* The ledger row and the balance change, all or nothing, inside or
+ * outside a transaction. */
 int store_ledger_add(struct store *s, const char *mch_id, int64_t amount, const char *kind,
 		     int64_t packet_id, int64_t at)
+{
+	if (exec_done(s, stmt(s, ST_SAVEPOINT), "savepoint") != 0)
+		return -1;
+	if (ledger_rows(s, mch_id, amount, kind, packet_id, at) != 0) {
+		exec_done(s, stmt(s, ST_ROLLBACK_TO), "rollback to savepoint");
+		exec_done(s, stmt(s, ST_RELEASE), "release savepoint");
+		return -1;
+	}
+	return exec_done(s, stmt(s, ST_RELEASE), "release savepoint");
+}
+
+static int ledger_rows(struct store *s, const char *mch_id, int64_t amount, const char *kind,
+		       int64_t packet_id, int64_t at)
 {
 	sqlite3_stmt *q = stmt(s, ST_LEDGER_INSERT);
 	bind_text(q, 1, mch_id);

@@ -18,7 +18,7 @@ static const char *const bill_types[] = {"MCHT", NULL};
 
 /* clang-format off */
 const struct field_rule validate_mch_id[] = {
-	{"mch_id", 1, 32, FIELD_DIGITS, 0, INT64_MAX, NULL, P "输入的商户号有误.", NULL},
+	{"mch_id", 1, 32, FIELD_NUMERIC, 0, 0, NULL, P "输入的商户号有误.", NULL},
 	{NULL, 0, 0, FIELD_TEXT, 0, 0, NULL, NULL, NULL},
 };
 
@@ -38,8 +38,8 @@ const struct field_rule validate_sendgroupredpack[] = {
 	{"scene_id", 0, 32, FIELD_TEXT, 0, 0, NULL,
 	 P "该场景未开通,请登陆商户平台:产品中心-现金红包-产品设置-使用场景 进行开通", NULL},
 	{"risk_info", 0, 128, FIELD_TEXT, 0, 0, NULL, P "risk_info字段长度不能超过128个字符.", NULL},
-	{"consume_mch_id", 0, 32, FIELD_DIGITS, 0, INT64_MAX, NULL, P "consume_mch_id字段不正确.", NULL},
-	{"sub_mch_id", 0, 32, FIELD_DIGITS, 0, INT64_MAX, NULL, P "sub_mch_id字段不正确.", NULL},
+	{"consume_mch_id", 0, 32, FIELD_NUMERIC, 0, 0, NULL, P "consume_mch_id字段不正确.", NULL},
+	{"sub_mch_id", 0, 32, FIELD_NUMERIC, 0, 0, NULL, P "sub_mch_id字段不正确.", NULL},
 	{NULL, 0, 0, FIELD_TEXT, 0, 0, NULL, NULL, NULL},
 };
 
@@ -60,8 +60,8 @@ const struct field_rule validate_sendredpack[] = {
 	{"scene_id", 0, 32, FIELD_TEXT, 0, 0, NULL,
 	 P "该场景未开通,请登陆商户平台:产品中心-现金红包-产品设置-使用场景 进行开通", NULL},
 	{"risk_info", 0, 128, FIELD_TEXT, 0, 0, NULL, P "risk_info字段长度不能超过128个字符.", NULL},
-	{"consume_mch_id", 0, 32, FIELD_DIGITS, 0, INT64_MAX, NULL, P "consume_mch_id字段不正确.", NULL},
-	{"sub_mch_id", 0, 32, FIELD_DIGITS, 0, INT64_MAX, NULL, P "sub_mch_id字段不正确.", NULL},
+	{"consume_mch_id", 0, 32, FIELD_NUMERIC, 0, 0, NULL, P "consume_mch_id字段不正确.", NULL},
+	{"sub_mch_id", 0, 32, FIELD_NUMERIC, 0, 0, NULL, P "sub_mch_id字段不正确.", NULL},
 	{"msgappid", 0, 32, FIELD_TEXT, 0, 0, NULL, P "msgappid字段不正确.", NULL},
 	{NULL, 0, 0, FIELD_TEXT, 0, 0, NULL, NULL, NULL},
 };
@@ -128,6 +128,8 @@ static int check_kind(const struct field_rule *r, const char *v)
 		return all_chars(v, "-_") ? 0 : 2;
 	case FIELD_DIGITS:
 		return parse_digits(v, &n) == 0 && n >= r->min && n <= r->max ? 0 : 1;
+	case FIELD_NUMERIC:
+		return v[strspn(v, "0123456789")] == '\0' ? 0 : 1;
 	case FIELD_ENUM:
 		return in_enum(v, r->allowed) ? 0 : 1;
 	case FIELD_IPV4:

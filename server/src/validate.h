@@ -15,6 +15,7 @@ enum field_kind {
 	FIELD_ALNUM,  /* 0-9 a-z A-Z */
 	FIELD_OPENID, /* 0-9 a-z A-Z - _ ; other characters: bad_format */
 	FIELD_DIGITS, /* a decimal integer in [min, max] */
+	FIELD_NUMERIC, /* decimal digits only, any length up to max_chars (ids) */
 	FIELD_ENUM,   /* one of allowed */
 	FIELD_IPV4,   /* dotted decimal */
 };

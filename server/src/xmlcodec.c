@@ -103,7 +103,8 @@ int xmlcodec_parse(const char *body, size_t len, struct kvlist *out)
 	xmlParserCtxtPtr ctxt = NULL;
 	int rc = -1;
 
-	if (!body || len == 0 || len > INT32_MAX)
+	/* libxml2 stops at a NUL and would ignore what follows it. */
+	if (!body || len == 0 || len > INT32_MAX || memchr(body, '\0', len))
 		return -1;
 	ctxt = xmlCreateMemoryParserCtxt(body, (int)len);
 	if (!ctxt)

@@ -1,0 +1,470 @@
+/* The SQLite store: opening (mode, WAL, schema version), fixtures rows,
+ * lookups, packets, the ledger and its balance check, the counters and
+ * transactions. */
+#include "check.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+static char dir[] = "/tmp/test_store.XXXXXX";
+static char dbpath[256];
+
+/* ---- a second, plain connection for what the store does not expose --- */
+
+static int64_t sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int64_t v = -999999;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	else
+		fprintf(stderr, "sql_int(%s): %s\n", sql, db ? sqlite3_errmsg(db) : "open");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+static const char *sql_text(const char *path, const char *sql)
+{
+	static char out[256];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+
+	snprintf(out, sizeof(out), "(error)");
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		snprintf(out, sizeof(out), "%s",
+			 sqlite3_column_text(q, 0) ? (const char *)sqlite3_column_text(q, 0) : "(null)");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return out;
+}
+
+/* ---- fixtures ---------------------------------------------------------- */
+
+static struct merchant merchant(const char *mch_id, int64_t per_user)
+{
+	struct merchant m;
+	memset(&m, 0, sizeof(m));
+	snprintf(m.mch_id, sizeof(m.mch_id), "%s", mch_id);
+	snprintf(m.name, sizeof(m.name), "商户%s", mch_id);
+	snprintf(m.api_key, sizeof(m.api_key), "key-%s", mch_id);
+	m.balance = 777; /* ignored by insert: balances move through the ledger */
+	m.sends_per_minute = 1800;
+	m.packets_per_user_per_day = per_user;
+	m.amount_per_user_per_day = 100000;
+	m.amount_per_day = 100000000;
+	return m;
+}
+
+static struct packet_new packet(const char *mch_id, const char *billno, const char *openid,
+				const char *status, int64_t amount, int64_t created,
+				int64_t sent)
+{
+	struct packet_new p = {
+		.mch_id = mch_id,
+		.mch_billno = billno,
+		.hb_type = "GROUP",
+		.status = status,
+		.wxappid = "wx8888888888888888",
+		.re_openid = openid,
+		.send_name = "天虹百货",
+		.wishing = "恭喜发财",
+		.act_name = "新年红包",
+		.remark = "备注",
+		.scene_id = NULL,
+		.client_ip = NULL,
+		.amt_type = "ALL_RAND",
+		.total_amount = amount,
+		.total_num = 3,
+		.err_code = NULL,
+		.reason = NULL,
+		.created_at = created,
+		.send_time = sent,
+	};
+	return p;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void open_memory(void)
+{
+	char err[256] = "";
+	struct store *s = store_open(":memory:", err, sizeof(err));
+	struct merchant m = merchant("10000098", 10), got;
+
+	CHECK(s != NULL);
+	if (!s) {
+		fprintf(stderr, "store_open: %s\n", err);
+		return;
+	}
+	CHECK(store_is_empty(s) == 1);
+	CHECK(store_merchant_insert(s, &m) == 0);
+	CHECK(store_is_empty(s) == 0);
+	CHECK(store_merchant_lookup(s, "10000098", &got) == 1);
+	CHECK(got.balance == 0);
+	store_close(s);
+	store_close(NULL); /* free functions accept NULL */
+
+	/* A second :memory: store is a new, empty database. */
+	s = store_open(":memory:", err, sizeof(err));
+	CHECK(s && store_is_empty(s) == 1);
+	store_close(s);
+}
+
+static void open_refused(void)
+{
+	char err[256] = "";
+	struct store *s = store_open("/nonexistent-dir/x/y.db", err, sizeof(err));
+	CHECK(s == NULL);
+	CHECK(err[0] != '\0');
+	store_close(s);
+}
+
+static void lookups(struct store *s)
+{
+	struct merchant m = merchant("10000098", 10), got;
+	char kind[8], appid[STORE_ID_MAX];
+
+	CHECK(store_merchant_insert(s, &m) == 0);
+	CHECK(store_merchant_insert(s, &m) == -1); /* primary key */
+	CHECK(store_app_insert(s, "10000098", "wx8888888888888888", "MP") == 0);
+	CHECK(store_app_insert(s, "10000098", "wx2421b1c4370ec43b", "APP") == 0);
+	CHECK(store_app_insert(s, "10000098", "wxbad", "WEB") == -1);  /* kind CHECK */
+	CHECK(store_app_insert(s, "99999999", "wx1", "MP") == -1);     /* foreign key */
+	CHECK(store_scene_insert(s, "10000098", "PRODUCT_1") == 0);
+	CHECK(store_user_insert(s, "oxTWIuGaIt6gTKsQRLau2M0yL16E", "wx8888888888888888") == 0);
+	CHECK(store_user_insert(s, "oxTWIuGaIt6gTKsQRLau2M0yL16E", "wx9") == -1);
+
+	memset(&got, 0, sizeof(got));
+	CHECK(store_merchant_lookup(s, "10000098", &got) == 1);
+	CHECK_STR(got.mch_id, "10000098");
+	CHECK_STR(got.name, "商户10000098");
+	CHECK_STR(got.api_key, "key-10000098");
+	CHECK(got.balance == 0);
+	CHECK(got.sends_per_minute == 1800);
+	CHECK(got.packets_per_user_per_day == 10);
+	CHECK(got.amount_per_user_per_day == 100000);
+	CHECK(got.amount_per_day == 100000000);
+	CHECK(store_merchant_lookup(s, "10000099", &got) == 0);
+	CHECK(store_merchant_lookup(s, "", &got) == 0);
+
+	CHECK(store_app_kind(s, "10000098", "wx8888888888888888", kind) == 1);
+	CHECK_STR(kind, "MP");
+	CHECK(store_app_kind(s, "10000098", "wx2421b1c4370ec43b", kind) == 1);
+	CHECK_STR(kind, "APP");
+	CHECK(store_app_kind(s, "10000098", "wx9999999999999999", kind) == 0);
+	CHECK(store_app_kind(s, "10000099", "wx8888888888888888", kind) == 0);
+
+	CHECK(store_user_appid(s, "oxTWIuGaIt6gTKsQRLau2M0yL16E", appid) == 1);
+	CHECK_STR(appid, "wx8888888888888888");
+	CHECK(store_user_appid(s, "oUnknown", appid) == 0);
+
+	CHECK(store_scene_enabled(s, "10000098", "PRODUCT_1") == 1);
+	CHECK(store_scene_enabled(s, "10000098", "PRODUCT_8") == 0);
+	CHECK(store_scene_enabled(s, "10000099", "PRODUCT_1") == 0);
+}
+
+static void packets(struct store *s)
+{
+	struct packet_new p = packet("10000098", "B1", "oA", "SENT", 300, 1000, 1000);
+	struct packet_row row;
+	int64_t id = 0, id2 = 0;
+
+	CHECK(store_packet_insert(s, &p, &id) == 0);
+	CHECK(id > 0);
+	CHECK(store_packet_set_listid(s, id, "1000041701202403013000000000001") == 0);
+	memset(&row, 0, sizeof(row));
+	CHECK(store_packet_find(s, "10000098", "B1", &row) == 1);
+	CHECK(row.id == id);
+	CHECK_STR(row.mch_id, "10000098");
+	CHECK_STR(row.mch_billno, "B1");
+	CHECK_STR(row.hb_type, "GROUP");
+	CHECK_STR(row.status, "SENT");
+	CHECK_STR(row.wxappid, "wx8888888888888888");
+	CHECK_STR(row.re_openid, "oA");
+	CHECK(row.total_amount == 300);
+	CHECK(row.total_num == 3);
+	CHECK_STR(row.send_listid, "1000041701202403013000000000001");
+	CHECK_STR(row.err_code, "");
+	CHECK(row.created_at == 1000);
+	CHECK(row.send_time == 1000);
+
+	CHECK(store_packet_find(s, "10000098", "B2", &row) == 0);
+	CHECK(store_packet_find(s, "10000099", "B1", &row) == 0);
+
+	/* UNIQUE (mch_id, mch_billno). */
+	CHECK(store_packet_insert(s, &p, &id2) == -1);
+	/* The same billno for another merchant is another order. */
+	struct merchant m2 = merchant("10000099", 10);
+	CHECK(store_merchant_insert(s, &m2) == 0);
+	p.mch_id = "10000099";
+	CHECK(store_packet_insert(s, &p, &id2) == 0);
+	CHECK(id2 != id);
+	/* send_listid is unique too. */
+	CHECK(store_packet_set_listid(s, id2, "1000041701202403013000000000001") == -1);
+
+	/* A held order: err_code kept, send_time 0 reads back as 0. */
+	struct packet_new h = packet("10000098", "H1", "oA", "SENDING", 500, 1001, 0);
+	h.err_code = "NOTENOUGH";
+	h.reason = "帐号余额不足，请到商户平台充值后再重试";
+	CHECK(store_packet_insert(s, &h, &id2) == 0);
+	CHECK(store_packet_find(s, "10000098", "H1", &row) == 1);
+	CHECK_STR(row.status, "SENDING");
+	CHECK_STR(row.err_code, "NOTENOUGH");
+	CHECK_STR(row.send_listid, "");
+	CHECK(row.send_time == 0);
+
+	/* Schema checks. */
+	struct packet_new bad = packet("10000098", "Z1", "oA", "SENT", 0, 1, 1);
+	CHECK(store_packet_insert(s, &bad, &id2) == -1); /* total_amount > 0 */
+	bad = packet("99999999", "Z2", "oA", "SENT", 10, 1, 1);
+	CHECK(store_packet_insert(s, &bad, &id2) == -1); /* unknown merchant */
+	bad = packet("10000098", "Z3", "oA", "SENT", 10, 1, 1);
+	bad.hb_type = "OTHER";
+	CHECK(store_packet_insert(s, &bad, &id2) == -1);
+
+	CHECK(store_share_insert(s, id, 0, 200) == 0);
+	CHECK(store_share_insert(s, id, 1, 99) == 0);
+	CHECK(store_share_insert(s, id, 2, 1) == 0);
+	CHECK(store_share_insert(s, id, 2, 1) == -1); /* (packet_id, seq) */
+	CHECK(store_share_insert(s, id, 3, 0) == -1); /* amount >= 1 */
+	CHECK(store_share_insert(s, 999999, 0, 1) == -1); /* foreign key */
+}
+
+static int64_t balance(struct store *s, const char *mch_id)
+{
+	struct merchant m;
+	return store_merchant_lookup(s, mch_id, &m) == 1 ? m.balance : -1;
+}
+
+static void ledger(struct store *s, const char *path)
+{
+	CHECK(balance(s, "10000098") == 0);
+	CHECK(store_ledger_add(s, "10000098", 1000, "fixture", 0, 1) == 0);
+	CHECK(balance(s, "10000098") == 1000);
+	CHECK(store_ledger_add(s, "10000098", -300, "send", 1, 2) == 0);
+	CHECK(balance(s, "10000098") == 700);
+	CHECK(store_ledger_add(s, "10000098", 5, "bogus", 0, 3) == -1); /* kind CHECK */
+	CHECK(balance(s, "10000098") == 700);
+
+	/* An overdraft is refused by CHECK (balance >= 0), inside a
+	 * transaction as the send path uses it. */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_ledger_add(s, "10000098", -701, "send", 0, 4) == -1);
+	store_rollback(s);
+	CHECK(balance(s, "10000098") == 700);
+	/* Exactly down to zero is fine. */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_ledger_add(s, "10000098", -700, "send", 0, 5) == 0);
+	store_rollback(s);
+	CHECK(balance(s, "10000098") == 700);
+
+	/* And outside a transaction: refused, and the ledger keeps matching
+	 * the balance (no ledger row without its balance change). */
+	CHECK(store_ledger_add(s, "10000098", -10000, "send", 0, 6) == -1);
+	CHECK(balance(s, "10000098") == 700);
+	if (path) {
+		CHECK(sql_int(path, "SELECT SUM(amount) FROM ledger WHERE mch_id = '10000098'") == 700);
+		CHECK(sql_int(path, "SELECT COUNT(*) FROM ledger WHERE mch_id = '10000098'") == 2);
+	}
+}
+
+static void counters(struct store *s)
+{
+	static const char *const statuses[] = {"SENT", "RECEIVED", "RFUND_ING", "REFUND",
+					       "SENDING", "FAILED"};
+	struct merchant m = merchant("20000001", 10);
+	int64_t id, count = -1, amount = -1;
+	char billno[16];
+
+	CHECK(store_merchant_insert(s, &m) == 0);
+	/* One packet to user oU per status at t=100..105 (send_time set for
+	 * all, so only the status decides), amounts 1, 10, 100, ... */
+	for (int i = 0; i < 6; i++) {
+		int64_t amt = 1;
+		for (int k = 0; k < i; k++)
+			amt *= 10;
+		snprintf(billno, sizeof(billno), "C%d", i);
+		struct packet_new p = packet("20000001", billno, "oU", statuses[i], amt, 100 + i, 100 + i);
+		CHECK(store_packet_insert(s, &p, &id) == 0);
+	}
+	/* Another user and an older packet. */
+	struct packet_new o = packet("20000001", "C9", "oV", "SENT", 7000000, 50, 50);
+	CHECK(store_packet_insert(s, &o, &id) == 0);
+
+	CHECK(store_packets_created_since(s, "20000001", 0, &count) == 0);
+	CHECK(count == 7);
+	CHECK(store_packets_created_since(s, "20000001", 100, &count) == 0);
+	CHECK(count == 6);
+	CHECK(store_packets_created_since(s, "20000001", 104, &count) == 0);
+	CHECK(count == 2);
+	CHECK(store_packets_created_since(s, "20000001", 106, &count) == 0);
+	CHECK(count == 0);
+	CHECK(store_packets_created_since(s, "20000002", 0, &count) == 0);
+	CHECK(count == 0);
+
+	/* Only issued statuses count: SENT, RECEIVED, RFUND_ING, REFUND. */
+	CHECK(store_user_received_since(s, "20000001", "oU", 0, &count, &amount) == 0);
+	CHECK(count == 4);
+	CHECK(amount == 1111);
+	CHECK(store_user_received_since(s, "20000001", "oU", 102, &count, &amount) == 0);
+	CHECK(count == 2);
+	CHECK(amount == 1100);
+	CHECK(store_user_received_since(s, "20000001", "oV", 51, &count, &amount) == 0);
+	CHECK(count == 0);
+	CHECK(amount == 0);
+	CHECK(store_user_received_since(s, "20000002", "oU", 0, &count, &amount) == 0);
+	CHECK(count == 0);
+	CHECK(amount == 0);
+
+	CHECK(store_merchant_sent_since(s, "20000001", 0, &amount) == 0);
+	CHECK(amount == 7001111);
+	CHECK(store_merchant_sent_since(s, "20000001", 51, &amount) == 0);
+	CHECK(amount == 1111);
+	CHECK(store_merchant_sent_since(s, "20000001", 1000, &amount) == 0);
+	CHECK(amount == 0);
+
+	/* A held order (no send_time) never counts as received. */
+	struct packet_new h = packet("20000001", "C10", "oW", "SENT", 5, 200, 0);
+	CHECK(store_packet_insert(s, &h, &id) == 0);
+	CHECK(store_user_received_since(s, "20000001", "oW", 0, &count, &amount) == 0);
+	CHECK(count == 0);
+}
+
+static void transactions(struct store *s)
+{
+	struct merchant m = merchant("30000001", 10), got;
+	struct packet_row row;
+	int64_t id;
+
+	store_rollback(s); /* safe with no transaction open */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_merchant_insert(s, &m) == 0);
+	CHECK(store_ledger_add(s, "30000001", 500, "topup", 0, 1) == 0);
+	struct packet_new p = packet("30000001", "T1", "oA", "SENT", 300, 1, 1);
+	CHECK(store_packet_insert(s, &p, &id) == 0);
+	CHECK(store_share_insert(s, id, 0, 300) == 0);
+	CHECK(store_merchant_lookup(s, "30000001", &got) == 1); /* visible inside */
+	store_rollback(s);
+	CHECK(store_merchant_lookup(s, "30000001", &got) == 0);
+	CHECK(store_packet_find(s, "30000001", "T1", &row) == 0);
+	/* The failed insert of the same row now works: nothing was left. */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_merchant_insert(s, &m) == 0);
+	CHECK(store_ledger_add(s, "30000001", 500, "topup", 0, 1) == 0);
+	CHECK(store_commit(s) == 0);
+	CHECK(balance(s, "30000001") == 500);
+	/* BEGIN twice is an error (no nested transactions). */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_begin(s) == -1);
+	store_rollback(s);
+	CHECK(store_commit(s) == -1); /* nothing open */
+}
+
+static void file_store(void)
+{
+	char err[256] = "";
+	struct stat st;
+	struct store *s;
+	struct merchant got;
+
+	snprintf(dbpath, sizeof(dbpath), "%s/redpack.db", dir);
+	mode_t old = umask(0); /* the store, not the umask, makes it private */
+	s = store_open(dbpath, err, sizeof(err));
+	umask(old);
+	CHECK(s != NULL);
+	if (!s) {
+		fprintf(stderr, "store_open: %s\n", err);
+		return;
+	}
+	CHECK(stat(dbpath, &st) == 0);
+	CHECK((st.st_mode & 0777) == 0600);
+	CHECK_STR(sql_text(dbpath, "PRAGMA journal_mode"), "wal");
+	CHECK(sql_int(dbpath, "PRAGMA user_version") == 1);
+	CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+			      "('merchants', 'apps', 'scenes', 'users', 'packets', 'shares', 'ledger')") ==
+	      7);
+
+	lookups(s);
+	packets(s);
+	ledger(s, dbpath);
+	counters(s);
+	transactions(s);
+	store_close(s);
+
+	/* Reopen: the data is kept and no migration runs again (it would
+	 * fail on the existing tables). */
+	s = store_open(dbpath, err, sizeof(err));
+	CHECK(s != NULL);
+	if (!s) {
+		fprintf(stderr, "reopen: %s\n", err);
+		return;
+	}
+	CHECK(store_is_empty(s) == 0);
+	CHECK(store_merchant_lookup(s, "10000098", &got) == 1);
+	CHECK(got.balance == 700);
+	CHECK(sql_int(dbpath, "PRAGMA user_version") == 1);
+	CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM packets WHERE mch_id = '20000001'") == 8);
+	CHECK(stat(dbpath, &st) == 0 && (st.st_mode & 0777) == 0600);
+	store_close(s);
+
+	/* A database from a newer build is refused. */
+	sqlite3 *db;
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	err[0] = '\0';
+	s = store_open(dbpath, err, sizeof(err));
+	CHECK(s == NULL);
+	CHECK(strstr(err, "99") != NULL);
+	store_close(s);
+}
+
+static void memory_store(void)
+{
+	char err[256];
+	struct store *s = store_open(":memory:", err, sizeof(err));
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	lookups(s);
+	packets(s);
+	ledger(s, NULL);
+	counters(s);
+	transactions(s);
+	store_close(s);
+}
+
+static void cleanup(void)
+{
+	char p[300];
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s/redpack.db%s", dir, suffix[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	open_memory();
+	open_refused();
+	memory_store();
+	file_store();
+	cleanup();
+	return check_done("store");
+}
