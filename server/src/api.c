@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "errors.h"
 #include "kv.h"
+#include "log.h"
 #include "sign.h"
 #include "store.h"
 #include "xmlcodec.h"
@@ -197,6 +198,10 @@ void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const char *body
 	ep->handle(&r);
 respond:
 	ep->write(&r, reply);
+	/* One line per request; never the key, the sign or the body. */
+	log_info("api %s mch_id=%.32s mch_billno=%.32s -> %s", strrchr(ep->path, '/') + 1,
+		 kvlist_get(&r.params, "mch_id"), kvlist_get(&r.params, "mch_billno"),
+		 errors_info(r.result.answer.err)->code);
 	kvlist_release(&r.params);
 }
 

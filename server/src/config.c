@@ -46,6 +46,8 @@ static const struct setting settings[] = {
 	{"db", STR(db), "var/redpack.db", 0, 0, NULL, "SQLite database file (\":memory:\" allowed)"},
 	{"fixtures", STR(fixtures), "fixtures/default.json", 0, 0, NULL,
 	 "JSON world loaded into an empty database"},
+	{"db-max-pages", INT(db_max_pages), "0", 0, 1073741823, NULL,
+	 "cap the database at this many pages (0: none); past it writes fail as on a full disk"},
 	{"tls-cert", STR(tls_cert), "var/certs/server.pem", 0, 0, NULL, "server certificate (PEM)"},
 	{"tls-key", STR(tls_key), "var/certs/server.key", 0, 0, NULL, "server private key (PEM)"},
 	{"client-ca", STR(client_ca), "var/certs/ca.pem", 0, 0, NULL,

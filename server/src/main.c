@@ -122,6 +122,10 @@ int main(int argc, char **argv)
 		log_error("database: %s", err);
 		goto out;
 	}
+	if (store_set_max_pages(store, cfg.db_max_pages) != 0) {
+		log_error("database: cannot apply --db-max-pages");
+		goto out;
+	}
 	switch (fixtures_load(store, cfg.fixtures, clock_now(), 0, err, sizeof(err))) {
 	case -1:
 		log_error("fixtures: %s", err);

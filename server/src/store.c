@@ -312,6 +312,16 @@ void store_close(struct store *s)
 	free(s);
 }
 
+int store_set_max_pages(struct store *s, int64_t pages)
+{
+	char sql[64];
+	/* An integer formatted by us, not user text: PRAGMAs take no bound
+	 * parameters. 1073741823 is SQLite's own maximum. */
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+		 (long long)(pages > 0 ? pages : 1073741823));
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, "max_page_count");
+}
+
 /* ---- transactions ------------------------------------------------------ */
 
 int store_begin(struct store *s)

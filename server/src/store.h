@@ -57,6 +57,10 @@ struct packet_row {
 struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *s);
 
+/* Caps the database at pages pages (0: SQLite's default, no cap). Past
+ * the cap every write fails as on a full disk. Returns 0 or -1. */
+int store_set_max_pages(struct store *s, int64_t pages);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. rollback is safe to call when no
  * transaction is open. */
 int store_begin(struct store *s);
