@@ -35,7 +35,6 @@ struct http_server {
 	char admin_url[128];
 	char *admin_token;
 	int ready;
-	int connections;      /* open API connections (with a struct conn) */
 	int max_connections;
 	struct timeval request_timeout;
 	struct event *accept_pause; /* re-enables the listeners after EMFILE */
@@ -46,12 +45,16 @@ struct http_server {
  * client trickling bytes (slowloris) cannot hold it open for ever. Hangs
  * off the SSL object and is freed with it. */
 struct conn {
-	struct http_server *server;
 	struct bufferevent *bev;
 	struct event *deadline;
 };
 
 static int conn_index = -1;
+
+/* Open API connections (each with a struct conn). File scope, not in
+ * struct http_server: libevent may free a connection's SSL after the
+ * server struct is gone (deferred frees at shutdown). */
+static int open_connections;
 
 /* ---- nginx pages ------------------------------------------------------- */
 
@@ -132,7 +135,7 @@ static void on_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
 	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
 	if (!c)
 		return;
-	c->server->connections--;
+	open_connections--;
 	event_free(c->deadline);
 	free(c);
 }
@@ -158,7 +161,7 @@ static void arm_deadline(struct http_server *s, SSL *ssl)
 static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
 {
 	struct http_server *s = arg;
-	int refuse = s->connections >= s->max_connections;
+	int refuse = open_connections >= s->max_connections;
 	SSL *ssl = SSL_new(refuse ? s->refuse_ctx : s->ssl_ctx);
 	struct bufferevent *bev;
 	struct conn *c;
@@ -173,11 +176,10 @@ static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
 	if (refuse)
 		return bev;
 	c = xcalloc(1, sizeof(*c));
-	c->server = s;
 	c->bev = bev;
 	c->deadline = evtimer_new(base, on_deadline, c);
 	SSL_set_ex_data(ssl, conn_index, c);
-	s->connections++;
+	open_connections++;
 	arm_deadline(s, ssl);
 	return bev;
 }

@@ -186,8 +186,12 @@ out:
 	if (ev_term)
 		event_free(ev_term);
 	http_stop(http);
-	if (base)
+	if (base) {
+		/* Run the deferred frees of the closed connections while their
+		 * events can still be freed on a live base. */
+		event_base_loop(base, EVLOOP_NONBLOCK);
 		event_base_free(base);
+	}
 	SSL_CTX_free(ssl_ctx);
 	store_close(store);
 	xmlcodec_global_release();
