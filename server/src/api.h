@@ -31,7 +31,8 @@ const struct endpoint *api_route(const char *path);
 void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const char *body, size_t len,
 		const char *cert_cn, struct buf *reply);
 
-#endif
 
 /* The fields ep signs (borrowed, static). */
 const struct sign_fields *api_signed_fields(const struct endpoint *ep);
+
+#endif

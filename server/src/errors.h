@@ -29,10 +29,6 @@ const struct err_info *errors_info(enum err_id id);
 /* The id of an err_code string, or -1 when the catalogue has none. */
 int errors_find(const char *code);
 
-#endif
-
-#ifndef REDPACK_ANSWER_DEFINED
-#define REDPACK_ANSWER_DEFINED
 /* The outcome of one check or request: a catalogue row and, where the
  * case has its own wording (PARAM_ERROR, FATAL_ERROR), that text. */
 struct answer {

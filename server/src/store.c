@@ -84,9 +84,27 @@ static const char *const migrations[] = {
 	"  at INTEGER NOT NULL"
 	");"
 	"CREATE INDEX ledger_by_merchant ON ledger(mch_id);",
+
+	/* 2: the lifecycle: persisted clock, sweeps, receipts by opener. */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE INDEX packets_by_status ON packets(status, send_time);"
+	"CREATE INDEX packets_by_billno ON packets(mch_billno);"
+	"CREATE INDEX shares_by_opener ON shares(openid, rcv_time);"
+	"CREATE INDEX ledger_by_packet ON ledger(packet_id);",
 };
 
+#define PACKET_COLUMNS "SELECT id, mch_id, mch_billno, hb_type, status, wxappid, re_openid," \
+	" total_amount, total_num, IFNULL(send_listid, ''), IFNULL(err_code, '')," \
+	" created_at, IFNULL(send_time, 0), IFNULL(reason, ''), send_name, wishing, act_name," \
+	" remark, IFNULL(scene_id, ''), IFNULL(refund_time, 0), IFNULL(refund_amount, 0)" \
+	" FROM packets "
+
 #define ISSUED_STATUSES "('SENT', 'RECEIVED', 'RFUND_ING', 'REFUND')"
+
+int store_schema_version(void)
+{
+	return (int)(sizeof(migrations) / sizeof(migrations[0]));
+}
 
 /* ---- statements -------------------------------------------------------- */
 
@@ -104,6 +122,20 @@ enum st {
 	ST_USER_APPID,
 	ST_SCENE_ENABLED,
 	ST_PACKET_FIND,
+	ST_PACKET_BY_ID,
+	ST_PACKETS_BY_BILLNO,
+	ST_PACKETS_LIST,
+	ST_CLOCK_GET,
+	ST_CLOCK_SET,
+	ST_SHARES_LIST,
+	ST_SHARE_OPEN,
+	ST_PACKET_SET_STATUS,
+	ST_PACKET_SET_REFUND,
+	ST_DUE_EXPIRE,
+	ST_DUE_REFUND,
+	ST_DUE_FAIL,
+	ST_USER_OPENED_SINCE,
+	ST_LEDGER_LIST,
 	ST_PACKETS_CREATED_SINCE,
 	ST_USER_RECEIVED_SINCE,
 	ST_MERCHANT_SENT_SINCE,
@@ -136,10 +168,33 @@ static const char *const statements[ST__COUNT] = {
 	[ST_APP_KIND] = "SELECT kind FROM apps WHERE mch_id = ? AND appid = ?",
 	[ST_USER_APPID] = "SELECT appid FROM users WHERE openid = ?",
 	[ST_SCENE_ENABLED] = "SELECT 1 FROM scenes WHERE mch_id = ? AND scene_id = ?",
-	[ST_PACKET_FIND] = "SELECT id, mch_id, mch_billno, hb_type, status, wxappid, re_openid,"
-			   " total_amount, total_num, IFNULL(send_listid, ''), IFNULL(err_code, ''),"
-			   " created_at, IFNULL(send_time, 0)"
-			   " FROM packets WHERE mch_id = ? AND mch_billno = ?",
+	[ST_PACKET_FIND] = PACKET_COLUMNS "WHERE mch_id = ? AND mch_billno = ?",
+	[ST_PACKET_BY_ID] = PACKET_COLUMNS "WHERE id = ?",
+	[ST_PACKETS_BY_BILLNO] = PACKET_COLUMNS "WHERE mch_billno = ? ORDER BY id",
+	[ST_PACKETS_LIST] = PACKET_COLUMNS "WHERE (?1 IS NULL OR mch_id = ?1)"
+					  " AND (?2 IS NULL OR status = ?2) ORDER BY id DESC LIMIT ?3",
+	[ST_CLOCK_GET] = "SELECT value FROM meta WHERE key = 'clock_offset'",
+	[ST_CLOCK_SET] = "INSERT INTO meta (key, value) VALUES ('clock_offset', ?)"
+			 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[ST_SHARES_LIST] = "SELECT seq, amount, IFNULL(openid, ''), IFNULL(rcv_time, 0) FROM shares"
+			   " WHERE packet_id = ? ORDER BY seq",
+	[ST_SHARE_OPEN] = "UPDATE shares SET openid = ?, rcv_time = ?"
+			  " WHERE packet_id = ? AND seq = ? AND openid IS NULL",
+	[ST_PACKET_SET_STATUS] = "UPDATE packets SET status = ? WHERE id = ?",
+	[ST_PACKET_SET_REFUND] = "UPDATE packets SET status = ?, refund_time = ?, refund_amount = ?"
+				 " WHERE id = ?",
+	[ST_DUE_EXPIRE] = "SELECT id FROM packets WHERE status = 'SENT' AND send_time <= ?"
+			  " ORDER BY send_time LIMIT ?",
+	[ST_DUE_REFUND] = "SELECT id FROM packets WHERE status = 'RFUND_ING' AND send_time <= ?"
+			  " ORDER BY send_time LIMIT ?",
+	[ST_DUE_FAIL] = "SELECT id FROM packets WHERE status = 'SENDING' AND err_code IS NOT NULL"
+			" AND created_at <= ? ORDER BY created_at LIMIT ?",
+	[ST_USER_OPENED_SINCE] = "SELECT COUNT(*), IFNULL(SUM(s.amount), 0) FROM shares s"
+				 " JOIN packets p ON p.id = s.packet_id"
+				 " WHERE s.openid = ?2 AND s.rcv_time >= ?3 AND p.mch_id = ?1"
+				 " AND p.re_openid != ?2",
+	[ST_LEDGER_LIST] = "SELECT id, mch_id, amount, kind, IFNULL(packet_id, 0), at FROM ledger"
+			   " WHERE packet_id = ? ORDER BY id",
 	[ST_PACKETS_CREATED_SINCE] = "SELECT COUNT(*) FROM packets WHERE mch_id = ? AND created_at >= ?",
 	[ST_USER_RECEIVED_SINCE] = "SELECT COUNT(*), IFNULL(SUM(total_amount), 0) FROM packets"
 				   " WHERE mch_id = ? AND re_openid = ? AND send_time >= ?"
@@ -450,6 +505,31 @@ int store_scene_enabled(struct store *s, const char *mch_id, const char *scene_i
 	return rc;
 }
 
+static void read_packet(sqlite3_stmt *q, struct packet_row *out)
+{
+	out->id = sqlite3_column_int64(q, 0);
+	copy_col(q, 1, out->mch_id, sizeof(out->mch_id));
+	copy_col(q, 2, out->mch_billno, sizeof(out->mch_billno));
+	copy_col(q, 3, out->hb_type, sizeof(out->hb_type));
+	copy_col(q, 4, out->status, sizeof(out->status));
+	copy_col(q, 5, out->wxappid, sizeof(out->wxappid));
+	copy_col(q, 6, out->re_openid, sizeof(out->re_openid));
+	out->total_amount = sqlite3_column_int64(q, 7);
+	out->total_num = sqlite3_column_int64(q, 8);
+	copy_col(q, 9, out->send_listid, sizeof(out->send_listid));
+	copy_col(q, 10, out->err_code, sizeof(out->err_code));
+	out->created_at = sqlite3_column_int64(q, 11);
+	out->send_time = sqlite3_column_int64(q, 12);
+	copy_col(q, 13, out->reason, sizeof(out->reason));
+	copy_col(q, 14, out->send_name, sizeof(out->send_name));
+	copy_col(q, 15, out->wishing, sizeof(out->wishing));
+	copy_col(q, 16, out->act_name, sizeof(out->act_name));
+	copy_col(q, 17, out->remark, sizeof(out->remark));
+	copy_col(q, 18, out->scene_id, sizeof(out->scene_id));
+	out->refund_time = sqlite3_column_int64(q, 19);
+	out->refund_amount = sqlite3_column_int64(q, 20);
+}
+
 int store_packet_find(struct store *s, const char *mch_id, const char *mch_billno,
 		      struct packet_row *out)
 {
@@ -457,21 +537,19 @@ int store_packet_find(struct store *s, const char *mch_id, const char *mch_billn
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, mch_billno);
 	int rc = step_row(s, q, "find packet");
-	if (rc == 1) {
-		out->id = sqlite3_column_int64(q, 0);
-		copy_col(q, 1, out->mch_id, sizeof(out->mch_id));
-		copy_col(q, 2, out->mch_billno, sizeof(out->mch_billno));
-		copy_col(q, 3, out->hb_type, sizeof(out->hb_type));
-		copy_col(q, 4, out->status, sizeof(out->status));
-		copy_col(q, 5, out->wxappid, sizeof(out->wxappid));
-		copy_col(q, 6, out->re_openid, sizeof(out->re_openid));
-		out->total_amount = sqlite3_column_int64(q, 7);
-		out->total_num = sqlite3_column_int64(q, 8);
-		copy_col(q, 9, out->send_listid, sizeof(out->send_listid));
-		copy_col(q, 10, out->err_code, sizeof(out->err_code));
-		out->created_at = sqlite3_column_int64(q, 11);
-		out->send_time = sqlite3_column_int64(q, 12);
-	}
+	if (rc == 1)
+		read_packet(q, out);
+	sqlite3_reset(q);
+	return rc;
+}
+
+int store_packet_by_id(struct store *s, int64_t id, struct packet_row *out)
+{
+	sqlite3_stmt *q = stmt(s, ST_PACKET_BY_ID);
+	sqlite3_bind_int64(q, 1, id);
+	int rc = step_row(s, q, "packet by id");
+	if (rc == 1)
+		read_packet(q, out);
 	sqlite3_reset(q);
 	return rc;
 }
@@ -622,4 +700,169 @@ int store_each_text(struct store *s, const char *sql, void (*row)(void *arg, con
 	}
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? n : fail(s, "run check");
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+int store_clock_offset(struct store *s, int64_t *offset)
+{
+	sqlite3_stmt *q = stmt(s, ST_CLOCK_GET);
+	int rc = step_row(s, q, "read clock");
+	*offset = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	return rc < 0 ? -1 : 0;
+}
+
+int store_set_clock_offset(struct store *s, int64_t offset)
+{
+	sqlite3_stmt *q = stmt(s, ST_CLOCK_SET);
+	sqlite3_bind_int64(q, 1, offset);
+	return exec_done(s, q, "write clock");
+}
+
+int store_shares_each(struct store *s, int64_t packet_id,
+		      void (*row)(void *arg, const struct share_row *share), void *arg)
+{
+	sqlite3_stmt *q = stmt(s, ST_SHARES_LIST);
+	struct share_row r;
+	int rc;
+
+	sqlite3_bind_int64(q, 1, packet_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		r.seq = sqlite3_column_int(q, 0);
+		r.amount = sqlite3_column_int64(q, 1);
+		copy_col(q, 2, r.openid, sizeof(r.openid));
+		r.rcv_time = sqlite3_column_int64(q, 3);
+		row(arg, &r);
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : fail(s, "list shares");
+}
+
+int store_share_open(struct store *s, int64_t packet_id, int seq, const char *openid, int64_t at)
+{
+	sqlite3_stmt *q = stmt(s, ST_SHARE_OPEN);
+	bind_text(q, 1, openid);
+	sqlite3_bind_int64(q, 2, at);
+	sqlite3_bind_int64(q, 3, packet_id);
+	sqlite3_bind_int(q, 4, seq);
+	if (exec_done(s, q, "open share") != 0)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 0 : -1;
+}
+
+int store_packet_set_status(struct store *s, int64_t id, const char *status)
+{
+	sqlite3_stmt *q = stmt(s, ST_PACKET_SET_STATUS);
+	bind_text(q, 1, status);
+	sqlite3_bind_int64(q, 2, id);
+	return exec_done(s, q, "set status");
+}
+
+int store_packet_set_refund(struct store *s, int64_t id, const char *status, int64_t refund_time,
+			    int64_t refund_amount)
+{
+	sqlite3_stmt *q = stmt(s, ST_PACKET_SET_REFUND);
+	bind_text(q, 1, status);
+	sqlite3_bind_int64(q, 2, refund_time);
+	sqlite3_bind_int64(q, 3, refund_amount);
+	sqlite3_bind_int64(q, 4, id);
+	return exec_done(s, q, "set refund");
+}
+
+int store_due_ids(struct store *s, enum store_due which, int64_t t, int64_t *ids, int limit)
+{
+	static const enum st by_due[] = {[DUE_EXPIRE] = ST_DUE_EXPIRE,
+					 [DUE_REFUND] = ST_DUE_REFUND,
+					 [DUE_FAIL] = ST_DUE_FAIL};
+	sqlite3_stmt *q = stmt(s, by_due[which]);
+	int n = 0, rc;
+
+	sqlite3_bind_int64(q, 1, t);
+	sqlite3_bind_int(q, 2, limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && n < limit)
+		ids[n++] = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? n : fail(s, "due packets");
+}
+
+int store_user_receipts_since(struct store *s, const char *mch_id, const char *openid, int64_t t,
+			      int64_t *count, int64_t *amount)
+{
+	int64_t c2 = 0, a2 = 0;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (store_user_received_since(s, mch_id, openid, t, count, amount) != 0)
+		return -1;
+	q = stmt(s, ST_USER_OPENED_SINCE);
+	bind_text(q, 1, mch_id);
+	bind_text(q, 2, openid);
+	sqlite3_bind_int64(q, 3, t);
+	rc = step_row(s, q, "count opened shares");
+	if (rc == 1) {
+		c2 = sqlite3_column_int64(q, 0);
+		a2 = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	*count += c2;
+	*amount += a2;
+	return rc < 0 ? -1 : 0;
+}
+
+int store_packets_each(struct store *s, const char *mch_id, const char *status, int limit,
+		       void (*row)(void *arg, const struct packet_row *p), void *arg)
+{
+	sqlite3_stmt *q = stmt(s, ST_PACKETS_LIST);
+	struct packet_row *p = xmalloc(sizeof(*p));
+	int rc;
+
+	bind_text(q, 1, mch_id);
+	bind_text(q, 2, status);
+	sqlite3_bind_int(q, 3, limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		read_packet(q, p);
+		row(arg, p);
+	}
+	sqlite3_reset(q);
+	free(p);
+	return rc == SQLITE_DONE ? 0 : fail(s, "list packets");
+}
+
+int store_packets_by_billno(struct store *s, const char *mch_billno, int *n,
+			    struct packet_row *out)
+{
+	sqlite3_stmt *q = stmt(s, ST_PACKETS_BY_BILLNO);
+	int rc;
+
+	*n = 0;
+	bind_text(q, 1, mch_billno);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (*n == 0)
+			read_packet(q, out);
+		(*n)++;
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : fail(s, "packets by billno");
+}
+
+int store_ledger_each(struct store *s, int64_t packet_id,
+		      void (*row)(void *arg, const struct ledger_row *l), void *arg)
+{
+	sqlite3_stmt *q = stmt(s, ST_LEDGER_LIST);
+	struct ledger_row r;
+	int rc;
+
+	sqlite3_bind_int64(q, 1, packet_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		r.id = sqlite3_column_int64(q, 0);
+		copy_col(q, 1, r.mch_id, sizeof(r.mch_id));
+		r.amount = sqlite3_column_int64(q, 2);
+		copy_col(q, 3, r.kind, sizeof(r.kind));
+		r.packet_id = sqlite3_column_int64(q, 4);
+		r.at = sqlite3_column_int64(q, 5);
+		row(arg, &r);
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : fail(s, "list ledger");
 }

@@ -14,6 +14,7 @@
 struct store;
 
 #define STORE_ID_MAX 132   /* 32 characters of UTF-8, with room to spare */
+#define STORE_TEXT_MAX 1040 /* 256 characters of UTF-8 */
 
 struct merchant {
 	char mch_id[STORE_ID_MAX];
@@ -49,13 +50,41 @@ struct packet_row {
 	int64_t total_amount, total_num;
 	char send_listid[48];
 	char err_code[32];
-	int64_t created_at, send_time;
+	int64_t created_at, send_time; /* send_time 0: not issued */
+	char reason[STORE_TEXT_MAX];
+	char send_name[STORE_ID_MAX];
+	char wishing[STORE_TEXT_MAX];
+	char act_name[STORE_ID_MAX];
+	char remark[STORE_TEXT_MAX];
+	char scene_id[STORE_ID_MAX];
+	int64_t refund_time, refund_amount; /* 0 until refunded */
+};
+
+/* One share of a packet. */
+struct share_row {
+	int seq;
+	int64_t amount;
+	char openid[STORE_ID_MAX]; /* "" while unopened */
+	int64_t rcv_time;          /* 0 while unopened */
+};
+
+/* One ledger movement. */
+struct ledger_row {
+	int64_t id;
+	char mch_id[STORE_ID_MAX];
+	int64_t amount;
+	char kind[16];
+	int64_t packet_id; /* 0: none */
+	int64_t at;
 };
 
 /* Opens (creating mode 0600 if needed) and migrates the database at
  * path (":memory:" allowed). Returns NULL with a message in err. */
 struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *s);
+
+/* The schema version this build migrates to (PRAGMA user_version). */
+int store_schema_version(void);
 
 /* Caps the database at pages pages (0: SQLite's default, no cap). Past
  * the cap every write fails as on a full disk. Returns 0 or -1. */
@@ -101,10 +130,52 @@ int store_share_insert(struct store *s, int64_t packet_id, int seq, int64_t amou
 int store_ledger_add(struct store *s, const char *mch_id, int64_t amount, const char *kind,
 		     int64_t packet_id, int64_t at);
 
-#endif
+
+/* ---- lifecycle (claims, clock, expiry, refund) ---- */
+
+/* The business clock's offset from real time, kept across restarts. */
+int store_clock_offset(struct store *s, int64_t *offset);
+int store_set_clock_offset(struct store *s, int64_t offset);
+
+/* The shares of a packet in seq order, each passed to row(arg, share). */
+int store_shares_each(struct store *s, int64_t packet_id,
+		      void (*row)(void *arg, const struct share_row *share), void *arg);
+/* Opens share seq for openid at time at. */
+int store_share_open(struct store *s, int64_t packet_id, int seq, const char *openid, int64_t at);
+
+/* Status changes; refund_time/refund_amount only when refunding. */
+int store_packet_set_status(struct store *s, int64_t id, const char *status);
+int store_packet_set_refund(struct store *s, int64_t id, const char *status, int64_t refund_time,
+			    int64_t refund_amount);
+
+/* Ids of the packets due for a lifecycle step (at most limit each call):
+ * SENT issued at or before t; RFUND_ING issued at or before t; orders
+ * held as SENDING with an err_code and created at or before t. */
+enum store_due { DUE_EXPIRE, DUE_REFUND, DUE_FAIL };
+int store_due_ids(struct store *s, enum store_due which, int64_t t, int64_t *ids, int limit);
+/* The packet with this row id. 1 found, 0 not, -1 error. */
+int store_packet_by_id(struct store *s, int64_t id, struct packet_row *out);
+
+/* A user's receipts since t for the daily limits: packets sent to them
+ * (issued) plus shares they opened in packets sent to others. */
+int store_user_receipts_since(struct store *s, const char *mch_id, const char *openid, int64_t t,
+			      int64_t *count, int64_t *amount);
+
+/* Listing for the control API: newest first; mch_id / status may be
+ * NULL (no filter). Each row is passed to row(arg, packet). */
+int store_packets_each(struct store *s, const char *mch_id, const char *status, int limit,
+		       void (*row)(void *arg, const struct packet_row *p), void *arg);
+/* Packets with this billno, across merchants (for an admin path that
+ * names only the billno): count into *n, the first into out. */
+int store_packets_by_billno(struct store *s, const char *mch_billno, int *n,
+			    struct packet_row *out);
+int store_ledger_each(struct store *s, int64_t packet_id,
+		      void (*row)(void *arg, const struct ledger_row *l), void *arg);
 
 /* Runs a constant, parameterless query (the invariant checks) and calls
  * row(arg, text) with the first column of every row. Returns the number
  * of rows, or -1. */
 int store_each_text(struct store *s, const char *sql, void (*row)(void *arg, const char *text),
 		    void *arg);
+
+#endif

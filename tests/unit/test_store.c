@@ -389,7 +389,7 @@ static void file_store(void)
 	CHECK(stat(dbpath, &st) == 0);
 	CHECK((st.st_mode & 0777) == 0600);
 	CHECK_STR(sql_text(dbpath, "PRAGMA journal_mode"), "wal");
-	CHECK(sql_int(dbpath, "PRAGMA user_version") == 1);
+	CHECK(sql_int(dbpath, "PRAGMA user_version") == store_schema_version());
 	CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 			      "('merchants', 'apps', 'scenes', 'users', 'packets', 'shares', 'ledger')") ==
 	      7);
@@ -412,7 +412,7 @@ static void file_store(void)
 	CHECK(store_is_empty(s) == 0);
 	CHECK(store_merchant_lookup(s, "10000098", &got) == 1);
 	CHECK(got.balance == 700);
-	CHECK(sql_int(dbpath, "PRAGMA user_version") == 1);
+	CHECK(sql_int(dbpath, "PRAGMA user_version") == store_schema_version());
 	CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM packets WHERE mch_id = '20000001'") == 8);
 	CHECK(stat(dbpath, &st) == 0 && (st.st_mode & 0777) == 0600);
 	store_close(s);
