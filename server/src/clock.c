@@ -3,13 +3,87 @@
  */
 #include "clock.h"
 
+#include <string.h>
 #include <time.h>
 
-int64_t clock_now(void)
+static int64_t offset;
+
+int64_t clock_real_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec;
+}
+
+int64_t clock_now(void)
+{
+	return clock_real_now() + offset;
+}
+
+int64_t clock_offset(void)
+{
+	return offset;
+}
+
+void clock_set_offset(int64_t value)
+{
+	offset = value;
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int clock_parse_iso8601(const char *s, int64_t *out)
+{
+	int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 1;
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') ||
+	    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    digits(s + 17, 2, &se))
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 59 ||
+	    y < 1970)
+		return -1;
+	const char *z = s + 19;
+	if (strcmp(z, "Z") != 0) {
+		if ((z[0] != '+' && z[0] != '-') || strlen(z) != 6 || digits(z + 1, 2, &oh) ||
+		    z[3] != ':' || digits(z + 4, 2, &om) || oh > 23 || om > 59)
+			return -1;
+		sign = z[0] == '-' ? -1 : 1;
+	}
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
+	       sign * (oh * 3600 + om * 60);
+	return 0;
+}
+
+void clock_format_iso8601(int64_t t, char out[26])
+{
+	struct tm tm;
+	time_t local = (time_t)(t + CLOCK_BEIJING_OFFSET);
+	gmtime_r(&local, &tm);
+	strftime(out, 26, "%Y-%m-%dT%H:%M:%S+08:00", &tm);
 }
 
 static void beijing_tm(int64_t t, struct tm *tm)

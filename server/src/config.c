@@ -57,6 +57,8 @@ static const struct setting settings[] = {
 	{"sign-fields", STR(sign_fields), "endpoint", 0, 0, sign_fields_choices,
 	 "endpoint: sign over the endpoint's own fields (as the real host); received: over all"},
 	{"seed", STR(seed), "", 0, 0, NULL, "split seed (decimal); empty: random, logged at start-up"},
+	{"refund-delay", INT(refund_delay), "0", 0, 30 * 86400, NULL,
+	 "seconds an expired packet stays RFUND_ING before the REFUND lands"},
 	{"log-format", STR(log_format), "text", 0, 0, log_format_choices, "log lines on stderr"},
 	{"max-body", INT(max_body), "65536", 1, 16777216, NULL, "largest request body in bytes"},
 	{"max-headers", INT(max_headers), "8192", 256, 1048576, NULL,

@@ -28,6 +28,7 @@ struct config {
 	int64_t request_timeout;
 	int64_t max_connections;
 	int64_t db_max_pages;
+	int64_t refund_delay;
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };

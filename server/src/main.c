@@ -17,12 +17,20 @@
 #include "config.h"
 #include "fixtures.h"
 #include "http.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "redpack.h"
 #include "store.h"
 #include "tls.h"
 #include "util.h"
 #include "xmlcodec.h"
+
+/* Expiry and refunds in real time: once a second, the steps now due. */
+static void on_sweep(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd, (void)events;
+	lifecycle_sweep(arg, clock_now());
+}
 
 static void on_signal(evutil_socket_t sig, short events, void *arg)
 {
@@ -79,9 +87,10 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 	SSL_CTX *ssl_ctx = NULL;
 	struct event_base *base = NULL;
-	struct event *ev_int = NULL, *ev_term = NULL;
+	struct event *ev_int = NULL, *ev_term = NULL, *ev_sweep = NULL;
+	static const struct timeval every_second = {1, 0};
 	struct http_server *http = NULL;
-	struct redpack rp;
+	struct redpack rp = {0};
 	struct api_ctx api;
 	struct admin_ctx admin = {0};
 	int status = 1, seed_ok;
@@ -137,6 +146,14 @@ int main(int argc, char **argv)
 		log_info("database %s already holds a world; fixtures %s checked, not reloaded",
 			 cfg.db, cfg.fixtures);
 	}
+	rp.store = store;
+	rp.refund_delay = cfg.refund_delay;
+	if (lifecycle_load_clock(&rp) != 0) {
+		log_error("database: cannot read the business clock");
+		goto out;
+	}
+	/* Whatever fell due while the server was down, before any request. */
+	lifecycle_sweep(&rp, clock_now());
 	ssl_ctx = tls_server_ctx_new(cfg.tls_cert, cfg.tls_key, cfg.client_ca,
 				     strcmp(cfg.client_auth, "handshake") == 0 ? CLIENT_AUTH_HANDSHAKE
 									       : CLIENT_AUTH_HTTP,
@@ -150,7 +167,6 @@ int main(int argc, char **argv)
 		log_error("event_base_new failed");
 		goto out;
 	}
-	rp.store = store;
 	api.redpack = &rp;
 	api.sign_received = strcmp(cfg.sign_fields, "received") == 0;
 	struct http_config hc = {
@@ -173,6 +189,8 @@ int main(int argc, char **argv)
 	ev_term = evsignal_new(base, SIGTERM, on_signal, base);
 	event_add(ev_int, NULL);
 	event_add(ev_term, NULL);
+	ev_sweep = event_new(base, -1, EV_PERSIST, on_sweep, &rp);
+	event_add(ev_sweep, &every_second);
 	http_set_ready(http);
 	log_info("seed=%llu (pass --seed %llu to repeat these splits)", (unsigned long long)rp.seed,
 		 (unsigned long long)rp.seed);
@@ -185,6 +203,8 @@ out:
 		event_free(ev_int);
 	if (ev_term)
 		event_free(ev_term);
+	if (ev_sweep)
+		event_free(ev_sweep);
 	http_stop(http);
 	if (base) {
 		/* Run the deferred frees of the closed connections while their

@@ -16,7 +16,8 @@ enum hb_kind { HB_GROUP, HB_NORMAL };
 
 struct redpack {
 	struct store *store;
-	uint64_t seed; /* the split seed (--seed) */
+	uint64_t seed;        /* the split seed (--seed) */
+	int64_t refund_delay; /* seconds a packet stays RFUND_ING (--refund-delay) */
 };
 
 /* A validated send request; strings borrowed for the call. Empty

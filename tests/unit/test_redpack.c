@@ -576,7 +576,7 @@ static void reproducible(void)
 	CHECK(s2 != NULL);
 	if (!s2)
 		return;
-	struct redpack rp2 = {s2, SEED};
+	struct redpack rp2 = {.store = s2, .seed = SEED};
 	struct send_request r = request("20000001", "wx2000000000000001", "RP1", "oU", 1000, 5);
 	struct send_result res;
 
