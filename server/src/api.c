@@ -3,11 +3,13 @@
  */
 #include "api.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
 #include "errors.h"
 #include "kv.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "sign.h"
 #include "store.h"
@@ -20,16 +22,33 @@ static const char *const signed_sendgroupredpack[] = {
 	"total_amount", "total_num", "amt_type", "wishing", "act_name", "remark", "scene_id",
 	"risk_info", "consume_mch_id", NULL};
 
+static const char *const signed_sendredpack[] = {
+	"nonce_str", "mch_billno", "mch_id", "sub_mch_id", "msgappid", "wxappid", "send_name",
+	"re_openid", "total_amount", "total_num", "wishing", "client_ip", "act_name", "remark",
+	"scene_id", "risk_info", "consume_mch_id", "nick_name", "min_value", "max_value", NULL};
+
+static const char *const signed_gethbinfo[] = {"nonce_str", "mch_billno", "mch_id", "appid",
+					       "bill_type", NULL};
+
 /* In --sign-fields received mode: everything received but these. */
 static const char *const unsigned_received[] = {"sign", "sign_type", NULL};
 static const struct sign_fields sign_received = {NULL, unsigned_received};
+
+#define MAX_SHARES 64
+
+/* What gethbinfo found: the order and its opened shares, newest first. */
+struct hbinfo {
+	struct share_row opened[MAX_SHARES];
+	int count;
+};
 
 struct request {
 	struct api_ctx *ctx;
 	const struct endpoint *ep;
 	struct kvlist params;
 	struct merchant merchant;
-	struct send_result result;
+	struct send_result result; /* answer, and the order it found or made */
+	struct hbinfo hb;
 };
 
 typedef void (*handler_fn)(struct request *r);
@@ -38,6 +57,7 @@ typedef void (*writer_fn)(const struct request *r, struct buf *reply);
 struct endpoint {
 	const char *path;
 	enum hb_kind kind;
+	const char *success_des; /* err_code_des of SUCCESS */
 	struct sign_fields signed_fields;
 	const struct field_rule *rules;
 	handler_fn handle;
@@ -45,11 +65,17 @@ struct endpoint {
 };
 
 static void api_send(struct request *r);
+static void api_gethbinfo(struct request *r);
 static void write_send_answer(const struct request *r, struct buf *reply);
+static void write_query_answer(const struct request *r, struct buf *reply);
 
 static const struct endpoint endpoints[] = {
-	{"/mmpaymkttransfers/sendgroupredpack", HB_GROUP, {signed_sendgroupredpack, NULL},
+	{"/mmpaymkttransfers/sendgroupredpack", HB_GROUP, "发放成功", {signed_sendgroupredpack, NULL},
 	 validate_sendgroupredpack, api_send, write_send_answer},
+	{"/mmpaymkttransfers/sendredpack", HB_NORMAL, "发放成功", {signed_sendredpack, NULL},
+	 validate_sendredpack, api_send, write_send_answer},
+	{"/mmpaymkttransfers/gethbinfo", HB_NORMAL, "OK", {signed_gethbinfo, NULL},
+	 validate_gethbinfo, api_gethbinfo, write_query_answer},
 };
 
 const struct endpoint *api_route(const char *path)
@@ -68,9 +94,29 @@ static const char *optional(const struct kvlist *p, const char *name)
 	return *v ? v : NULL;
 }
 
+/* The legacy sendredpack fields min_value / max_value, when sent, must
+ * equal total_amount (spec 3.1, 7.2). */
+static int legacy_amounts_ok(const struct kvlist *p)
+{
+	static const char *const names[] = {"min_value", "max_value"};
+	const char *total = kvlist_get(p, "total_amount");
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = kvlist_get(p, names[i]);
+		if (*v && strcmp(v, total) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 static void api_send(struct request *r)
 {
 	const struct kvlist *p = &r->params;
+
+	if (r->ep->kind == HB_NORMAL && !legacy_amounts_ok(p)) {
+		r->result.answer.err = ERR_PARAM_ERROR;
+		r->result.answer.des = "参数错误:发放金额、最小金额、最大金额必须相等.";
+		return;
+	}
 	struct send_request req = {
 		.kind = r->ep->kind,
 		.mch_id = kvlist_get(p, "mch_id"),
@@ -92,6 +138,44 @@ static void api_send(struct request *r)
 	redpack_send(r->ctx->redpack, &req, clock_now(), &r->result);
 }
 
+static void on_share(void *arg, const struct share_row *s)
+{
+	struct hbinfo *hb = arg;
+	if (s->openid[0] && hb->count < MAX_SHARES)
+		hb->opened[hb->count++] = *s;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct share_row *x = a, *y = b;
+	if (x->rcv_time != y->rcv_time)
+		return x->rcv_time < y->rcv_time ? 1 : -1;
+	return y->seq - x->seq;
+}
+
+/* gethbinfo (spec 5): the order by (mch_id, mch_billno), within the
+ * 30-day window, with its opened shares. */
+static void api_gethbinfo(struct request *r)
+{
+	struct store *st = r->ctx->redpack->store;
+	struct packet_row *o = &r->result.order;
+	int64_t now = clock_now();
+	int found = store_packet_find(st, r->merchant.mch_id, kvlist_get(&r->params, "mch_billno"), o);
+
+	if (found < 0 || (found == 1 && store_shares_each(st, o->id, on_share, &r->hb) != 0)) {
+		r->result.answer.err = ERR_SYSTEMERROR;
+		r->result.answer.des = "系统繁忙，请再试。";
+		return;
+	}
+	if (found == 0 || o->created_at < now - LIFECYCLE_QUERY_WINDOW) {
+		r->result.answer.err = ERR_NOT_FOUND;
+		return;
+	}
+	qsort(r->hb.opened, (size_t)r->hb.count, sizeof(r->hb.opened[0]), newest_first);
+	r->result.answer.err = ERR_SUCCESS;
+	r->result.answer.des = r->ep->success_des;
+}
+
 /* ---- answers ----------------------------------------------------------- */
 
 static int64_t echo_int(const struct kvlist *p, const char *name)
@@ -100,16 +184,77 @@ static int64_t echo_int(const struct kvlist *p, const char *name)
 	return parse_digits(kvlist_get(p, name), &v) == 0 ? v : 0;
 }
 
-static void write_status(const struct answer *a, struct buf *reply)
+static void write_status(const struct endpoint *ep, const struct answer *a, struct buf *reply)
 {
 	const struct err_info *info = errors_info(a->err);
-	const char *des = answer_des(a);
+	const char *des = a->err == ERR_SUCCESS && !a->des ? ep->success_des : answer_des(a);
 
 	xmlcodec_cdata(reply, "return_code", info->level == LEVEL_RETURN ? "FAIL" : "SUCCESS");
 	xmlcodec_cdata(reply, "return_msg", des);
 	xmlcodec_cdata(reply, "result_code", info->level == LEVEL_OK ? "SUCCESS" : "FAIL");
 	xmlcodec_cdata(reply, "err_code", info->code);
 	xmlcodec_cdata(reply, "err_code_des", des);
+}
+
+/* The live XML_ERROR answer (F9): bare zeros, no echoes. Returns 1 when
+ * the answer was that one (and is complete). */
+static int write_xml_error(const struct request *r, struct buf *reply)
+{
+	xmlcodec_begin(reply);
+	write_status(r->ep, &r->result.answer, reply);
+	if (r->result.answer.err != ERR_XML_ERROR)
+		return 0;
+	xmlcodec_bare(reply, "mch_id", 0);
+	xmlcodec_bare(reply, "total_amount", 0);
+	xmlcodec_end(reply);
+	return 1;
+}
+
+/* The layout of spec 5.2: on failure only mch_billno and mch_id follow;
+ * on success the order, the optional fields only when they have values,
+ * and hblist once a share is opened. */
+static void write_query_answer(const struct request *r, struct buf *reply)
+{
+	const struct packet_row *o = &r->result.order;
+	char t[20];
+
+	if (write_xml_error(r, reply))
+		return;
+	xmlcodec_cdata(reply, "mch_billno", kvlist_get(&r->params, "mch_billno"));
+	xmlcodec_cdata(reply, "mch_id", kvlist_get(&r->params, "mch_id"));
+	if (r->result.answer.err != ERR_SUCCESS) {
+		xmlcodec_end(reply);
+		return;
+	}
+	xmlcodec_cdata(reply, "detail_id", o->send_listid);
+	xmlcodec_cdata(reply, "status", o->status);
+	xmlcodec_cdata(reply, "send_type", "API");
+	xmlcodec_cdata(reply, "hb_type", o->hb_type);
+	xmlcodec_bare(reply, "total_num", o->total_num);
+	xmlcodec_bare(reply, "total_amount", o->total_amount);
+	if (o->reason[0])
+		xmlcodec_cdata(reply, "reason", o->reason);
+	clock_beijing_format(o->send_time ? o->send_time : o->created_at, t);
+	xmlcodec_cdata(reply, "send_time", t);
+	if (o->refund_time) {
+		clock_beijing_format(o->refund_time, t);
+		xmlcodec_cdata(reply, "refund_time", t);
+		xmlcodec_bare(reply, "refund_amount", o->refund_amount);
+	}
+	if (r->hb.count) {
+		xmlcodec_open(reply, "hblist");
+		for (int i = 0; i < r->hb.count; i++) {
+			const struct share_row *s = &r->hb.opened[i];
+			xmlcodec_open(reply, "hbinfo");
+			xmlcodec_cdata(reply, "openid", s->openid);
+			xmlcodec_bare(reply, "amount", s->amount);
+			clock_beijing_format(s->rcv_time, t);
+			xmlcodec_cdata(reply, "rcv_time", t);
+			xmlcodec_close(reply, "hbinfo");
+		}
+		xmlcodec_close(reply, "hblist");
+	}
+	xmlcodec_end(reply);
 }
 
 /* The layout of spec 3.3 / 4.3: the request echoed (or, for a replay,
@@ -121,15 +266,8 @@ static void write_send_answer(const struct request *r, struct buf *reply)
 	const struct kvlist *p = &r->params;
 	int replay = r->result.replayed;
 
-	xmlcodec_begin(reply);
-	write_status(a, reply);
-	if (a->err == ERR_XML_ERROR) {
-		/* The live XML_ERROR answer (F9): bare zeros, no echoes. */
-		xmlcodec_bare(reply, "mch_id", 0);
-		xmlcodec_bare(reply, "total_amount", 0);
-		xmlcodec_end(reply);
+	if (write_xml_error(r, reply))
 		return;
-	}
 	xmlcodec_cdata(reply, "mch_billno", replay ? o->mch_billno : kvlist_get(p, "mch_billno"));
 	xmlcodec_cdata(reply, "mch_id", replay ? o->mch_id : kvlist_get(p, "mch_id"));
 	xmlcodec_cdata(reply, "wxappid", replay ? o->wxappid : kvlist_get(p, "wxappid"));
