@@ -7,7 +7,12 @@
 
 #include <jansson.h>
 
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "clock.h"
 #include "invariants.h"
+#include "lifecycle.h"
 
 struct params {
 	const char *seg[ADMIN_MAX_PARAMS];
@@ -27,10 +32,22 @@ struct admin_route {
 static void admin_healthz(struct admin_ctx *ctx, struct admin_request *req,
 			  const struct params *p);
 static void admin_check(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
+static void admin_clock_get(struct admin_ctx *ctx, struct admin_request *req,
+			    const struct params *p);
+static void admin_clock_set(struct admin_ctx *ctx, struct admin_request *req,
+			    const struct params *p);
+static void admin_packets(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
+static void admin_packet(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
+static void admin_claim(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 
 static const struct admin_route routes[] = {
 	{"GET", "/healthz", admin_healthz},
 	{"GET", "/admin/v1/check", admin_check},
+	{"GET", "/admin/v1/clock", admin_clock_get},
+	{"POST", "/admin/v1/clock", admin_clock_set},
+	{"GET", "/admin/v1/packets", admin_packets},
+	{"GET", "/admin/v1/packets/*", admin_packet},
+	{"POST", "/admin/v1/packets/*/claims", admin_claim},
 };
 
 /* ---- replies ----------------------------------------------------------- */
@@ -100,6 +117,302 @@ static void admin_check(struct admin_ctx *ctx, struct admin_request *req, const 
 	reply_json(req, n ? 409 : 200,
 		   json_pack("{s:b,s:i,s:o}", "ok", n == 0, "checked", checked, "violations",
 			     violations));
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+/* The body as a JSON object with only the allowed keys; NULL after
+ * answering 400 with what is wrong. */
+static json_t *json_body(struct admin_request *req, const char *const *allowed)
+{
+	json_error_t jerr;
+	json_t *j;
+	const char *key;
+	json_t *v;
+	char msg[256];
+
+	if (req->body_len == 0) {
+		reply_error(req, 400, "a JSON object body is required");
+		return NULL;
+	}
+	j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j || !json_is_object(j)) {
+		snprintf(msg, sizeof(msg), "the body is not a JSON object%s%s", j ? "" : ": ",
+			 j ? "" : jerr.text);
+		json_decref(j);
+		reply_error(req, 400, msg);
+		return NULL;
+	}
+	json_object_foreach(j, key, v) {
+		const char *const *a;
+		for (a = allowed; *a; a++)
+			if (strcmp(*a, key) == 0)
+				break;
+		if (!*a) {
+			snprintf(msg, sizeof(msg), "unknown key \"%.64s\"", key);
+			json_decref(j);
+			reply_error(req, 400, msg);
+			return NULL;
+		}
+	}
+	return j;
+}
+
+/* A query parameter (decoded, copied into out), or NULL when absent. */
+static const char *query_param(const struct admin_request *req, const char *name, char *out,
+			       size_t outlen)
+{
+	struct evkeyvalq q;
+	const char *v, *found = NULL;
+
+	if (!req->query)
+		return NULL;
+	if (evhttp_parse_query_str(req->query, &q) == 0 && (v = evhttp_find_header(&q, name))) {
+		snprintf(out, outlen, "%s", v);
+		found = out;
+	}
+	evhttp_clear_headers(&q);
+	return found;
+}
+
+static char *segment(const struct params *p, size_t i)
+{
+	return xstrndup(p->seg[i], p->len[i]);
+}
+
+/* ---- packets ----------------------------------------------------------- */
+
+static json_t *time_json(int64_t t)
+{
+	char iso[26];
+	if (!t)
+		return json_null();
+	clock_format_iso8601(t, iso);
+	return json_string(iso);
+}
+
+static json_t *packet_json(const struct packet_row *o)
+{
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:s,s:s}", "mch_id",
+			      o->mch_id, "mch_billno", o->mch_billno, "hb_type", o->hb_type,
+			      "status", o->status, "send_listid", o->send_listid, "wxappid",
+			      o->wxappid, "re_openid", o->re_openid, "total_amount",
+			      (json_int_t)o->total_amount, "total_num", (json_int_t)o->total_num,
+			      "send_name", o->send_name, "wishing", o->wishing, "act_name",
+			      o->act_name, "remark", o->remark);
+	json_object_set_new(j, "scene_id", o->scene_id[0] ? json_string(o->scene_id) : json_null());
+	json_object_set_new(j, "err_code", o->err_code[0] ? json_string(o->err_code) : json_null());
+	json_object_set_new(j, "reason", o->reason[0] ? json_string(o->reason) : json_null());
+	json_object_set_new(j, "created_at", time_json(o->created_at));
+	json_object_set_new(j, "send_time", time_json(o->send_time));
+	json_object_set_new(j, "refund_time", time_json(o->refund_time));
+	json_object_set_new(j, "refund_amount",
+			    o->refund_time ? json_integer(o->refund_amount) : json_null());
+	return j;
+}
+
+static void on_packet(void *arg, const struct packet_row *o)
+{
+	json_array_append_new(arg, packet_json(o));
+}
+
+static const char *const statuses[] = {"SENDING", "SENT", "FAILED", "RECEIVED", "RFUND_ING",
+				       "REFUND", NULL};
+
+static void admin_packets(struct admin_ctx *ctx, struct admin_request *req, const struct params *p)
+{
+	char mch[64], status[32], lim[32];
+	const char *mch_id = query_param(req, "mch_id", mch, sizeof(mch));
+	const char *st = query_param(req, "status", status, sizeof(status));
+	const char *limit_text = query_param(req, "limit", lim, sizeof(lim));
+	int64_t limit = 100;
+	json_t *list;
+
+	(void)p;
+	if (st) {
+		const char *const *s;
+		for (s = statuses; *s && strcmp(*s, st) != 0; s++)
+			;
+		if (!*s) {
+			reply_error(req, 400, "status must be one of SENDING SENT FAILED RECEIVED "
+					      "RFUND_ING REFUND");
+			return;
+		}
+	}
+	if (limit_text && (parse_digits(limit_text, &limit) != 0 || limit < 1 || limit > 1000)) {
+		reply_error(req, 400, "limit must be an integer in 1..1000");
+		return;
+	}
+	list = json_array();
+	if (store_packets_each(ctx->redpack->store, mch_id, st, (int)limit, on_packet, list) != 0) {
+		json_decref(list);
+		reply_error(req, 500, "the database could not be read");
+		return;
+	}
+	reply_json(req, 200, json_pack("{s:o}", "packets", list));
+}
+
+static void on_share_json(void *arg, const struct share_row *s)
+{
+	json_t *j = json_pack("{s:i,s:I}", "seq", s->seq, "amount", (json_int_t)s->amount);
+	json_object_set_new(j, "openid", s->openid[0] ? json_string(s->openid) : json_null());
+	json_object_set_new(j, "rcv_time", time_json(s->rcv_time));
+	json_array_append_new(arg, j);
+}
+
+static void on_ledger_json(void *arg, const struct ledger_row *l)
+{
+	json_t *j = json_pack("{s:I,s:s,s:I,s:s}", "id", (json_int_t)l->id, "mch_id", l->mch_id,
+			      "amount", (json_int_t)l->amount, "kind", l->kind);
+	json_object_set_new(j, "at", time_json(l->at));
+	json_array_append_new(arg, j);
+}
+
+/* Finds the packet of a path that names only its billno (?mch_id= or a
+ * body's "mch_id" picks one when several merchants use the billno).
+ * Returns 0, or -1 after answering. */
+static int find_packet(struct admin_ctx *ctx, struct admin_request *req, const char *billno,
+		       const char *mch_id, struct packet_row *o)
+{
+	int n = 0, rc;
+
+	if (mch_id) {
+		rc = store_packet_find(ctx->redpack->store, mch_id, billno, o);
+		n = rc == 1;
+	} else {
+		rc = store_packets_by_billno(ctx->redpack->store, billno, &n, o);
+	}
+	if (rc < 0)
+		reply_error(req, 500, "the database could not be read");
+	else if (n == 0)
+		reply_error(req, 404, "no packet with this mch_billno");
+	else if (n > 1)
+		reply_error(req, 409, "several merchants use this mch_billno: add ?mch_id=");
+	else
+		return 0;
+	return -1;
+}
+
+static void admin_packet(struct admin_ctx *ctx, struct admin_request *req, const struct params *p)
+{
+	char mch[64];
+	char *billno = segment(p, 0);
+	struct packet_row *o = xmalloc(sizeof(*o));
+	struct store *st = ctx->redpack->store;
+
+	if (find_packet(ctx, req, billno, query_param(req, "mch_id", mch, sizeof(mch)), o) == 0) {
+		json_t *j = packet_json(o), *shares = json_array(), *ledger = json_array();
+		if (store_shares_each(st, o->id, on_share_json, shares) != 0 ||
+		    store_ledger_each(st, o->id, on_ledger_json, ledger) != 0) {
+			json_decref(shares);
+			json_decref(ledger);
+			json_decref(j);
+			reply_error(req, 500, "the database could not be read");
+		} else {
+			json_object_set_new(j, "shares", shares);
+			json_object_set_new(j, "ledger", ledger);
+			reply_json(req, 200, j);
+		}
+	}
+	free(o);
+	free(billno);
+}
+
+static const int claim_status[] = {
+	[CLAIM_OK] = 201,	  [CLAIM_NOT_FOUND] = 404,    [CLAIM_AMBIGUOUS] = 409,
+	[CLAIM_NOT_ISSUED] = 409, [CLAIM_EXPIRED] = 409,      [CLAIM_ALL_OPENED] = 409,
+	[CLAIM_SEED_FIRST] = 409, [CLAIM_NOT_RECEIVER] = 409, [CLAIM_TWICE] = 409,
+	[CLAIM_LIMIT] = 409,	  [CLAIM_STORE_ERROR] = 500,
+};
+
+static void admin_claim(struct admin_ctx *ctx, struct admin_request *req, const struct params *p)
+{
+	static const char *const keys[] = {"openid", "mch_id", NULL};
+	json_t *body = json_body(req, keys);
+	const char *openid, *mch_id;
+	char *billno;
+	struct claim_outcome out;
+
+	if (!body)
+		return;
+	openid = json_string_value(json_object_get(body, "openid"));
+	mch_id = json_string_value(json_object_get(body, "mch_id"));
+	if (!openid || !*openid || utf8_length(openid) > 32 ||
+	    (json_object_get(body, "mch_id") && !mch_id)) {
+		json_decref(body);
+		reply_error(req, 400, "\"openid\" must be a string of 1-32 characters"
+				      " (and \"mch_id\", if given, a string)");
+		return;
+	}
+	billno = segment(p, 0);
+	lifecycle_claim(ctx->redpack, mch_id, billno, openid, clock_now(), &out);
+	if (out.result == CLAIM_OK) {
+		json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:I,s:s}", "mch_id", out.mch_id, "mch_billno",
+				      billno, "openid", openid, "seq", out.seq, "amount",
+				      (json_int_t)out.amount, "status", out.status);
+		json_object_set_new(j, "rcv_time", time_json(out.rcv_time));
+		reply_json(req, 201, j);
+	} else {
+		json_t *j = json_pack("{s:s}", "error", lifecycle_claim_message(out.result));
+		if (out.result == CLAIM_LIMIT)
+			json_object_set_new(j, "err_code", json_string(errors_info(out.limit)->code));
+		if (out.status[0])
+			json_object_set_new(j, "status", json_string(out.status));
+		reply_json(req, claim_status[out.result], j);
+	}
+	free(billno);
+	json_decref(body);
+}
+
+/* ---- the clock --------------------------------------------------------- */
+
+static json_t *clock_json(void)
+{
+	char iso[26];
+	int64_t now = clock_now();
+	clock_format_iso8601(now, iso);
+	return json_pack("{s:s,s:I,s:I}", "now", iso, "epoch", (json_int_t)now, "offset_seconds",
+			 (json_int_t)clock_offset());
+}
+
+static void admin_clock_get(struct admin_ctx *ctx, struct admin_request *req,
+			    const struct params *p)
+{
+	(void)ctx, (void)p;
+	reply_json(req, 200, clock_json());
+}
+
+static void admin_clock_set(struct admin_ctx *ctx, struct admin_request *req,
+			    const struct params *p)
+{
+	static const char *const keys[] = {"advance_seconds", "now", NULL};
+	json_t *body = json_body(req, keys);
+	json_t *adv, *now;
+	int64_t target;
+	char err[160];
+
+	(void)p;
+	if (!body)
+		return;
+	adv = json_object_get(body, "advance_seconds");
+	now = json_object_get(body, "now");
+	if ((adv != NULL) == (now != NULL)) {
+		reply_error(req, 400, "give exactly one of \"advance_seconds\" or \"now\"");
+	} else if (adv && (!json_is_integer(adv) || json_integer_value(adv) < 0 ||
+			   json_integer_value(adv) > 100LL * 365 * 86400)) {
+		reply_error(req, 400, "\"advance_seconds\" must be an integer from 0 to 100 years");
+	} else if (now && (!json_is_string(now) ||
+			   clock_parse_iso8601(json_string_value(now), &target) != 0)) {
+		reply_error(req, 400, "\"now\" must look like 2026-02-01T10:00:00+08:00");
+	} else {
+		if (adv)
+			target = clock_now() + json_integer_value(adv);
+		if (lifecycle_set_clock(ctx->redpack, target, err, sizeof(err)) != 0)
+			reply_error(req, strstr(err, "backwards") ? 409 : 500, err);
+		else
+			reply_json(req, 200, clock_json());
+	}
+	json_decref(body);
 }
 
 /* ---- routing ----------------------------------------------------------- */

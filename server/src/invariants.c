@@ -59,6 +59,43 @@ static const struct invariant invariants[] = {
 	{"held_packet_has_reason",
 	 "SELECT mch_id || '/' || mch_billno || ': SENDING with err_code but no reason' FROM packets"
 	 " WHERE status = 'SENDING' AND err_code IS NOT NULL AND (reason IS NULL OR reason = '')"},
+	{"received_iff_all_opened",
+	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' with ' ||"
+	 " (SELECT COUNT(*) FROM shares s WHERE s.packet_id = p.id AND s.openid IS NULL) ||"
+	 " ' unopened share(s)' FROM packets p WHERE (status = 'RECEIVED' AND EXISTS (SELECT 1 FROM"
+	 " shares s WHERE s.packet_id = p.id AND s.openid IS NULL)) OR (status = 'SENT' AND NOT"
+	 " EXISTS (SELECT 1 FROM shares s WHERE s.packet_id = p.id AND s.openid IS NULL))"},
+	{"opened_share_complete",
+	 "SELECT 'packet ' || packet_id || ' share ' || seq || ': openid and rcv_time disagree'"
+	 " FROM shares WHERE (openid IS NULL) != (rcv_time IS NULL)"},
+	{"shares_opened_in_order",
+	 "SELECT 'packet ' || a.packet_id || ': share ' || a.seq || ' opened before share ' || b.seq"
+	 " FROM shares a JOIN shares b ON a.packet_id = b.packet_id AND b.seq < a.seq"
+	 " WHERE a.openid IS NOT NULL AND b.openid IS NULL"},
+	{"seed_user_opens_first",
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': first share opened by ' || s.openid"
+	 " FROM shares s JOIN packets p ON p.id = s.packet_id"
+	 " WHERE s.seq = 0 AND s.openid IS NOT NULL AND s.openid != p.re_openid"},
+	{"one_share_per_opener",
+	 "SELECT 'packet ' || packet_id || ': ' || openid || ' opened ' || COUNT(*) || ' shares'"
+	 " FROM shares WHERE openid IS NOT NULL GROUP BY packet_id, openid HAVING COUNT(*) > 1"},
+	{"refund_is_unopened_rest",
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': refund_amount ' || IFNULL(p.refund_amount, 'NULL')"
+	 " || ', unopened ' || (SELECT IFNULL(SUM(amount), 0) FROM shares s WHERE s.packet_id = p.id"
+	 " AND s.openid IS NULL) FROM packets p WHERE p.status = 'REFUND' AND (p.refund_amount IS NULL"
+	 " OR p.refund_time IS NULL OR p.refund_amount != (SELECT IFNULL(SUM(amount), 0) FROM shares s"
+	 " WHERE s.packet_id = p.id AND s.openid IS NULL))"},
+	{"refund_credited_once",
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': refund rows sum to ' ||"
+	 " (SELECT IFNULL(SUM(amount), 0) FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'refund')"
+	 " || ' in ' || (SELECT COUNT(*) FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'refund')"
+	 " || ' rows, status ' || p.status || ' refund_amount ' || IFNULL(p.refund_amount, 'NULL')"
+	 " FROM packets p WHERE (SELECT IFNULL(SUM(amount), 0) FROM ledger l WHERE l.packet_id = p.id"
+	 " AND l.kind = 'refund') != (CASE WHEN p.status = 'REFUND' THEN p.refund_amount ELSE 0 END)"
+	 " OR (SELECT COUNT(*) FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'refund') > 1"},
+	{"refund_fields_only_when_refunded",
+	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' with refund fields' FROM packets"
+	 " WHERE status != 'REFUND' AND (refund_time IS NOT NULL OR refund_amount IS NOT NULL)"},
 	{"no_orphan_shares",
 	 "SELECT 'share of missing packet ' || packet_id FROM shares"
 	 " WHERE packet_id NOT IN (SELECT id FROM packets)"},
