@@ -12,7 +12,9 @@
 #include <jansson.h>
 
 #include "admin.h"
+#include "clock.h"
 #include "fixtures.h"
+#include "redpack.h"
 #include "store.h"
 #include "util.h"
 #include "xmlcodec.h"
@@ -24,6 +26,24 @@ static struct admin_ctx ctx;
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A group and a normal packet, so queries and claims find something. */
+static void seed_packets(struct redpack *r)
+{
+	struct send_request req = {
+		.kind = HB_GROUP, .mch_id = "10000098", .mch_billno = "10000098202611270000000001",
+		.wxappid = "wx8888888888888888", .re_openid = "oxTWIuGaIt6gTKsQRLau2M0yL16E",
+		.send_name = "s", .wishing = "w", .act_name = "a", .remark = "r",
+		.total_amount = 300, .total_num = 3,
+	};
+	struct send_result out;
+	redpack_send(r, &req, clock_now(), &out);
+	req.kind = HB_NORMAL;
+	req.mch_billno = "10000098202611270000000002";
+	req.total_amount = 100;
+	req.total_num = 1;
+	redpack_send(r, &req, clock_now(), &out);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char err[512];
@@ -34,6 +54,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	rp.store = store;
 	rp.seed = 42;
+	seed_packets(&rp);
 	ctx.redpack = &rp;
 	ctx.ready = 1;
 	return 0;
