@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Sends one sendgroupredpack for the demo merchant 10000098, signed with
 # its API v2 key, over mutual TLS, and prints the XML answer.
-#   scripts/example-send.sh [API_URL] [CERT_DIR]
-# Defaults: https://127.0.0.1:8443 and var/certs (made by scripts/run.sh).
+#   [BILLNO=...] scripts/example-send.sh [API_URL] [CERT_DIR]
+# Defaults: https://127.0.0.1:8443, var/certs (made by scripts/run.sh) and
+# a new 28-digit billno.
 set -euo pipefail
 API=${1:-https://127.0.0.1:8443}
 CERTS=${2:-var/certs}
 KEY=192006250b4c09247ec02edce69f6a2d            # the merchant's API v2 key
-BILLNO=10000098$(date +%Y%m%d)$(date +%s%N | tail -c 11)   # 28 digits, unique
+BILLNO=${BILLNO:-10000098$(date +%Y%m%d)$(date +%s%N | tail -c 11)}   # 28 digits, unique
 NONCE=$(openssl rand -hex 16)
 
 # The signed string: the endpoint's non-empty fields, sorted by name.
