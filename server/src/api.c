@@ -57,7 +57,7 @@ typedef void (*writer_fn)(const struct request *r, struct buf *reply);
 struct endpoint {
 	const char *path;
 	enum hb_kind kind;
-	const char *success_des; /* err_code_des of SUCCESS */
+	enum err_endpoint bit;   /* its column in the catalogue */
 	struct sign_fields signed_fields;
 	const struct field_rule *rules;
 	handler_fn handle;
@@ -70,11 +70,11 @@ static void write_send_answer(const struct request *r, struct buf *reply);
 static void write_query_answer(const struct request *r, struct buf *reply);
 
 static const struct endpoint endpoints[] = {
-	{"/mmpaymkttransfers/sendgroupredpack", HB_GROUP, "发放成功", {signed_sendgroupredpack, NULL},
+	{"/mmpaymkttransfers/sendgroupredpack", HB_GROUP, EP_G, {signed_sendgroupredpack, NULL},
 	 validate_sendgroupredpack, api_send, write_send_answer},
-	{"/mmpaymkttransfers/sendredpack", HB_NORMAL, "发放成功", {signed_sendredpack, NULL},
+	{"/mmpaymkttransfers/sendredpack", HB_NORMAL, EP_S, {signed_sendredpack, NULL},
 	 validate_sendredpack, api_send, write_send_answer},
-	{"/mmpaymkttransfers/gethbinfo", HB_NORMAL, "OK", {signed_gethbinfo, NULL},
+	{"/mmpaymkttransfers/gethbinfo", HB_NORMAL, EP_Q, {signed_gethbinfo, NULL},
 	 validate_gethbinfo, api_gethbinfo, write_query_answer},
 };
 
@@ -164,7 +164,6 @@ static void api_gethbinfo(struct request *r)
 
 	if (found < 0 || (found == 1 && store_shares_each(st, o->id, on_share, &r->hb) != 0)) {
 		r->result.answer.err = ERR_SYSTEMERROR;
-		r->result.answer.des = "系统繁忙，请再试。";
 		return;
 	}
 	if (found == 0 || o->created_at < now - LIFECYCLE_QUERY_WINDOW) {
@@ -173,7 +172,6 @@ static void api_gethbinfo(struct request *r)
 	}
 	qsort(r->hb.opened, (size_t)r->hb.count, sizeof(r->hb.opened[0]), newest_first);
 	r->result.answer.err = ERR_SUCCESS;
-	r->result.answer.des = r->ep->success_des;
 }
 
 /* ---- answers ----------------------------------------------------------- */
@@ -187,7 +185,7 @@ static int64_t echo_int(const struct kvlist *p, const char *name)
 static void write_status(const struct endpoint *ep, const struct answer *a, struct buf *reply)
 {
 	const struct err_info *info = errors_info(a->err);
-	const char *des = a->err == ERR_SUCCESS && !a->des ? ep->success_des : answer_des(a);
+	const char *des = a->des ? a->des : errors_des(a->err, ep->bit);
 
 	xmlcodec_cdata(reply, "return_code", info->level == LEVEL_RETURN ? "FAIL" : "SUCCESS");
 	xmlcodec_cdata(reply, "return_msg", des);

@@ -6,11 +6,37 @@
 #include <string.h>
 
 static const struct err_info catalogue[ERR__COUNT] = {
-#define ERR(id, code, des, level, retry, order) \
-	[ERR_##id] = {code, des, LEVEL_##level, retry, ORDER_##order},
+#define S EP_S
+#define G EP_G
+#define Q EP_Q
+#define ERR(id, code, des, level, retry, order, endpoints, query_des) \
+	[ERR_##id] = {code, des, LEVEL_##level, retry, ORDER_##order, endpoints, query_des},
 #include "errors.def"
 #undef ERR
+#undef S
+#undef G
+#undef Q
 };
+
+const char *errors_des(enum err_id id, enum err_endpoint ep)
+{
+	const struct err_info *e = &catalogue[id];
+	return ep == EP_Q && e->query_des ? e->query_des : e->des;
+}
+
+const char *errors_level_name(enum err_level level)
+{
+	static const char *const names[] = {[LEVEL_OK] = "ok", [LEVEL_RETURN] = "return_code",
+					    [LEVEL_RESULT] = "result_code"};
+	return names[level];
+}
+
+const char *errors_order_name(enum err_order order)
+{
+	static const char *const names[] = {[ORDER_NONE] = "none", [ORDER_HELD] = "held",
+					    [ORDER_KEPT] = "kept", [ORDER_ISSUED] = "issued"};
+	return names[order];
+}
 
 const struct err_info *errors_info(enum err_id id)
 {
