@@ -26,10 +26,11 @@ const struct endpoint *api_route(const char *path);
 
 /* Handles one request body for ep. cert_cn is the CN of the client
  * certificate the TLS layer verified (never NULL here: the front end
- * answers missing or bad certificates itself). The XML answer is
- * appended to reply; the HTTP status is always 200. */
+ * answers missing or bad certificates itself); negative_test is the
+ * Wechatpay-Negative-Test header or NULL. The XML answer is appended to
+ * reply; the HTTP status is always 200. */
 void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const char *body, size_t len,
-		const char *cert_cn, struct buf *reply);
+		const char *cert_cn, const char *negative_test, struct buf *reply);
 
 
 /* The fields ep signs (borrowed, static). */

@@ -19,6 +19,7 @@
 #include <event2/listener.h>
 #include <openssl/rand.h>
 
+#include "faults.h"
 #include "log.h"
 #include "tls.h"
 #include "util.h"
@@ -259,7 +260,8 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 	in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
-	api_handle(s->api, ep, body, len, cn, &reply);
+	api_handle(s->api, ep, body, len, cn,
+		   evhttp_find_header(evhttp_request_get_input_headers(req), FAULTS_HEADER), &reply);
 	send_reply(req, 200, "OK", "text/plain", &reply, 0);
 out:
 	arm_deadline(s, request_ssl(req));

@@ -165,15 +165,19 @@ static int check_limits(struct redpack *rp, const struct merchant *m,
 
 /* ---- writes ---------------------------------------------------------- */
 
+/* Writes the order: issued (SENT, with send_time) when held is NULL and
+ * the answer is not PROCESSING; held by a limit (SENDING with err_code and
+ * reason); or pending (SENDING, neither). */
 static int record(struct redpack *rp, const struct send_request *req, int64_t now,
 		  const struct answer *held, struct packet_row *o)
 {
 	char ymd[9];
+	int pending = !held && req->force == ERR_PROCESSING;
 	struct packet_new p = {
 		.mch_id = req->mch_id,
 		.mch_billno = req->mch_billno,
 		.hb_type = req->kind == HB_GROUP ? "GROUP" : "NORMAL",
-		.status = held ? "SENDING" : "SENT",
+		.status = held || pending ? "SENDING" : "SENT",
 		.wxappid = req->wxappid,
 		.re_openid = req->re_openid,
 		.send_name = req->send_name,
@@ -188,7 +192,7 @@ static int record(struct redpack *rp, const struct send_request *req, int64_t no
 		.err_code = held ? errors_info(held->err)->code : NULL,
 		.reason = held ? answer_des(held) : NULL,
 		.created_at = now,
-		.send_time = held ? 0 : now,
+		.send_time = held || pending ? 0 : now,
 	};
 
 	if (store_packet_insert(rp->store, &p, &o->id) != 0)
@@ -238,12 +242,24 @@ void redpack_send(struct redpack *rp, const struct send_request *req, int64_t no
 		store_rollback(rp->store);
 		return;
 	}
-	rc = check_limits(rp, &m, req, now, &out->answer);
-	if (rc < 0)
-		goto error;
-	if (rc == 1 ? record(rp, req, now, &out->answer, &out->order) != 0
-		    : issue(rp, req, now, &out->order) != 0)
-		goto error;
+	if (req->force == ERR_PROCESSING) {
+		/* Accepted, not final: SENDING without a reason until settled. */
+		set(&out->answer, ERR_PROCESSING, NULL);
+		if (record(rp, req, now, NULL, &out->order) != 0)
+			goto error;
+	} else {
+		if (req->force > 0) {
+			set(&out->answer, (enum err_id)req->force, NULL);
+			rc = 1;
+		} else {
+			rc = check_limits(rp, &m, req, now, &out->answer);
+		}
+		if (rc < 0)
+			goto error;
+		if (rc == 1 ? record(rp, req, now, &out->answer, &out->order) != 0
+			    : issue(rp, req, now, &out->order) != 0)
+			goto error;
+	}
 	if (store_commit(rp->store) != 0)
 		goto error;
 	return;

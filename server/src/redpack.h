@@ -28,6 +28,10 @@ struct send_request {
 	const char *send_name, *wishing, *act_name, *remark;
 	const char *scene_id, *client_ip, *amt_type;
 	int64_t total_amount, total_num;
+	/* 0 (ERR_SUCCESS: nothing forced), or a code asked for by a magic
+	 * value: a HELD code records the order as a real limit would,
+	 * PROCESSING records it pending; the billno rules still come first. */
+	int force;
 };
 
 struct send_result {
