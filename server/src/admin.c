@@ -39,6 +39,7 @@ static void admin_clock_set(struct admin_ctx *ctx, struct admin_request *req,
 static void admin_packets(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 static void admin_packet(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 static void admin_claim(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
+static void admin_settle(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 
 static const struct admin_route routes[] = {
 	{"GET", "/healthz", admin_healthz},
@@ -48,6 +49,7 @@ static const struct admin_route routes[] = {
 	{"GET", "/admin/v1/packets", admin_packets},
 	{"GET", "/admin/v1/packets/*", admin_packet},
 	{"POST", "/admin/v1/packets/*/claims", admin_claim},
+	{"POST", "/admin/v1/packets/*/settle", admin_settle},
 };
 
 /* ---- replies ----------------------------------------------------------- */
@@ -360,6 +362,49 @@ static void admin_claim(struct admin_ctx *ctx, struct admin_request *req, const 
 			json_object_set_new(j, "status", json_string(out.status));
 		reply_json(req, claim_status[out.result], j);
 	}
+	free(billno);
+	json_decref(body);
+}
+
+static void admin_settle(struct admin_ctx *ctx, struct admin_request *req, const struct params *p)
+{
+	static const char *const keys[] = {"result", "mch_id", NULL};
+	static const struct {
+		int status;
+		const char *message;
+	} answers[] = {
+		[SETTLE_OK] = {200, NULL},
+		[SETTLE_NOT_FOUND] = {404, "no packet with this mch_billno"},
+		[SETTLE_AMBIGUOUS] = {409, "several merchants use this mch_billno: add \"mch_id\""},
+		[SETTLE_NOT_PENDING] = {409, "only an order answered PROCESSING (SENDING, no reason) settles"},
+		[SETTLE_NOTENOUGH] = {409, "the balance no longer covers the packet; top up or settle FAILED"},
+		[SETTLE_STORE_ERROR] = {500, "the database could not be written"},
+	};
+	json_t *body = json_body(req, keys);
+	const char *result, *mch_id;
+	struct packet_row *o;
+	char *billno;
+	enum settle_result r;
+
+	if (!body)
+		return;
+	result = json_string_value(json_object_get(body, "result"));
+	mch_id = json_string_value(json_object_get(body, "mch_id"));
+	if (!result || (strcmp(result, "SENT") != 0 && strcmp(result, "FAILED") != 0) ||
+	    (json_object_get(body, "mch_id") && !mch_id)) {
+		json_decref(body);
+		reply_error(req, 400, "\"result\" must be \"SENT\" or \"FAILED\" (and \"mch_id\", "
+				      "if given, a string)");
+		return;
+	}
+	billno = segment(p, 0);
+	o = xcalloc(1, sizeof(*o));
+	r = redpack_settle(ctx->redpack, mch_id, billno, strcmp(result, "SENT") == 0, clock_now(), o);
+	if (r == SETTLE_OK)
+		reply_json(req, 200, packet_json(o));
+	else
+		reply_error(req, answers[r].status, answers[r].message);
+	free(o);
 	free(billno);
 	json_decref(body);
 }

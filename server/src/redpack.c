@@ -268,3 +268,60 @@ error:
 	out->replayed = 0;
 	set(&out->answer, ERR_SYSTEMERROR, NULL);
 }
+
+/* ---- settling a PROCESSING order ------------------------------------- */
+
+static enum settle_result settle(struct redpack *rp, const char *mch_id, const char *mch_billno,
+				 int to_sent, int64_t now, struct packet_row *o)
+{
+	struct merchant m;
+	int64_t shares[64];
+	int n = 0, rc;
+
+	rc = mch_id ? store_packet_find(rp->store, mch_id, mch_billno, o)
+		    : store_packets_by_billno(rp->store, mch_billno, &n, o);
+	if (mch_id)
+		n = rc == 1;
+	if (rc < 0)
+		return SETTLE_STORE_ERROR;
+	if (n == 0)
+		return SETTLE_NOT_FOUND;
+	if (n > 1)
+		return SETTLE_AMBIGUOUS;
+	if (strcmp(o->status, "SENDING") != 0 || o->err_code[0])
+		return SETTLE_NOT_PENDING;
+	if (!to_sent)
+		return store_packet_set_status(rp->store, o->id, "FAILED") ? SETTLE_STORE_ERROR
+									    : SETTLE_OK;
+	if (store_merchant_lookup(rp->store, o->mch_id, &m) != 1)
+		return SETTLE_STORE_ERROR;
+	if (m.balance < o->total_amount)
+		return SETTLE_NOTENOUGH;
+	if (o->total_num < 1 || o->total_num > 64 ||
+	    split_all_rand(rp->seed, o->mch_id, o->mch_billno, o->total_amount, (int)o->total_num,
+			   shares) != 0 ||
+	    store_packet_issue(rp->store, o->id, now) != 0)
+		return SETTLE_STORE_ERROR;
+	for (int i = 0; i < (int)o->total_num; i++)
+		if (store_share_insert(rp->store, o->id, i, shares[i]) != 0)
+			return SETTLE_STORE_ERROR;
+	if (store_ledger_add(rp->store, o->mch_id, -o->total_amount, "send", o->id, now) != 0)
+		return SETTLE_STORE_ERROR;
+	return SETTLE_OK;
+}
+
+enum settle_result redpack_settle(struct redpack *rp, const char *mch_id, const char *mch_billno,
+				  int to_sent, int64_t now, struct packet_row *order)
+{
+	enum settle_result r;
+
+	if (store_begin(rp->store) != 0)
+		return SETTLE_STORE_ERROR;
+	r = settle(rp, mch_id, mch_billno, to_sent, now, order);
+	if (r != SETTLE_OK || store_commit(rp->store) != 0) {
+		store_rollback(rp->store);
+		return r == SETTLE_OK ? SETTLE_STORE_ERROR : r;
+	}
+	store_packet_by_id(rp->store, order->id, order);
+	return SETTLE_OK;
+}

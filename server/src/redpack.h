@@ -47,6 +47,21 @@ struct send_result {
 void redpack_send(struct redpack *rp, const struct send_request *req, int64_t now,
 		  struct send_result *out);
 
+enum settle_result {
+	SETTLE_OK,
+	SETTLE_NOT_FOUND,
+	SETTLE_AMBIGUOUS,   /* several merchants use the billno: name one */
+	SETTLE_NOT_PENDING, /* only an order answered PROCESSING can settle */
+	SETTLE_NOTENOUGH,   /* to SENT, but the balance no longer covers it */
+	SETTLE_STORE_ERROR,
+};
+
+/* Settles a pending (PROCESSING) order at business time now: to SENT
+ * (debit, shares, send_time now) or to FAILED, in one transaction. The
+ * packet afterwards is copied to *order. */
+enum settle_result redpack_settle(struct redpack *rp, const char *mch_id, const char *mch_billno,
+				  int to_sent, int64_t now, struct packet_row *order);
+
 /* The send_listid of packet id issued on Beijing day ymd ("yyyymmdd"):
  * "1000041701" + ymd + "30" + 11 digits, 31 digits in all. */
 void redpack_listid(int64_t id, const char ymd[9], char out[48]);

@@ -130,6 +130,7 @@ enum st {
 	ST_SHARES_LIST,
 	ST_SHARE_OPEN,
 	ST_PACKET_SET_STATUS,
+	ST_PACKET_ISSUE,
 	ST_PACKET_SET_REFUND,
 	ST_DUE_EXPIRE,
 	ST_DUE_REFUND,
@@ -181,13 +182,15 @@ static const char *const statements[ST__COUNT] = {
 	[ST_SHARE_OPEN] = "UPDATE shares SET openid = ?, rcv_time = ?"
 			  " WHERE packet_id = ? AND seq = ? AND openid IS NULL",
 	[ST_PACKET_SET_STATUS] = "UPDATE packets SET status = ? WHERE id = ?",
+	[ST_PACKET_ISSUE] = "UPDATE packets SET status = 'SENT', send_time = ? WHERE id = ?"
+			    " AND status = 'SENDING' AND err_code IS NULL",
 	[ST_PACKET_SET_REFUND] = "UPDATE packets SET status = ?, refund_time = ?, refund_amount = ?"
 				 " WHERE id = ?",
 	[ST_DUE_EXPIRE] = "SELECT id FROM packets WHERE status = 'SENT' AND send_time <= ?"
 			  " ORDER BY send_time LIMIT ?",
 	[ST_DUE_REFUND] = "SELECT id FROM packets WHERE status = 'RFUND_ING' AND send_time <= ?"
 			  " ORDER BY send_time LIMIT ?",
-	[ST_DUE_FAIL] = "SELECT id FROM packets WHERE status = 'SENDING' AND err_code IS NOT NULL"
+	[ST_DUE_FAIL] = "SELECT id FROM packets WHERE status = 'SENDING'"
 			" AND created_at <= ? ORDER BY created_at LIMIT ?",
 	[ST_USER_OPENED_SINCE] = "SELECT COUNT(*), IFNULL(SUM(s.amount), 0) FROM shares s"
 				 " JOIN packets p ON p.id = s.packet_id"
@@ -757,6 +760,16 @@ int store_packet_set_status(struct store *s, int64_t id, const char *status)
 	bind_text(q, 1, status);
 	sqlite3_bind_int64(q, 2, id);
 	return exec_done(s, q, "set status");
+}
+
+int store_packet_issue(struct store *s, int64_t id, int64_t send_time)
+{
+	sqlite3_stmt *q = stmt(s, ST_PACKET_ISSUE);
+	sqlite3_bind_int64(q, 1, send_time);
+	sqlite3_bind_int64(q, 2, id);
+	if (exec_done(s, q, "issue packet") != 0)
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 0 : -1;
 }
 
 int store_packet_set_refund(struct store *s, int64_t id, const char *status, int64_t refund_time,

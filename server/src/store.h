@@ -143,6 +143,9 @@ int store_shares_each(struct store *s, int64_t packet_id,
 /* Opens share seq for openid at time at. */
 int store_share_open(struct store *s, int64_t packet_id, int seq, const char *openid, int64_t at);
 
+/* A pending order (SENDING, no err_code) issued at send_time. */
+int store_packet_issue(struct store *s, int64_t id, int64_t send_time);
+
 /* Status changes; refund_time/refund_amount only when refunding. */
 int store_packet_set_status(struct store *s, int64_t id, const char *status);
 int store_packet_set_refund(struct store *s, int64_t id, const char *status, int64_t refund_time,
@@ -150,7 +153,8 @@ int store_packet_set_refund(struct store *s, int64_t id, const char *status, int
 
 /* Ids of the packets due for a lifecycle step (at most limit each call):
  * SENT issued at or before t; RFUND_ING issued at or before t; orders
- * held as SENDING with an err_code and created at or before t. */
+ * still SENDING (held by a limit, or pending after PROCESSING) created at
+ * or before t. */
 enum store_due { DUE_EXPIRE, DUE_REFUND, DUE_FAIL };
 int store_due_ids(struct store *s, enum store_due which, int64_t t, int64_t *ids, int limit);
 /* The packet with this row id. 1 found, 0 not, -1 error. */
