@@ -31,11 +31,15 @@ struct command {
 
 static int cmd_check(const struct options *o, int argc, char **argv);
 static int cmd_health(const struct options *o, int argc, char **argv);
+static int cmd_errors(const struct options *o, int argc, char **argv);
 
 static const struct command commands[] = {
 	{"check", "check", "verify every invariant of the database; exit 1 and list them if any fails",
 	 cmd_check},
 	{"health", "health", "exit 0 when the server is up and its world loaded", cmd_health},
+	{"errors", "errors [--markdown]",
+	 "the error catalogue: every err_code, its endpoints, texts, level, what it leaves, retry advice",
+	 cmd_errors},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -148,6 +152,85 @@ static int cmd_health(const struct options *o, int argc, char **argv)
 	rc = resp.status == 200 ? 0 : EXIT_NO;
 	buf_release(&resp.body);
 	return rc;
+}
+
+/* The texts of one catalogue row: one text, or "endpoint: text" pairs
+ * when the endpoints differ. */
+static void row_texts(json_t *texts, struct buf *out)
+{
+	const char *key, *first = NULL;
+	json_t *v;
+	int same = 1;
+
+	json_object_foreach(texts, key, v) {
+		if (!first)
+			first = json_string_value(v);
+		else if (strcmp(first, json_string_value(v)) != 0)
+			same = 0;
+	}
+	if (same) {
+		buf_puts(out, first ? first : "");
+		return;
+	}
+	json_object_foreach(texts, key, v) {
+		if (out->len)
+			buf_puts(out, "; ");
+		buf_printf(out, "%s: %s", key, json_string_value(v));
+	}
+}
+
+static int cmd_errors(const struct options *o, int argc, char **argv)
+{
+	int status = 0, markdown = argc > 1 && strcmp(argv[1], "--markdown") == 0;
+	size_t i;
+	json_t *j, *v;
+
+	if (argc > 2 || (argc == 2 && !markdown)) {
+		fprintf(stderr, "usage: redpack-ctl errors [--markdown]\n");
+		return EXIT_USAGE;
+	}
+	j = call(o, "GET", "/admin/v1/errors", NULL, &status);
+	if (!j)
+		return EXIT_USAGE;
+	if (status != 200) {
+		fprintf(stderr, "redpack-ctl: HTTP %d\n", status);
+		json_decref(j);
+		return EXIT_USAGE;
+	}
+	if (o->json) {
+		print_json(j);
+		json_decref(j);
+		return 0;
+	}
+	if (markdown)
+		printf("| err_code | endpoints | err_code_des | level | leaves | retry |\n"
+		       "| --- | --- | --- | --- | --- | --- |\n");
+	json_array_foreach(json_object_get(j, "errors"), i, v) {
+		struct buf eps, texts;
+		size_t k;
+		json_t *e;
+		buf_init(&eps);
+		buf_init(&texts);
+		json_array_foreach(json_object_get(v, "endpoints"), k, e)
+			buf_printf(&eps, "%s%s", k ? ", " : "", json_string_value(e));
+		row_texts(json_object_get(v, "err_code_des"), &texts);
+		if (markdown)
+			printf("| `%s` | %s | %s | %s | %s | %s |\n",
+			       json_string_value(json_object_get(v, "err_code")), eps.data, texts.data,
+			       json_string_value(json_object_get(v, "level")),
+			       json_string_value(json_object_get(v, "order")),
+			       json_string_value(json_object_get(v, "retry")));
+		else
+			printf("%-22s %-12s leaves: %s\n    %s\n    endpoints: %s; retry: %s\n",
+			       json_string_value(json_object_get(v, "err_code")),
+			       json_string_value(json_object_get(v, "level")),
+			       json_string_value(json_object_get(v, "order")), texts.data, eps.data,
+			       json_string_value(json_object_get(v, "retry")));
+		buf_release(&eps);
+		buf_release(&texts);
+	}
+	json_decref(j);
+	return 0;
 }
 
 int main(int argc, char **argv)

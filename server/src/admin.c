@@ -40,10 +40,12 @@ static void admin_packets(struct admin_ctx *ctx, struct admin_request *req, cons
 static void admin_packet(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 static void admin_claim(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 static void admin_settle(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
+static void admin_errors(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 
 static const struct admin_route routes[] = {
 	{"GET", "/healthz", admin_healthz},
 	{"GET", "/admin/v1/check", admin_check},
+	{"GET", "/admin/v1/errors", admin_errors},
 	{"GET", "/admin/v1/clock", admin_clock_get},
 	{"POST", "/admin/v1/clock", admin_clock_set},
 	{"GET", "/admin/v1/packets", admin_packets},
@@ -407,6 +409,36 @@ static void admin_settle(struct admin_ctx *ctx, struct admin_request *req, const
 	free(o);
 	free(billno);
 	json_decref(body);
+}
+
+/* ---- the catalogue ---------------------------------------------------- */
+
+static void admin_errors(struct admin_ctx *ctx, struct admin_request *req, const struct params *p)
+{
+	static const struct {
+		enum err_endpoint bit;
+		const char *name;
+	} eps[] = {{EP_S, "sendredpack"}, {EP_G, "sendgroupredpack"}, {EP_Q, "gethbinfo"}};
+	json_t *list = json_array();
+
+	(void)ctx, (void)p;
+	for (int i = 0; i < ERR__COUNT; i++) {
+		const struct err_info *e = errors_info((enum err_id)i);
+		json_t *names = json_array(), *texts = json_object();
+		for (size_t k = 0; k < sizeof(eps) / sizeof(eps[0]); k++) {
+			if (!(e->endpoints & eps[k].bit))
+				continue;
+			json_array_append_new(names, json_string(eps[k].name));
+			json_object_set_new(texts, eps[k].name,
+					    json_string(errors_des((enum err_id)i, eps[k].bit)));
+		}
+		json_array_append_new(
+			list, json_pack("{s:s,s:o,s:o,s:s,s:s,s:s}", "err_code", e->code, "endpoints",
+					names, "err_code_des", texts, "level",
+					errors_level_name(e->level), "order", errors_order_name(e->order),
+					"retry", e->retry));
+	}
+	reply_json(req, 200, json_pack("{s:o}", "errors", list));
 }
 
 /* ---- the clock --------------------------------------------------------- */
