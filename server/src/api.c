@@ -50,6 +50,7 @@ struct request {
 	struct merchant merchant;
 	struct send_result result; /* answer, and the order it found or made */
 	int magic;                 /* a code asked for by a magic value, or -1 */
+	const char *peer_ip;
 	struct hbinfo hb;
 };
 
@@ -133,6 +134,7 @@ static void api_send(struct request *r)
 		.client_ip = optional(p, "client_ip"),
 		.amt_type = optional(p, "amt_type"),
 		.force = r->magic > 0 ? r->magic : 0,
+		.peer_ip = r->peer_ip,
 	};
 
 	/* The rule table guarantees both are in range. */
@@ -302,9 +304,10 @@ static int answered_by_magic(const struct request *r)
 	       : !(e->order == ORDER_HELD || r->magic == ERR_PROCESSING);
 }
 
-void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const char *body, size_t len,
-		const char *cert_cn, const char *negative_test, struct buf *reply)
+void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api_call *call,
+		struct buf *reply)
 {
+	const char *negative_test = call->negative_test, *cert_cn = call->cert_cn;
 	const char *ignored = NULL;
 
 	struct request r;
@@ -322,7 +325,8 @@ void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const char *body
 		fail(&r, ERR_XML_ERROR, NULL);
 		goto respond;
 	}
-	if (xmlcodec_parse(body, len, &r.params) != 0) {
+	r.peer_ip = call->peer_ip;
+	if (xmlcodec_parse(call->body, call->len, &r.params) != 0) {
 		fail(&r, ERR_XML_ERROR, NULL);
 		goto respond;
 	}

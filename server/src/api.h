@@ -24,13 +24,20 @@ struct endpoint;
 /* The endpoint served at path, or NULL (borrowed, static). */
 const struct endpoint *api_route(const char *path);
 
-/* Handles one request body for ep. cert_cn is the CN of the client
- * certificate the TLS layer verified (never NULL here: the front end
- * answers missing or bad certificates itself); negative_test is the
- * Wechatpay-Negative-Test header or NULL. The XML answer is appended to
- * reply; the HTTP status is always 200. */
-void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const char *body, size_t len,
-		const char *cert_cn, const char *negative_test, struct buf *reply);
+/* One request as the front end hands it over (all borrowed). */
+struct api_call {
+	const char *body;
+	size_t len;
+	const char *cert_cn;       /* CN of the verified client certificate */
+	const char *negative_test; /* the Wechatpay-Negative-Test header, or NULL */
+	const char *peer_ip;       /* the caller's address, for IP allow-lists */
+};
+
+/* Handles one request for ep. The front end answers missing or bad
+ * certificates itself, so cert_cn is never NULL. The XML answer is
+ * appended to reply; the HTTP status is always 200. */
+void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api_call *call,
+		struct buf *reply);
 
 
 /* The fields ep signs (borrowed, static). */

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include <jansson.h>
 
 #include "util.h"
@@ -31,7 +33,8 @@ static const struct limit_key limit_keys[] = {
 };
 
 static const char *const merchant_keys[] = {"mch_id", "name", "api_key", "balance", "apps",
-					    "mobile_apps", "scenes", "limits", NULL};
+					    "mobile_apps", "scenes", "limits", "api_enabled",
+					    "ip_allowlist", NULL};
 static const char *const scene_ids[] = {"PRODUCT_1", "PRODUCT_2", "PRODUCT_3", "PRODUCT_4",
 					"PRODUCT_5", "PRODUCT_6", "PRODUCT_7", "PRODUCT_8", NULL};
 
@@ -77,6 +80,26 @@ static int check_id_list(json_t *list, const char *where, int scenes, char *err,
 			    scenes ? "one of PRODUCT_1..PRODUCT_8" : "a string of 1-32 characters");
 			return -1;
 		}
+	}
+	return 0;
+}
+
+int fixtures_allowlist(json_t *list, char *out, size_t outlen)
+{
+	size_t i, used = 0;
+	json_t *v;
+	struct in_addr a;
+
+	out[0] = '\0';
+	if (!list)
+		return 0;
+	if (!json_is_array(list))
+		return -1;
+	json_array_foreach(list, i, v) {
+		const char *ip = json_string_value(v);
+		if (!ip || inet_pton(AF_INET, ip, &a) != 1 || used + strlen(ip) + 2 > outlen)
+			return -1;
+		used += (size_t)snprintf(out + used, outlen - used, "%s%s", used ? " " : "", ip);
 	}
 	return 0;
 }
@@ -142,6 +165,18 @@ static int check_merchant(json_t *m, size_t idx, json_t *seen, struct merchant *
 		snprintf(where, sizeof(where), "merchants[%zu].scenes", idx);
 		if (check_id_list(json_object_get(m, "scenes"), where, 1, err, errlen) != 0)
 			return -1;
+	}
+
+	json_t *enabled = json_object_get(m, "api_enabled");
+	if (enabled && !json_is_boolean(enabled)) {
+		ERR("merchants[%zu].api_enabled must be true or false", idx);
+		return -1;
+	}
+	out->api_closed = enabled && !json_is_true(enabled);
+	if (fixtures_allowlist(json_object_get(m, "ip_allowlist"), out->ip_allowlist,
+			       sizeof(out->ip_allowlist)) != 0) {
+		ERR("merchants[%zu].ip_allowlist must be an array of IPv4 addresses", idx);
+		return -1;
 	}
 
 	json_t *limits = json_object_get(m, "limits");

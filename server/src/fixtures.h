@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "store.h"
 
 /* The real service's default limits (protocol reference section 10). */
@@ -22,6 +24,11 @@
  * held a world, -1 with "path: what is wrong" in err. */
 int fixtures_load(struct store *s, const char *path, int64_t now, int force, char *err,
 		  size_t errlen);
+
+/* An "ip_allowlist" JSON array (NULL: none) as the store keeps it, a
+ * space-separated string, into out. Returns 0, or -1 when it is not an
+ * array of IPv4 addresses or does not fit. */
+int fixtures_allowlist(json_t *list, char *out, size_t outlen);
 
 /* Checks the JSON text (for fuzzing and tests): 0 valid, -1 with err. */
 int fixtures_check_text(const char *text, size_t len, char *err, size_t errlen);

@@ -260,8 +260,18 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 	in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
-	api_handle(s->api, ep, body, len, cn,
-		   evhttp_find_header(evhttp_request_get_input_headers(req), FAULTS_HEADER), &reply);
+	char *peer = NULL;
+	ev_uint16_t peer_port = 0;
+	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &peer_port);
+	struct api_call call = {
+		.body = body,
+		.len = len,
+		.cert_cn = cn,
+		.negative_test =
+			evhttp_find_header(evhttp_request_get_input_headers(req), FAULTS_HEADER),
+		.peer_ip = peer,
+	};
+	api_handle(s->api, ep, &call, &reply);
 	send_reply(req, 200, "OK", "text/plain", &reply, 0);
 out:
 	arm_deadline(s, request_ssl(req));

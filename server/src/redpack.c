@@ -25,6 +25,20 @@
 #define FATAL_OPENID_TEXT "openid和原始单参数不一致"
 #define FATAL_AMOUNT_TEXT "金额和原始单参数不一致"
 
+#define IP_TEXT "IP地址非你在商户平台设置的可用IP地址"
+
+/* Whether ip is one of the space-separated addresses of list. */
+static int in_allowlist(const char *list, const char *ip)
+{
+	size_t n = ip ? strlen(ip) : 0;
+	if (!n)
+		return 0;
+	for (const char *p = list; (p = strstr(p, ip)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
 static const char *const issued_statuses[] = {"SENT", "RECEIVED", "RFUND_ING", "REFUND", NULL};
 
 static int is_issued(const char *status)
@@ -93,6 +107,21 @@ static int check_bindings(struct redpack *rp, const struct send_request *req, st
 		return -1;
 	if (rc == 1 && strcmp(bound, req->wxappid) != 0) {
 		set(a, ERR_OPENID_ERROR, NULL);
+		return 1;
+	}
+	return 0;
+}
+
+/* The merchant's IP allow-list and API switch (spec 3.2 rows 15-16). */
+static int check_access(const struct merchant *m, const struct send_request *req,
+			struct answer *a)
+{
+	if (m->ip_allowlist[0] && !in_allowlist(m->ip_allowlist, req->peer_ip)) {
+		set(a, ERR_NO_AUTH, IP_TEXT);
+		return 1;
+	}
+	if (m->api_closed) {
+		set(a, ERR_API_METHOD_CLOSED, NULL);
 		return 1;
 	}
 	return 0;
@@ -235,6 +264,7 @@ void redpack_send(struct redpack *rp, const struct send_request *req, int64_t no
 		goto error;
 	if ((rc = check_amount(rp, req, &out->answer)) != 0 ||
 	    (rc = check_bindings(rp, req, &out->answer)) != 0 ||
+	    (rc = check_access(&m, req, &out->answer)) != 0 ||
 	    (rc = check_rate(rp, &m, now, &out->answer)) != 0 ||
 	    (rc = check_existing(rp, req, out)) != 0) {
 		if (rc < 0)

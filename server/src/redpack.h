@@ -32,6 +32,7 @@ struct send_request {
 	 * value: a HELD code records the order as a real limit would,
 	 * PROCESSING records it pending; the billno rules still come first. */
 	int force;
+	const char *peer_ip; /* the caller's address (NULL: unknown) */
 };
 
 struct send_result {

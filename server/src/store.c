@@ -91,6 +91,10 @@ static const char *const migrations[] = {
 	"CREATE INDEX packets_by_billno ON packets(mch_billno);"
 	"CREATE INDEX shares_by_opener ON shares(openid, rcv_time);"
 	"CREATE INDEX ledger_by_packet ON ledger(packet_id);",
+
+	/* 3: the merchant's API switch and IP allow-list. */
+	"ALTER TABLE merchants ADD COLUMN api_enabled INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE merchants ADD COLUMN ip_allowlist TEXT NOT NULL DEFAULT '';",
 };
 
 #define PACKET_COLUMNS "SELECT id, mch_id, mch_billno, hb_type, status, wxappid, re_openid," \
@@ -114,6 +118,7 @@ enum st {
 	ST_ROLLBACK,
 	ST_MERCHANT_COUNT,
 	ST_MERCHANT_INSERT,
+	ST_MERCHANT_UPDATE,
 	ST_APP_INSERT,
 	ST_SCENE_INSERT,
 	ST_USER_INSERT,
@@ -158,14 +163,17 @@ static const char *const statements[ST__COUNT] = {
 	[ST_MERCHANT_COUNT] = "SELECT COUNT(*) FROM merchants",
 	[ST_MERCHANT_INSERT] = "INSERT INTO merchants (mch_id, name, api_key, balance,"
 			       " sends_per_minute, packets_per_user_per_day,"
-			       " amount_per_user_per_day, amount_per_day)"
-			       " VALUES (?, ?, ?, 0, ?, ?, ?, ?)",
+			       " amount_per_user_per_day, amount_per_day, api_enabled, ip_allowlist)"
+			       " VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+	[ST_MERCHANT_UPDATE] = "UPDATE merchants SET sends_per_minute = ?, packets_per_user_per_day = ?,"
+			       " amount_per_user_per_day = ?, amount_per_day = ?, api_enabled = ?,"
+			       " ip_allowlist = ? WHERE mch_id = ?",
 	[ST_APP_INSERT] = "INSERT INTO apps (mch_id, appid, kind) VALUES (?, ?, ?)",
 	[ST_SCENE_INSERT] = "INSERT INTO scenes (mch_id, scene_id) VALUES (?, ?)",
 	[ST_USER_INSERT] = "INSERT INTO users (openid, appid) VALUES (?, ?)",
 	[ST_MERCHANT_LOOKUP] = "SELECT mch_id, name, api_key, balance, sends_per_minute,"
-			       " packets_per_user_per_day, amount_per_user_per_day, amount_per_day"
-			       " FROM merchants WHERE mch_id = ?",
+			       " packets_per_user_per_day, amount_per_user_per_day, amount_per_day,"
+			       " api_enabled, ip_allowlist FROM merchants WHERE mch_id = ?",
 	[ST_APP_KIND] = "SELECT kind FROM apps WHERE mch_id = ? AND appid = ?",
 	[ST_USER_APPID] = "SELECT appid FROM users WHERE openid = ?",
 	[ST_SCENE_ENABLED] = "SELECT 1 FROM scenes WHERE mch_id = ? AND scene_id = ?",
@@ -426,7 +434,22 @@ int store_merchant_insert(struct store *s, const struct merchant *m)
 	sqlite3_bind_int64(q, 5, m->packets_per_user_per_day);
 	sqlite3_bind_int64(q, 6, m->amount_per_user_per_day);
 	sqlite3_bind_int64(q, 7, m->amount_per_day);
+	sqlite3_bind_int(q, 8, !m->api_closed);
+	bind_text(q, 9, m->ip_allowlist);
 	return exec_done(s, q, "insert merchant");
+}
+
+int store_merchant_update(struct store *s, const struct merchant *m)
+{
+	sqlite3_stmt *q = stmt(s, ST_MERCHANT_UPDATE);
+	sqlite3_bind_int64(q, 1, m->sends_per_minute);
+	sqlite3_bind_int64(q, 2, m->packets_per_user_per_day);
+	sqlite3_bind_int64(q, 3, m->amount_per_user_per_day);
+	sqlite3_bind_int64(q, 4, m->amount_per_day);
+	sqlite3_bind_int(q, 5, !m->api_closed);
+	bind_text(q, 6, m->ip_allowlist);
+	bind_text(q, 7, m->mch_id);
+	return exec_done(s, q, "update merchant");
 }
 
 int store_app_insert(struct store *s, const char *mch_id, const char *appid, const char *kind)
@@ -470,6 +493,8 @@ int store_merchant_lookup(struct store *s, const char *mch_id, struct merchant *
 		out->packets_per_user_per_day = sqlite3_column_int64(q, 5);
 		out->amount_per_user_per_day = sqlite3_column_int64(q, 6);
 		out->amount_per_day = sqlite3_column_int64(q, 7);
+		out->api_closed = !sqlite3_column_int(q, 8);
+		copy_col(q, 9, out->ip_allowlist, sizeof(out->ip_allowlist));
 	}
 	sqlite3_reset(q);
 	return rc;

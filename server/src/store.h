@@ -25,6 +25,8 @@ struct merchant {
 	int64_t packets_per_user_per_day;
 	int64_t amount_per_user_per_day;
 	int64_t amount_per_day;
+	int api_closed;                /* API sending switched off: API_METHOD_CLOSED */
+	char ip_allowlist[1024];       /* space-separated addresses; "": any */
 };
 
 /* What a send records (strings borrowed for the call). */
@@ -101,6 +103,9 @@ int store_is_empty(struct store *s);
 
 /* Fixture loading. kind is "MP" (official account) or "APP". */
 int store_merchant_insert(struct store *s, const struct merchant *m);
+/* Writes limits, the API switch and ip_allowlist of m (not the balance:
+ * that moves through store_ledger_add only). */
+int store_merchant_update(struct store *s, const struct merchant *m);
 int store_app_insert(struct store *s, const char *mch_id, const char *appid, const char *kind);
 int store_scene_insert(struct store *s, const char *mch_id, const char *scene_id);
 int store_user_insert(struct store *s, const char *openid, const char *appid);

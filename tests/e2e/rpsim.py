@@ -1067,3 +1067,118 @@ class E2ETestCase(unittest.TestCase):
         self.assertIn(m.group(1), today, "send_listid date is not today's Beijing date")
         self.assertAnswer(resp, expected_success(req, sl))
         return sl
+
+
+# ---------------------------------------------------------------------------
+# Additions for the durability, load, hostile and security suites. Nothing
+# above is changed: these only add helpers.
+# ---------------------------------------------------------------------------
+
+def ctl_bin_path():
+    """The redpack-ctl binary (REDPACK_CTL_BIN, else next to the server binary)."""
+    return env_path("REDPACK_CTL_BIN", os.path.join(os.path.dirname(bin_path()), "redpack-ctl"))
+
+
+def admin_request(server, method, path, headers=None, body=None, timeout=30, token=None):
+    """One plain-HTTP request to the control API on 127.0.0.1; returns Response.
+
+    token None uses the server's admin_token attribute when it has one; pass
+    token="" to send no Authorization header."""
+    hdrs = dict(headers or {})
+    if token is None:
+        token = getattr(server, "admin_token", None)
+    if token:
+        hdrs.setdefault("Authorization", "Bearer " + token)
+    conn = http.client.HTTPConnection(HOST, server.admin_port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        return Response(resp.status, resp.getheaders(), data)
+    finally:
+        conn.close()
+
+
+def check_invariants_api(server):
+    """GET /admin/v1/check must answer 200 {"ok":true,...,"violations":[]}; returns the JSON."""
+    resp = admin_request(server, "GET", "/admin/v1/check")
+    try:
+        doc = json.loads(resp.body.decode("utf-8"))
+    except ValueError:
+        doc = None
+    if resp.status != 200 or not isinstance(doc, dict) or doc.get("ok") is not True \
+            or doc.get("violations") != []:
+        raise AssertionError("GET /admin/v1/check: HTTP %d %s"
+                             % (resp.status, resp.body.decode("utf-8", "replace")[:4000]))
+    return doc
+
+
+def check_invariants_ctl(server):
+    """`redpack-ctl check --admin URL` must exit 0 with "ok: all N invariants hold"."""
+    cmd = [ctl_bin_path(), "--admin", "http://%s:%d" % (HOST, server.admin_port)]
+    token = getattr(server, "admin_token", None)
+    if token:
+        cmd += ["--admin-token", token]
+    cmd.append("check")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REDPACK_")}
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, env=env)
+    out = p.stdout.decode("utf-8", "replace")
+    if p.returncode != 0 or not re.search(r"ok: all \d+ invariants hold", out):
+        raise AssertionError("%s: exit %d\n%s%s" % (" ".join(cmd), p.returncode, out,
+                                                      p.stderr.decode("utf-8", "replace")))
+    return out
+
+
+class DbServer(Server):
+    """A Server whose database file lives outside its temp dir, so that it can be
+    restarted (or killed with SIGKILL and restarted) on the same file.
+
+    db_path: the file; db_arg: what --db gets (default db_path, e.g. a
+    "file:...?mode=ro" URI). The extra --db comes after the Server's own --db
+    in the command line, and the last flag wins. admin_token is passed as
+    --admin-token and used by admin_request/check_invariants_api."""
+
+    def __init__(self, db_path, db_arg=None, admin_token=None, **kwargs):
+        super().__init__(**kwargs)
+        self.external_db = os.path.abspath(db_path)
+        self.admin_token = admin_token
+        self.args += ["--db", db_arg if db_arg is not None else self.external_db]
+        if admin_token:
+            self.args += ["--admin-token", admin_token]
+
+    def _spawn(self, exe):
+        try:
+            super()._spawn(exe)
+        finally:
+            self.db_path = self.external_db
+
+    def kill9(self):
+        """SIGKILL (a crash), then reap; the database file stays. Raises ServerError
+        if stderr holds a sanitizer report from before the kill."""
+        if self.stopped:
+            return
+        self.stopped = True
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=30)
+            for t in self._threads:
+                t.join(timeout=5)
+            err = self.stderr_text()
+        finally:
+            self._cleanup()
+        bad = [m for m in SANITIZER_MARKERS if m in err]
+        if bad:
+            raise ServerError(self._describe("stderr contains %r" % bad, tail=20000))
+
+
+def raise_nofile_limit(want):
+    """Raises this process's RLIMIT_NOFILE soft limit towards want (capped by the hard
+    limit); returns the soft limit in force."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft

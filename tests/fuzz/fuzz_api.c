@@ -133,13 +133,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&reply);
 	buf_init(&body);
 	kvlist_init(&params);
-	api_handle(&ctx, ep, (const char *)data, size, cn, magic_header(data, size), &reply);
+	api_handle(&ctx, ep,
+		   &(struct api_call){(const char *)data, size, cn, magic_header(data, size), "127.0.0.1"},
+		   &reply);
 	if (reply.len == 0 || strncmp(reply.data, "<xml>\n", 6) != 0)
 		abort();
 	if (xmlcodec_parse((const char *)data, size, &params) == 0 &&
 	    resign(&params, &body, &cn) == 0) {
 		buf_reset(&reply);
-		api_handle(&ctx, ep, body.data, body.len, cn, NULL, &reply);
+		api_handle(&ctx, ep, &(struct api_call){body.data, body.len, cn, NULL, "10.1.2.3"},
+			   &reply);
 		/* The re-signed body must pass the signature, unless a value
 		 * holds a CR (from &#13;), which XML parsing turns into LF. */
 		if (strstr(reply.data, "<err_code><![CDATA[SIGN_ERROR]]>") && !has_cr(&params))
