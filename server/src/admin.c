@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "clock.h"
 #include "fixtures.h"
@@ -46,6 +47,7 @@ static void admin_packet(struct admin_ctx *ctx, struct admin_request *req, const
 static void admin_claim(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 static void admin_settle(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 static void admin_errors(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
+static void admin_reset(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 static void admin_merchant_get(struct admin_ctx *ctx, struct admin_request *req,
 			       const struct params *p);
 static void admin_merchant_put(struct admin_ctx *ctx, struct admin_request *req,
@@ -55,6 +57,7 @@ static const struct admin_route routes[] = {
 	{"GET", "/healthz", admin_healthz},
 	{"GET", "/admin/v1/check", admin_check},
 	{"GET", "/admin/v1/errors", admin_errors},
+	{"POST", "/admin/v1/reset", admin_reset},
 	{"GET", "/admin/v1/merchants/*", admin_merchant_get},
 	{"PUT", "/admin/v1/merchants/*", admin_merchant_put},
 	{"GET", "/admin/v1/clock", admin_clock_get},
@@ -569,6 +572,35 @@ static void admin_merchant_put(struct admin_ctx *ctx, struct admin_request *req,
 out:
 	json_decref(body);
 	free(m);
+}
+
+/* ---- reset ------------------------------------------------------------- */
+
+static void admin_reset(struct admin_ctx *ctx, struct admin_request *req, const struct params *p)
+{
+	char mch[64], err[512];
+	const char *mch_id = query_param(req, "mch_id", mch, sizeof(mch));
+	struct timespec t0, t1;
+	int rc;
+
+	(void)p;
+	if (!ctx->fixtures) {
+		reply_error(req, 500, "no fixtures file to reset to");
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = fixtures_reset(ctx->redpack->store, ctx->fixtures, mch_id, clock_now(), err, sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == 1) {
+		reply_error(req, 404, "the fixtures do not list this mch_id");
+	} else if (rc != 0) {
+		reply_error(req, 500, err);
+	} else {
+		double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		json_t *j = json_pack("{s:b,s:f}", "reset", 1, "milliseconds", ms);
+		json_object_set_new(j, "mch_id", mch_id ? json_string(mch_id) : json_null());
+		reply_json(req, 200, j);
+	}
 }
 
 /* ---- the catalogue ---------------------------------------------------- */

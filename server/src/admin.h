@@ -16,6 +16,7 @@
 struct admin_ctx {
 	struct redpack *redpack;
 	int ready; /* store open, fixtures loaded */
+	const char *fixtures; /* the fixtures file, for reset */
 };
 
 struct admin_request {

@@ -305,7 +305,9 @@ static int insert_ids(struct store *s, const char *mch_id, json_t *list, const c
 	return 0;
 }
 
-static int write_world(struct store *s, json_t *root, const struct merchant *parsed, int64_t now)
+/* Writes the fixtures' world, or only merchant only (NULL: all, users too). */
+static int write_world(struct store *s, json_t *root, const struct merchant *parsed, int64_t now,
+		       const char *only)
 {
 	json_t *merchants = json_object_get(root, "merchants");
 	json_t *users = json_object_get(root, "users");
@@ -319,6 +321,8 @@ static int write_world(struct store *s, json_t *root, const struct merchant *par
 	json_array_foreach(merchants, i, v) {
 		const struct merchant *m = &parsed[i];
 		json_t *scenes = json_object_get(v, "scenes");
+		if (only && strcmp(only, m->mch_id) != 0)
+			continue;
 		if (store_merchant_insert(s, m) != 0 ||
 		    insert_ids(s, m->mch_id, json_object_get(v, "apps"), "MP") != 0 ||
 		    insert_ids(s, m->mch_id, json_object_get(v, "mobile_apps"), "APP") != 0 ||
@@ -327,7 +331,7 @@ static int write_world(struct store *s, json_t *root, const struct merchant *par
 		if (m->balance && store_ledger_add(s, m->mch_id, m->balance, "fixture", 0, now) != 0)
 			goto out;
 	}
-	json_array_foreach(users, i, v) {
+	json_array_foreach(only ? NULL : users, i, v) {
 		if (store_user_insert(s, json_string_value(json_object_get(v, "openid")),
 				      json_string_value(json_object_get(v, "appid"))) != 0)
 			goto out;
@@ -367,7 +371,7 @@ int fixtures_load(struct store *s, const char *path, int64_t now, int force, cha
 		rc = 0;
 		goto out;
 	}
-	if (store_begin(s) != 0 || write_world(s, root, parsed, now) != 0 || store_commit(s) != 0) {
+	if (store_begin(s) != 0 || write_world(s, root, parsed, now, NULL) != 0 || store_commit(s) != 0) {
 		store_rollback(s);
 		ERR("%s: cannot write the fixtures into the database (see the log; an openid or appid "
 		    "listed twice?)",
@@ -375,6 +379,50 @@ int fixtures_load(struct store *s, const char *path, int64_t now, int force, cha
 		goto out;
 	}
 	rc = 1;
+out:
+	free(parsed);
+	json_decref(root);
+	return rc;
+}
+
+int fixtures_reset(struct store *s, const char *path, const char *mch_id, int64_t now, char *err,
+		   size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	struct merchant *parsed = NULL;
+	char what[256];
+	int rc = -1, listed = 0;
+	size_t i;
+	json_t *v;
+
+	if (!root) {
+		ERR("%s: %s", path, jerr.text);
+		return -1;
+	}
+	if (check_document(root, &parsed, what, sizeof(what)) != 0) {
+		ERR("%s: %s", path, what);
+		goto out;
+	}
+	json_array_foreach(json_object_get(root, "merchants"), i, v)
+		listed |= mch_id && strcmp(parsed[i].mch_id, mch_id) == 0;
+	if (mch_id && !listed) {
+		rc = 1;
+		goto out;
+	}
+	/* store_wipe deletes children before parents, so no row is left
+	 * dangling; without the per-row key checks it is several times
+	 * faster (and whole tables are truncated at once). */
+	store_foreign_keys(s, 0);
+	if (store_begin(s) != 0 || store_wipe(s, mch_id) != 0 ||
+	    write_world(s, root, parsed, now, mch_id) != 0 || store_commit(s) != 0) {
+		store_rollback(s);
+		store_foreign_keys(s, 1);
+		ERR("%s: the database could not be reset (see the log)", path);
+		goto out;
+	}
+	store_foreign_keys(s, 1);
+	rc = 0;
 out:
 	free(parsed);
 	json_decref(root);

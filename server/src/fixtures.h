@@ -30,6 +30,12 @@ int fixtures_load(struct store *s, const char *path, int64_t now, int force, cha
  * array of IPv4 addresses or does not fit. */
 int fixtures_allowlist(json_t *list, char *out, size_t outlen);
 
+/* Back to the fixtures at path, in one transaction: everything, or only
+ * merchant mch_id (which the fixtures must list). Returns 0, 1 when the
+ * fixtures do not list mch_id, or -1 with "path: what is wrong". */
+int fixtures_reset(struct store *s, const char *path, const char *mch_id, int64_t now, char *err,
+		   size_t errlen);
+
 /* Checks the JSON text (for fuzzing and tests): 0 valid, -1 with err. */
 int fixtures_check_text(const char *text, size_t len, char *err, size_t errlen);
 

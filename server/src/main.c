@@ -180,6 +180,7 @@ int main(int argc, char **argv)
 		.max_connections = (int)cfg.max_connections,
 	};
 	admin.redpack = &rp;
+	admin.fixtures = cfg.fixtures;
 	http = http_start(base, ssl_ctx, &api, &admin, &hc, err, sizeof(err));
 	if (!http) {
 		log_error("listen: %s", err);

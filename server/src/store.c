@@ -904,3 +904,43 @@ int store_ledger_each(struct store *s, int64_t packet_id,
 	sqlite3_reset(q);
 	return rc == SQLITE_DONE ? 0 : fail(s, "list ledger");
 }
+
+/* ---- reset ------------------------------------------------------------- */
+
+int store_wipe(struct store *s, const char *mch_id)
+{
+	static const char *const all[] = {
+		"DELETE FROM shares", "DELETE FROM ledger", "DELETE FROM packets",
+		"DELETE FROM apps",   "DELETE FROM scenes", "DELETE FROM users",
+		"DELETE FROM merchants",
+	};
+	static const char *const one[] = {
+		"DELETE FROM shares WHERE packet_id IN (SELECT id FROM packets WHERE mch_id = ?1)",
+		"DELETE FROM ledger WHERE mch_id = ?1",
+		"DELETE FROM packets WHERE mch_id = ?1",
+		"DELETE FROM apps WHERE mch_id = ?1",
+		"DELETE FROM scenes WHERE mch_id = ?1",
+		"DELETE FROM merchants WHERE mch_id = ?1",
+	};
+	const char *const *list = mch_id ? one : all;
+	size_t n = mch_id ? sizeof(one) / sizeof(one[0]) : sizeof(all) / sizeof(all[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *q = NULL;
+		if (sqlite3_prepare_v2(s->db, list[i], -1, &q, NULL) != SQLITE_OK)
+			return fail(s, "prepare wipe");
+		if (mch_id)
+			bind_text(q, 1, mch_id);
+		int rc = sqlite3_step(q);
+		sqlite3_finalize(q);
+		if (rc != SQLITE_DONE)
+			return fail(s, "wipe");
+	}
+	return 0;
+}
+
+int store_foreign_keys(struct store *s, int on)
+{
+	return sqlite3_exec(s->db, on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF",
+			    NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, "foreign_keys");
+}

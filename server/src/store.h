@@ -101,6 +101,16 @@ void store_rollback(struct store *s);
 /* 1 when no merchant exists yet (fixtures not loaded), 0, or -1. */
 int store_is_empty(struct store *s);
 
+/* Deletes every row of the world (all merchants, or one merchant's
+ * packets, shares, ledger, apps, scenes and the merchant itself), inside
+ * the caller's transaction, before the fixtures are written again. The
+ * business clock and the id sequences are kept. */
+int store_wipe(struct store *s, const char *mch_id);
+
+/* Foreign key enforcement on (1) or off (0); outside a transaction only.
+ * A full wipe runs with it off so SQLite can truncate whole tables. */
+int store_foreign_keys(struct store *s, int on);
+
 /* Fixture loading. kind is "MP" (official account) or "APP". */
 int store_merchant_insert(struct store *s, const struct merchant *m);
 /* Writes limits, the API switch and ip_allowlist of m (not the balance:

@@ -57,6 +57,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	seed_packets(&rp);
 	ctx.redpack = &rp;
 	ctx.ready = 1;
+	ctx.fixtures = FIXTURES_PATH;
 	return 0;
 }
 
