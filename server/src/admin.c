@@ -48,6 +48,8 @@ static void admin_claim(struct admin_ctx *ctx, struct admin_request *req, const 
 static void admin_settle(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 static void admin_errors(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 static void admin_reset(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
+static void admin_journal(struct admin_ctx *ctx, struct admin_request *req,
+			  const struct params *p);
 static void admin_merchant_get(struct admin_ctx *ctx, struct admin_request *req,
 			       const struct params *p);
 static void admin_merchant_put(struct admin_ctx *ctx, struct admin_request *req,
@@ -58,6 +60,7 @@ static const struct admin_route routes[] = {
 	{"GET", "/admin/v1/check", admin_check},
 	{"GET", "/admin/v1/errors", admin_errors},
 	{"POST", "/admin/v1/reset", admin_reset},
+	{"GET", "/admin/v1/journal", admin_journal},
 	{"GET", "/admin/v1/merchants/*", admin_merchant_get},
 	{"PUT", "/admin/v1/merchants/*", admin_merchant_put},
 	{"GET", "/admin/v1/clock", admin_clock_get},
@@ -601,6 +604,58 @@ static void admin_reset(struct admin_ctx *ctx, struct admin_request *req, const 
 		json_object_set_new(j, "mch_id", mch_id ? json_string(mch_id) : json_null());
 		reply_json(req, 200, j);
 	}
+}
+
+/* ---- the journal ------------------------------------------------------- */
+
+struct journal_query {
+	const char *mch_billno, *err_code;
+	int64_t limit;
+	json_t *list;
+};
+
+static int on_entry(void *arg, const struct journal_entry *e)
+{
+	struct journal_query *q = arg;
+	json_t *j;
+
+	if ((q->mch_billno && strcmp(q->mch_billno, e->mch_billno) != 0) ||
+	    (q->err_code && strcmp(q->err_code, e->err_code) != 0))
+		return 0;
+	j = json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:s,s:s}", "seq", (json_int_t)e->seq, "at",
+		      time_json(e->at), "endpoint",
+		      e->endpoint, "mch_id", e->mch_id, "mch_billno", e->mch_billno, "err_code",
+		      e->err_code, "request", e->request, "answer", e->answer);
+	if (e->sign_string)
+		json_object_set_new(j, "sign_check",
+				    json_pack("{s:s,s:s}", "string_to_sign", e->sign_string,
+					      "likely_cause", e->sign_cause));
+	json_array_append_new(q->list, j);
+	return (int64_t)json_array_size(q->list) >= q->limit;
+}
+
+static void admin_journal(struct admin_ctx *ctx, struct admin_request *req,
+			  const struct params *p)
+{
+	char billno[64], code[64], lim[32];
+	const char *limit_text = query_param(req, "limit", lim, sizeof(lim));
+	struct journal_query q = {query_param(req, "mch_billno", billno, sizeof(billno)),
+				  query_param(req, "err_code", code, sizeof(code)), 50, NULL};
+
+	(void)p;
+	if (!ctx->journal) {
+		reply_error(req, 404, "the journal is off (--journal-size 0)");
+		return;
+	}
+	if (limit_text && (parse_digits(limit_text, &q.limit) != 0 || q.limit < 1 || q.limit > 1000)) {
+		reply_error(req, 400, "limit must be an integer in 1..1000");
+		return;
+	}
+	q.list = json_array();
+	journal_each(ctx->journal, on_entry, &q);
+	reply_json(req, 200,
+		   json_pack("{s:I,s:I,s:o}", "kept", (json_int_t)journal_count(ctx->journal), "bytes",
+			     (json_int_t)journal_bytes(ctx->journal), "entries", q.list));
 }
 
 /* ---- the catalogue ---------------------------------------------------- */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "redpack.h"
+#include "journal.h"
 #include "util.h"
 
 #define ADMIN_MAX_PARAMS 2
@@ -17,6 +18,7 @@ struct admin_ctx {
 	struct redpack *redpack;
 	int ready; /* store open, fixtures loaded */
 	const char *fixtures; /* the fixtures file, for reset */
+	struct journal *journal; /* NULL: none */
 };
 
 struct admin_request {

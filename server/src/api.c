@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "errors.h"
 #include "faults.h"
+#include "journal.h"
 #include "kv.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -33,7 +34,7 @@ static const char *const signed_gethbinfo[] = {"nonce_str", "mch_billno", "mch_i
 
 /* In --sign-fields received mode: everything received but these. */
 static const char *const unsigned_received[] = {"sign", "sign_type", NULL};
-static const struct sign_fields sign_received = {NULL, unsigned_received};
+static const struct sign_fields sign_received = {NULL, unsigned_received, 0};
 
 #define MAX_SHARES 64
 
@@ -73,11 +74,11 @@ static void write_send_answer(const struct request *r, struct buf *reply);
 static void write_query_answer(const struct request *r, struct buf *reply);
 
 static const struct endpoint endpoints[] = {
-	{"/mmpaymkttransfers/sendgroupredpack", HB_GROUP, EP_G, {signed_sendgroupredpack, NULL},
+	{"/mmpaymkttransfers/sendgroupredpack", HB_GROUP, EP_G, {signed_sendgroupredpack, NULL, 0},
 	 validate_sendgroupredpack, api_send, write_send_answer},
-	{"/mmpaymkttransfers/sendredpack", HB_NORMAL, EP_S, {signed_sendredpack, NULL},
+	{"/mmpaymkttransfers/sendredpack", HB_NORMAL, EP_S, {signed_sendredpack, NULL, 0},
 	 validate_sendredpack, api_send, write_send_answer},
-	{"/mmpaymkttransfers/gethbinfo", HB_NORMAL, EP_Q, {signed_gethbinfo, NULL},
+	{"/mmpaymkttransfers/gethbinfo", HB_NORMAL, EP_Q, {signed_gethbinfo, NULL, 0},
 	 validate_gethbinfo, api_gethbinfo, write_query_answer},
 };
 
@@ -286,6 +287,27 @@ static void write_send_answer(const struct request *r, struct buf *reply)
 
 /* ---- the pipeline ------------------------------------------------------ */
 
+/* Journals the request and its answer; for a SIGN_ERROR of a known
+ * merchant, with what the server signed and the likely cause. */
+static void record(const struct request *r, const struct api_call *call, const struct buf *reply)
+{
+	struct buf string, cause;
+	int diagnose = r->result.answer.err == ERR_SIGN_ERROR && r->merchant.api_key[0];
+
+	buf_init(&string);
+	buf_init(&cause);
+	if (diagnose)
+		sign_diagnose(&r->params,
+			      r->ctx->sign_received ? &sign_received : &r->ep->signed_fields,
+			      r->merchant.api_key, &string, &cause);
+	journal_add(r->ctx->journal, strrchr(r->ep->path, '/') + 1, kvlist_get(&r->params, "mch_id"),
+		    kvlist_get(&r->params, "mch_billno"), errors_info(r->result.answer.err)->code,
+		    call->body, call->len, reply->data, diagnose ? string.data : NULL,
+		    diagnose ? cause.data : NULL);
+	buf_release(&string);
+	buf_release(&cause);
+}
+
 static void fail(struct request *r, enum err_id err, const char *des)
 {
 	r->result.answer.err = err;
@@ -368,6 +390,8 @@ void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api
 	ep->handle(&r);
 respond:
 	ep->write(&r, reply);
+	if (ctx->journal)
+		record(&r, call, reply);
 	/* One line per request; never the key, the sign or the body. */
 	log_info("api %s mch_id=%.32s mch_billno=%.32s -> %s", strrchr(ep->path, '/') + 1,
 		 kvlist_get(&r.params, "mch_id"), kvlist_get(&r.params, "mch_billno"),

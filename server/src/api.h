@@ -14,9 +14,12 @@
 #include "util.h"
 #include "validate.h"
 
+struct journal;
+
 struct api_ctx {
 	struct redpack *redpack;
-	int sign_received; /* --sign-fields received */
+	int sign_received;       /* --sign-fields received */
+	struct journal *journal; /* NULL: no journal */
 };
 
 struct endpoint;

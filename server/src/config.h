@@ -29,6 +29,8 @@ struct config {
 	int64_t max_connections;
 	int64_t db_max_pages;
 	int64_t refund_delay;
+	int64_t journal_size;
+	int64_t journal_bytes;
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "fixtures.h"
 #include "http.h"
+#include "journal.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "redpack.h"
@@ -91,7 +92,7 @@ int main(int argc, char **argv)
 	static const struct timeval every_second = {1, 0};
 	struct http_server *http = NULL;
 	struct redpack rp = {0};
-	struct api_ctx api;
+	struct api_ctx api = {0};
 	struct admin_ctx admin = {0};
 	int status = 1, seed_ok;
 
@@ -168,6 +169,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	api.redpack = &rp;
+	api.journal = cfg.journal_size
+			      ? journal_new((size_t)cfg.journal_size, (size_t)cfg.journal_bytes)
+			      : NULL;
 	api.sign_received = strcmp(cfg.sign_fields, "received") == 0;
 	struct http_config hc = {
 		.api_listen = cfg.listen,
@@ -181,6 +185,7 @@ int main(int argc, char **argv)
 	};
 	admin.redpack = &rp;
 	admin.fixtures = cfg.fixtures;
+	admin.journal = api.journal;
 	http = http_start(base, ssl_ctx, &api, &admin, &hc, err, sizeof(err));
 	if (!http) {
 		log_error("listen: %s", err);
@@ -215,6 +220,7 @@ out:
 	}
 	SSL_CTX_free(ssl_ctx);
 	store_close(store);
+	journal_free(api.journal);
 	xmlcodec_global_release();
 	config_release(&cfg);
 	return status;

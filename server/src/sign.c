@@ -37,7 +37,7 @@ void sign_string(const struct kvlist *params, const struct sign_fields *fields, 
 
 	for (size_t i = 0; i < params->count; i++) {
 		const struct kv *p = &params->items[i];
-		if (p->value[0] == '\0' || !selected(p->name, fields))
+		if ((p->value[0] == '\0' && !fields->keep_empty) || !selected(p->name, fields))
 			continue;
 		picked[n++] = p;
 	}
@@ -80,4 +80,73 @@ int sign_verify(const struct kvlist *params, const struct sign_fields *fields, c
 		return 0;
 	sign_compute(params, fields, key, hex);
 	return str_equal_ct(got, hex);
+}
+
+/* ---- diagnosis --------------------------------------------------------- */
+
+static int same_as(const struct kvlist *params, const struct sign_fields *f, const char *key,
+		   const char *got)
+{
+	char hex[SIGN_HEX_LEN + 1];
+	sign_compute(params, f, key, hex);
+	return strcmp(hex, got) == 0;
+}
+
+/* Names of the received non-empty parameters the endpoint does not sign
+ * (extra) or the endpoint's parameters received empty (empty). */
+static void names(const struct kvlist *params, const struct sign_fields *f, int empty,
+		  struct buf *out)
+{
+	for (size_t i = 0; i < params->count; i++) {
+		const struct kv *p = &params->items[i];
+		int wanted = empty ? p->value[0] == '\0' && selected(p->name, f)
+				   : p->value[0] != '\0' && !selected(p->name, f) &&
+					     strcmp(p->name, "sign") != 0;
+		if (wanted)
+			buf_printf(out, "%s%s", out->len ? ", " : "", p->name);
+	}
+}
+
+void sign_diagnose(const struct kvlist *params, const struct sign_fields *fields,
+		   const char *key, struct buf *string_out, struct buf *cause_out)
+{
+	const char *got = kvlist_lookup(params, "sign");
+	const struct sign_fields everything = {NULL, NULL, 0};
+	const struct sign_fields with_empty = {fields->include, fields->exclude, 1};
+	const struct sign_fields everything_empty = {NULL, NULL, 1};
+	char hex[SIGN_HEX_LEN + 1], lower[SIGN_HEX_LEN + 1];
+	struct buf list;
+
+	buf_init(&list);
+	sign_string(params, fields, string_out);
+	buf_puts(string_out, string_out->len ? "&key=***" : "key=***");
+	sign_compute(params, fields, key, hex);
+	for (int i = 0; i <= SIGN_HEX_LEN; i++)
+		lower[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] - 'A' + 'a' : hex[i]);
+
+	if (!got || !*got) {
+		buf_puts(cause_out, "no sign element in the request");
+	} else if (strcmp(got, hex) == 0) {
+		buf_puts(cause_out, "the sign is right: this SIGN_ERROR was asked for (a magic value "
+				    "or a fault rule)");
+	} else if (strlen(got) == 64) {
+		buf_puts(cause_out, "a 64-digit sign: HMAC-SHA256 is not accepted on the red packet "
+				    "endpoints, sign with MD5");
+	} else if (strcmp(got, lower) == 0) {
+		buf_puts(cause_out, "lower-case hex: the MD5 must be written in upper case");
+	} else if (same_as(params, &everything, key, got)) {
+		names(params, fields, 0, &list);
+		buf_printf(cause_out, "the client signed fields this endpoint does not have: %s "
+				      "(the server leaves them out)", list.data);
+	} else if (same_as(params, &with_empty, key, got) ||
+		   same_as(params, &everything_empty, key, got)) {
+		names(params, fields, 1, &list);
+		buf_printf(cause_out, "the client signed empty values (%s); empty values are left "
+				      "out of the signature", list.data ? list.data : "");
+	} else {
+		buf_puts(cause_out, "not reproducible with this merchant's API v2 key: a wrong key "
+				    "(the API v3 key?), or values changed after signing (spaces, "
+				    "encoding: sign the raw UTF-8 text, not URL-encoded)");
+	}
+	buf_release(&list);
 }

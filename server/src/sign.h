@@ -16,6 +16,7 @@
 struct sign_fields {
 	const char *const *include;
 	const char *const *exclude;
+	int keep_empty; /* sign empty values too (only to diagnose clients) */
 };
 
 /* Appends the string-to-sign of params to out, without the "&key=..."
@@ -31,5 +32,13 @@ void sign_compute(const struct kvlist *params, const struct sign_fields *fields,
 /* 1 when the request's "sign" equals the signature computed over fields
  * with key, compared in constant time; 0 otherwise (missing sign too). */
 int sign_verify(const struct kvlist *params, const struct sign_fields *fields, const char *key);
+
+/* Why a request's sign is wrong, for the journal: the string the server
+ * signed, with the key written as "***", into string_out, and the likely
+ * cause (a sentence naming the culprit: an extra signed field such as
+ * client_ip or sign_type, a signed empty value, lower case, a 64-digit
+ * HMAC, or a wrong key) into cause_out. */
+void sign_diagnose(const struct kvlist *params, const struct sign_fields *fields,
+		   const char *key, struct buf *string_out, struct buf *cause_out);
 
 #endif

@@ -53,6 +53,7 @@ class Stream:
         self.answered = []            # (Record, answer bytes) of new requests
         self.unanswered = []          # Record of new requests without an answer
         self.replays = 0
+        self.inflight = 0             # unanswered new requests that were written to a connection
         self.replay_mismatch = []
         self.errors = []
 
@@ -77,9 +78,11 @@ def client(stream, tid):
                 rec, original = stream.acked[rng.randrange(len(stream.acked))]
             else:
                 rec, original = new_record(srv, rng), None
+            stage = "connect"
             try:
                 if conn is None:
                     conn = rpsim.Connection(srv, cert=LOAD_MCH_ID, timeout=10)
+                stage = "request"
                 resp = conn.post(GROUP_PATH, rec.body, rpsim.PHP_HEADERS)
             except Exception:  # the server was killed under this request (or before it)
                 if conn is not None:
@@ -88,6 +91,8 @@ def client(stream, tid):
                 if not replay:
                     with stream.lock:
                         stream.unanswered.append(rec)
+                        if stage == "request":
+                            stream.inflight += 1
                 if not srv.alive():
                     return
                 time.sleep(0.01)
@@ -158,7 +163,7 @@ class Durability(rpsim.E2ETestCase):
         master = random.Random(SEED)
         acked = []          # (Record, answer) with SUCCESS
         unanswered = []     # Record
-        answered_total = replays_total = 0
+        answered_total = replays_total = inflight_total = 0
         per_cycle = []
         for cycle in range(CYCLES):
             srv = self.server()
@@ -200,6 +205,7 @@ class Durability(rpsim.E2ETestCase):
             unanswered.extend(stream.unanswered)
             answered_total += len(stream.answered)
             replays_total += stream.replays
+            inflight_total += stream.inflight
             per_cycle.append("%d+%d/%d" % (len(stream.answered), stream.replays, len(stream.unanswered)))
 
         # The last restart: check everything.
@@ -275,12 +281,13 @@ class Durability(rpsim.E2ETestCase):
             srv.stop()
         report("durability (seed %d): %d SIGKILL cycles, %d server starts; %d requests sent, "
                "%d answered (%d new, all SUCCESS, + %d replays), %d without an answer "
-               "(%d of them had been issued, the rest never written); per cycle new+replays/"
+               "(%d cut in flight, the rest refused at connect; %d of them had been issued, "
+               "the rest never written); per cycle new+replays/"
                "unanswered: %s; after the last restart all %d acknowledged packets replay "
                "byte-identically"
                % (SEED, CYCLES, CYCLES + 1, answered_total + replays_total + len(unanswered),
                   answered_total + replays_total, answered_total, replays_total, len(unanswered),
-                  existed, " ".join(per_cycle), len(acked)))
+                  inflight_total, existed, " ".join(per_cycle), len(acked)))
         self.assertGreaterEqual(len(acked), CYCLES * MIN_ANSWERS)
 
 

@@ -499,6 +499,44 @@ class SlowSenders(ServesMixin, rpsim.E2ETestCase):
         self.still_serves(srv)
         rpsim.check_invariants_api(srv)
 
+    def test_slowloris_on_admin_port(self):
+        # The control port is plain HTTP and, with --admin-token, may face the network: a
+        # client trickling an unauthenticated request there must be cut like on the API port.
+        srv = self.start_server(args=["--request-timeout", str(self.LIMIT), "--timeout", "2"])
+        msg = (b"GET /admin/v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * 200
+               + b"\r\n\r\n")
+        t0 = time.monotonic()
+        closed_at, sent, data = None, 0, b""
+        with socket.create_connection((rpsim.HOST, srv.admin_port), timeout=10) as sock:
+            for b in msg:
+                if time.monotonic() - t0 > self.LIMIT + 6:
+                    break
+                try:
+                    sock.sendall(bytes([b]))
+                    sent += 1
+                except OSError:
+                    closed_at = time.monotonic() - t0
+                    break
+                r, _, _ = select.select([sock], [], [], 0.5)
+                if r:
+                    try:
+                        chunk = sock.recv(65536)
+                    except OSError:
+                        chunk = b""
+                    data += chunk
+                    closed_at = time.monotonic() - t0
+                    break
+        report("slowloris on the admin port (--request-timeout %d --timeout 2): %s"
+               % (self.LIMIT, "closed after %.2f s" % closed_at if closed_at is not None
+                  else "still open after %.1f s and %d bytes" % (time.monotonic() - t0, sent)))
+        srv.check_alive()
+        rpsim.check_invariants_api(srv)
+        self.still_serves(srv)
+        self.assertIsNotNone(closed_at, "a request trickled to the admin port 1 byte / 0.5 s was "
+                             "not cut within %d s (--request-timeout %d)" % (self.LIMIT + 6, self.LIMIT))
+        self.assertLessEqual(closed_at, self.LIMIT + (3.0 if SLOW else 2.0))
+        self.assertNotIn(b" 200 ", data.split(b"\r\n", 1)[0])
+
 
 # ---------------------------------------------------------------------------
 # 10,000 idle TCP connections (--timeout 2 --request-timeout 3)
@@ -524,7 +562,7 @@ class IdleFlood(ServesMixin, rpsim.E2ETestCase):
             opened = time.monotonic() - t_open
             t0 = time.monotonic()
             attempts = 0
-            last = None
+            last = first = None
             ok_after = None
             while time.monotonic() - t0 < self.WITHIN:
                 attempts += 1
@@ -535,6 +573,7 @@ class IdleFlood(ServesMixin, rpsim.E2ETestCase):
                                       headers=rpsim.PHP_HEADERS, timeout=5)
                 except (OSError, http.client.HTTPException, ssl.SSLError) as e:
                     last = repr(e)
+                    first = first or last
                     time.sleep(0.2)
                     continue
                 self.assertSuccess(resp, req)
@@ -544,7 +583,8 @@ class IdleFlood(ServesMixin, rpsim.E2ETestCase):
             self.assertIsNotNone(ok_after, "no successful send within %.0f s of %d idle connections "
                                  "(%d attempts, last error %s)" % (self.WITHIN, self.N, attempts, last))
             report("idle flood: %d idle TCP connections opened in %.2f s; a legitimate send "
-                   "succeeded after %.2f s (%d attempt(s))" % (self.N, opened, ok_after, attempts))
+                   "succeeded after %.2f s (%d attempt(s); first failure: %s)"
+                   % (self.N, opened, ok_after, attempts, first))
         finally:
             for s in socks:
                 s.close()

@@ -6,6 +6,7 @@ Every connection is opened (TLS handshake done) before any request is sent, then
 all requests go out together. Timing figures are printed for the README.
 """
 
+import ssl
 import sys
 import threading
 import time
@@ -172,6 +173,35 @@ class Load(rpsim.E2ETestCase):
         for req, code in zip(reqs, codes):
             self.assertEqual(status[req["mch_billno"]], "SENT" if code == "SUCCESS" else "SENDING")
         rpsim.check_invariants(srv)
+        rpsim.check_invariants_api(srv)
+
+    def test_connection_limit(self):
+        # --max-connections 20: the 21st connection is refused in the handshake; once one
+        # closes, a new one is accepted again.
+        srv = self.start_server(args=["--max-connections", "20"])
+        conns = [rpsim.Connection(srv) for _ in range(20)]
+        try:
+            with self.assertRaises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
+                rpsim.Connection(srv, timeout=10).close()
+            req = rpsim.default_group_request(re_openid=rpsim.new_openid())
+            self.assertSuccess(rpsim.send_group(srv, req, conn=conns[5]), req)
+            conns.pop().close()
+            t0 = time.monotonic()
+            while True:
+                try:
+                    extra = rpsim.Connection(srv, timeout=10)
+                    break
+                except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+                    self.assertLess(time.monotonic() - t0, 5.0, "no slot free 5 s after a close")
+                    time.sleep(0.05)
+            conns.append(extra)
+            req = rpsim.default_group_request(re_openid=rpsim.new_openid())
+            self.assertSuccess(rpsim.send_group(srv, req, conn=extra), req)
+            report("load: --max-connections 20: the 21st handshake is refused; a slot is free "
+                   "again %.3f s after a close" % (time.monotonic() - t0))
+        finally:
+            for c in conns:
+                c.close()
         rpsim.check_invariants_api(srv)
 
     def test_keep_alive_latency(self):

@@ -138,6 +138,7 @@ class AdminExposure(rpsim.E2ETestCase):
         report("security: redpack-ctl check without the token exits %d: %s"
                % (p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace").strip()[:200]))
         rpsim.check_invariants(srv)
+        rpsim.check_invariants_api(srv)
         srv.stop()
         self.assertNotIn(TOKEN, srv.stderr_text(), "the admin token appears in the log")
 

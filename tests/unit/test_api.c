@@ -347,7 +347,7 @@ static void signatures(void)
 
 	/* A client that signed client_ip (wechatpy) fails in endpoint mode
 	 * and passes with --sign-fields received. */
-	static const struct sign_fields everything = {NULL, NULL};
+	static const struct sign_fields everything = {NULL, NULL, 0};
 	kvlist_init(&l);
 	for (const char *const *p = base; p[0]; p += 2)
 		kvlist_add(&l, p[0], strcmp(p[0], "mch_billno") == 0 ? "SG2" : p[1]);

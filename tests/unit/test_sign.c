@@ -7,7 +7,7 @@
 
 #define KEY "192006250b4c09247ec02edce69f6a2d"
 
-static const struct sign_fields all = {NULL, NULL};
+static const struct sign_fields all = {NULL, NULL, 0};
 
 static void add_pairs(struct kvlist *l, const char *const *pairs)
 {
@@ -62,7 +62,7 @@ static void example_c(void)
 		"posttime%3d123123412%26clientversion%3d234134%26mobile%3d122344545%26deviceid%3dIOS",
 		"sign", "E1EE61A91C8E90F299DE6AE075D60A2D", NULL};
 	static const char *const no_sign_type[] = {"sign_type", NULL};
-	const struct sign_fields without = {NULL, no_sign_type};
+	const struct sign_fields without = {NULL, no_sign_type, 0};
 	struct kvlist l;
 	struct buf s;
 	kvlist_init(&l);

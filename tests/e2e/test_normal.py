@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""POST /mmpaymkttransfers/sendredpack (the normal packet) end to end
+(CONTRACT.md "Lifecycle (issue 4)", protocol reference section 3)."""
+
+import unittest
+
+import rpsim
+from rpsim import DES, MCH_ID, MCH_KEY, SEED_OPENID
+
+import lifecycle_util as lu
+from lifecycle_util import EXPIRY, NDES, NORMAL_PATH
+
+INITIAL = lu.FIXTURE_BALANCES[MCH_ID]
+
+# Capture F3 of the protocol reference (section 3.4), published on one line.
+F3 = ("<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[参数错误:total_num"
+      "必须等于1]]></return_msg><result_code><![CDATA[FAIL]]></result_code><err_code><![CDATA["
+      "PARAM_ERROR]]></err_code><err_code_des><![CDATA[参数错误:total_num必须等于1]]></err_code_des>"
+      "<mch_billno><![CDATA[ZDWXRED201802012557757190]]></mch_billno><mch_id><![CDATA[1497578212]]>"
+      "</mch_id><wxappid><![CDATA[wxb73f44efec494a9e]]></wxappid><re_openid><![CDATA["
+      "orm730WGPNP44UCAJ1LuRKqDzwk8]]></re_openid><total_amount>100</total_amount><total_num>2"
+      "</total_num></xml>")
+
+
+class Success(lu.LifecycleCase):
+    def setUp(self):
+        self.srv = self.start_server()
+
+    def test_success_exact_answer_and_rows(self):
+        req = lu.default_normal_request()
+        resp = lu.send_normal(self.srv, req)
+        sl = self.assertSendSuccess(resp, req, self.srv, normal=True)
+        self.assertNotIn(b"<total_num>", resp.body)
+        # Element order of capture S1: no total_num, send_listid last.
+        self.assertEqual([n for n, _, _ in rpsim.parse_answer(resp.body)],
+                         ["return_code", "return_msg", "result_code", "err_code", "err_code_des",
+                          "mch_billno", "mch_id", "wxappid", "re_openid", "total_amount",
+                          "send_listid"])
+        p = lu.db_packet(self.srv, req["mch_billno"])
+        self.assertEqual((p["hb_type"], p["status"], p["total_num"], p["total_amount"],
+                          p["send_listid"], p["reason"], p["re_openid"]),
+                         ("NORMAL", "SENT", 1, 200, sl, None, SEED_OPENID))
+        self.assertEqual([(s["seq"], s["amount"], s["openid"]) for s in p["shares"]],
+                         [(0, 200, None)])
+        self.assertEqual([(l["kind"], l["amount"]) for l in p["ledger"]], [("send", -200)])
+        self.assertEqual(rpsim.balance(self.srv), INITIAL - 200)
+        adm = lu.packet_ok(self.srv, req["mch_billno"])
+        self.assertEqual((adm["send_name"], adm["wishing"], adm["act_name"], adm["remark"],
+                          adm["scene_id"], adm["wxappid"]),
+                         (req["send_name"], req["wishing"], req["act_name"], req["remark"], None,
+                          req["wxappid"]))
+
+    def test_wechatpy_style_and_optional_fields(self):
+        req = lu.default_normal_request(scene_id="PRODUCT_2", nick_name="天虹" * 8,
+                                        min_value="200", max_value="200",
+                                        risk_info="posttime%3d123123412%26clientversion%3d234134")
+        resp = lu.send_normal(self.srv, req, style="wechatpy")
+        self.assertSendSuccess(resp, req, self.srv, normal=True)
+        self.assertEqual(lu.packet_ok(self.srv, req["mch_billno"])["scene_id"], "PRODUCT_2")
+
+    def test_client_ip_is_signed(self):
+        req = lu.default_normal_request()
+        unsigned = {k: v for k, v in req.items() if k != "client_ip"}
+        body = dict(req, sign=rpsim.sign(unsigned, MCH_KEY))
+        self.assertNormalErr(lu.send_normal(self.srv, body), req, "SIGN_ERROR", "sign")
+        # sign_type and unknown elements are not signed.
+        body = dict(req, sign=rpsim.sign(req, MCH_KEY), sign_type="MD5", foo="bar")
+        self.assertSendSuccess(lu.send_normal(self.srv, body), req, self.srv, normal=True)
+
+    def test_valid_client_ips(self):
+        for ip in ("0.0.0.0", "255.255.255.255", "10.1.2.3", "192.168.100.200"):
+            with self.subTest(ip=ip):
+                self.normal(self.srv, client_ip=ip, re_openid=rpsim.new_openid())
+
+    def test_amount_bounds(self):
+        for amount in ("100", "20000"):
+            with self.subTest(amount=amount):
+                self.normal(self.srv, total_amount=amount, re_openid=rpsim.new_openid())
+        for amount in ("99", "20001", "1"):
+            with self.subTest(amount=amount):
+                req = lu.default_normal_request(total_amount=amount)
+                self.assertNormalErr(lu.send_normal(self.srv, req), req, "MONEY_LIMIT", "money_avg")
+                self.assertIsNone(lu.db_packet(self.srv, req["mch_billno"]))
+
+    def test_amount_bounds_with_scene(self):
+        self.normal(self.srv, total_amount="1", scene_id="PRODUCT_1")
+        srv = self.srv
+        load = dict(mch_id=rpsim.LOAD_MCH_ID, wxappid=rpsim.LOAD_APPID, re_openid=rpsim.LOAD_OPENID,
+                    scene_id="PRODUCT_3")
+        self.normal(srv, total_amount="499900", **load)
+        req = lu.default_normal_request(total_amount="499901", **load)
+        self.assertNormalErr(lu.send_normal(srv, req), req, "MONEY_LIMIT", "money_scene")
+        req = lu.default_normal_request(scene_id="PRODUCT_8")
+        self.assertNormalErr(lu.send_normal(srv, req), req, "PARAM_ERROR", "scene")
+
+    def test_identical_resend_original_answer(self):
+        req = self.normal(self.srv)
+        first = lu.db_packet(self.srv, req["mch_billno"])
+        resp = lu.send_normal(self.srv, dict(req, nonce_str=rpsim.new_nonce(), wishing="再来"))
+        self.assertSendSuccess(resp, req, self.srv, normal=True, replay_of=first["send_listid"])
+        self.assertEqual(rpsim.balance(self.srv), INITIAL - 200)
+        self.assertEqual(len(lu.db_packet(self.srv, req["mch_billno"])["ledger"]), 1)
+
+    def test_bindings(self):
+        req = lu.default_normal_request(wxappid=rpsim.MOBILE_APPID)
+        self.assertNormalErr(lu.send_normal(self.srv, req), req, "ILLEGAL_APPID", "illegal_appid")
+        req = lu.default_normal_request(wxappid=rpsim.MCH2_APPID)
+        self.assertNormalErr(lu.send_normal(self.srv, req), req, "PARAM_ERROR", "appid_mismatch")
+        req = lu.default_normal_request(re_openid=rpsim.MCH2_OPENID)
+        self.assertNormalErr(lu.send_normal(self.srv, req), req, "OPENID_ERROR", "openid")
+
+
+class BillnoSpace(lu.LifecycleCase):
+    def setUp(self):
+        self.srv = self.start_server()
+
+    def test_group_billno_resent_as_normal(self):
+        g = self.group(self.srv)
+        req = lu.default_normal_request(mch_billno=g["mch_billno"], total_amount="300")
+        self.assertNormalErr(lu.send_normal(self.srv, req), req, "FATAL_ERROR", "fatal_amount")
+        req = lu.default_normal_request(mch_billno=g["mch_billno"], re_openid=rpsim.new_openid())
+        self.assertNormalErr(lu.send_normal(self.srv, req), req, "FATAL_ERROR", "fatal_openid")
+        p = lu.db_packet(self.srv, g["mch_billno"])
+        self.assertEqual((p["hb_type"], p["total_num"], len(p["ledger"])), ("GROUP", 3, 1))
+
+    def test_normal_billno_resent_as_group(self):
+        n = self.normal(self.srv, total_amount="300")
+        req = rpsim.default_group_request(mch_billno=n["mch_billno"], total_amount="300")
+        self.assertErr(rpsim.send_group(self.srv, req), req, "FATAL_ERROR", "fatal_amount")
+        p = lu.db_packet(self.srv, n["mch_billno"])
+        self.assertEqual((p["hb_type"], p["total_num"], len(p["ledger"])), ("NORMAL", 1, 1))
+        self.assertEqual(rpsim.balance(self.srv), INITIAL - 300)
+
+    def test_normal_fatal_errors(self):
+        n = self.normal(self.srv)
+        req = dict(n, total_amount="201", nonce_str=rpsim.new_nonce())
+        self.assertNormalErr(lu.send_normal(self.srv, req), req, "FATAL_ERROR", "fatal_amount")
+        req = dict(n, re_openid=rpsim.new_openid(), total_amount="201")
+        self.assertNormalErr(lu.send_normal(self.srv, req), req, "FATAL_ERROR", "fatal_openid")
+
+    def test_held_normal_then_send_failed(self):
+        srv = self.start_server(fixtures=rpsim.fixtures_with(limits={"packets_per_user_per_day": 1}))
+        self.normal(srv)
+        req = lu.default_normal_request()
+        self.assertNormalErr(lu.send_normal(srv, req), req, "SENDNUM_LIMIT", "sendnum")
+        p, ans, hb = self.assertQuery(srv, req["mch_billno"], status="SENDING")
+        self.assertEqual((ans["hb_type"], ans["total_num"], ans["reason"]),
+                         ("NORMAL", "1", DES["sendnum"]))
+        req2 = dict(req, nonce_str=rpsim.new_nonce())
+        self.assertNormalErr(lu.send_normal(srv, req2), req2, "SEND_FAILED", "send_failed")
+        lu.advance(srv, EXPIRY + 1)
+        self.assertQuery(srv, req["mch_billno"], status="FAILED")
+        self.assertNormalErr(lu.send_normal(srv, req2), req2, "SEND_FAILED", "send_failed")
+
+
+class Lifecycle(lu.LifecycleCase):
+    def setUp(self):
+        self.srv = self.start_server()
+
+    def test_only_the_receiver_opens_then_received(self):
+        u = rpsim.new_openid()
+        n = self.normal(self.srv, re_openid=u, total_amount="888")
+        billno = n["mch_billno"]
+        p, ans, hb = self.assertQuery(self.srv, billno, status="SENT")
+        self.assertEqual((ans["hb_type"], ans["total_num"], ans["total_amount"]),
+                         ("NORMAL", "1", "888"))
+        self.assertEqual(hb, [])
+        self.claim_refused(self.srv, billno, SEED_OPENID, status="SENT")
+        self.claim_refused(self.srv, billno, rpsim.new_openid(), status="SENT")
+        doc = self.claim_ok(self.srv, billno, u, status="RECEIVED")
+        self.assertEqual((doc["seq"], doc["amount"]), (0, 888))
+        p, ans, hb = self.assertQuery(self.srv, billno, status="RECEIVED")
+        self.assertEqual([(o, a) for o, a, _ in hb], [(u, 888)])
+        self.claim_refused(self.srv, billno, u, status="RECEIVED")
+        self.claim_refused(self.srv, billno, rpsim.new_openid(), status="RECEIVED")
+        lu.advance(self.srv, 2 * EXPIRY)
+        self.assertQuery(self.srv, billno, status="RECEIVED")
+        self.assertEqual(rpsim.balance(self.srv), INITIAL - 888)
+        resp = lu.send_normal(self.srv, dict(n, nonce_str=rpsim.new_nonce()))
+        self.assertSendSuccess(resp, n, self.srv, normal=True, replay_of=p["send_listid"])
+
+    def test_unopened_normal_is_refunded(self):
+        n = self.normal(self.srv, total_amount="5000")
+        sent = lu.db_packet(self.srv, n["mch_billno"])
+        lu.advance(self.srv, EXPIRY)
+        p, ans, hb = self.assertQuery(self.srv, n["mch_billno"], status="REFUND")
+        self.assertEqual((p["refund_amount"], p["refund_time"]), (5000, sent["send_time"] + EXPIRY))
+        self.assertEqual(ans["refund_amount"], "5000")
+        self.assertEqual(rpsim.balance(self.srv), INITIAL)
+        self.claim_refused(self.srv, n["mch_billno"], n["re_openid"], status="REFUND")
+        resp = lu.send_normal(self.srv, dict(n, nonce_str=rpsim.new_nonce()))
+        self.assertSendSuccess(resp, n, self.srv, normal=True, replay_of=sent["send_listid"])
+
+
+# ---------------------------------------------------------------------------
+# Field rules (no order created; one server for all)
+# ---------------------------------------------------------------------------
+
+
+class Validation(lu.LifecycleCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = rpsim.Server()
+        cls.srv.start()
+        cls.addClassCleanup(cls.srv.stop)
+        cls.addClassCleanup(rpsim.check_invariants, cls.srv)
+        cls.addClassCleanup(lu.check_api, cls.srv)
+
+    def tearDown(self):
+        rows = rpsim.query(self.srv, "SELECT mch_id, mch_billno, status FROM packets")
+        self.assertEqual(rows, [], "a validation failure created an order")
+
+    def check(self, overrides, err_code, des, **kw):
+        req = lu.default_normal_request(**overrides)
+        self.assertNormalErr(lu.send_normal(self.srv, req, **kw), req, err_code, des)
+        return req
+
+    def cases(self, cases, err_code="PARAM_ERROR"):
+        for overrides, des in cases:
+            with self.subTest(**{k: (v if v is None or len(str(v)) < 40 else "%d chars" % len(v))
+                                 for k, v in overrides.items()}):
+                self.check(overrides, err_code, des)
+
+    def test_total_num_capture_f3_layout(self):
+        req = self.check({"total_num": "2", "total_amount": "100"}, "PARAM_ERROR", "total_num1")
+        resp = lu.send_normal(self.srv, req)
+        names = [n for n, _, _ in rpsim.parse_answer(resp.body)]
+        self.assertEqual(names[-2:], ["total_amount", "total_num"])
+        # F3 itself, with our echoes and in the multi-line layout.
+        want = F3
+        for k, v in (("ZDWXRED201802012557757190", req["mch_billno"]), ("1497578212", MCH_ID),
+                     ("wxb73f44efec494a9e", req["wxappid"]),
+                     ("orm730WGPNP44UCAJ1LuRKqDzwk8", req["re_openid"])):
+            want = want.replace(k, v)
+        want = want.replace("<xml>", "<xml>\n")
+        for n in names:
+            want = want.replace("</%s>" % n, "</%s>\n" % n)
+        self.assertEqual(resp.body.decode("utf-8"), want)
+        self.assertIn(b"<total_amount>100</total_amount>\n<total_num>2</total_num>\n</xml>",
+                      resp.body)
+
+    def test_total_num(self):
+        self.cases([({"total_num": "2"}, "total_num1"), ({"total_num": "3"}, "total_num1"),
+                    ({"total_num": "0"}, "total_num1"), ({"total_num": "x"}, "total_num1"),
+                    ({"total_num": None}, "total_num1"), ({"total_num": "-1"}, "total_num1")])
+        # The echo: the request's integer, 0 when missing or not an integer.
+        resp = lu.send_normal(self.srv, lu.default_normal_request(total_num="7"))
+        self.assertIn(b"<total_num>7</total_num>", resp.body)
+        resp = lu.send_normal(self.srv, lu.default_normal_request(total_num=None))
+        self.assertIn(b"<total_num>0</total_num>", resp.body)
+
+    def test_client_ip(self):
+        self.cases([({"client_ip": None}, "client_ip"), ({"client_ip": ""}, "client_ip"),
+                    ({"client_ip": "256.1.1.1"}, "client_ip"), ({"client_ip": "1.2.3"}, "client_ip"),
+                    ({"client_ip": "1.2.3.4.5"}, "client_ip"), ({"client_ip": "a.b.c.d"}, "client_ip"),
+                    ({"client_ip": "::1"}, "client_ip"), ({"client_ip": "1.2.3.4 "}, "client_ip"),
+                    ({"client_ip": "localhost"}, "client_ip"), ({"client_ip": "1..2.3"}, "client_ip"),
+                    ({"client_ip": "1.2.3.-4"}, "client_ip"), ({"client_ip": "1234.1.1.1"}, "client_ip"),
+                    ({"client_ip": "192.168.100.2001"}, "client_ip")])
+
+    def test_min_max_value(self):
+        self.cases([({"min_value": "100"}, "min_max"), ({"max_value": "300"}, "min_max"),
+                    ({"min_value": "200", "max_value": "201"}, "min_max"),
+                    # checked after the field rules, before the amount
+                    ({"min_value": "100", "total_amount": "99"}, "min_max")])
+        self.check({"min_value": "100", "nonce_str": None}, "PARAM_ERROR", "nonce_str")
+
+    def test_each_required_field(self):
+        self.cases([({"mch_billno": None}, "mch_billno"), ({"mch_billno": "A" * 29}, "mch_billno"),
+                    ({"mch_billno": "abc-123"}, "mch_billno"), ({"act_name": None}, "act_name"),
+                    ({"act_name": "活" * 33}, "act_name"), ({"re_openid": None}, "re_openid"),
+                    ({"re_openid": "o" * 33}, "re_openid"),
+                    ({"re_openid": "o.bad"}, "re_openid_chars"),
+                    ({"total_amount": None}, "total_amount"), ({"total_amount": "0"}, "total_amount"),
+                    ({"total_amount": "1.5"}, "total_amount"), ({"wxappid": None}, "wxappid"),
+                    ({"send_name": None}, "send_name"), ({"wishing": None}, "wishing"),
+                    ({"wishing": "福" * 129}, "wishing"), ({"remark": None}, "remark"),
+                    ({"nonce_str": None}, "nonce_str"), ({"nonce_str": "n" * 33}, "nonce_str")])
+
+    def test_field_order(self):
+        # Each pair: the earlier rule answers (contract order: mch_billno, act_name, re_openid,
+        # total_num, total_amount, wxappid, send_name, wishing, client_ip, remark, nonce_str).
+        order = [("mch_billno", None), ("act_name", None), ("re_openid", None), ("total_num", "2"),
+                 ("total_amount", None), ("wxappid", None), ("send_name", None), ("wishing", None),
+                 ("client_ip", "x"), ("remark", None), ("nonce_str", None)]
+        des = {"mch_billno": "mch_billno", "act_name": "act_name", "re_openid": "re_openid",
+               "total_num": "total_num1", "total_amount": "total_amount", "wxappid": "wxappid",
+               "send_name": "send_name", "wishing": "wishing", "client_ip": "client_ip",
+               "remark": "remark", "nonce_str": "nonce_str"}
+        for i in range(len(order) - 1):
+            (a, va), (b, vb) = order[i], order[i + 1]
+            with self.subTest(first=a, second=b):
+                self.check({a: va, b: vb}, "PARAM_ERROR", des[a])
+        # All the later ones at once: still the first.
+        self.check({k: v for k, v in order}, "PARAM_ERROR", "mch_billno")
+
+    def test_decision_order_before_fields(self):
+        self.check({"mch_id": None}, "PARAM_ERROR", "mch_id_bad")
+        self.check({"mch_id": "12345678"}, "PARAM_ERROR", "mch_id_unknown")
+        self.check({"client_ip": None}, "CA_ERROR", "ca", cert=rpsim.MCH2_ID)
+        self.check({"client_ip": None}, "SIGN_ERROR", "sign", key=rpsim.MCH2_KEY)
+        # sign_type signed by the client: SIGN_ERROR.
+        self.check({"sign_type": "MD5"}, "SIGN_ERROR", "sign")
+
+    def test_xml_error(self):
+        resp = rpsim.post(self.srv, NORMAL_PATH, b"<xml><mch_id>10000098</mch_id>")
+        self.assertAnswer(resp, rpsim.XML_ERROR_BODY)
+
+
+if __name__ == "__main__":
+    unittest.main()
