@@ -32,11 +32,36 @@ struct command {
 static int cmd_check(const struct options *o, int argc, char **argv);
 static int cmd_health(const struct options *o, int argc, char **argv);
 static int cmd_errors(const struct options *o, int argc, char **argv);
+static int cmd_packets(const struct options *o, int argc, char **argv);
+static int cmd_packet(const struct options *o, int argc, char **argv);
+static int cmd_claim(const struct options *o, int argc, char **argv);
+static int cmd_settle(const struct options *o, int argc, char **argv);
+static int cmd_clock(const struct options *o, int argc, char **argv);
+static int cmd_merchant(const struct options *o, int argc, char **argv);
+static int cmd_reset(const struct options *o, int argc, char **argv);
+static int cmd_journal(const struct options *o, int argc, char **argv);
 
 static const struct command commands[] = {
 	{"check", "check", "verify every invariant of the database; exit 1 and list them if any fails",
 	 cmd_check},
 	{"health", "health", "exit 0 when the server is up and its world loaded", cmd_health},
+	{"packets", "packets [--mch-id ID] [--status S] [--limit N]", "red packets, newest first",
+	 cmd_packets},
+	{"packet", "packet BILLNO [--mch-id ID]", "one packet with its shares and ledger rows",
+	 cmd_packet},
+	{"claim", "claim BILLNO OPENID [--mch-id ID]", "a user opens the next share", cmd_claim},
+	{"settle", "settle BILLNO SENT|FAILED [--mch-id ID]", "settle an order answered PROCESSING",
+	 cmd_settle},
+	{"clock", "clock [--advance SECONDS | --now 2026-02-01T10:00:00+08:00]",
+	 "show or move the business clock (forwards only)", cmd_clock},
+	{"merchant",
+	 "merchant MCH_ID [--balance FEN | --topup FEN] [--limit NAME=N]... [--api on|off] "
+	 "[--ip-allowlist IP,IP|none]",
+	 "show or change a merchant", cmd_merchant},
+	{"reset", "reset [--mch-id ID]", "back to the fixtures: everything, or one merchant",
+	 cmd_reset},
+	{"journal", "journal [--mch-billno B] [--err-code CODE] [--limit N]",
+	 "the last requests and answers; SIGN_ERRORs with what the server signed", cmd_journal},
 	{"errors", "errors [--markdown]",
 	 "the error catalogue: every err_code, its endpoints, texts, level, what it leaves, retry advice",
 	 cmd_errors},
@@ -231,6 +256,402 @@ static int cmd_errors(const struct options *o, int argc, char **argv)
 	}
 	json_decref(j);
 	return 0;
+}
+
+/* ---- admin wrappers ---------------------------------------------------- */
+
+/* Flags of a subcommand: "--name value" pairs after the positionals. */
+struct flags {
+	const char *names[8];
+	const char *values[8];
+	int count;
+	const char *pos[4];
+	int npos;
+	const char *repeat[16]; /* values of a repeatable flag */
+	int nrepeat;
+};
+
+/* Parses argv[1..] into f; allowed is a NULL-terminated list of flag
+ * names (one may end in "*": repeatable). Returns 0 or -1 (usage). */
+static int parse_flags(int argc, char **argv, const char *const *allowed, struct flags *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) != 0) {
+			if (f->npos == 4)
+				return -1;
+			f->pos[f->npos++] = argv[i];
+			continue;
+		}
+		const char *const *a;
+		for (a = allowed; *a; a++)
+			if (strncmp(*a, argv[i] + 2, strcspn(*a, "*")) == 0 &&
+			    argv[i][2 + strcspn(*a, "*")] == '\0')
+				break;
+		if (!*a || i + 1 == argc)
+			return -1;
+		if (strchr(*a, '*')) {
+			if (f->nrepeat == 16)
+				return -1;
+			f->repeat[f->nrepeat++] = argv[++i];
+		} else {
+			if (f->count == 8)
+				return -1;
+			f->names[f->count] = *a;
+			f->values[f->count++] = argv[++i];
+		}
+	}
+	return 0;
+}
+
+static const char *flag(const struct flags *f, const char *name)
+{
+	for (int i = 0; i < f->count; i++)
+		if (strcmp(f->names[i], name) == 0)
+			return f->values[i];
+	return NULL;
+}
+
+/* Path and query values are ids and codes: refuse anything else rather
+ * than encode it. */
+static int safe(const char *v)
+{
+	return v && *v && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				   "0123456789_-") == strlen(v);
+}
+
+static int usage_of(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			fprintf(stderr, "usage: redpack-ctl %s\n", commands[i].usage);
+	return EXIT_USAGE;
+}
+
+/* Sends, prints the JSON (--json) or hands it to print; 2xx -> 0,
+ * 4xx with an error body -> 1 and the error on stderr. */
+static int run_admin(const struct options *o, const char *method, const char *path,
+		     const char *body, void (*print)(json_t *j))
+{
+	int status = 0, rc;
+	json_t *j = call(o, method, path, body, &status);
+
+	if (!j)
+		return EXIT_USAGE;
+	if (status >= 200 && status < 300) {
+		if (o->json || !print)
+			print_json(j);
+		else
+			print(j);
+		rc = 0;
+	} else {
+		const char *e = json_string_value(json_object_get(j, "error"));
+		if (o->json)
+			print_json(j);
+		fprintf(stderr, "redpack-ctl: HTTP %d: %s\n", status, e ? e : "unexpected answer");
+		rc = status >= 500 ? EXIT_USAGE : EXIT_NO;
+	}
+	json_decref(j);
+	return rc;
+}
+
+static const char *str(json_t *j, const char *key)
+{
+	const char *s = json_string_value(json_object_get(j, key));
+	return s ? s : "-";
+}
+
+static long long num(json_t *j, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(j, key));
+}
+
+static void print_packet_line(json_t *p)
+{
+	printf("%-28s %-9s %-6s %8lld fen / %2lld  %s  %s\n", str(p, "mch_billno"), str(p, "status"),
+	       str(p, "hb_type"), num(p, "total_amount"), num(p, "total_num"), str(p, "send_listid"),
+	       str(p, "re_openid"));
+}
+
+static void print_packets(json_t *j)
+{
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(j, "packets"), i, p)
+		print_packet_line(p);
+	if (json_array_size(json_object_get(j, "packets")) == 0)
+		printf("no packets\n");
+}
+
+static void print_packet(json_t *j)
+{
+	size_t i;
+	json_t *v;
+	print_packet_line(j);
+	printf("  merchant %s, sent %s", str(j, "mch_id"), str(j, "send_time"));
+	if (json_is_string(json_object_get(j, "reason")))
+		printf(", held: %s", str(j, "reason"));
+	if (json_is_integer(json_object_get(j, "refund_amount")))
+		printf(", refunded %lld fen at %s", num(j, "refund_amount"), str(j, "refund_time"));
+	printf("\n  shares:\n");
+	json_array_foreach(json_object_get(j, "shares"), i, v)
+		printf("    #%lld %6lld fen  %s %s\n", num(v, "seq"), num(v, "amount"),
+		       json_is_string(json_object_get(v, "openid")) ? str(v, "openid") : "(unopened)",
+		       json_is_string(json_object_get(v, "rcv_time")) ? str(v, "rcv_time") : "");
+	printf("  ledger:\n");
+	json_array_foreach(json_object_get(j, "ledger"), i, v)
+		printf("    %-7s %+lld fen at %s\n", str(v, "kind"), num(v, "amount"), str(v, "at"));
+}
+
+static void print_claim(json_t *j)
+{
+	printf("%s opened share #%lld of %s: %lld fen (packet now %s)\n", str(j, "openid"),
+	       num(j, "seq"), str(j, "mch_billno"), num(j, "amount"), str(j, "status"));
+}
+
+static void print_clock(json_t *j)
+{
+	printf("%s (offset %+lld s from real time)\n", str(j, "now"), num(j, "offset_seconds"));
+}
+
+static void print_merchant(json_t *j)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+	printf("%s %s\n  balance %lld fen, API sending %s\n  limits:", str(j, "mch_id"),
+	       str(j, "name"), num(j, "balance"),
+	       json_is_true(json_object_get(j, "api_enabled")) ? "on" : "off");
+	json_object_foreach(json_object_get(j, "limits"), key, v)
+		printf(" %s=%lld", key, (long long)json_integer_value(v));
+	printf("\n  ip allow-list:");
+	json_array_foreach(json_object_get(j, "ip_allowlist"), i, v)
+		printf(" %s", json_string_value(v));
+	printf("%s\n", json_array_size(json_object_get(j, "ip_allowlist")) ? "" : " (any)");
+}
+
+static void print_reset(json_t *j)
+{
+	printf("reset %s to the fixtures in %.1f ms\n",
+	       json_is_string(json_object_get(j, "mch_id")) ? str(j, "mch_id") : "everything",
+	       json_real_value(json_object_get(j, "milliseconds")));
+}
+
+static void print_journal(json_t *j)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(j, "entries"), i, e) {
+		json_t *sc = json_object_get(e, "sign_check");
+		printf("#%lld %s %-16s %-10s %-28s %s\n", num(e, "seq"), str(e, "at"), str(e, "endpoint"),
+		       str(e, "mch_id"), str(e, "mch_billno"), str(e, "err_code"));
+		if (sc)
+			printf("    signed: %s\n    cause:  %s\n", str(sc, "string_to_sign"),
+			       str(sc, "likely_cause"));
+	}
+	printf("(%lld kept, %lld bytes)\n", num(j, "kept"), num(j, "bytes"));
+}
+
+static int cmd_packets(const struct options *o, int argc, char **argv)
+{
+	static const char *const allowed[] = {"mch-id", "status", "limit", NULL};
+	static const char *const keys[] = {"mch_id", "status", "limit"};
+	struct flags f;
+	struct buf path;
+	int rc;
+
+	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos)
+		return usage_of("packets");
+	buf_init(&path);
+	buf_puts(&path, "/admin/v1/packets");
+	for (int i = 0; i < 3; i++) {
+		const char *v = flag(&f, allowed[i]);
+		if (v && !safe(v)) {
+			buf_release(&path);
+			return usage_of("packets");
+		}
+		if (v)
+			buf_printf(&path, "%c%s=%s", strchr(path.data, '?') ? '&' : '?', keys[i], v);
+	}
+	rc = run_admin(o, "GET", path.data, NULL, print_packets);
+	buf_release(&path);
+	return rc;
+}
+
+static int cmd_packet(const struct options *o, int argc, char **argv)
+{
+	static const char *const allowed[] = {"mch-id", NULL};
+	struct flags f;
+	char path[256];
+	const char *mch;
+
+	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos != 1 || !safe(f.pos[0]) ||
+	    ((mch = flag(&f, "mch-id")) && !safe(mch)))
+		return usage_of("packet");
+	snprintf(path, sizeof(path), "/admin/v1/packets/%s%s%s", f.pos[0], mch ? "?mch_id=" : "",
+		 mch ? mch : "");
+	return run_admin(o, "GET", path, NULL, print_packet);
+}
+
+/* POST /admin/v1/packets/BILLNO/ACTION with {key: value[, "mch_id": ...]}. */
+static int packet_action(const struct options *o, int argc, char **argv, const char *name,
+			 const char *action, const char *key, void (*print)(json_t *j))
+{
+	static const char *const allowed[] = {"mch-id", NULL};
+	struct flags f;
+	char path[256];
+	json_t *body;
+	char *text;
+	int rc;
+
+	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos != 2 || !safe(f.pos[0]))
+		return usage_of(name);
+	snprintf(path, sizeof(path), "/admin/v1/packets/%s/%s", f.pos[0], action);
+	body = json_pack("{s:s}", key, f.pos[1]);
+	if (flag(&f, "mch-id"))
+		json_object_set_new(body, "mch_id", json_string(flag(&f, "mch-id")));
+	text = json_dumps(body, JSON_COMPACT);
+	rc = run_admin(o, "POST", path, text, print);
+	free(text);
+	json_decref(body);
+	return rc;
+}
+
+static int cmd_claim(const struct options *o, int argc, char **argv)
+{
+	return packet_action(o, argc, argv, "claim", "claims", "openid", print_claim);
+}
+
+static int cmd_settle(const struct options *o, int argc, char **argv)
+{
+	return packet_action(o, argc, argv, "settle", "settle", "result", print_packet);
+}
+
+static int cmd_clock(const struct options *o, int argc, char **argv)
+{
+	static const char *const allowed[] = {"advance", "now", NULL};
+	struct flags f;
+	char body[128];
+	const char *adv, *now;
+
+	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos)
+		return usage_of("clock");
+	adv = flag(&f, "advance");
+	now = flag(&f, "now");
+	if (adv && now)
+		return usage_of("clock");
+	if (!adv && !now)
+		return run_admin(o, "GET", "/admin/v1/clock", NULL, print_clock);
+	if (adv) {
+		if (strspn(adv, "0123456789") != strlen(adv) || !*adv || strlen(adv) > 12)
+			return usage_of("clock");
+		snprintf(body, sizeof(body), "{\"advance_seconds\": %s}", adv);
+	} else {
+		if (!safe(now) && strspn(now, "0123456789-+:TZ") != strlen(now))
+			return usage_of("clock");
+		snprintf(body, sizeof(body), "{\"now\": \"%.40s\"}", now);
+	}
+	return run_admin(o, "POST", "/admin/v1/clock", body, print_clock);
+}
+
+static int cmd_merchant(const struct options *o, int argc, char **argv)
+{
+	static const char *const allowed[] = {"balance", "topup", "api", "ip-allowlist", "limit*",
+					      NULL};
+	struct flags f;
+	char path[128];
+	json_t *body;
+	char *text;
+	int rc;
+
+	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos != 1 || !safe(f.pos[0]))
+		return usage_of("merchant");
+	snprintf(path, sizeof(path), "/admin/v1/merchants/%s", f.pos[0]);
+	if (f.count == 0 && f.nrepeat == 0)
+		return run_admin(o, "GET", path, NULL, print_merchant);
+	body = json_object();
+	for (int i = 0; i < f.count; i++) {
+		const char *n = f.names[i], *v = f.values[i];
+		if (strcmp(n, "balance") == 0 || strcmp(n, "topup") == 0) {
+			if (strspn(v, "0123456789") != strlen(v) || !*v || strlen(v) > 15)
+				goto bad;
+			json_object_set_new(body, n, json_integer(atoll(v)));
+		} else if (strcmp(n, "api") == 0) {
+			if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+				goto bad;
+			json_object_set_new(body, "api_enabled", json_boolean(strcmp(v, "on") == 0));
+		} else {
+			json_t *ips = json_array();
+			char *list = strdup(v), *save = NULL;
+			for (char *ip = strtok_r(list, ",", &save); ip && strcmp(v, "none") != 0;
+			     ip = strtok_r(NULL, ",", &save))
+				json_array_append_new(ips, json_string(ip));
+			free(list);
+			json_object_set_new(body, "ip_allowlist", ips);
+		}
+	}
+	if (f.nrepeat) {
+		json_t *limits = json_object();
+		for (int i = 0; i < f.nrepeat; i++) {
+			const char *eq = strchr(f.repeat[i], '=');
+			if (!eq || strspn(eq + 1, "0123456789") != strlen(eq + 1) || !eq[1]) {
+				json_decref(limits);
+				goto bad;
+			}
+			char *name = strndup(f.repeat[i], (size_t)(eq - f.repeat[i]));
+			json_object_set_new(limits, name, json_integer(atoll(eq + 1)));
+			free(name);
+		}
+		json_object_set_new(body, "limits", limits);
+	}
+	text = json_dumps(body, JSON_COMPACT);
+	rc = run_admin(o, "PUT", path, text, print_merchant);
+	free(text);
+	json_decref(body);
+	return rc;
+bad:
+	json_decref(body);
+	return usage_of("merchant");
+}
+
+static int cmd_reset(const struct options *o, int argc, char **argv)
+{
+	static const char *const allowed[] = {"mch-id", NULL};
+	struct flags f;
+	char path[128];
+	const char *mch;
+
+	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos ||
+	    ((mch = flag(&f, "mch-id")) && !safe(mch)))
+		return usage_of("reset");
+	snprintf(path, sizeof(path), "/admin/v1/reset%s%s", mch ? "?mch_id=" : "", mch ? mch : "");
+	return run_admin(o, "POST", path, NULL, print_reset);
+}
+
+static int cmd_journal(const struct options *o, int argc, char **argv)
+{
+	static const char *const allowed[] = {"mch-billno", "err-code", "limit", NULL};
+	static const char *const keys[] = {"mch_billno", "err_code", "limit"};
+	struct flags f;
+	struct buf path;
+	int rc;
+
+	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos)
+		return usage_of("journal");
+	buf_init(&path);
+	buf_puts(&path, "/admin/v1/journal");
+	for (int i = 0; i < 3; i++) {
+		const char *v = flag(&f, allowed[i]);
+		if (v && !safe(v)) {
+			buf_release(&path);
+			return usage_of("journal");
+		}
+		if (v)
+			buf_printf(&path, "%c%s=%s", strchr(path.data, '?') ? '&' : '?', keys[i], v);
+	}
+	rc = run_admin(o, "GET", path.data, NULL, print_journal);
+	buf_release(&path);
+	return rc;
 }
 
 int main(int argc, char **argv)
