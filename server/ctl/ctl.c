@@ -12,15 +12,7 @@
 
 #include "ctl_http.h"
 
-#define EXIT_NO 1
-#define EXIT_USAGE 2
-
-struct options {
-	const char *admin; /* base URL of the control API */
-	const char *token;
-	int json;          /* print the raw JSON answer */
-	int timeout;
-};
+#include "ctl.h"
 
 struct command {
 	const char *name;
@@ -45,6 +37,10 @@ static const struct command commands[] = {
 	{"check", "check", "verify every invariant of the database; exit 1 and list them if any fails",
 	 cmd_check},
 	{"health", "health", "exit 0 when the server is up and its world loaded", cmd_health},
+	{"send", ctl_send_usage,
+	 "build, sign and send sendgroupredpack, sendredpack or gethbinfo over mutual TLS; print "
+	 "the XML answer (exit 0 only for result_code SUCCESS)",
+	 ctl_send},
 	{"packets", "packets [--mch-id ID] [--status S] [--limit N]", "red packets, newest first",
 	 cmd_packets},
 	{"packet", "packet BILLNO [--mch-id ID]", "one packet with its shares and ledger rows",

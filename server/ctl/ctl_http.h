@@ -23,4 +23,18 @@ int ctl_http_request(const char *base_url, const char *method, const char *path,
 		     const char *json_body, const char *token, int timeout_s,
 		     struct ctl_response *resp);
 
+/* Mutual TLS for the merchant API. */
+struct ctl_tls {
+	const char *ca_file;
+	const char *cert_file;
+	const char *key_file;
+};
+
+/* POSTs body to https base_url + path over mutual TLS, with an optional
+ * extra header ("Name: value" or NULL). Same contract as
+ * ctl_http_request. */
+int ctl_https_post(const char *base_url, const char *path, const char *body, size_t len,
+		   const struct ctl_tls *tls, const char *header, int timeout_s,
+		   struct ctl_response *resp);
+
 #endif
