@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "faults.h"
 #include "fixtures.h"
 #include "invariants.h"
 #include "lifecycle.h"
@@ -48,6 +49,12 @@ static void admin_claim(struct admin_ctx *ctx, struct admin_request *req, const 
 static void admin_settle(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 static void admin_errors(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
 static void admin_reset(struct admin_ctx *ctx, struct admin_request *req, const struct params *p);
+static void admin_faults_add(struct admin_ctx *ctx, struct admin_request *req,
+			     const struct params *p);
+static void admin_faults_list(struct admin_ctx *ctx, struct admin_request *req,
+			      const struct params *p);
+static void admin_faults_delete(struct admin_ctx *ctx, struct admin_request *req,
+				const struct params *p);
 static void admin_journal(struct admin_ctx *ctx, struct admin_request *req,
 			  const struct params *p);
 static void admin_merchant_get(struct admin_ctx *ctx, struct admin_request *req,
@@ -60,6 +67,10 @@ static const struct admin_route routes[] = {
 	{"GET", "/admin/v1/check", admin_check},
 	{"GET", "/admin/v1/errors", admin_errors},
 	{"POST", "/admin/v1/reset", admin_reset},
+	{"POST", "/admin/v1/faults", admin_faults_add},
+	{"GET", "/admin/v1/faults", admin_faults_list},
+	{"DELETE", "/admin/v1/faults", admin_faults_delete},
+	{"DELETE", "/admin/v1/faults/*", admin_faults_delete},
 	{"GET", "/admin/v1/journal", admin_journal},
 	{"GET", "/admin/v1/merchants/*", admin_merchant_get},
 	{"PUT", "/admin/v1/merchants/*", admin_merchant_put},
@@ -604,6 +615,169 @@ static void admin_reset(struct admin_ctx *ctx, struct admin_request *req, const 
 		json_object_set_new(j, "mch_id", mch_id ? json_string(mch_id) : json_null());
 		reply_json(req, 200, j);
 	}
+}
+
+/* ---- fault rules ------------------------------------------------------- */
+
+static json_t *rule_json(const struct fault_rule *r)
+{
+	json_t *match = json_object();
+	json_t *j;
+
+	if (r->mch_id[0])
+		json_object_set_new(match, "mch_id", json_string(r->mch_id));
+	if (r->re_openid[0])
+		json_object_set_new(match, "re_openid", json_string(r->re_openid));
+	if (r->mch_billno[0])
+		json_object_set_new(match, "mch_billno", json_string(r->mch_billno));
+	j = json_pack("{s:i,s:o,s:o,s:o,s:s,s:i,s:i,s:o,s:f,s:I}", "id", r->id, "api",
+		      r->api[0] ? json_string(r->api) : json_null(), "match", match, "err_code",
+		      r->err >= 0 ? json_string(errors_info((enum err_id)r->err)->code) : json_null(),
+		      "transport", faults_transport_name(r->transport), "delay_ms", r->delay_ms,
+		      "delay_max_ms", r->delay_max_ms, "times",
+		      r->times < 0 ? json_null() : json_integer(r->times), "probability",
+		      r->probability, "hits", (json_int_t)r->hits);
+	return j;
+}
+
+static const char *copy_id(json_t *v, char *out, size_t outlen)
+{
+	const char *s = json_string_value(v);
+	if (!v)
+		return "";
+	if (!s || !*s || strlen(s) >= outlen)
+		return NULL;
+	snprintf(out, outlen, "%s", s);
+	return out;
+}
+
+/* A rule from the POST body; NULL, or what is wrong. */
+static const char *parse_rule(json_t *body, struct fault_rule *r)
+{
+	static const char *const match_keys[] = {"mch_id", "re_openid", "mch_billno"};
+	static const char *const apis[] = {"sendgroupredpack", "sendredpack", "gethbinfo"};
+	static const enum err_endpoint api_bits[] = {EP_G, EP_S, EP_Q};
+	json_t *match = json_object_get(body, "match"), *v;
+	const char *key;
+	unsigned bits = EP_S | EP_G | EP_Q;
+
+	memset(r, 0, sizeof(*r));
+	r->err = -1;
+	r->times = -1;
+	r->probability = 1.0;
+	if ((v = json_object_get(body, "api"))) {
+		size_t i;
+		for (i = 0; i < 3 && (!json_is_string(v) || strcmp(apis[i], json_string_value(v))); i++)
+			;
+		if (i == 3)
+			return "\"api\" must be sendgroupredpack, sendredpack or gethbinfo";
+		snprintf(r->api, sizeof(r->api), "%s", apis[i]);
+		bits = api_bits[i];
+	}
+	if (match && !json_is_object(match))
+		return "\"match\" must be an object";
+	json_object_foreach(match, key, v) {
+		size_t i;
+		for (i = 0; i < 3 && strcmp(match_keys[i], key) != 0; i++)
+			;
+		char *slot = i == 0 ? r->mch_id : i == 1 ? r->re_openid : r->mch_billno;
+		if (i == 3 || !copy_id(v, slot, sizeof(r->mch_id)))
+			return "\"match\" takes mch_id, re_openid, mch_billno: strings of 1-32 characters";
+	}
+	if ((v = json_object_get(body, "err_code"))) {
+		int id = json_is_string(v) ? errors_find(json_string_value(v)) : -1;
+		if (id < 0 || !(errors_info((enum err_id)id)->endpoints & bits))
+			return "\"err_code\" must be a catalogue code of that endpoint (GET /admin/v1/errors)";
+		r->err = id;
+	}
+	if ((v = json_object_get(body, "transport"))) {
+		int t = json_is_string(v) ? faults_transport_find(json_string_value(v)) : -1;
+		if (t < 0)
+			return "\"transport\" must be none, delay, hang, reset, empty, truncate, http_503 or "
+			       "html_502";
+		r->transport = (enum fault_transport)t;
+	}
+	if (r->err < 0 && r->transport == FAULT_NONE)
+		return "give \"err_code\", \"transport\" or both";
+	if ((v = json_object_get(body, "delay_ms")) &&
+	    (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 600000))
+		return "\"delay_ms\" must be 0..600000";
+	r->delay_ms = (int)json_integer_value(v);
+	if ((v = json_object_get(body, "delay_max_ms")) &&
+	    (!json_is_integer(v) || json_integer_value(v) < r->delay_ms ||
+	     json_integer_value(v) > 600000))
+		return "\"delay_max_ms\" must be delay_ms..600000";
+	r->delay_max_ms = v ? (int)json_integer_value(v) : r->delay_ms;
+	if (r->transport == FAULT_DELAY && r->delay_max_ms == 0)
+		return "a delay needs \"delay_ms\" (and optionally \"delay_max_ms\")";
+	if ((v = json_object_get(body, "times")) &&
+	    (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000000))
+		return "\"times\" must be a positive integer (absent: until deleted)";
+	if (v)
+		r->times = (int)json_integer_value(v);
+	if ((v = json_object_get(body, "probability")) &&
+	    (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 1))
+		return "\"probability\" must be a number in (0, 1]";
+	if (v)
+		r->probability = json_number_value(v);
+	return NULL;
+}
+
+static void admin_faults_add(struct admin_ctx *ctx, struct admin_request *req,
+			     const struct params *p)
+{
+	static const char *const keys[] = {"api",	   "match", "err_code", "transport",
+					   "delay_ms",	   "delay_max_ms", "times", "probability",
+					   NULL};
+	json_t *body = json_body(req, keys);
+	struct fault_rule r;
+	const char *problem;
+	size_t n;
+
+	(void)p;
+	if (!body)
+		return;
+	if ((problem = parse_rule(body, &r))) {
+		reply_error(req, 400, problem);
+	} else {
+		int id = faults_add(ctx->faults, &r);
+		const struct fault_rule *all = faults_list(ctx->faults, &n);
+		for (size_t i = 0; i < n; i++)
+			if (all[i].id == id)
+				reply_json(req, 201, rule_json(&all[i]));
+	}
+	json_decref(body);
+}
+
+static void admin_faults_list(struct admin_ctx *ctx, struct admin_request *req,
+			      const struct params *p)
+{
+	size_t n;
+	const struct fault_rule *all = faults_list(ctx->faults, &n);
+	json_t *list = json_array();
+
+	(void)p;
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, rule_json(&all[i]));
+	reply_json(req, 200, json_pack("{s:o}", "faults", list));
+}
+
+static void admin_faults_delete(struct admin_ctx *ctx, struct admin_request *req,
+				const struct params *p)
+{
+	int64_t id = -1;
+	char *text = p->count ? segment(p, 0) : NULL;
+
+	if (text && (parse_digits(text, &id) != 0 || id > INT32_MAX)) {
+		reply_error(req, 404, "no fault rule with this id");
+	} else if (faults_remove(ctx->faults, (int)id) != 0) {
+		reply_error(req, 404, "no fault rule with this id");
+	} else {
+		json_t *j = json_pack("{s:b}", "deleted", 1);
+		json_object_set_new(j, "id", text ? json_integer(id) : json_string("all"));
+		reply_json(req, 200, j);
+	}
+	free(text);
 }
 
 /* ---- the journal ------------------------------------------------------- */

@@ -19,6 +19,7 @@ struct admin_ctx {
 	int ready; /* store open, fixtures loaded */
 	const char *fixtures; /* the fixtures file, for reset */
 	struct journal *journal; /* NULL: none */
+	struct faults *faults;
 };
 
 struct admin_request {

@@ -326,6 +326,27 @@ static int answered_by_magic(const struct request *r)
 	       : !(e->order == ORDER_HELD || r->magic == ERR_PROCESSING);
 }
 
+/* A fault rule that matches: its err_code acts like a magic value; its
+ * transport fault goes back to the front end. Returns 1 when the request
+ * must not be processed at all (a 503 or 502 page stands in for it). */
+static int apply_rules(struct request *r, const struct api_call *call)
+{
+	struct fault_rule rule;
+
+	if (!r->ctx->faults ||
+	    !faults_match(r->ctx->faults, strrchr(r->ep->path, '/') + 1, &r->params, &rule))
+		return 0;
+	log_info("fault rule %d applies (%s%s%s)", rule.id,
+		 rule.err >= 0 ? errors_info((enum err_id)rule.err)->code : "",
+		 rule.err >= 0 && rule.transport != FAULT_NONE ? ", " : "",
+		 rule.transport != FAULT_NONE ? faults_transport_name(rule.transport) : "");
+	if (rule.err >= 0)
+		r->magic = rule.err;
+	if (call->transport)
+		*call->transport = rule;
+	return rule.transport == FAULT_HTTP503 || rule.transport == FAULT_HTML;
+}
+
 void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api_call *call,
 		struct buf *reply)
 {
@@ -383,7 +404,12 @@ void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api
 	if (ignored)
 		log_warn("magic value \"%.40s\" names no err_code of %s; ignored", ignored,
 			 strrchr(ep->path, '/') + 1);
-	if (answered_by_magic(&r)) {
+	if (r.magic < 0 && apply_rules(&r, call)) {
+		/* The front end failed: the backend never saw the request. */
+		fail(&r, ERR_SYSTEMERROR, NULL);
+		goto respond;
+	}
+	if (r.magic >= 0 && answered_by_magic(&r)) {
 		fail(&r, (enum err_id)r.magic, NULL);
 		goto respond;
 	}

@@ -10,16 +10,19 @@
 #include <stddef.h>
 
 #include "redpack.h"
+#include "faults.h"
 #include "sign.h"
 #include "util.h"
 #include "validate.h"
 
 struct journal;
+struct faults;
 
 struct api_ctx {
 	struct redpack *redpack;
 	int sign_received;       /* --sign-fields received */
 	struct journal *journal; /* NULL: no journal */
+	struct faults *faults;   /* NULL: no fault rules */
 };
 
 struct endpoint;
@@ -34,6 +37,9 @@ struct api_call {
 	const char *cert_cn;       /* CN of the verified client certificate */
 	const char *negative_test; /* the Wechatpay-Negative-Test header, or NULL */
 	const char *peer_ip;       /* the caller's address, for IP allow-lists */
+	/* Out: a fault rule's transport fault for the front end to carry
+	 * out (transport FAULT_NONE when there is none). NULL: none wanted. */
+	struct fault_rule *transport;
 };
 
 /* Handles one request for ep. The front end answers missing or bad

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -127,6 +129,13 @@ static void send_page(struct evhttp_request *req, int code, const char *reason,
 	buf_release(&page);
 }
 
+static SSL *request_ssl(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	return bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+}
+
 /* ---- connections ------------------------------------------------------- */
 
 static void on_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
@@ -157,6 +166,138 @@ static void arm_deadline(struct http_server *s, SSL *ssl)
 	struct conn *c = ssl && conn_index >= 0 ? SSL_get_ex_data(ssl, conn_index) : NULL;
 	if (c)
 		evtimer_add(c->deadline, &s->request_timeout);
+}
+
+/* ---- transport faults ---------------------------------------------------- */
+
+/* An answer held back by a fault: freed when it is sent, or when the
+ * connection closes first (the close callback). */
+struct pending {
+	struct http_server *server;
+	struct evhttp_request *req;
+	struct evhttp_connection *conn;
+	struct event *timer;
+	enum fault_transport kind;
+	struct buf reply;
+};
+
+static void pending_free(struct pending *p)
+{
+	evhttp_connection_set_closecb(p->conn, NULL, NULL);
+	event_free(p->timer);
+	buf_release(&p->reply);
+	free(p);
+}
+
+static void on_pending_close(struct evhttp_connection *conn, void *arg)
+{
+	(void)conn;
+	pending_free(arg);
+}
+
+/* Ends the connection without an answer; with linger 0 the kernel sends
+ * a TCP reset instead of a FIN. */
+static void drop_connection(struct pending *p, int reset)
+{
+	struct evhttp_connection *conn = p->conn;
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+
+	if (reset && fd >= 0) {
+		/* evhttp shuts the write side (a FIN) before it closes, and a FIN
+		 * first would read as a clean close. So the socket is closed
+		 * here, with linger 0 (a reset), by putting /dev/null over its
+		 * descriptor: evhttp's shutdown and close then touch that. */
+		struct linger lg = {1, 0};
+		int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		if (null_fd >= 0) {
+			dup2(null_fd, fd);
+			close(null_fd);
+		}
+	}
+	pending_free(p);
+	evhttp_connection_free(conn);
+}
+
+static void on_truncated_written(struct evhttp_connection *conn, void *arg)
+{
+	(void)conn;
+	drop_connection(arg, 0);
+}
+
+static void on_pending_timer(evutil_socket_t fd, short events, void *arg)
+{
+	struct pending *p = arg;
+	(void)fd, (void)events;
+
+	switch (p->kind) {
+	case FAULT_DELAY:
+		send_reply(p->req, 200, "OK", "text/plain", &p->reply, 0);
+		arm_deadline(p->server, request_ssl(p->req));
+		pending_free(p);
+		break;
+	case FAULT_RESET:
+		drop_connection(p, 1);
+		break;
+	case FAULT_TRUNCATE: {
+		/* Headers promise the whole body; half of it arrives. */
+		struct evkeyvalq *h = evhttp_request_get_output_headers(p->req);
+		char length[32];
+		snprintf(length, sizeof(length), "%zu", p->reply.len);
+		evhttp_add_header(h, "Server", "nginx");
+		evhttp_add_header(h, "Content-Type", "text/plain");
+		evhttp_add_header(h, "Content-Length", length);
+		evhttp_send_reply_start(p->req, 200, "OK");
+		struct evbuffer *half = evbuffer_new();
+		evbuffer_add(half, p->reply.data, p->reply.len / 2);
+		evhttp_send_reply_chunk_with_cb(p->req, half, on_truncated_written, p);
+		evbuffer_free(half);
+		break;
+	}
+	default: /* FAULT_EMPTY, FAULT_HANG (at its cap) */
+		drop_connection(p, 0);
+		break;
+	}
+}
+
+/* Carries out a fault rule's transport fault on this request. Delays
+ * and hangs are timers: nothing here blocks the event loop. */
+static void carry_out(struct http_server *s, struct evhttp_request *req,
+		      const struct fault_rule *fault, const struct buf *reply)
+{
+	static const struct timeval at_once = {0, 0};
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct conn *c = conn_index >= 0 ? SSL_get_ex_data(request_ssl(req), conn_index) : NULL;
+	struct pending *p;
+	struct timeval when = at_once;
+
+	if (fault->transport == FAULT_HTTP503 || fault->transport == FAULT_HTML) {
+		int busy = fault->transport == FAULT_HTTP503;
+		send_page(req, busy ? 503 : 502, busy ? "Service Temporarily Unavailable" : "Bad Gateway",
+			  busy ? "503 Service Temporarily Unavailable" : "502 Bad Gateway", NULL, 0);
+		arm_deadline(s, request_ssl(req));
+		return;
+	}
+	if (c)
+		evtimer_del(c->deadline); /* a hang must outlast the client's patience */
+	p = xcalloc(1, sizeof(*p));
+	p->server = s;
+	p->req = req;
+	p->conn = conn;
+	p->kind = fault->transport;
+	buf_init(&p->reply);
+	buf_append(&p->reply, reply->data ? reply->data : "", reply->len);
+	p->timer = evtimer_new(s->base, on_pending_timer, p);
+	if (fault->transport == FAULT_DELAY) {
+		int ms = faults_delay(s->api->faults, fault);
+		when.tv_sec = ms / 1000;
+		when.tv_usec = (ms % 1000) * 1000;
+	} else if (fault->transport == FAULT_HANG) {
+		when.tv_sec = 600; /* then the connection is dropped */
+	}
+	evhttp_connection_set_closecb(conn, on_pending_close, p);
+	evtimer_add(p->timer, &when);
 }
 
 static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
@@ -211,12 +352,6 @@ static void on_accept_resume(evutil_socket_t fd, short events, void *arg)
 
 /* ---- the merchant API -------------------------------------------------- */
 
-static SSL *request_ssl(struct evhttp_request *req)
-{
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-	return bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-}
 
 static const char *request_path(struct evhttp_request *req)
 {
@@ -263,6 +398,7 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 	char *peer = NULL;
 	ev_uint16_t peer_port = 0;
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &peer_port);
+	struct fault_rule fault = {.transport = FAULT_NONE};
 	struct api_call call = {
 		.body = body,
 		.len = len,
@@ -270,8 +406,14 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 		.negative_test =
 			evhttp_find_header(evhttp_request_get_input_headers(req), FAULTS_HEADER),
 		.peer_ip = peer,
+		.transport = &fault,
 	};
 	api_handle(s->api, ep, &call, &reply);
+	if (fault.transport != FAULT_NONE) {
+		carry_out(s, req, &fault, &reply);
+		buf_release(&reply);
+		return; /* the fault decides when the deadline is armed again */
+	}
 	send_reply(req, 200, "OK", "text/plain", &reply, 0);
 out:
 	arm_deadline(s, request_ssl(req));

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "config.h"
 #include "fixtures.h"
+#include "faults.h"
 #include "http.h"
 #include "journal.h"
 #include "lifecycle.h"
@@ -186,6 +187,8 @@ int main(int argc, char **argv)
 	admin.redpack = &rp;
 	admin.fixtures = cfg.fixtures;
 	admin.journal = api.journal;
+	api.faults = faults_new(rp.seed);
+	admin.faults = api.faults;
 	http = http_start(base, ssl_ctx, &api, &admin, &hc, err, sizeof(err));
 	if (!http) {
 		log_error("listen: %s", err);
@@ -221,6 +224,7 @@ out:
 	SSL_CTX_free(ssl_ctx);
 	store_close(store);
 	journal_free(api.journal);
+	faults_free(api.faults);
 	xmlcodec_global_release();
 	config_release(&cfg);
 	return status;

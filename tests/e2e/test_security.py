@@ -238,6 +238,15 @@ class SecretsAndModes(rpsim.E2ETestCase):
                 codes = self.traffic(srv)
                 for want in ("SUCCESS", "SIGN_ERROR", "CA_ERROR", "XML_ERROR", "HTTP 400"):
                     self.assertIn(want, codes)
+                # The request journal of the control API (SIGN_ERROR diagnoses) keeps no key either.
+                journal = rpsim.admin_request(srv, "GET", "/admin/v1/journal")
+                if journal.status == 200:
+                    text = journal.body.decode("utf-8", "replace")
+                    self.assertIn("SIGN_ERROR", text)
+                    for k in keys:
+                        self.assertNotIn(k, text, "an api_key is in /admin/v1/journal")
+                        self.assertNotIn(k.upper(), text, "an api_key is in /admin/v1/journal")
+                    self.assertNotIn("BEGIN", text)
                 rpsim.check_invariants(srv)
                 rpsim.check_invariants_api(srv)
                 srv.stop()
@@ -257,8 +266,9 @@ class SecretsAndModes(rpsim.E2ETestCase):
                             self.assertNotIn(ln[:24], err, "part of %s is in the log" % path)
                         checked += 1
                 report("security: %s log of %d lines holds none of %d api_keys and none of %d "
-                       "base64 lines of %d private keys" % (log_format, len(err.splitlines()),
-                                                             len(keys), checked, len(pem_lines)))
+                       "base64 lines of %d private keys; /admin/v1/journal HTTP %d%s"
+                       % (log_format, len(err.splitlines()), len(keys), checked, len(pem_lines),
+                          journal.status, ", no key in it" if journal.status == 200 else ""))
 
     def test_database_file_mode(self):
         old = os.umask(0)  # even a permissive umask must not widen the database's mode

@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "clock.h"
+#include "faults.h"
 #include "fixtures.h"
 #include "redpack.h"
 #include "store.h"
@@ -58,6 +59,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	ctx.redpack = &rp;
 	ctx.ready = 1;
 	ctx.fixtures = FIXTURES_PATH;
+	ctx.faults = faults_new(42);
 	return 0;
 }
 

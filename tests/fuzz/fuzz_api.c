@@ -134,14 +134,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&body);
 	kvlist_init(&params);
 	api_handle(&ctx, ep,
-		   &(struct api_call){(const char *)data, size, cn, magic_header(data, size), "127.0.0.1"},
+		   &(struct api_call){.body = (const char *)data,
+				     .len = size,
+				     .cert_cn = cn,
+				     .negative_test = magic_header(data, size),
+				     .peer_ip = "127.0.0.1"},
 		   &reply);
 	if (reply.len == 0 || strncmp(reply.data, "<xml>\n", 6) != 0)
 		abort();
 	if (xmlcodec_parse((const char *)data, size, &params) == 0 &&
 	    resign(&params, &body, &cn) == 0) {
 		buf_reset(&reply);
-		api_handle(&ctx, ep, &(struct api_call){body.data, body.len, cn, NULL, "10.1.2.3"},
+		api_handle(&ctx, ep, &(struct api_call){.body = body.data, .len = body.len, .cert_cn = cn, .peer_ip = "10.1.2.3"},
 			   &reply);
 		/* The re-signed body must pass the signature, unless a value
 		 * holds a CR (from &#13;), which XML parsing turns into LF. */

@@ -98,7 +98,7 @@ static const char *ask_signed(const char *cn, const char *key, const char *billn
 	char *body = body_of(&l, key, NULL);
 	buf_release(&reply);
 	buf_init(&reply);
-	api_handle(&ctx, ep, &(struct api_call){body, strlen(body), cn, NULL, NULL}, &reply);
+	api_handle(&ctx, ep, &(struct api_call){.body = body, .len = strlen(body), .cert_cn = cn}, &reply);
 	free(body);
 	kvlist_release(&l);
 	return reply.data ? reply.data : "";
@@ -109,7 +109,7 @@ static const char *answer_raw(const char *body, size_t len, const char *cn)
 	static struct buf reply;
 	buf_release(&reply);
 	buf_init(&reply);
-	api_handle(&ctx, ep, &(struct api_call){body, len, cn, NULL, NULL}, &reply);
+	api_handle(&ctx, ep, &(struct api_call){.body = body, .len = len, .cert_cn = cn}, &reply);
 	return reply.data ? reply.data : "";
 }
 
