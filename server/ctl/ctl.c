@@ -32,6 +32,7 @@ static int cmd_clock(const struct options *o, int argc, char **argv);
 static int cmd_merchant(const struct options *o, int argc, char **argv);
 static int cmd_reset(const struct options *o, int argc, char **argv);
 static int cmd_journal(const struct options *o, int argc, char **argv);
+static int cmd_faults(const struct options *o, int argc, char **argv);
 
 static const struct command commands[] = {
 	{"check", "check", "verify every invariant of the database; exit 1 and list them if any fails",
@@ -58,6 +59,11 @@ static const struct command commands[] = {
 	 cmd_reset},
 	{"journal", "journal [--mch-billno B] [--err-code CODE] [--limit N]",
 	 "the last requests and answers; SIGN_ERRORs with what the server signed", cmd_journal},
+	{"faults",
+	 "faults [list] | faults add [--api API] [--match NAME=VALUE]... [--err-code CODE] "
+	 "[--transport delay|hang|reset|empty|truncate|http_503|html_502] [--delay-ms N] "
+	 "[--delay-max-ms N] [--times N] [--probability P] | faults delete ID|all",
+	 "fault rules: answers and transport faults injected into matching requests", cmd_faults},
 	{"errors", "errors [--markdown]",
 	 "the error catalogue: every err_code, its endpoints, texts, level, what it leaves, retry advice",
 	 cmd_errors},
@@ -647,6 +653,108 @@ static int cmd_journal(const struct options *o, int argc, char **argv)
 	}
 	rc = run_admin(o, "GET", path.data, NULL, print_journal);
 	buf_release(&path);
+	return rc;
+}
+
+static void print_rule(json_t *r)
+{
+	const char *key;
+	json_t *v;
+	printf("#%lld %s", num(r, "id"),
+	       json_is_string(json_object_get(r, "api")) ? str(r, "api") : "any endpoint");
+	json_object_foreach(json_object_get(r, "match"), key, v)
+		printf(" %s=%s", key, json_string_value(v));
+	if (json_is_string(json_object_get(r, "err_code")))
+		printf(" -> %s", str(r, "err_code"));
+	if (strcmp(str(r, "transport"), "none") != 0)
+		printf(" -> %s", str(r, "transport"));
+	if (strcmp(str(r, "transport"), "delay") == 0)
+		printf(" %lld-%lld ms", num(r, "delay_ms"), num(r, "delay_max_ms"));
+	if (json_is_integer(json_object_get(r, "times")))
+		printf(", %lld left", num(r, "times"));
+	else
+		printf(", until deleted");
+	printf(", p=%.2f, %lld hit(s)\n", json_real_value(json_object_get(r, "probability")),
+	       num(r, "hits"));
+}
+
+static void print_rules(json_t *j)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(j, "faults"), i, r)
+		print_rule(r);
+	if (json_array_size(json_object_get(j, "faults")) == 0)
+		printf("no fault rules\n");
+}
+
+static void print_deleted(json_t *j)
+{
+	(void)j;
+	printf("deleted\n");
+}
+
+static int cmd_faults(const struct options *o, int argc, char **argv)
+{
+	static const char *const allowed[] = {"api",	   "err-code",	   "transport",
+					      "delay-ms",  "delay-max-ms", "times",
+					      "probability", "match*",	   NULL};
+	static const char *const ints[] = {"delay-ms", "delay-max-ms", "times"};
+	struct flags f;
+	json_t *body, *match;
+	char *text;
+	int rc;
+
+	if (argc == 1 || (argc == 2 && strcmp(argv[1], "list") == 0))
+		return run_admin(o, "GET", "/admin/v1/faults", NULL, print_rules);
+	if (strcmp(argv[1], "delete") == 0) {
+		char path[64];
+		if (argc != 3 || (strcmp(argv[2], "all") != 0 && strspn(argv[2], "0123456789") !=
+								       strlen(argv[2])))
+			return usage_of("faults");
+		snprintf(path, sizeof(path), "/admin/v1/faults%s%.12s",
+			 strcmp(argv[2], "all") ? "/" : "", strcmp(argv[2], "all") ? argv[2] : "");
+		return run_admin(o, "DELETE", path, NULL, print_deleted);
+	}
+	if (strcmp(argv[1], "add") != 0 || parse_flags(argc - 1, argv + 1, allowed, &f) != 0 || f.npos)
+		return usage_of("faults");
+	body = json_object();
+	match = json_object();
+	for (int i = 0; i < f.count; i++) {
+		const char *n = f.names[i], *v = f.values[i];
+		int is_int = 0;
+		for (size_t k = 0; k < 3; k++)
+			is_int |= strcmp(n, ints[k]) == 0;
+		char key[32];
+		snprintf(key, sizeof(key), "%s", n);
+		for (char *p = key; *p; p++)
+			*p = *p == '-' ? '_' : *p;
+		if (is_int)
+			json_object_set_new(body, key, json_integer(atoll(v)));
+		else if (strcmp(n, "probability") == 0)
+			json_object_set_new(body, key, json_real(atof(v)));
+		else
+			json_object_set_new(body, key, json_string(v));
+	}
+	for (int i = 0; i < f.nrepeat; i++) {
+		const char *eq = strchr(f.repeat[i], '=');
+		if (!eq) {
+			json_decref(match);
+			json_decref(body);
+			return usage_of("faults");
+		}
+		char *name = strndup(f.repeat[i], (size_t)(eq - f.repeat[i]));
+		json_object_set_new(match, name, json_string(eq + 1));
+		free(name);
+	}
+	if (json_object_size(match))
+		json_object_set_new(body, "match", match);
+	else
+		json_decref(match);
+	text = json_dumps(body, JSON_COMPACT);
+	rc = run_admin(o, "POST", "/admin/v1/faults", text, print_rule);
+	free(text);
+	json_decref(body);
 	return rc;
 }
 
