@@ -637,6 +637,8 @@ static json_t *rule_json(const struct fault_rule *r)
 		      "delay_max_ms", r->delay_max_ms, "times",
 		      r->times < 0 ? json_null() : json_integer(r->times), "probability",
 		      r->probability, "hits", (json_int_t)r->hits);
+	if (r->err == ERR_PROCESSING)
+		json_object_set_new(j, "settle_result", json_string(r->settle_to));
 	return j;
 }
 
@@ -720,6 +722,13 @@ static const char *parse_rule(json_t *body, struct fault_rule *r)
 		return "\"probability\" must be a number in (0, 1]";
 	if (v)
 		r->probability = json_number_value(v);
+	snprintf(r->settle_to, sizeof(r->settle_to), "SENT");
+	if ((v = json_object_get(body, "settle_result"))) {
+		if (r->err != ERR_PROCESSING || !json_is_string(v) ||
+		    (strcmp(json_string_value(v), "SENT") && strcmp(json_string_value(v), "FAILED")))
+			return "\"settle_result\" (SENT or FAILED) goes with err_code PROCESSING";
+		snprintf(r->settle_to, sizeof(r->settle_to), "%s", json_string_value(v));
+	}
 	return NULL;
 }
 
@@ -728,7 +737,7 @@ static void admin_faults_add(struct admin_ctx *ctx, struct admin_request *req,
 {
 	static const char *const keys[] = {"api",	   "match", "err_code", "transport",
 					   "delay_ms",	   "delay_max_ms", "times", "probability",
-					   NULL};
+					   "settle_result", NULL};
 	json_t *body = json_body(req, keys);
 	struct fault_rule r;
 	const char *problem;

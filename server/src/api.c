@@ -51,6 +51,7 @@ struct request {
 	struct merchant merchant;
 	struct send_result result; /* answer, and the order it found or made */
 	int magic;                 /* a code asked for by a magic value, or -1 */
+	struct fault_rule rule;    /* the fault rule that applied (id 0: none) */
 	const char *peer_ip;
 	struct hbinfo hb;
 };
@@ -137,6 +138,12 @@ static void api_send(struct request *r)
 		.force = r->magic > 0 ? r->magic : 0,
 		.peer_ip = r->peer_ip,
 	};
+
+	/* A PROCESSING rule with a delay settles the order by itself. */
+	if (r->rule.id && r->rule.err == ERR_PROCESSING && r->rule.transport == FAULT_NONE) {
+		req.settle_after = (r->rule.delay_ms + 999) / 1000;
+		req.settle_to = r->rule.settle_to;
+	}
 
 	/* The rule table guarantees both are in range. */
 	parse_digits(kvlist_get(p, "total_amount"), &req.total_amount);
@@ -342,6 +349,7 @@ static int apply_rules(struct request *r, const struct api_call *call)
 		 rule.transport != FAULT_NONE ? faults_transport_name(rule.transport) : "");
 	if (rule.err >= 0)
 		r->magic = rule.err;
+	r->rule = rule;
 	if (call->transport)
 		*call->transport = rule;
 	return rule.transport == FAULT_HTTP503 || rule.transport == FAULT_HTML;

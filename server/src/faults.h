@@ -41,6 +41,7 @@ struct fault_rule {
 	int delay_ms, delay_max_ms;
 	int times;            /* applications left; -1 until deleted */
 	double probability;   /* 0 < p <= 1, drawn from the seeded generator */
+	char settle_to[8];    /* err PROCESSING + delay_ms: settles to this then */
 	long hits;
 };
 

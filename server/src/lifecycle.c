@@ -182,7 +182,7 @@ void lifecycle_claim(struct redpack *rp, const char *mch_id, const char *mch_bil
 /* ---- expiry and refund ------------------------------------------------- */
 
 /* One step for one packet; the caller holds the transaction. */
-static int step(struct redpack *rp, enum store_due which, int64_t id)
+static int step(struct redpack *rp, enum store_due which, int64_t id, int64_t now)
 {
 	struct packet_row p;
 	struct shares sh;
@@ -195,6 +195,8 @@ static int step(struct redpack *rp, enum store_due which, int64_t id)
 		return store_packet_set_status(rp->store, id, "RFUND_ING");
 	case DUE_FAIL:
 		return store_packet_set_status(rp->store, id, "FAILED");
+	case DUE_SETTLE:
+		return redpack_settle_due(rp, id, now);
 	case DUE_REFUND:
 		if (load_shares(rp->store, id, &sh) != 0)
 			return -1;
@@ -226,7 +228,7 @@ static int sweep_kind(struct redpack *rp, enum store_due which, int64_t cutoff)
 			return n < 0 ? -1 : total;
 		}
 		for (int i = 0; i < n; i++) {
-			if (step(rp, which, ids[i]) != 0) {
+			if (step(rp, which, ids[i], cutoff) != 0) {
 				store_rollback(rp->store);
 				return -1;
 			}
@@ -241,15 +243,17 @@ int lifecycle_sweep(struct redpack *rp, int64_t now)
 {
 	int a = sweep_kind(rp, DUE_EXPIRE, now - LIFECYCLE_EXPIRY);
 	int b = a < 0 ? -1 : sweep_kind(rp, DUE_REFUND, now - LIFECYCLE_EXPIRY - rp->refund_delay);
-	int c = b < 0 ? -1 : sweep_kind(rp, DUE_FAIL, now - LIFECYCLE_EXPIRY);
+	int d = b < 0 ? -1 : sweep_kind(rp, DUE_SETTLE, now);
+	int c = d < 0 ? -1 : sweep_kind(rp, DUE_FAIL, now - LIFECYCLE_EXPIRY);
 
 	if (c < 0) {
 		log_error("lifecycle: a sweep step failed; it will be retried");
 		return -1;
 	}
-	if (a + b + c)
-		log_info("lifecycle: %d expired, %d refunded, %d held orders failed", a, b, c);
-	return a + b + c;
+	if (a + b + c + d)
+		log_info("lifecycle: %d expired, %d refunded, %d settled, %d held orders failed", a, b,
+			 d, c);
+	return a + b + c + d;
 }
 
 /* ---- the clock --------------------------------------------------------- */

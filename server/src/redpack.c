@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -222,6 +223,8 @@ static int record(struct redpack *rp, const struct send_request *req, int64_t no
 		.reason = held ? answer_des(held) : NULL,
 		.created_at = now,
 		.send_time = held || pending ? 0 : now,
+		.settle_at = pending && req->settle_after > 0 ? now + req->settle_after : 0,
+		.settle_to = req->settle_to ? req->settle_to : "SENT",
 	};
 
 	if (store_packet_insert(rp->store, &p, &o->id) != 0)
@@ -301,23 +304,13 @@ error:
 
 /* ---- settling a PROCESSING order ------------------------------------- */
 
-static enum settle_result settle(struct redpack *rp, const char *mch_id, const char *mch_billno,
-				 int to_sent, int64_t now, struct packet_row *o)
+/* Settles the pending order o (already loaded). */
+static enum settle_result settle_order(struct redpack *rp, int to_sent, int64_t now,
+				       struct packet_row *o)
 {
 	struct merchant m;
 	int64_t shares[64];
-	int n = 0, rc;
 
-	rc = mch_id ? store_packet_find(rp->store, mch_id, mch_billno, o)
-		    : store_packets_by_billno(rp->store, mch_billno, &n, o);
-	if (mch_id)
-		n = rc == 1;
-	if (rc < 0)
-		return SETTLE_STORE_ERROR;
-	if (n == 0)
-		return SETTLE_NOT_FOUND;
-	if (n > 1)
-		return SETTLE_AMBIGUOUS;
 	if (strcmp(o->status, "SENDING") != 0 || o->err_code[0])
 		return SETTLE_NOT_PENDING;
 	if (!to_sent)
@@ -338,6 +331,40 @@ static enum settle_result settle(struct redpack *rp, const char *mch_id, const c
 	if (store_ledger_add(rp->store, o->mch_id, -o->total_amount, "send", o->id, now) != 0)
 		return SETTLE_STORE_ERROR;
 	return SETTLE_OK;
+}
+
+static enum settle_result settle(struct redpack *rp, const char *mch_id, const char *mch_billno,
+				 int to_sent, int64_t now, struct packet_row *o)
+{
+	int n = 0, rc;
+
+	rc = mch_id ? store_packet_find(rp->store, mch_id, mch_billno, o)
+		    : store_packets_by_billno(rp->store, mch_billno, &n, o);
+	if (mch_id)
+		n = rc == 1;
+	if (rc < 0)
+		return SETTLE_STORE_ERROR;
+	if (n == 0)
+		return SETTLE_NOT_FOUND;
+	if (n > 1)
+		return SETTLE_AMBIGUOUS;
+	return settle_order(rp, to_sent, now, o);
+}
+
+int redpack_settle_due(struct redpack *rp, int64_t id, int64_t now)
+{
+	struct packet_row *o = xmalloc(sizeof(*o));
+	char to[8];
+	enum settle_result r = SETTLE_STORE_ERROR;
+
+	if (store_packet_by_id(rp->store, id, o) == 1 && store_packet_settle_to(rp->store, id, to) == 0)
+		r = settle_order(rp, strcmp(to, "SENT") == 0, now, o);
+	/* A balance that no longer covers the packet fails it, as the real
+	 * service's pending orders ended FAILED. */
+	if (r == SETTLE_NOTENOUGH)
+		r = settle_order(rp, 0, now, o);
+	free(o);
+	return r == SETTLE_OK ? 0 : -1;
 }
 
 enum settle_result redpack_settle(struct redpack *rp, const char *mch_id, const char *mch_billno,

@@ -33,6 +33,10 @@ struct send_request {
 	 * PROCESSING records it pending; the billno rules still come first. */
 	int force;
 	const char *peer_ip; /* the caller's address (NULL: unknown) */
+	/* With force PROCESSING: settle by itself after this many seconds
+	 * (0: only by the control API) to settle_to ("SENT" or "FAILED"). */
+	int64_t settle_after;
+	const char *settle_to;
 };
 
 struct send_result {
@@ -62,6 +66,10 @@ enum settle_result {
  * packet afterwards is copied to *order. */
 enum settle_result redpack_settle(struct redpack *rp, const char *mch_id, const char *mch_billno,
 				  int to_sent, int64_t now, struct packet_row *order);
+
+/* Settles the pending order with row id (the sweep, at its settle_at),
+ * inside the caller's transaction. Returns 0 or -1. */
+int redpack_settle_due(struct redpack *rp, int64_t id, int64_t now);
 
 /* The send_listid of packet id issued on Beijing day ymd ("yyyymmdd"):
  * "1000041701" + ymd + "30" + 11 digits, 31 digits in all. */

@@ -95,6 +95,10 @@ static const char *const migrations[] = {
 	/* 3: the merchant's API switch and IP allow-list. */
 	"ALTER TABLE merchants ADD COLUMN api_enabled INTEGER NOT NULL DEFAULT 1;"
 	"ALTER TABLE merchants ADD COLUMN ip_allowlist TEXT NOT NULL DEFAULT '';",
+
+	/* 4: a PROCESSING order that settles by itself (a fault rule's delay). */
+	"ALTER TABLE packets ADD COLUMN settle_at INTEGER;"
+	"ALTER TABLE packets ADD COLUMN settle_to TEXT CHECK (settle_to IN ('SENT', 'FAILED'));",
 };
 
 #define PACKET_COLUMNS "SELECT id, mch_id, mch_billno, hb_type, status, wxappid, re_openid," \
@@ -128,6 +132,7 @@ enum st {
 	ST_SCENE_ENABLED,
 	ST_PACKET_FIND,
 	ST_PACKET_BY_ID,
+	ST_PACKET_SETTLE_TO,
 	ST_PACKETS_BY_BILLNO,
 	ST_PACKETS_LIST,
 	ST_CLOCK_GET,
@@ -140,6 +145,7 @@ enum st {
 	ST_DUE_EXPIRE,
 	ST_DUE_REFUND,
 	ST_DUE_FAIL,
+	ST_DUE_SETTLE,
 	ST_USER_OPENED_SINCE,
 	ST_LEDGER_LIST,
 	ST_PACKETS_CREATED_SINCE,
@@ -178,6 +184,7 @@ static const char *const statements[ST__COUNT] = {
 	[ST_USER_APPID] = "SELECT appid FROM users WHERE openid = ?",
 	[ST_SCENE_ENABLED] = "SELECT 1 FROM scenes WHERE mch_id = ? AND scene_id = ?",
 	[ST_PACKET_FIND] = PACKET_COLUMNS "WHERE mch_id = ? AND mch_billno = ?",
+	[ST_PACKET_SETTLE_TO] = "SELECT IFNULL(settle_to, 'SENT') FROM packets WHERE id = ?",
 	[ST_PACKET_BY_ID] = PACKET_COLUMNS "WHERE id = ?",
 	[ST_PACKETS_BY_BILLNO] = PACKET_COLUMNS "WHERE mch_billno = ? ORDER BY id",
 	[ST_PACKETS_LIST] = PACKET_COLUMNS "WHERE (?1 IS NULL OR mch_id = ?1)"
@@ -198,6 +205,8 @@ static const char *const statements[ST__COUNT] = {
 			  " ORDER BY send_time LIMIT ?",
 	[ST_DUE_REFUND] = "SELECT id FROM packets WHERE status = 'RFUND_ING' AND send_time <= ?"
 			  " ORDER BY send_time LIMIT ?",
+	[ST_DUE_SETTLE] = "SELECT id FROM packets WHERE status = 'SENDING' AND settle_at <= ?"
+			  " ORDER BY settle_at LIMIT ?",
 	[ST_DUE_FAIL] = "SELECT id FROM packets WHERE status = 'SENDING'"
 			" AND created_at <= ? ORDER BY created_at LIMIT ?",
 	[ST_USER_OPENED_SINCE] = "SELECT COUNT(*), IFNULL(SUM(s.amount), 0) FROM shares s"
@@ -215,7 +224,8 @@ static const char *const statements[ST__COUNT] = {
 	[ST_PACKET_INSERT] = "INSERT INTO packets (mch_id, mch_billno, hb_type, status, wxappid,"
 			     " re_openid, send_name, wishing, act_name, remark, scene_id, client_ip,"
 			     " amt_type, total_amount, total_num, err_code, reason, created_at,"
-			     " send_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			     " send_time, settle_at, settle_to)"
+			     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_PACKET_SET_LISTID] = "UPDATE packets SET send_listid = ? WHERE id = ?",
 	[ST_SHARE_INSERT] = "INSERT INTO shares (packet_id, seq, amount) VALUES (?, ?, ?)",
 	[ST_LEDGER_INSERT] = "INSERT INTO ledger (mch_id, amount, kind, packet_id, at)"
@@ -655,6 +665,11 @@ int store_packet_insert(struct store *s, const struct packet_new *p, int64_t *id
 		sqlite3_bind_int64(q, 19, p->send_time);
 	else
 		sqlite3_bind_null(q, 19);
+	if (p->settle_at)
+		sqlite3_bind_int64(q, 20, p->settle_at);
+	else
+		sqlite3_bind_null(q, 20);
+	bind_text(q, 21, p->settle_at ? p->settle_to : NULL);
 	if (exec_done(s, q, "insert packet") != 0)
 		return -1;
 	*id = sqlite3_last_insert_rowid(s->db);
@@ -812,7 +827,8 @@ int store_due_ids(struct store *s, enum store_due which, int64_t t, int64_t *ids
 {
 	static const enum st by_due[] = {[DUE_EXPIRE] = ST_DUE_EXPIRE,
 					 [DUE_REFUND] = ST_DUE_REFUND,
-					 [DUE_FAIL] = ST_DUE_FAIL};
+					 [DUE_FAIL] = ST_DUE_FAIL,
+					 [DUE_SETTLE] = ST_DUE_SETTLE};
 	sqlite3_stmt *q = stmt(s, by_due[which]);
 	int n = 0, rc;
 
@@ -943,4 +959,15 @@ int store_foreign_keys(struct store *s, int on)
 {
 	return sqlite3_exec(s->db, on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF",
 			    NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, "foreign_keys");
+}
+
+int store_packet_settle_to(struct store *s, int64_t id, char out[8])
+{
+	sqlite3_stmt *q = stmt(s, ST_PACKET_SETTLE_TO);
+	sqlite3_bind_int64(q, 1, id);
+	int rc = step_row(s, q, "settle_to");
+	if (rc == 1)
+		copy_col(q, 0, out, 8);
+	sqlite3_reset(q);
+	return rc == 1 ? 0 : -1;
 }

@@ -38,6 +38,8 @@ struct packet_new {
 	const char *err_code, *reason; /* NULL unless a limit held the order */
 	int64_t created_at;
 	int64_t send_time; /* 0: not issued */
+	int64_t settle_at;       /* pending order: settles by itself then (0: never) */
+	const char *settle_to;   /* "SENT" or "FAILED" */
 };
 
 /* What the send path reads back of an existing order. */
@@ -170,7 +172,10 @@ int store_packet_set_refund(struct store *s, int64_t id, const char *status, int
  * SENT issued at or before t; RFUND_ING issued at or before t; orders
  * still SENDING (held by a limit, or pending after PROCESSING) created at
  * or before t. */
-enum store_due { DUE_EXPIRE, DUE_REFUND, DUE_FAIL };
+enum store_due { DUE_EXPIRE, DUE_REFUND, DUE_FAIL, DUE_SETTLE };
+
+/* Where a pending order with a settle_at goes ("SENT"/"FAILED"). */
+int store_packet_settle_to(struct store *s, int64_t id, char out[8]);
 int store_due_ids(struct store *s, enum store_due which, int64_t t, int64_t *ids, int limit);
 /* The packet with this row id. 1 found, 0 not, -1 error. */
 int store_packet_by_id(struct store *s, int64_t id, struct packet_row *out);
