@@ -2,6 +2,7 @@
 """A packet's life after the send (CONTRACT.md "Lifecycle (issue 4)"): claims, expiry,
 refunds, held orders failing, the business clock, restarts in the middle."""
 
+import time
 import unittest
 
 import rpsim
@@ -25,6 +26,7 @@ def one_per_day_fixtures():
 class Transitions(lu.LifecycleCase):
     def test_held_sending_fails_after_24h(self):
         srv = self.start_server(fixtures=one_per_day_fixtures())
+        lu.to_noon(srv)
         self.group(srv)
         req = rpsim.default_group_request()
         resp = rpsim.send_group(srv, req)
@@ -156,6 +158,25 @@ class Transitions(lu.LifecycleCase):
         self.assertEqual([(l["kind"], l["amount"]) for l in p["ledger"]],
                          [("send", -2000), ("refund", unopened)])
 
+    def test_periodic_sweep_refunds_without_a_request(self):
+        # "Sweeps run ... every second": with --refund-delay 3 the REFUND lands while
+        # nobody touches the clock.
+        srv = self.start_server(args=["--refund-delay", "3"])
+        req = self.group(srv)
+        sent = lu.db_packet(srv, req["mch_billno"])
+        lu.advance(srv, EXPIRY)
+        p = lu.db_packet(srv, req["mch_billno"])
+        if lu.clock(srv)["epoch"] < sent["send_time"] + EXPIRY + 2:
+            self.assertEqual(p["status"], "RFUND_ING")
+        deadline = time.monotonic() + 15
+        while p["status"] != "REFUND" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            p = lu.db_packet(srv, req["mch_billno"])
+        self.assertEqual(p["status"], "REFUND")
+        self.assertEqual((p["refund_time"], p["refund_amount"]),
+                         (sent["send_time"] + EXPIRY + 3, 300))
+        self.assertQuery(srv, req["mch_billno"], status="REFUND")
+
     def test_many_packets_expire_together(self):
         # Several packets of two merchants in one sweep, each refunded once.
         srv = self.start_server()
@@ -217,6 +238,7 @@ class Claims(lu.LifecycleCase):
 
     def test_claim_of_held_order(self):
         srv = self.start_server(fixtures=rpsim.fixtures_with(balance=100))
+        lu.to_noon(srv)
         req = rpsim.default_group_request()
         self.assertErr(rpsim.send_group(srv, req), req, "NOTENOUGH", "notenough")
         self.claim_refused(srv, req["mch_billno"], SEED_OPENID, status="SENDING")
@@ -237,6 +259,7 @@ class Claims(lu.LifecycleCase):
 
     def test_claims_count_against_daily_packet_limit(self):
         srv = self.start_server(fixtures=one_per_day_fixtures())
+        lu.to_noon(srv)
         u, v, w = rpsim.new_openid(), rpsim.new_openid(), rpsim.new_openid()
         g1 = self.group(srv)["mch_billno"]
         # The seed user was counted at send time: opening their own share is not refused.
@@ -260,6 +283,7 @@ class Claims(lu.LifecycleCase):
     def test_claims_count_against_daily_amount_limit(self):
         srv = self.start_server(fixtures=rpsim.fixtures_with(
             limits={"packets_per_user_per_day": 0, "amount_per_user_per_day": 1000}))
+        lu.to_noon(srv)
         u = rpsim.new_openid()
         g1 = self.group(srv, total_amount=900)["mch_billno"]
         self.claim_ok(srv, g1, SEED_OPENID)
@@ -297,6 +321,7 @@ class Clock(lu.LifecycleCase):
 
     def test_midnight_resets_daily_send_counters(self):
         srv = self.start_server(fixtures=one_per_day_fixtures())
+        lu.to_noon(srv)
         self.group(srv)
         req = rpsim.default_group_request()
         self.assertErr(rpsim.send_group(srv, req), req, "SENDNUM_LIMIT", "sendnum")
@@ -435,6 +460,7 @@ class Restart(lu.LifecycleCase):
 
     def test_held_order_fails_at_startup(self):
         srv = self.start_lc_server(fixtures=one_per_day_fixtures())
+        lu.to_noon(srv)
         self.group(srv)
         req = rpsim.default_group_request()
         self.assertErr(rpsim.send_group(srv, req), req, "SENDNUM_LIMIT", "sendnum")
