@@ -97,6 +97,15 @@ class Hostile(rpsim.E2ETestCase):
         rows = rpsim.query(self.srv, "SELECT COUNT(*) FROM packets WHERE status != 'SENT'")
         self.assertEqual(rows[0][0], 0)
 
+    def test_other_endpoints_refuse_the_same_bodies(self):
+        # sendredpack and gethbinfo share the codec: every hostile body is
+        # XML_ERROR there too (the F9 shape), and the server keeps serving.
+        for path in ("/mmpaymkttransfers/sendredpack", "/mmpaymkttransfers/gethbinfo"):
+            for name, body in cases():
+                with self.subTest(path=path, case=name):
+                    self.assertAnswer(rpsim.post(self.srv, path, body), rpsim.XML_ERROR_BODY)
+            self.still_serves()
+
     def test_xxe_does_not_leak(self):
         inner = elements(valid_fields())
         body = (b'<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml>'
