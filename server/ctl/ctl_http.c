@@ -51,6 +51,38 @@ static int method_cmd(const char *method, enum evhttp_cmd_type *cmd)
 	return -1;
 }
 
+/* Sends one request on conn and runs base until the answer (or the
+ * timeout). headers: NULL-terminated name, value pairs. Returns 0 when
+ * an HTTP answer arrived, -1 with resp->error set. */
+static int exchange(struct event_base *base, struct evhttp_connection *conn,
+		    enum evhttp_cmd_type cmd, const char *host, int port, const char *path,
+		    const char *const *headers, const char *body, size_t len, int timeout_s,
+		    const char *base_url, struct ctl_response *resp)
+{
+	struct evhttp_request *req = evhttp_request_new(on_response, resp);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	char hostport[300];
+
+	evhttp_connection_set_timeout(conn, timeout_s);
+	snprintf(hostport, sizeof(hostport), "%s:%d", host, port);
+	evhttp_add_header(h, "Host", hostport);
+	evhttp_add_header(h, "Connection", "close");
+	for (; headers && headers[0]; headers += 2)
+		evhttp_add_header(h, headers[0], headers[1]);
+	if (body)
+		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+	if (evhttp_make_request(conn, req, cmd, path) != 0) {
+		snprintf(resp->error, sizeof(resp->error), "cannot send the request");
+		return -1;
+	}
+	event_base_dispatch(base);
+	if (resp->status)
+		return 0;
+	if (!resp->error[0])
+		snprintf(resp->error, sizeof(resp->error), "no answer from %s", base_url);
+	return -1;
+}
+
 int ctl_http_request(const char *base_url, const char *method, const char *path,
 		     const char *json_body, const char *token, int timeout_s,
 		     struct ctl_response *resp)
@@ -58,11 +90,10 @@ int ctl_http_request(const char *base_url, const char *method, const char *path,
 	struct evhttp_uri *uri = evhttp_uri_parse(base_url);
 	struct event_base *base = NULL;
 	struct evhttp_connection *conn = NULL;
-	struct evhttp_request *req;
 	enum evhttp_cmd_type cmd;
-	char hostport[300], auth[512];
-	const char *host;
-	int port, rc = -1;
+	char auth[512];
+	const char *host, *headers[5] = {NULL};
+	int port, rc = -1, n = 0;
 
 	memset(resp, 0, sizeof(*resp));
 	buf_init(&resp->body);
@@ -84,28 +115,17 @@ int ctl_http_request(const char *base_url, const char *method, const char *path,
 		snprintf(resp->error, sizeof(resp->error), "cannot create a connection");
 		goto out;
 	}
-	evhttp_connection_set_timeout(conn, timeout_s);
-	req = evhttp_request_new(on_response, resp);
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	snprintf(hostport, sizeof(hostport), "%s:%d", host, port);
-	evhttp_add_header(h, "Host", hostport);
-	evhttp_add_header(h, "Connection", "close");
 	if (token && *token) {
 		snprintf(auth, sizeof(auth), "Bearer %s", token);
-		evhttp_add_header(h, "Authorization", auth);
+		headers[n++] = "Authorization";
+		headers[n++] = auth;
 	}
 	if (json_body) {
-		evhttp_add_header(h, "Content-Type", "application/json");
-		evbuffer_add(evhttp_request_get_output_buffer(req), json_body, strlen(json_body));
+		headers[n++] = "Content-Type";
+		headers[n++] = "application/json";
 	}
-	if (evhttp_make_request(conn, req, cmd, path) != 0) {
-		snprintf(resp->error, sizeof(resp->error), "cannot send the request");
-		goto out;
-	}
-	event_base_dispatch(base);
-	rc = resp->status ? 0 : -1;
-	if (rc != 0 && !resp->error[0])
-		snprintf(resp->error, sizeof(resp->error), "no answer from %s", base_url);
+	rc = exchange(base, conn, cmd, host, port, path, headers, json_body,
+		      json_body ? strlen(json_body) : 0, timeout_s, base_url, resp);
 out:
 	if (conn)
 		evhttp_connection_free(conn);
@@ -154,11 +174,10 @@ int ctl_https_post(const char *base_url, const char *path, const char *body, siz
 	struct event_base *base = NULL;
 	struct evhttp_connection *conn = NULL;
 	struct bufferevent *bev;
-	struct evhttp_request *req;
 	SSL_CTX *ctx = NULL;
 	SSL *ssl;
-	char hostport[300];
-	const char *host;
+	char name[128];
+	const char *host, *headers[5] = {"Content-Type", "text/xml; charset=utf-8", NULL};
 	int port, rc = -1;
 
 	memset(resp, 0, sizeof(*resp));
@@ -199,29 +218,15 @@ int ctl_https_post(const char *base_url, const char *path, const char *body, siz
 		snprintf(resp->error, sizeof(resp->error), "cannot create a connection");
 		goto out;
 	}
-	evhttp_connection_set_timeout(conn, timeout_s);
-	req = evhttp_request_new(on_response, resp);
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	snprintf(hostport, sizeof(hostport), "%s:%d", host, port);
-	evhttp_add_header(h, "Host", hostport);
-	evhttp_add_header(h, "Content-Type", "text/xml; charset=utf-8");
-	evhttp_add_header(h, "Connection", "close");
-	if (header) {
+	if (header && strchr(header, ':')) {
 		const char *colon = strchr(header, ':');
-		if (colon) {
-			char name[128];
-			snprintf(name, sizeof(name), "%.*s", (int)(colon - header), header);
-			evhttp_add_header(h, name, colon + 1 + strspn(colon + 1, " "));
-		}
+		snprintf(name, sizeof(name), "%.*s", (int)(colon - header), header);
+		headers[2] = name;
+		headers[3] = colon + 1 + strspn(colon + 1, " ");
 	}
-	evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
-	if (evhttp_make_request(conn, req, EVHTTP_REQ_POST, path) != 0) {
-		snprintf(resp->error, sizeof(resp->error), "cannot send the request");
-		goto out;
-	}
-	event_base_dispatch(base);
-	rc = resp->status ? 0 : -1;
-	if (rc != 0 && !resp->error[0])
+	rc = exchange(base, conn, EVHTTP_REQ_POST, host, port, path, headers, body, len, timeout_s,
+		      base_url, resp);
+	if (rc != 0 && strncmp(resp->error, "no answer", 9) == 0)
 		snprintf(resp->error, sizeof(resp->error),
 			 "no answer from %s (TLS handshake refused, or timed out)", base_url);
 out:
