@@ -347,6 +347,12 @@ static int apply_rules(struct request *r, const struct api_call *call)
 		 rule.err >= 0 ? errors_info((enum err_id)rule.err)->code : "",
 		 rule.err >= 0 && rule.transport != FAULT_NONE ? ", " : "",
 		 rule.transport != FAULT_NONE ? faults_transport_name(rule.transport) : "");
+	/* Like a magic value, a code the endpoint does not list is ignored. */
+	if (rule.err >= 0 && !(errors_info((enum err_id)rule.err)->endpoints & r->ep->bit)) {
+		log_warn("fault rule %d: %s is not a code of %s; ignored", rule.id,
+			 errors_info((enum err_id)rule.err)->code, strrchr(r->ep->path, '/') + 1);
+		rule.err = -1;
+	}
 	if (rule.err >= 0)
 		r->magic = rule.err;
 	r->rule = rule;

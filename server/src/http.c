@@ -97,16 +97,16 @@ static void request_id(char out[33])
 	out[32] = '\0';
 }
 
-/* Sends one answer with the front end's headers, in the order the real
- * host wrote them (spec 2.2). close asks evhttp to drop the connection. */
-static void send_reply(struct evhttp_request *req, int code, const char *reason,
-		       const char *content_type, const struct buf *body, int close)
+/* The front end's headers, in the order the real host wrote them
+ * (spec 2.2), for a body of len bytes. */
+static void add_headers(struct evhttp_request *req, const char *content_type, size_t len,
+			int close)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	char date[64], length[32], id[33];
 
 	http_date(date, sizeof(date));
-	snprintf(length, sizeof(length), "%zu", body->len);
+	snprintf(length, sizeof(length), "%zu", len);
 	request_id(id);
 	evhttp_add_header(h, "Server", "nginx");
 	evhttp_add_header(h, "Date", date);
@@ -116,6 +116,14 @@ static void send_reply(struct evhttp_request *req, int code, const char *reason,
 	if (!close)
 		evhttp_add_header(h, "Keep-Alive", "timeout=8");
 	evhttp_add_header(h, "Request-Id", id);
+}
+
+/* Sends one answer with the front end's headers. close asks evhttp to
+ * drop the connection afterwards. */
+static void send_reply(struct evhttp_request *req, int code, const char *reason,
+		       const char *content_type, const struct buf *body, int close)
+{
+	add_headers(req, content_type, body->len, close);
 	evbuffer_add(evhttp_request_get_output_buffer(req), body->data ? body->data : "", body->len);
 	evhttp_send_reply(req, code, reason, NULL);
 }
@@ -243,12 +251,7 @@ static void on_pending_timer(evutil_socket_t fd, short events, void *arg)
 		break;
 	case FAULT_TRUNCATE: {
 		/* Headers promise the whole body; half of it arrives. */
-		struct evkeyvalq *h = evhttp_request_get_output_headers(p->req);
-		char length[32];
-		snprintf(length, sizeof(length), "%zu", p->reply.len);
-		evhttp_add_header(h, "Server", "nginx");
-		evhttp_add_header(h, "Content-Type", "text/plain");
-		evhttp_add_header(h, "Content-Length", length);
+		add_headers(p->req, "text/plain", p->reply.len, 0);
 		evhttp_send_reply_start(p->req, 200, "OK");
 		struct evbuffer *half = evbuffer_new();
 		evbuffer_add(half, p->reply.data, p->reply.len / 2);
@@ -298,6 +301,7 @@ static void carry_out(struct http_server *s, struct evhttp_request *req,
 		when.tv_sec = 600; /* then the connection is dropped */
 	}
 	evhttp_connection_set_closecb(conn, on_pending_close, p);
+	event_base_update_cache_time(s->base); /* count the delay from now, not the loop's start */
 	evtimer_add(p->timer, &when);
 }
 

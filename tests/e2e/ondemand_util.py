@@ -255,12 +255,6 @@ def raw_request_bytes(path, body, headers=None):
     return head.encode("ascii") + body
 
 
-def tls_socket(srv, cert=MCH_ID, timeout=30):
-    ctx = rpsim.client_context(srv, cert)
-    raw = socket.create_connection((HOST, srv.api_port), timeout=timeout)
-    return ctx.wrap_socket(raw, server_hostname="127.0.0.1")
-
-
 class BioTLS:
     """TLS over a plain TCP socket through memory BIOs, so that what happens to the
     TCP stream (a FIN, a reset, silence) is seen as such, not folded into
@@ -268,6 +262,7 @@ class BioTLS:
 
     def __init__(self, srv, cert=MCH_ID, timeout=30):
         self.sock = socket.create_connection((HOST, srv.api_port), timeout=timeout)
+        self.tcp_eof = False  # the server's FIN arrived
         self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.tls = rpsim.client_context(srv, cert).wrap_bio(self.inc, self.out,
                                                             server_hostname="127.0.0.1")
