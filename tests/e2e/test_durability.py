@@ -24,6 +24,7 @@ import time
 import unittest
 
 import rpsim
+import ondemand_util
 from rpsim import GROUP_PATH, LOAD_MCH_ID, LOAD_APPID
 
 SEED = int(os.environ.get("REDPACK_TEST_SEED", "20240605"))
@@ -261,6 +262,16 @@ class Durability(rpsim.E2ETestCase):
                     if row is not None:
                         self.assertEqual(sl, row[3], "an unanswered request that was issued "
                                          "answers with another send_listid")
+            # gethbinfo tells the same story: every acknowledged packet SENT,
+            # its detail_id the send_listid the merchant was given.
+            with rpsim.Connection(srv, cert=LOAD_MCH_ID, timeout=60) as conn:
+                for rec, answer in acked:
+                    billno = rec.req["mch_billno"]
+                    q = ondemand_util.query_request(billno, mch_id=LOAD_MCH_ID, appid=LOAD_APPID)
+                    info = rpsim.answer_dict(ondemand_util.call(srv, "gethbinfo", q, conn=conn).body)
+                    self.assertEqual(info["err_code"], "SUCCESS", billno)
+                    self.assertEqual(info["status"], "SENT", billno)
+                    self.assertEqual(info["detail_id"], rpsim.answer_dict(answer)["send_listid"])
             after = self.load_state(srv)
             for rec, _ in jobs:
                 billno = rec.req["mch_billno"]

@@ -141,6 +141,30 @@ class TlsDefaultMode(rpsim.E2ETestCase):
                     req = rpsim.default_group_request(re_openid=rpsim.new_openid())
                     self.assertSuccess(rpsim.send_group(self.srv, req, conn=conn), req)
 
+    def test_session_resumption(self):
+        # A second connection resumes the first one's session (TLS 1.2 session
+        # id, TLS 1.3 ticket), keeps the client certificate's identity, and is
+        # answered as the merchant.
+        import http.client
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            with self.subTest(version=version.name):
+                ctx = rpsim.client_context(self.srv, cert=rpsim.MCH_ID, tls_version=version)
+                session = None
+                for attempt in range(2):
+                    raw = socket.create_connection(("127.0.0.1", self.srv.api_port), timeout=10)
+                    tls = ctx.wrap_socket(raw, server_hostname="127.0.0.1", session=session)
+                    conn = http.client.HTTPSConnection("127.0.0.1", self.srv.api_port, context=ctx)
+                    conn.sock = tls
+                    req, body = self.good_body()
+                    conn.request("POST", GROUP_PATH, body, rpsim.PHP_HEADERS)
+                    resp = conn.getresponse()
+                    answer = resp.read()
+                    self.assertEqual(rpsim.answer_dict(answer)["err_code"], "SUCCESS", answer)
+                    if attempt == 1:
+                        self.assertTrue(tls.session_reused, "the session was not resumed")
+                    session = tls.session
+                    conn.close()
+
     def test_no_certificate_tls12(self):
         _, body = self.good_body()
         resp = rpsim.post(self.srv, GROUP_PATH, body, cert=None, tls_version=ssl.TLSVersion.TLSv1_2)
