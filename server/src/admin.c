@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "api.h"
 #include "clock.h"
 #include "faults.h"
 #include "fixtures.h"
@@ -57,6 +58,8 @@ static void admin_faults_delete(struct admin_ctx *ctx, struct admin_request *req
 				const struct params *p);
 static void admin_journal(struct admin_ctx *ctx, struct admin_request *req,
 			  const struct params *p);
+static void admin_metrics(struct admin_ctx *ctx, struct admin_request *req,
+			  const struct params *p);
 static void admin_merchant_get(struct admin_ctx *ctx, struct admin_request *req,
 			       const struct params *p);
 static void admin_merchant_put(struct admin_ctx *ctx, struct admin_request *req,
@@ -72,6 +75,7 @@ static const struct admin_route routes[] = {
 	{"DELETE", "/admin/v1/faults", admin_faults_delete},
 	{"DELETE", "/admin/v1/faults/*", admin_faults_delete},
 	{"GET", "/admin/v1/journal", admin_journal},
+	{"GET", "/metrics", admin_metrics},
 	{"GET", "/admin/v1/merchants/*", admin_merchant_get},
 	{"PUT", "/admin/v1/merchants/*", admin_merchant_put},
 	{"GET", "/admin/v1/clock", admin_clock_get},
@@ -839,6 +843,44 @@ static void admin_journal(struct admin_ctx *ctx, struct admin_request *req,
 	reply_json(req, 200,
 		   json_pack("{s:I,s:I,s:o}", "kept", (json_int_t)journal_count(ctx->journal), "bytes",
 			     (json_int_t)journal_bytes(ctx->journal), "entries", q.list));
+}
+
+/* ---- metrics ----------------------------------------------------------- */
+
+static void on_status_count(void *arg, const char *status, int64_t n)
+{
+	buf_printf(arg, "redpack_packets{status=\"%s\"} %lld\n", status, (long long)n);
+}
+
+/* Prometheus text format. */
+static void admin_metrics(struct admin_ctx *ctx, struct admin_request *req,
+			  const struct params *p)
+{
+	struct buf *out = &req->reply;
+
+	(void)p;
+	buf_puts(out, "# HELP redpack_answers_total Merchant API answers by endpoint and err_code.\n"
+		      "# TYPE redpack_answers_total counter\n");
+	for (int e = 0; e < 3; e++)
+		for (int i = 0; i < ERR__COUNT; i++)
+			if (api_answer_count(e, (enum err_id)i))
+				buf_printf(out, "redpack_answers_total{endpoint=\"%s\",err_code=\"%s\"} %lu\n",
+					   api_endpoint_names[e], errors_info((enum err_id)i)->code,
+					   api_answer_count(e, (enum err_id)i));
+	buf_puts(out, "# HELP redpack_packets Packets in the database by status.\n"
+		      "# TYPE redpack_packets gauge\n");
+	store_status_counts(ctx->redpack->store, on_status_count, out);
+	buf_printf(out, "# HELP redpack_clock_offset_seconds Business clock minus real time.\n"
+			"# TYPE redpack_clock_offset_seconds gauge\nredpack_clock_offset_seconds %lld\n",
+		   (long long)clock_offset());
+	if (ctx->journal)
+		buf_printf(out, "# HELP redpack_journal_entries Requests the journal keeps.\n"
+				"# TYPE redpack_journal_entries gauge\nredpack_journal_entries %zu\n"
+				"# HELP redpack_journal_bytes Memory the journal uses.\n"
+				"# TYPE redpack_journal_bytes gauge\nredpack_journal_bytes %zu\n",
+			   journal_count(ctx->journal), journal_bytes(ctx->journal));
+	req->status = 200;
+	req->content_type = "text/plain; version=0.0.4";
 }
 
 /* ---- the catalogue ---------------------------------------------------- */

@@ -294,6 +294,20 @@ static void write_send_answer(const struct request *r, struct buf *reply)
 
 /* ---- the pipeline ------------------------------------------------------ */
 
+static unsigned long answers[3][ERR__COUNT];
+
+const char *const api_endpoint_names[3] = {"sendredpack", "sendgroupredpack", "gethbinfo"};
+
+static int endpoint_index(enum err_endpoint bit)
+{
+	return bit == EP_S ? 0 : bit == EP_G ? 1 : 2;
+}
+
+unsigned long api_answer_count(int endpoint, enum err_id err)
+{
+	return endpoint >= 0 && endpoint < 3 ? answers[endpoint][err] : 0;
+}
+
 /* Journals the request and its answer; for a SIGN_ERROR of a known
  * merchant, with what the server signed and the likely cause. */
 static void record(const struct request *r, const struct api_call *call, const struct buf *reply)
@@ -430,6 +444,7 @@ void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api
 	ep->handle(&r);
 respond:
 	ep->write(&r, reply);
+	answers[endpoint_index(ep->bit)][r.result.answer.err]++;
 	if (ctx->journal)
 		record(&r, call, reply);
 	/* One line per request; never the key, the sign or the body. */

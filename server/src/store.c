@@ -971,3 +971,18 @@ int store_packet_settle_to(struct store *s, int64_t id, char out[8])
 	sqlite3_reset(q);
 	return rc == 1 ? 0 : -1;
 }
+
+int store_status_counts(struct store *s, void (*row)(void *arg, const char *status, int64_t n),
+			void *arg)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT status, COUNT(*) FROM packets GROUP BY status", -1, &q,
+			       NULL) != SQLITE_OK)
+		return fail(s, "prepare status counts");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		row(arg, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int64(q, 1));
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : fail(s, "status counts");
+}

@@ -196,6 +196,10 @@ int store_packets_by_billno(struct store *s, const char *mch_billno, int *n,
 int store_ledger_each(struct store *s, int64_t packet_id,
 		      void (*row)(void *arg, const struct ledger_row *l), void *arg);
 
+/* Packets per status, each passed to row(arg, status, count). */
+int store_status_counts(struct store *s, void (*row)(void *arg, const char *status, int64_t n),
+			void *arg);
+
 /* Runs a constant, parameterless query (the invariant checks) and calls
  * row(arg, text) with the first column of every row. Returns the number
  * of rows, or -1. */
