@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "fuzz_world.h"
 #include "clock.h"
 #include "fixtures.h"
 #include "redpack.h"
@@ -36,37 +37,12 @@ static const struct endpoint *ep;
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* A group and a normal packet, so queries and claims find something. */
-static void seed_packets(struct redpack *r)
-{
-	struct send_request req = {
-		.kind = HB_GROUP, .mch_id = "10000098", .mch_billno = "10000098202611270000000001",
-		.wxappid = "wx8888888888888888", .re_openid = "oxTWIuGaIt6gTKsQRLau2M0yL16E",
-		.send_name = "s", .wishing = "w", .act_name = "a", .remark = "r",
-		.total_amount = 300, .total_num = 3,
-	};
-	struct send_result out;
-	redpack_send(r, &req, clock_now(), &out);
-	req.kind = HB_NORMAL;
-	req.mch_billno = "10000098202611270000000002";
-	req.total_amount = 100;
-	req.total_num = 1;
-	redpack_send(r, &req, clock_now(), &out);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char err[512];
 	(void)argc, (void)argv;
-	xmlcodec_global_init();
-	store = store_open(":memory:", err, sizeof(err));
-	if (!store || fixtures_load(store, FIXTURES_PATH, 1795000000, 0, err, sizeof(err)) != 1) {
-		fprintf(stderr, "fuzz set-up: %s\n", err);
-		abort();
-	}
-	rp.store = store;
-	rp.seed = 42;
-	seed_packets(&rp);
+	fuzz_world_open(&rp);
+	store = rp.store;
 	ctx.redpack = &rp;
 	ep = api_route(FUZZ_ENDPOINT);
 	if (!ep)

@@ -5,6 +5,7 @@
  *
  * Usage: test_invariants [FIXTURES]   (default: fixtures/default.json) */
 #include "check.h"
+#include "sql_probe.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -78,26 +79,7 @@ static void print_found(const struct found *f)
 
 /* ---- SQL on a second connection --------------------------------------- */
 
-static int64_t sql_int(const char *fmt, ...)
-{
-	char sql[1024];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	int64_t v = -999999;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_type(q, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 0);
-	else
-		fprintf(stderr, "sql_int(%s): %s\n", sql, db ? sqlite3_errmsg(db) : "open");
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
+#define sql_int(...) sql_probe_int(dbpath, __VA_ARGS__)
 
 /* Runs statements on a writable second connection (the corruption). */
 static int sql_exec(const char *fmt, ...)

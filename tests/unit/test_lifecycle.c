@@ -6,6 +6,7 @@
  *
  * Usage: test_lifecycle [FIXTURES]   (default: fixtures/default.json) */
 #include "check.h"
+#include "sql_probe.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -43,47 +44,9 @@ static int worlds;
 
 /* ---- SQL on a second connection --------------------------------------- */
 
-static int64_t sql_int(const char *fmt, ...)
-{
-	char sql[1024];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	int64_t v = -999999;
-	va_list ap;
+#define sql_int(...) sql_probe_int(dbpath, __VA_ARGS__)
 
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_type(q, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 0);
-	else
-		fprintf(stderr, "sql_int(%s): %s\n", sql, db ? sqlite3_errmsg(db) : "open");
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
-
-static const char *sql_text(const char *fmt, ...)
-{
-	static char out[512];
-	char sql[1024];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	snprintf(out, sizeof(out), "(no row)");
-	if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-		snprintf(out, sizeof(out), "%s",
-			 sqlite3_column_text(q, 0) ? (const char *)sqlite3_column_text(q, 0) : "(null)");
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return out;
-}
+#define sql_text(...) sql_probe_text(dbpath, __VA_ARGS__)
 
 /* ---- worlds ------------------------------------------------------------ */
 
