@@ -6,6 +6,7 @@
  * Usage: test_invariants [FIXTURES]   (default: fixtures/default.json) */
 #include "check.h"
 #include "sql_probe.h"
+#include "unit_world.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -107,39 +108,9 @@ static int sql_exec(const char *fmt, ...)
 
 /* ---- the healthy world ------------------------------------------------- */
 
-static void remove_db(void)
-{
-	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
-	char p[320];
-	for (size_t i = 0; i < 4; i++) {
-		snprintf(p, sizeof(p), "%s%s", dbpath, suffix[i]);
-		unlink(p);
-	}
-}
+#define remove_db() world_remove_db(dbpath)
 
-static struct send_result send_at(enum hb_kind kind, const char *mch_id, const char *appid,
-				  const char *billno, const char *openid, int64_t amount,
-				  int64_t num, int64_t now)
-{
-	struct send_request r = {
-		.kind = kind,
-		.mch_id = mch_id,
-		.mch_billno = billno,
-		.wxappid = appid,
-		.re_openid = openid,
-		.send_name = "天虹百货",
-		.wishing = "恭喜发财",
-		.act_name = "新年红包",
-		.remark = "备注",
-		.client_ip = kind == HB_NORMAL ? "127.0.0.1" : NULL,
-		.amt_type = kind == HB_GROUP ? "ALL_RAND" : NULL,
-		.total_amount = amount,
-		.total_num = num,
-	};
-	struct send_result out;
-	redpack_send(&rp, &r, now, &out);
-	return out;
-}
+#define send_at(...) world_send(&rp, __VA_ARGS__)
 
 static void sent(enum hb_kind kind, const char *mch_id, const char *appid, const char *billno,
 		 const char *openid, int64_t amount, int64_t num, int64_t now, enum err_id want)

@@ -1,0 +1,52 @@
+/*
+ * unit_world.h - what the lifecycle and invariant unit tests share: a
+ * send with everyday fields, and removing a test database with its
+ * WAL files.
+ */
+#ifndef REDPACK_UNIT_WORLD_H
+#define REDPACK_UNIT_WORLD_H
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "redpack.h"
+
+/* redpack_send with the fixture-like texts; client_ip for a normal
+ * packet, amt_type for a group one. */
+static inline struct send_result world_send(struct redpack *rp, enum hb_kind kind,
+					    const char *mch_id, const char *appid,
+					    const char *billno, const char *openid, int64_t amount,
+					    int64_t num, int64_t now)
+{
+	struct send_request r = {
+		.kind = kind,
+		.mch_id = mch_id,
+		.mch_billno = billno,
+		.wxappid = appid,
+		.re_openid = openid,
+		.send_name = "天虹百货",
+		.wishing = "恭喜发财",
+		.act_name = "新年红包",
+		.remark = "备注",
+		.client_ip = kind == HB_NORMAL ? "127.0.0.1" : NULL,
+		.amt_type = kind == HB_GROUP ? "ALL_RAND" : NULL,
+		.total_amount = amount,
+		.total_num = num,
+	};
+	struct send_result out;
+	redpack_send(rp, &r, now, &out);
+	return out;
+}
+
+/* Deletes the database file at path and its -wal, -shm, -journal. */
+static inline void world_remove_db(const char *path)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	char p[320];
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		unlink(p);
+	}
+}
+
+#endif
