@@ -142,26 +142,15 @@ static void opened(const char *billno, const char *openid, int64_t now)
  *   ING1    with refund_delay: RFUND_ING */
 static int world(void)
 {
-	char err[512];
 	struct merchant m;
 
 	snprintf(dbpath, sizeof(dbpath), "%s/world%d.db", dir, ++worlds);
-	store = store_open(dbpath, err, sizeof(err));
-	if (!store) {
-		fprintf(stderr, "store_open: %s\n", err);
+	if (world_store_open(dbpath, fixtures_path, T0 - 30 * DAY, SEED, &rp) != 0) {
 		CHECK(0);
-		return -1;
-	}
-	if (fixtures_load(store, fixtures_path, T0 - 30 * DAY, 0, err, sizeof(err)) != 1) {
-		fprintf(stderr, "fixtures_load: %s\n", err);
-		CHECK(0);
-		store_close(store);
 		store = NULL;
 		return -1;
 	}
-	memset(&rp, 0, sizeof(rp));
-	rp.store = store;
-	rp.seed = SEED;
+	store = rp.store;
 
 	/* A small merchant whose orders are held. */
 	memset(&m, 0, sizeof(m));

@@ -56,25 +56,13 @@ static int worlds;
 /* A fresh database with the fixtures, the split seed and refund_delay. */
 static int world_open(int64_t refund_delay)
 {
-	char err[512];
-
 	snprintf(dbpath, sizeof(dbpath), "%s/world%d.db", dir, ++worlds);
-	store = store_open(dbpath, err, sizeof(err));
-	if (!store) {
-		fprintf(stderr, "store_open: %s\n", err);
+	if (world_store_open(dbpath, fixtures_path, T0 - 30 * DAY, SEED, &rp) != 0) {
 		CHECK(0);
-		return -1;
-	}
-	if (fixtures_load(store, fixtures_path, T0 - 30 * DAY, 0, err, sizeof(err)) != 1) {
-		fprintf(stderr, "fixtures_load: %s\n", err);
-		CHECK(0);
-		store_close(store);
 		store = NULL;
 		return -1;
 	}
-	memset(&rp, 0, sizeof(rp));
-	rp.store = store;
-	rp.seed = SEED;
+	store = rp.store;
 	rp.refund_delay = refund_delay;
 	clock_set_offset(0);
 	return 0;

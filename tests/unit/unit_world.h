@@ -1,15 +1,42 @@
 /*
  * unit_world.h - what the lifecycle and invariant unit tests share: a
- * send with everyday fields, and removing a test database with its
- * WAL files.
+ * store with the fixtures, a send with everyday fields, and removing a
+ * test database with its WAL files.
  */
 #ifndef REDPACK_UNIT_WORLD_H
 #define REDPACK_UNIT_WORLD_H
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "redpack.h"
+#include "store.h"
+
+/* Opens a fresh store at path, loads the fixtures at business time at,
+ * and points rp at it (seed, nothing else). Returns 0, or -1 after
+ * printing why (rp->store is then NULL). */
+static inline int world_store_open(const char *path, const char *fixtures, int64_t at, uint64_t seed,
+			     struct redpack *rp)
+{
+	char err[512];
+
+	memset(rp, 0, sizeof(*rp));
+	rp->seed = seed;
+	rp->store = store_open(path, err, sizeof(err));
+	if (!rp->store) {
+		fprintf(stderr, "store_open: %s\n", err);
+		return -1;
+	}
+	if (fixtures_load(rp->store, fixtures, at, 0, err, sizeof(err)) != 1) {
+		fprintf(stderr, "fixtures_load: %s\n", err);
+		store_close(rp->store);
+		rp->store = NULL;
+		return -1;
+	}
+	return 0;
+}
 
 /* redpack_send with the fixture-like texts; client_ip for a normal
  * packet, amt_type for a group one. */
