@@ -64,6 +64,32 @@ static const char *short_string(json_t *v, size_t max)
 	return s;
 }
 
+/* The shape of a value the real service issued: length, a fixed prefix,
+ * then characters from one set. What it could not have issued, a
+ * fixtures file cannot have either. */
+struct shape {
+	size_t min, max; /* whole length, prefix included */
+	const char *prefix;
+	const char *chars;
+	const char *rule; /* for the message */
+};
+
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+static const struct shape shape_api_key = {32, 32, "", ALNUM,
+					   "32 letters and digits (an API v2 key)"};
+static const struct shape shape_appid = {18, 18, "wx", "0123456789abcdef",
+					 "\"wx\" and 16 lower-case hex digits (an appid)"};
+static const struct shape shape_openid = {1, 32, "", ALNUM "-_",
+					  "1-32 letters, digits, '-' or '_' (an openid)"};
+
+static int has_shape(const char *s, const struct shape *sh)
+{
+	size_t n = s ? strlen(s) : 0, plen = strlen(sh->prefix);
+	return n >= sh->min && n <= sh->max && strncmp(s, sh->prefix, plen) == 0 &&
+	       strspn(s + plen, sh->chars) == n - plen;
+}
+
 static int check_id_list(json_t *list, const char *where, int scenes, char *err, size_t errlen)
 {
 	size_t i;
@@ -74,10 +100,10 @@ static int check_id_list(json_t *list, const char *where, int scenes, char *err,
 		return -1;
 	}
 	json_array_foreach(list, i, v) {
-		const char *s = short_string(v, 32);
-		if (!s || (scenes && !in_list(s, scene_ids))) {
+		const char *s = json_string_value(v);
+		if (scenes ? !s || !in_list(s, scene_ids) : !has_shape(s, &shape_appid)) {
 			ERR("%s[%zu] must be %s", where, i,
-			    scenes ? "one of PRODUCT_1..PRODUCT_8" : "a string of 1-32 characters");
+			    scenes ? "one of PRODUCT_1..PRODUCT_8" : shape_appid.rule);
 			return -1;
 		}
 	}
@@ -138,9 +164,9 @@ static int check_merchant(json_t *m, size_t idx, json_t *seen, struct merchant *
 		ERR("%s.name must be a non-empty string", where);
 		return -1;
 	}
-	const char *api_key = short_string(json_object_get(m, "api_key"), 64);
-	if (!api_key) {
-		ERR("%s.api_key must be a string of 1-64 characters", where);
+	const char *api_key = json_string_value(json_object_get(m, "api_key"));
+	if (!has_shape(api_key, &shape_api_key)) {
+		ERR("%s.api_key must be %s", where, shape_api_key.rule);
 		return -1;
 	}
 	json_t *balance = json_object_get(m, "balance");
@@ -204,9 +230,26 @@ static int check_merchant(json_t *m, size_t idx, json_t *seen, struct merchant *
 	return 0;
 }
 
-static int check_user(json_t *u, size_t idx, char *err, size_t errlen)
+/* Whether appid is one of any merchant's apps or mobile_apps. */
+static int owned_appid(json_t *merchants, const char *appid)
 {
-	const char *key;
+	static const char *const lists[] = {"apps", "mobile_apps"};
+	size_t i, j;
+	json_t *m, *v;
+
+	json_array_foreach(merchants, i, m) {
+		for (size_t l = 0; l < 2; l++)
+			json_array_foreach(json_object_get(m, lists[l]), j, v)
+				if (strcmp(json_string_value(v), appid) == 0)
+					return 1;
+	}
+	return 0;
+}
+
+static int check_user(json_t *u, size_t idx, json_t *merchants, json_t *seen, char *err,
+		      size_t errlen)
+{
+	const char *key, *openid, *appid;
 	json_t *v;
 
 	if (!json_is_object(u)) {
@@ -219,11 +262,28 @@ static int check_user(json_t *u, size_t idx, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (!short_string(json_object_get(u, "openid"), 32) ||
-	    !short_string(json_object_get(u, "appid"), 32)) {
-		ERR("users[%zu] needs \"openid\" and \"appid\", strings of 1-32 characters", idx);
+	openid = json_string_value(json_object_get(u, "openid"));
+	appid = json_string_value(json_object_get(u, "appid"));
+	if (!has_shape(openid, &shape_openid)) {
+		ERR("users[%zu].openid must be %s", idx, shape_openid.rule);
 		return -1;
 	}
+	if (!has_shape(appid, &shape_appid)) {
+		ERR("users[%zu].appid must be %s", idx, shape_appid.rule);
+		return -1;
+	}
+	if (!owned_appid(merchants, appid)) {
+		ERR("users[%zu].appid \"%s\" must be in some merchant's apps or mobile_apps "
+		    "(an openid is issued under an appid a merchant holds)",
+		    idx, appid);
+		return -1;
+	}
+	if (json_object_get(seen, openid)) {
+		ERR("users[%zu].openid \"%s\" appears twice (an openid belongs to one appid)", idx,
+		    openid);
+		return -1;
+	}
+	json_object_set_new(seen, openid, json_true());
 	return 0;
 }
 
@@ -263,8 +323,9 @@ static int check_document(json_t *root, struct merchant **merchants_out, char *e
 		if (check_merchant(v, i, seen, &parsed[i], err, errlen) != 0)
 			goto out;
 	}
+	json_object_clear(seen);
 	json_array_foreach(users, i, v) {
-		if (check_user(v, i, err, errlen) != 0)
+		if (check_user(v, i, merchants, seen, err, errlen) != 0)
 			goto out;
 	}
 	rc = 0;
