@@ -269,7 +269,9 @@ static void write_query_answer(const struct request *r, struct buf *reply)
 }
 
 /* The layout of spec 3.3 / 4.3: the request echoed (or, for a replay,
- * the stored order), total_num for groups, send_listid on success. */
+ * the stored order), total_num for groups, send_listid on success. A
+ * missing string is echoed empty (F2) and a missing total_amount as 0
+ * (F9); a missing total_num is not echoed. */
 static void write_send_answer(const struct request *r, struct buf *reply)
 {
 	const struct answer *a = &r->result.answer;
@@ -284,8 +286,11 @@ static void write_send_answer(const struct request *r, struct buf *reply)
 	xmlcodec_cdata(reply, "wxappid", replay ? o->wxappid : kvlist_get(p, "wxappid"));
 	xmlcodec_cdata(reply, "re_openid", replay ? o->re_openid : kvlist_get(p, "re_openid"));
 	xmlcodec_bare(reply, "total_amount", replay ? o->total_amount : echo_int(p, "total_amount"));
-	int64_t num = replay ? o->total_num : echo_int(p, "total_num");
-	if (r->ep->kind == HB_GROUP || num != 1)
+	/* total_num: the group's always, sendredpack's only when it is not 1
+	 * (F3); in both, only a number that was sent (or stored). */
+	int64_t num = replay ? o->total_num : 0;
+	int sent_num = replay || parse_digits(kvlist_get(p, "total_num"), &num) == 0;
+	if (sent_num && (r->ep->kind == HB_GROUP || num != 1))
 		xmlcodec_bare(reply, "total_num", num);
 	if (a->err == ERR_SUCCESS)
 		xmlcodec_cdata(reply, "send_listid", o->send_listid);

@@ -27,6 +27,9 @@
 #define FATAL_AMOUNT_TEXT "金额和原始单参数不一致"
 
 #define IP_TEXT "IP地址非你在商户平台设置的可用IP地址"
+/* Spec 3.2 row 21, 11: an order not issued within about a day. */
+#define EXPIRED_TEXT "该订单已经过期,请更换商户单号"
+#define ORDER_LIFETIME (24 * 3600)
 
 /* Whether ip is one of the space-separated addresses of list. */
 static int in_allowlist(const char *list, const char *ip)
@@ -143,8 +146,12 @@ static int check_rate(struct redpack *rp, const struct merchant *m, int64_t now,
 	return 0;
 }
 
-/* An order with this billno exists: decide from it (spec 11). */
-static int check_existing(struct redpack *rp, const struct send_request *req,
+/* An order with this billno exists: decide from it (spec 11, 14 step 9).
+ * An order never issued is burnt once it is a day old: the billno then
+ * answers the expiry text whatever the order's state (held, pending or
+ * failed). The reference gives no err_code for that text; SEND_FAILED is
+ * the code whose advice ("use a new billno") is the one the text gives. */
+static int check_existing(struct redpack *rp, const struct send_request *req, int64_t now,
 			  struct send_result *out)
 {
 	struct packet_row *o = &out->order;
@@ -161,27 +168,34 @@ static int check_existing(struct redpack *rp, const struct send_request *req,
 	else if (is_issued(o->status)) {
 		set(&out->answer, ERR_SUCCESS, NULL);
 		out->replayed = 1;
-	} else if (strcmp(o->status, "SENDING") == 0 && o->err_code[0] == '\0')
+	} else if (now - o->created_at >= ORDER_LIFETIME)
+		set(&out->answer, ERR_SEND_FAILED, EXPIRED_TEXT);
+	else if (strcmp(o->status, "SENDING") == 0 && o->err_code[0] == '\0')
 		set(&out->answer, ERR_PROCESSING, NULL);
 	else
 		set(&out->answer, ERR_SEND_FAILED, NULL);
 	return 1;
 }
 
-/* The daily limits and the balance; the first one hit holds the order. */
+/* The daily limits and the balance; the first one hit holds the order.
+ * A user's receipts are what they got: normal packets, the first share
+ * of the groups they seed, and the shares they opened of others' groups.
+ * A group is checked against the user's count only: the group endpoint's
+ * error table (spec 7.3) has SENDNUM_LIMIT but no RCVDAMOUNT_LIMIT, and
+ * its seed user receives one share, not the total (spec 12). */
 static int check_limits(struct redpack *rp, const struct merchant *m,
 			const struct send_request *req, int64_t now, struct answer *a)
 {
 	int64_t day = clock_beijing_day_start(now);
 	int64_t user_count = 0, user_amount = 0, mch_amount = 0;
 
-	if (store_user_received_since(rp->store, m->mch_id, req->re_openid, day, &user_count,
+	if (store_user_receipts_since(rp->store, m->mch_id, req->re_openid, day, &user_count,
 				      &user_amount) != 0 ||
 	    store_merchant_sent_since(rp->store, m->mch_id, day, &mch_amount) != 0)
 		return -1;
 	if (m->packets_per_user_per_day > 0 && user_count >= m->packets_per_user_per_day)
 		set(a, ERR_SENDNUM_LIMIT, NULL);
-	else if (m->amount_per_user_per_day > 0 &&
+	else if (req->kind == HB_NORMAL && m->amount_per_user_per_day > 0 &&
 		 user_amount + req->total_amount > m->amount_per_user_per_day)
 		set(a, ERR_RCVDAMOUNT_LIMIT, NULL);
 	else if (m->amount_per_day > 0 && mch_amount + req->total_amount > m->amount_per_day)
@@ -269,7 +283,7 @@ void redpack_send(struct redpack *rp, const struct send_request *req, int64_t no
 	    (rc = check_bindings(rp, req, &out->answer)) != 0 ||
 	    (rc = check_access(&m, req, &out->answer)) != 0 ||
 	    (rc = check_rate(rp, &m, now, &out->answer)) != 0 ||
-	    (rc = check_existing(rp, req, out)) != 0) {
+	    (rc = check_existing(rp, req, now, out)) != 0) {
 		if (rc < 0)
 			goto error;
 		store_rollback(rp->store);

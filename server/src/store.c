@@ -216,9 +216,13 @@ static const char *const statements[ST__COUNT] = {
 	[ST_LEDGER_LIST] = "SELECT id, mch_id, amount, kind, IFNULL(packet_id, 0), at FROM ledger"
 			   " WHERE packet_id = ? ORDER BY id",
 	[ST_PACKETS_CREATED_SINCE] = "SELECT COUNT(*) FROM packets WHERE mch_id = ? AND created_at >= ?",
-	[ST_USER_RECEIVED_SINCE] = "SELECT COUNT(*), IFNULL(SUM(total_amount), 0) FROM packets"
-				   " WHERE mch_id = ? AND re_openid = ? AND send_time >= ?"
-				   " AND status IN " ISSUED_STATUSES,
+	/* What the receiver got: a normal packet whole, a group's first share
+	 * (the seed user's own; the others go to whoever opens them). */
+	[ST_USER_RECEIVED_SINCE] = "SELECT COUNT(*), IFNULL(SUM(CASE p.hb_type WHEN 'GROUP'"
+				   " THEN (SELECT s.amount FROM shares s WHERE s.packet_id = p.id"
+				   " AND s.seq = 0) ELSE p.total_amount END), 0) FROM packets p"
+				   " WHERE p.mch_id = ? AND p.re_openid = ? AND p.send_time >= ?"
+				   " AND p.status IN " ISSUED_STATUSES,
 	[ST_MERCHANT_SENT_SINCE] = "SELECT IFNULL(SUM(total_amount), 0) FROM packets"
 				   " WHERE mch_id = ? AND send_time >= ? AND status IN " ISSUED_STATUSES,
 	[ST_PACKET_INSERT] = "INSERT INTO packets (mch_id, mch_billno, hb_type, status, wxappid,"

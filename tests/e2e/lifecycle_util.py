@@ -358,7 +358,8 @@ def expected_normal_answer(err_code, des, req, send_listid=None):
     """The sendredpack answer: the group layout without total_num, unless the request's
     total_num is not 1 (then it follows total_amount, as in capture F3)."""
     lines = [l for l in rpsim.parse_answer(rpsim.expected_answer(err_code, des, req, send_listid))]
-    if rpsim._echo_int(req.get("total_num")) == "1":
+    if str(req.get("total_num", "")).isascii() and str(req.get("total_num", "")).isdigit() \
+            and int(req["total_num"]) == 1:
         lines = [l for l in lines if l[0] != "total_num"]
     return rpsim.render_answer(lines)
 

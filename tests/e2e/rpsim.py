@@ -67,6 +67,7 @@ SEND_LISTID_RE = re.compile(r"1000041701(\d{8})30\d{11}")
 SUCCESS_DES = "发放成功"
 XML_ERROR_DES = "输入xml参数格式错误"
 DES = {
+    "expired": "该订单已经过期,请更换商户单号",
     "mch_id_bad": "参数错误:输入的商户号有误.",
     "mch_id_unknown": "参数错误:找不到对应的商户号.",
     "ca": "CA证书出错，请登录微信支付商户平台下载证书",
@@ -828,8 +829,8 @@ def expected_answer(err_code, err_code_des, req, send_listid=None):
     """The exact answer body the contract prescribes for a sendgroupredpack request.
 
     err_code 'SUCCESS' gives the success answer (pass send_listid); the echo
-    fields come from req (empty CDATA when missing; integers 0 when missing or
-    not digits).
+    fields come from req (empty CDATA when missing; total_amount 0 when missing
+    or not digits; total_num only when sent as digits).
     """
     ok = err_code == "SUCCESS"
     lines = [
@@ -843,7 +844,9 @@ def expected_answer(err_code, err_code_des, req, send_listid=None):
         v = req.get(k)
         lines.append((k, "" if v is None else str(v), True))
     lines.append(("total_amount", _echo_int(req.get("total_amount")), False))
-    lines.append(("total_num", _echo_int(req.get("total_num")), False))
+    # A total_num that was not sent as a number is not echoed (issue 8.4).
+    if re.fullmatch(r"[0-9]+", str(req.get("total_num", ""))):
+        lines.append(("total_num", str(int(req["total_num"])), False))
     if ok:
         if send_listid is None:
             raise ValueError("success answer needs send_listid")

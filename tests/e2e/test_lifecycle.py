@@ -48,10 +48,10 @@ class Transitions(lu.LifecycleCase):
         self.assertEqual(ans["send_time"], lu.beijing_text(p["created_at"]))
         self.assertNotIn("refund_time", ans)
         self.claim_refused(srv, billno, SEED_OPENID, status="FAILED")
-        # A resend of the failed billno: SEND_FAILED, nothing changes.
+        # A resend of the failed billno, a day old: expired, nothing changes.
         bal = rpsim.balance(srv)
         resp = rpsim.send_group(srv, dict(req, nonce_str=rpsim.new_nonce()))
-        self.assertErr(resp, req, "SEND_FAILED", "send_failed")
+        self.assertErr(resp, req, "SEND_FAILED", "expired")
         self.assertEqual(rpsim.balance(srv), bal)
         self.assertEqual(lu.db_packet(srv, billno)["ledger"], [])
 
@@ -273,8 +273,11 @@ class Claims(lu.LifecycleCase):
         self.claim_ok(srv, g2, w)
         p = lu.db_packet(srv, g2)
         self.assertEqual([s["openid"] for s in p["shares"]], [v, w, None])
-        # Sends count only packets with the user as re_openid (contract step 10).
-        self.group(srv, re_openid=u)
+        # Sends count what the user received today, shares opened included
+        # (contract step 10): u opened one, so a group for u is held.
+        held = rpsim.default_group_request(re_openid=u)
+        self.assertEqual(rpsim.answer_dict(rpsim.send_group(srv, held).body)["err_code"],
+                         "SENDNUM_LIMIT")
         # The next Beijing day: u opens again.
         now = lu.clock(srv)["epoch"]
         lu.move_to(srv, lu.next_beijing_midnight(now) + 1)

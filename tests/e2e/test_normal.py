@@ -90,7 +90,7 @@ class Success(lu.LifecycleCase):
         self.normal(srv, total_amount="499900", **load)
         req = lu.default_normal_request(total_amount="499901", **load)
         self.assertNormalErr(lu.send_normal(srv, req), req, "MONEY_LIMIT", "money_scene")
-        req = lu.default_normal_request(scene_id="PRODUCT_8")
+        req = lu.default_normal_request(scene_id="PRODUCT_9")
         self.assertNormalErr(lu.send_normal(srv, req), req, "PARAM_ERROR", "scene")
 
     def test_identical_resend_original_answer(self):
@@ -152,7 +152,8 @@ class BillnoSpace(lu.LifecycleCase):
         self.assertNormalErr(lu.send_normal(srv, req2), req2, "SEND_FAILED", "send_failed")
         lu.advance(srv, EXPIRY + 1)
         self.assertQuery(srv, req["mch_billno"], status="FAILED")
-        self.assertNormalErr(lu.send_normal(srv, req2), req2, "SEND_FAILED", "send_failed")
+        # More than a day after it was first used, the billno has expired (spec 3.2 row 21).
+        self.assertNormalErr(lu.send_normal(srv, req2), req2, "SEND_FAILED", "expired")
 
 
 class Lifecycle(lu.LifecycleCase):
@@ -245,11 +246,15 @@ class Validation(lu.LifecycleCase):
         self.cases([({"total_num": "2"}, "total_num1"), ({"total_num": "3"}, "total_num1"),
                     ({"total_num": "0"}, "total_num1"), ({"total_num": "x"}, "total_num1"),
                     ({"total_num": None}, "total_num1"), ({"total_num": "-1"}, "total_num1")])
-        # The echo: the request's integer, 0 when missing or not an integer.
+        # The echo: the request's integer; nothing when it was not sent as one
+        # (a field that was not sent is not echoed with a value, issue 8.4).
         resp = lu.send_normal(self.srv, lu.default_normal_request(total_num="7"))
         self.assertIn(b"<total_num>7</total_num>", resp.body)
-        resp = lu.send_normal(self.srv, lu.default_normal_request(total_num=None))
-        self.assertIn(b"<total_num>0</total_num>", resp.body)
+        for missing in (None, "", "x"):
+            with self.subTest(total_num=missing):
+                resp = lu.send_normal(self.srv, lu.default_normal_request(total_num=missing))
+                self.assertIn("total_num必须等于1".encode(), resp.body)
+                self.assertNotIn(b"<total_num>", resp.body)
 
     def test_client_ip(self):
         bad = [None, "", "256.1.1.1", "1.2.3", "1.2.3.4.5", "a.b.c.d", "::1", "1.2.3.4 ",

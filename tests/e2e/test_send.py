@@ -137,16 +137,24 @@ class Success(rpsim.E2ETestCase):
         self.assertEqual(rpsim.shares_of(self.srv, req["mch_billno"]), [1, 1, 1])
 
     def test_enabled_scenes(self):
-        for scene in ("PRODUCT_%d" % i for i in range(1, 8)):
+        # The demo merchant has all eight (the seed document's example uses PRODUCT_8).
+        for scene in ("PRODUCT_%d" % i for i in range(1, 9)):
             with self.subTest(scene=scene):
                 req, resp = self.send(self.srv, scene_id=scene, re_openid=rpsim.new_openid())
                 self.assertSuccess(resp, req)
 
     def test_merchant_without_scene_list_has_product_8(self):
+        req, resp = self.send(self.srv, mch_id=rpsim.LOAD_MCH_ID, wxappid=rpsim.LOAD_APPID,
+                              re_openid=rpsim.LOAD_OPENID, scene_id="PRODUCT_8")
+        self.assertSuccess(resp, req)
+        self.assertEqual(len(rpsim.packet_rows(self.srv, req["mch_billno"], rpsim.LOAD_MCH_ID)), 1)
+
+    def test_scene_not_enabled_for_second_merchant(self):
+        # 10000099 lists PRODUCT_1..7: PRODUCT_8 is refused, and no order is left.
         req, resp = self.send(self.srv, mch_id=MCH2_ID, wxappid=rpsim.MCH2_APPID,
                               re_openid=rpsim.MCH2_OPENID, scene_id="PRODUCT_8")
-        self.assertSuccess(resp, req)
-        self.assertEqual(len(rpsim.packet_rows(self.srv, req["mch_billno"], MCH2_ID)), 1)
+        self.assertErr(resp, req, "PARAM_ERROR", "scene")
+        self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"], MCH2_ID), [])
 
     def test_scene_maximum_average(self):
         # 499900 fen average with a scene; merchant 10000100 has no limits.
@@ -409,8 +417,8 @@ class Validation(rpsim.E2ETestCase):
 
     def test_5_scene_not_enabled(self):
         self.check_cases([
-            ({"scene_id": "PRODUCT_8"}, "scene"),
             ({"scene_id": "PRODUCT_9"}, "scene"),
+            ({"scene_id": "PRODUCT_0"}, "scene"),
             ({"scene_id": "product_1"}, "scene"),
             ({"scene_id": "FOO"}, "scene"),
         ], "PARAM_ERROR")
@@ -465,7 +473,7 @@ class Validation(rpsim.E2ETestCase):
                   "total_amount": None, "amt_type": None, "wxappid": None, "send_name": None,
                   "wishing": None, "remark": None, "nonce_str": None}
         base = rpsim.default_group_request()
-        later = {"scene_id": "PRODUCT_8"}  # steps 5+ stay broken while fields are checked
+        later = {"scene_id": "PRODUCT_9"}  # steps 5+ stay broken while fields are checked
 
         def attempt(overrides, cert):
             req = dict(base)
@@ -488,7 +496,7 @@ class Validation(rpsim.E2ETestCase):
                 self.assertErr(resp, req, "PARAM_ERROR", name)
         tail = [
             # scene (5) before money (6) before appid (7) ...
-            ({"scene_id": "PRODUCT_8", "total_amount": "3", "wxappid": rpsim.MOBILE_APPID},
+            ({"scene_id": "PRODUCT_9", "total_amount": "3", "wxappid": rpsim.MOBILE_APPID},
              "PARAM_ERROR", "scene"),
             ({"total_amount": "3", "wxappid": rpsim.MOBILE_APPID}, "MONEY_LIMIT", "money_avg"),
             ({"scene_id": "PRODUCT_1", "total_amount": "2", "wxappid": rpsim.MOBILE_APPID},
@@ -680,12 +688,15 @@ class Limits(rpsim.E2ETestCase):
             self.ok(srv)
         self.limited(srv, "SENDNUM_LIMIT", "sendnum")
 
-    def test_rcvdamount_limit(self):
+    def test_no_rcvdamount_limit_on_groups(self):
+        # The group table (spec 7.3) has no RCVDAMOUNT_LIMIT, and the seed user
+        # receives one share, not the total (spec 12): issue 8.3.
         srv = self.start_server()  # amount_per_user_per_day 100000
         self.ok(srv, total_amount=60000)
-        self.ok(srv, total_amount=40000)  # exactly the limit
-        self.limited(srv, "RCVDAMOUNT_LIMIT", "rcvdamount", total_amount=300)
-        self.ok(srv, re_openid=rpsim.new_openid(), total_amount=60000)
+        self.ok(srv, total_amount=40000)
+        self.ok(srv, total_amount=300)
+        # 2000 yuan in 20 shares to a fresh seed user, under the default limits.
+        self.ok(srv, re_openid=rpsim.new_openid(), total_amount=200000, total_num=20)
 
     def test_sendamount_limit(self):
         srv = self.start_server(fixtures=rpsim.fixtures_with(limits={"amount_per_day": 1000}))
@@ -711,8 +722,8 @@ class Limits(rpsim.E2ETestCase):
         self.ok(srv, re_openid=x)  # day 300, balance 700
         # X: count 1 >= 1, 600 > 400  -> SENDNUM first
         self.limited(srv, "SENDNUM_LIMIT", "sendnum", re_openid=x)
-        # Y: 500 > 400 per user, 800 > 700 per day -> RCVDAMOUNT first
-        self.limited(srv, "RCVDAMOUNT_LIMIT", "rcvdamount", re_openid=rpsim.new_openid(),
+        # Y: 500 > 400 per user (not a group's check), 800 > 700 per day -> SENDAMOUNT
+        self.limited(srv, "SENDAMOUNT_LIMIT", "sendamount", re_openid=rpsim.new_openid(),
                      total_amount=500)
         self.ok(srv, re_openid=rpsim.new_openid(), total_amount=400)  # day 700, balance 300
         # 1001 > 700 per day and balance 300 < 301 -> SENDAMOUNT first

@@ -134,6 +134,8 @@ static const char *failure(const char *code, const char *des, const char *billno
 		 "<total_num>%lld</total_num>\n"
 		 "</xml>",
 		 des, code, des, billno, mch_id, appid, openid, amount, num);
+	if (num < 0) /* total_num not sent: not echoed */
+		memmove(strstr(text, "<total_num>"), strstr(text, "</xml>"), sizeof("</xml>"));
 	return text;
 }
 
@@ -383,12 +385,13 @@ static void param_errors(void)
 	CHECK_STR(ask_signed(MCH, KEY, "X", "mch_billno", NULL, NULL),
 		  failure("PARAM_ERROR", "参数错误:订单号字段必填,最长为28个字符.", "", MCH, APPID,
 			  OPENID, 300, 3));
-	/* A non-integer amount is echoed as 0; a missing total_num too. */
+	/* A non-integer amount is echoed as 0 (as XML_ERROR's F9); a
+	 * total_num that was not sent is not echoed at all. */
 	CHECK_STR(ask_signed(MCH, KEY, "PE1", "total_amount", "abc", NULL),
 		  failure("PARAM_ERROR", "参数错误:红包金额参数错误.", "PE1", MCH, APPID, OPENID, 0, 3));
 	CHECK_STR(ask_signed(MCH, KEY, "PE2", "total_num", NULL, NULL),
 		  failure("PARAM_ERROR", "参数错误:total_num必须介于(包括)3到20之间", "PE2", MCH, APPID,
-			  OPENID, 300, 0));
+			  OPENID, 300, -1));
 	CHECK_STR(ask_signed(MCH, KEY, "PE3", "total_num", "21", NULL),
 		  failure("PARAM_ERROR", "参数错误:total_num必须介于(包括)3到20之间", "PE3", MCH, APPID,
 			  OPENID, 300, 21));
@@ -423,30 +426,28 @@ static void business_errors(void)
 	CHECK_STR(ask_signed(MCH, KEY, "BE2", "wxappid", "wx2421b1c4370ec43b", NULL),
 		  failure("ILLEGAL_APPID", "非法appid，请确认是否为公众号的appid，不能为APP的appid",
 			  "BE2", MCH, "wx2421b1c4370ec43b", OPENID, 300, 3));
-	CHECK_STR(ask_signed(MCH, KEY, "BE3", "scene_id", "PRODUCT_8", NULL),
+	CHECK_STR(ask_signed(MCH, KEY, "BE3", "scene_id", "PRODUCT_9", NULL),
 		  failure("PARAM_ERROR",
 			  "参数错误:该场景未开通,请登陆商户平台:产品中心-现金红包-产品设置-使用场景 进行开通",
 			  "BE3", MCH, APPID, OPENID, 300, 3));
 	CHECK_STR(ask_signed(MCH, KEY, "BE4", "re_openid", "oHw9Ft3UeVPvqkMnZs2ZLd7gAqXY", NULL),
 		  failure("OPENID_ERROR", "openid和appid不匹配", "BE4", MCH, APPID,
 			  "oHw9Ft3UeVPvqkMnZs2ZLd7gAqXY", 300, 3));
-	/* A held order (10000099, default limits: 100000 fen per user per
-	 * day): the limit's answer with the request echoed, then the billno
-	 * is burnt. */
+	/* A held order (10000099, asked for by a magic openid): the limit's
+	 * answer with the request echoed, then the billno is burnt. */
 	CHECK_STR(ask_signed("10000099", "8a4f0e6b2c9d41e7a35b7c0d9e1f2a3b", "BE5", "mch_id",
 			     "10000099", "wxappid", "wx9999999999999999", "re_openid",
-			     "oHw9Ft3UeVPvqkMnZs2ZLd7gAqXY", "total_amount", "100001", "total_num",
+			     "oMOCK_SENDNUM_LIMIT", "total_amount", "100001", "total_num",
 			     "10", NULL),
-		  failure("RCVDAMOUNT_LIMIT",
-			  "该用户今日领取金额超过限制，如有需要请登录微信支付商户平台更改API安全配置",
-			  "BE5", "10000099", "wx9999999999999999", "oHw9Ft3UeVPvqkMnZs2ZLd7gAqXY",
-			  100001, 10));
+		  failure("SENDNUM_LIMIT",
+			  "该用户今日操作次数超过限制，如有需要请登录微信支付商户平台更改API安全配置",
+			  "BE5", "10000099", "wx9999999999999999", "oMOCK_SENDNUM_LIMIT", 100001, 10));
 	CHECK_STR(ask_signed("10000099", "8a4f0e6b2c9d41e7a35b7c0d9e1f2a3b", "BE5", "mch_id",
 			     "10000099", "wxappid", "wx9999999999999999", "re_openid",
-			     "oHw9Ft3UeVPvqkMnZs2ZLd7gAqXY", "total_amount", "100001", "total_num",
+			     "oMOCK_SENDNUM_LIMIT", "total_amount", "100001", "total_num",
 			     "10", NULL),
 		  failure("SEND_FAILED", "红包发放失败,请更换单号再重试", "BE5", "10000099",
-			  "wx9999999999999999", "oHw9Ft3UeVPvqkMnZs2ZLd7gAqXY", 100001, 10));
+			  "wx9999999999999999", "oMOCK_SENDNUM_LIMIT", 100001, 10));
 }
 
 int main(int argc, char **argv)

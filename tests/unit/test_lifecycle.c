@@ -383,9 +383,11 @@ static void claims_limits(void)
 	CHECK(o.result == CLAIM_LIMIT && o.limit == ERR_SENDNUM_LIMIT);
 	o = claim(NULL, "L2", "oU", day2);
 	CHECK(o.result == CLAIM_OK);
-	/* A send to oU today counts only packets with oU as re_openid (none). */
-	group("30000001", "wx3000000000000001", "L3", "oU", 300, 3, day2 + 1);
-	CHECK_STR(status_of("30000001", "L3"), "SENT");
+	/* A send to oU counts the share oU opened today too (issue 8.3:
+	 * what a user received), so the daily count of 1 is used up. */
+	CHECK(send_at(HB_GROUP, "30000001", "wx3000000000000001", "L3", "oU", 300, 3, day2 + 1)
+		      .answer.err == ERR_SENDNUM_LIMIT);
+	CHECK_STR(status_of("30000001", "L3"), "SENDING");
 
 	/* The amount per user per day, the limit itself included. */
 	add_merchant("30000002", "wx3000000000000002", 1000000, 0, 1000);

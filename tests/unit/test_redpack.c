@@ -83,10 +83,16 @@ static const char *outcome(const struct send_result *res)
 	return text;
 }
 
+/* num 1 sends a normal packet (sendredpack), anything else a group. */
 static const char *send_outcome(const char *mch_id, const char *appid, const char *billno,
 				const char *openid, int64_t amount, int64_t num, int64_t now)
 {
 	struct send_request r = request(mch_id, appid, billno, openid, amount, num);
+	if (num == 1) {
+		r.kind = HB_NORMAL;
+		r.amt_type = NULL;
+		r.client_ip = "127.0.0.1";
+	}
 	struct send_result res = send_at(&r, now);
 	return outcome(&res);
 }
@@ -292,20 +298,25 @@ static void money_and_scene(void)
 	res = send_at(&r, T0);
 	CHECK_STR(outcome(&res), "MONEY_LIMIT 红包金额发放限制");
 
-	/* PRODUCT_8 is not enabled for 10000098; unknown scenes neither. */
+	/* The demo merchant has all eight scenes (the seed document's
+	 * example uses PRODUCT_8); unknown scenes are never enabled. */
 	r = request(MCH, APPID, "M8", SEED_USER, 300, 3);
-	r.scene_id = "PRODUCT_8";
-	res = send_at(&r, T0);
-	CHECK_STR(outcome(&res), scene_off);
 	r.scene_id = "PRODUCT_X";
 	res = send_at(&r, T0);
 	CHECK_STR(outcome(&res), scene_off);
-	/* The scene is checked before the amount. */
 	r.scene_id = "PRODUCT_8";
+	res = send_at(&r, T0);
+	CHECK_STR(outcome(&res), "SUCCESS");
+	/* 10000099 has PRODUCT_1..7 only. */
+	r = request("10000099", "wx9999999999999999", "M9", "oHw9Ft3UeVPvqkMnZs2ZLd7gAqXY", 300, 3);
+	r.scene_id = "PRODUCT_8";
+	res = send_at(&r, T0);
+	CHECK_STR(outcome(&res), scene_off);
+	/* The scene is checked before the amount. */
 	r.total_amount = 1;
 	res = send_at(&r, T0);
 	CHECK_STR(outcome(&res), scene_off);
-	CHECK(!packet_exists(MCH, "M8"));
+	CHECK(!packet_exists("10000099", "M9"));
 }
 
 static void bindings(void)
@@ -345,30 +356,65 @@ static void limits(void)
 		  "SENDNUM_LIMIT 该用户今日操作次数超过限制，如有需要请登录微信支付商户平台更改API安全配置");
 	check_held("20000001", "N2", ERR_SENDNUM_LIMIT);
 	CHECK(balance("20000001") == bal && ledger_rows("20000001") == rows);
-	/* The held billno is burnt. */
+	/* The held billno is burnt; a day after it was first used it has
+	 * expired (spec 3.2 row 21), to the second. */
 	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N2", "oU", 300, 3, T0 + 2),
 		  "SEND_FAILED 红包发放失败,请更换单号再重试");
-	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N2", "oU", 300, 3, T0 + 86400 * 2),
+	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N2", "oU", 300, 3, T0 + 86400),
 		  "SEND_FAILED 红包发放失败,请更换单号再重试");
+	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N2", "oU", 300, 3, T0 + 1 + 86400),
+		  "SEND_FAILED 该订单已经过期,请更换商户单号");
+	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N2", "oU", 300, 3, T0 + 86400 * 2),
+		  "SEND_FAILED 该订单已经过期,请更换商户单号");
+	/* An issued order is still replayed a day later. */
+	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N1", "oU", 300, 3, T0 + 86400 * 2),
+		  "SUCCESS");
 	check_held("20000001", "N2", ERR_SENDNUM_LIMIT);
 	/* The limit is per user; a held order does not count as received. */
 	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N3", "oV", 300, 3, T0 + 3), "SUCCESS");
 	CHECK(balance("20000001") == bal - 300);
 
-	/* RCVDAMOUNT_LIMIT: 1000 fen per user per day, the limit included. */
+	/* RCVDAMOUNT_LIMIT: 1000 fen per user per day, the limit included,
+	 * on normal packets. */
 	add_merchant("20000002", "wx2000000000000002", 100000, 0, 0, 1000, 0);
-	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R1", "oU", 600, 3, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R1", "oU", 600, 1, T0), "SUCCESS");
 	bal = balance("20000002");
-	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R2", "oU", 600, 3, T0),
+	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R2", "oU", 600, 1, T0),
 		  "RCVDAMOUNT_LIMIT 该用户今日领取金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
 	check_held("20000002", "R2", ERR_RCVDAMOUNT_LIMIT);
 	CHECK(balance("20000002") == bal);
-	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R2", "oU", 600, 3, T0),
+	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R2", "oU", 600, 1, T0),
 		  "SEND_FAILED 红包发放失败,请更换单号再重试");
-	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R3", "oU", 400, 3, T0), "SUCCESS");
-	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R4", "oU", 300, 3, T0),
+	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R3", "oU", 400, 1, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R4", "oU", 300, 1, T0),
 		  "RCVDAMOUNT_LIMIT 该用户今日领取金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
-	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R5", "oV", 1000, 3, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R5", "oV", 1000, 1, T0), "SUCCESS");
+	/* A group is never held by the amount a user received (spec 7.3
+	 * has no RCVDAMOUNT_LIMIT): oU is at the limit, a 3000-fen group
+	 * for oU goes out. */
+	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R6", "oU", 3000, 3, T0), "SUCCESS");
+
+	/* What a group's seed user receives is the first share, not the
+	 * total: with the limit at that share plus 20000, a 20000-fen normal
+	 * packet still fits and one more fen does not. */
+	add_merchant("20000017", "wx2000000000000017", 1000000, 0, 0, 0, 0);
+	CHECK_STR(send_outcome("20000017", "wx2000000000000017", "S1", "oY", 3000, 3, T0), "SUCCESS");
+	int64_t seed_share = sql_int("SELECT s.amount FROM shares s JOIN packets p ON p.id ="
+				     " s.packet_id WHERE p.mch_id = '20000017' AND p.mch_billno = 'S1'"
+				     " AND s.seq = 0");
+	CHECK(seed_share > 0 && seed_share < 3000);
+	struct merchant m7;
+	CHECK(store_merchant_lookup(store, "20000017", &m7) == 1);
+	m7.amount_per_user_per_day = seed_share + 20000;
+	CHECK(store_merchant_update(store, &m7) == 0);
+	CHECK_STR(send_outcome("20000017", "wx2000000000000017", "S2", "oY", 20000, 1, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000017", "wx2000000000000017", "S3", "oY", 100, 1, T0),
+		  "RCVDAMOUNT_LIMIT 该用户今日领取金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
+	/* A group of 2000 yuan in 20 shares under the default limits (issue
+	 * 8.3: every group between 1000 and 4000 yuan used to fail). */
+	add_merchant("20000018", "wx2000000000000018", 100000000, 1800, 10, 100000, 100000000);
+	CHECK_STR(send_outcome("20000018", "wx2000000000000018", "G1", "oFresh", 200000, 20, T0),
+		  "SUCCESS");
 
 	/* SENDAMOUNT_LIMIT: 1000 fen per merchant per day, any users. */
 	add_merchant("20000003", "wx2000000000000003", 100000, 0, 0, 0, 1000);
@@ -412,7 +458,7 @@ static void limits(void)
 	CHECK_STR(send_outcome("20000005", "wx2000000000000005", "P2", "oU", 300, 3, T0),
 		  "SENDNUM_LIMIT 该用户今日操作次数超过限制，如有需要请登录微信支付商户平台更改API安全配置");
 	/* oV: user amount, merchant amount and balance fail -> RCVDAMOUNT. */
-	CHECK_STR(send_outcome("20000005", "wx2000000000000005", "P3", "oV", 800, 3, T0),
+	CHECK_STR(send_outcome("20000005", "wx2000000000000005", "P3", "oV", 800, 1, T0),
 		  "RCVDAMOUNT_LIMIT 该用户今日领取金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
 	/* oW, 500: merchant amount and balance -> SENDAMOUNT. */
 	CHECK_STR(send_outcome("20000005", "wx2000000000000005", "P4", "oW", 500, 3, T0),

@@ -295,6 +295,8 @@ static void counters(struct store *s)
 			amt *= 10;
 		snprintf(billno, sizeof(billno), "C%d", i);
 		struct packet_new p = packet("20000001", billno, "oU", statuses[i], amt, 100 + i, 100 + i);
+		p.hb_type = "NORMAL";
+		p.total_num = 1;
 		CHECK(store_packet_insert(s, &p, &id) == 0);
 	}
 	/* Another user and an older packet. */
@@ -332,6 +334,15 @@ static void counters(struct store *s)
 	CHECK(amount == 1111);
 	CHECK(store_merchant_sent_since(s, "20000001", 1000, &amount) == 0);
 	CHECK(amount == 0);
+
+	/* A group's receiver got its first share, not the total. */
+	struct packet_new g = packet("20000001", "G1", "oG", "SENT", 21, 100, 100);
+	CHECK(store_packet_insert(s, &g, &id) == 0);
+	CHECK(store_share_insert(s, id, 0, 5) == 0 && store_share_insert(s, id, 1, 7) == 0 &&
+	      store_share_insert(s, id, 2, 9) == 0);
+	CHECK(store_user_received_since(s, "20000001", "oG", 0, &count, &amount) == 0);
+	CHECK(count == 1);
+	CHECK(amount == 5);
 
 	/* A held order (no send_time) never counts as received. */
 	struct packet_new h = packet("20000001", "C10", "oW", "SENT", 5, 200, 0);
@@ -413,7 +424,7 @@ static void file_store(void)
 	CHECK(store_merchant_lookup(s, "10000098", &got) == 1);
 	CHECK(got.balance == 700);
 	CHECK(sql_int(dbpath, "PRAGMA user_version") == store_schema_version());
-	CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM packets WHERE mch_id = '20000001'") == 8);
+	CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM packets WHERE mch_id = '20000001'") == 9);
 	CHECK(stat(dbpath, &st) == 0 && (st.st_mode & 0777) == 0600);
 	store_close(s);
 
