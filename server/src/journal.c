@@ -63,12 +63,91 @@ void journal_free(struct journal *j)
 	free(j);
 }
 
-static char *copy(const char *s, size_t *bytes)
+/* ---- the text encoding ------------------------------------------------ */
+
+/* The length of the valid UTF-8 character at s (n bytes available), or 0
+ * when the byte at s is NUL or starts no valid character (RFC 3629 table:
+ * the second byte's range depends on the first). */
+static size_t utf8_char(const unsigned char *s, size_t n)
 {
+	static const struct {
+		unsigned char first_lo, first_hi, second_lo, second_hi;
+		size_t len;
+	} forms[] = {
+		{0x01, 0x7F, 0, 0, 1},	     {0xC2, 0xDF, 0x80, 0xBF, 2},
+		{0xE0, 0xE0, 0xA0, 0xBF, 3}, {0xE1, 0xEC, 0x80, 0xBF, 3},
+		{0xED, 0xED, 0x80, 0x9F, 3}, {0xEE, 0xEF, 0x80, 0xBF, 3},
+		{0xF0, 0xF0, 0x90, 0xBF, 4}, {0xF1, 0xF3, 0x80, 0xBF, 4},
+		{0xF4, 0xF4, 0x80, 0x8F, 4},
+	};
+
+	for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+		if (s[0] < forms[f].first_lo || s[0] > forms[f].first_hi)
+			continue;
+		if (forms[f].len == 1)
+			return 1;
+		if (n < forms[f].len || s[1] < forms[f].second_lo || s[1] > forms[f].second_hi)
+			return 0;
+		for (size_t i = 2; i < forms[f].len; i++)
+			if (s[i] < 0x80 || s[i] > 0xBF)
+				return 0;
+		return forms[f].len;
+	}
+	return 0;
+}
+
+unsigned journal_encode(struct buf *out, const char *s, size_t len, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned flags = 0;
+	size_t used = 0;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_char(p + i, len - i);
+		size_t cost = n ? n : 4;
+		if (cost > max - used) {
+			flags |= JOURNAL_CUT;
+			break;
+		}
+		if (n) {
+			buf_append(out, p + i, n);
+			i += n;
+		} else {
+			char esc[4] = {'\\', 'x', hex[p[i] >> 4], hex[p[i] & 15]};
+			buf_append(out, esc, sizeof(esc));
+			flags |= JOURNAL_ESCAPED;
+			i++;
+		}
+		used += cost;
+	}
+	return flags;
+}
+
+/* ---- entries ----------------------------------------------------------- */
+
+/* An encoded copy of s[0..len) (at most max bytes), its cost added to
+ * *bytes; NULL stays NULL. */
+static char *encoded(const char *s, size_t len, size_t max, unsigned *flags, size_t *bytes)
+{
+	struct buf b;
+	unsigned f;
+	size_t n;
+
 	if (!s)
 		return NULL;
-	*bytes += strlen(s) + 1;
-	return xstrdup(s);
+	buf_init(&b);
+	f = journal_encode(&b, s, len, max);
+	if (flags)
+		*flags = f;
+	n = b.len;
+	*bytes += n + 1;
+	return xrealloc(buf_detach(&b), n + 1); /* what it costs is what it holds */
+}
+
+static char *copy(const char *s, size_t *bytes)
+{
+	return encoded(s, s ? strlen(s) : 0, SIZE_MAX, NULL, bytes);
 }
 
 void journal_add(struct journal *j, const char *endpoint, const char *mch_id,
@@ -77,7 +156,6 @@ void journal_add(struct journal *j, const char *endpoint, const char *mch_id,
 		 const char *sign_cause)
 {
 	struct journal_entry *e = xcalloc(1, sizeof(*e));
-	size_t body = request_len < JOURNAL_MAX_BODY ? request_len : JOURNAL_MAX_BODY;
 
 	e->seq = j->next_seq++;
 	e->at = (int64_t)time(NULL);
@@ -86,8 +164,9 @@ void journal_add(struct journal *j, const char *endpoint, const char *mch_id,
 	e->mch_id = copy(mch_id, &e->bytes);
 	e->mch_billno = copy(mch_billno, &e->bytes);
 	e->err_code = copy(err_code, &e->bytes);
-	e->request = xstrndup(request ? request : "", body);
-	e->bytes += body + 1;
+	e->request_bytes = request ? request_len : 0;
+	e->request = encoded(request ? request : "", e->request_bytes, JOURNAL_MAX_BODY,
+			     &e->request_flags, &e->bytes);
 	e->answer = copy(answer, &e->bytes);
 	e->sign_string = copy(sign_string, &e->bytes);
 	e->sign_cause = copy(sign_cause, &e->bytes);
@@ -102,12 +181,38 @@ void journal_add(struct journal *j, const char *endpoint, const char *mch_id,
 	j->bytes += e->bytes;
 }
 
+/* The i-th entry from the oldest. */
+static const struct journal_entry *at(const struct journal *j, size_t i)
+{
+	return j->ring[(j->head + i) % j->max_entries];
+}
+
+void journal_each_before(const struct journal *j, uint64_t before_seq,
+			 int (*fn)(void *arg, const struct journal_entry *e), void *arg)
+{
+	size_t lo = 0, hi = j->count;
+
+	/* seq grows from the oldest to the newest: the entries below
+	 * before_seq are the first lo. */
+	if (before_seq) {
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (at(j, mid)->seq < before_seq)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		hi = lo;
+	}
+	for (size_t i = hi; i > 0; i--)
+		if (fn(arg, at(j, i - 1)))
+			return;
+}
+
 void journal_each(const struct journal *j, int (*fn)(void *arg, const struct journal_entry *e),
 		  void *arg)
 {
-	for (size_t i = j->count; i > 0; i--)
-		if (fn(arg, j->ring[(j->head + i - 1) % j->max_entries]))
-			return;
+	journal_each_before(j, 0, fn, arg);
 }
 
 size_t journal_count(const struct journal *j)

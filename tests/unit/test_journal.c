@@ -1,10 +1,13 @@
 /* The request journal: bounded by count and by bytes, the oldest evicted
- * first, newest-first iteration, oversized entries dropped, bodies cut. */
+ * first, newest-first iteration, oversized entries dropped, bodies cut on
+ * a character, bytes that are not UTF-8 escaped, pages by seq. */
 #include "check.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "journal.h"
 
@@ -253,8 +256,220 @@ static void churn(void)
 	free(body);
 }
 
+/* ---- the text encoding ------------------------------------------------ */
+
+/* journal_encode of len bytes with max; the text into out, the flags back. */
+static unsigned enc(const char *s, size_t len, size_t max, char *out, size_t outlen)
+{
+	struct buf b;
+	unsigned flags;
+
+	buf_init(&b);
+	flags = journal_encode(&b, s, len, max);
+	snprintf(out, outlen, "%s", b.data ? b.data : "");
+	CHECK(b.len == strlen(out)); /* no NUL inside */
+	buf_release(&b);
+	return flags;
+}
+
+/* The string is what JSON can carry (jansson refuses invalid UTF-8). */
+static int json_safe(const char *s)
+{
+	json_t *j = s ? json_string(s) : NULL;
+	int ok = j != NULL;
+	json_decref(j);
+	return ok;
+}
+
+static void encoding(void)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *out;
+		unsigned flags;
+	} cases[] = {
+		{"plain <xml>", 11, "plain <xml>", 0},
+		{"\xe5\xa4\xa9\xe8\x99\xb9", 6, "\xe5\xa4\xa9\xe8\x99\xb9", 0}, /* 天虹 */
+		{"\xf0\x9f\xa7\xa7", 4, "\xf0\x9f\xa7\xa7", 0},	/* U+1F9E7, 4 bytes */
+		{"\xef\xbf\xbf\xf4\x8f\xbf\xbf", 7, "\xef\xbf\xbf\xf4\x8f\xbf\xbf", 0},
+		{"a\\x41", 5, "a\\x41", 0}, /* a backslash stays */
+		{"a\0b", 3, "a\\x00b", JOURNAL_ESCAPED},
+		{"\x80", 1, "\\x80", JOURNAL_ESCAPED},			  /* stray continuation */
+		{"\xcc\xec\xba\xe7", 4, "\\xcc\\xec\\xba\\xe7", JOURNAL_ESCAPED}, /* GBK 天虹 */
+		{"\xc0\xaf", 2, "\\xc0\\xaf", JOURNAL_ESCAPED},	  /* overlong '/' */
+		{"\xe0\x80\xaf", 3, "\\xe0\\x80\\xaf", JOURNAL_ESCAPED}, /* overlong, 3 bytes */
+		{"\xed\xa0\x80", 3, "\\xed\\xa0\\x80", JOURNAL_ESCAPED}, /* a surrogate */
+		{"\xf4\x90\x80\x80", 4, "\\xf4\\x90\\x80\\x80", JOURNAL_ESCAPED}, /* > U+10FFFF */
+		{"\xf5\xff\xfe", 3, "\\xf5\\xff\\xfe", JOURNAL_ESCAPED},
+		{"ok\xe4\xb8", 4, "ok\\xe4\\xb8", JOURNAL_ESCAPED}, /* the input ends mid-character */
+		{"\xe4\xb8\xad\xe4\xb8x", 6, "\xe4\xb8\xad\\xe4\\xb8x", JOURNAL_ESCAPED},
+	};
+	char out[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned flags = enc(cases[i].in, cases[i].len, SIZE_MAX, out, sizeof(out));
+		CHECK_STR(out, cases[i].out);
+		CHECK(flags == cases[i].flags);
+		CHECK(json_safe(out));
+	}
+	/* The cut falls before a character that would not fit whole... */
+	CHECK(enc("ab\xe4\xb8\xad", 5, 4, out, sizeof(out)) == JOURNAL_CUT);
+	CHECK_STR(out, "ab");
+	CHECK(enc("ab\xe4\xb8\xad", 5, 5, out, sizeof(out)) == 0);
+	CHECK_STR(out, "ab\xe4\xb8\xad");
+	/* ...or an escape. */
+	CHECK(enc("ab\xff", 3, 5, out, sizeof(out)) == JOURNAL_CUT);
+	CHECK_STR(out, "ab");
+	CHECK(enc("ab\xff", 3, 6, out, sizeof(out)) == JOURNAL_ESCAPED);
+	CHECK_STR(out, "ab\\xff");
+	CHECK(enc("ab\xff" "cd", 5, 7, out, sizeof(out)) == (JOURNAL_ESCAPED | JOURNAL_CUT));
+	CHECK_STR(out, "ab\\xffc");
+	CHECK(enc("", 0, 0, out, sizeof(out)) == 0);
+	CHECK_STR(out, "");
+	CHECK(enc("x", 1, 0, out, sizeof(out)) == JOURNAL_CUT);
+}
+
+/* Bodies of every kind are kept, shown safely, never dropped (issue 9
+ * part 5: a body that is not UTF-8, or a long one cut inside a character,
+ * made its entry vanish from the answer). */
+static void bodies_never_dropped(void)
+{
+	struct journal *j = journal_new(10, 0);
+	const struct journal_entry *e = NULL;
+	size_t n = JOURNAL_MAX_BODY + 1000;
+	char *body = malloc(n);
+	struct seen s;
+
+	/* A valid body whose byte JOURNAL_MAX_BODY falls inside a character:
+	 * 'x' then three-byte characters, shifted 0, 1 and 2 bytes. */
+	for (size_t shift = 0; shift < 3; shift++) {
+		memset(body, 'x', shift);
+		for (size_t i = shift; i + 3 <= n; i += 3)
+			memcpy(body + i, "\xe4\xb8\xad", 3);
+		journal_add(j, "sendgroupredpack", "10000098", "LONG", "SUCCESS", body,
+			    n - (n - shift) % 3, "<xml>\n</xml>", NULL, NULL);
+		journal_each(j, first_entry, &e);
+		CHECK(e->seq == shift + 1);
+		CHECK(e->request_bytes == n - (n - shift) % 3);
+		CHECK(e->request_flags == JOURNAL_CUT);
+		CHECK(strlen(e->request) <= JOURNAL_MAX_BODY);
+		CHECK(strlen(e->request) > JOURNAL_MAX_BODY - 3);
+		CHECK((strlen(e->request) - shift) % 3 == 0); /* whole characters only */
+		CHECK(memcmp(e->request, body, strlen(e->request)) == 0);
+		CHECK(json_safe(e->request));
+	}
+	/* A body that is not UTF-8 (GBK, as a merchant's PHP 5 sent it). */
+	{
+		static const char gbk[] = "<xml><send_name>\xcc\xec\xba\xe7</send_name></xml>";
+		journal_add(j, "sendgroupredpack", "10000098", "", "XML_ERROR", gbk, sizeof(gbk) - 1,
+			    "<xml/>", NULL, NULL);
+	}
+	journal_each(j, first_entry, &e);
+	CHECK_STR(e->request, "<xml><send_name>\\xcc\\xec\\xba\\xe7</send_name></xml>");
+	CHECK(e->request_bytes == 38 && e->request_flags == JOURNAL_ESCAPED);
+	CHECK(json_safe(e->request));
+	/* Invalid bytes all over, past the cap: escapes are cut whole too. */
+	memset(body, 0xff, n);
+	journal_add(j, "gethbinfo", "", "", "XML_ERROR", body, n, "<xml/>", NULL, NULL);
+	journal_each(j, first_entry, &e);
+	CHECK(strlen(e->request) == JOURNAL_MAX_BODY); /* 2048 escapes of 4 bytes */
+	CHECK(strncmp(e->request, "\\xff\\xff", 8) == 0);
+	CHECK(e->request_flags == (JOURNAL_ESCAPED | JOURNAL_CUT));
+	CHECK(e->request_bytes == n);
+	CHECK(e->bytes > JOURNAL_MAX_BODY && e->bytes < JOURNAL_MAX_BODY + 1024);
+	/* NUL inside a body is kept (escaped), not an end. */
+	journal_add(j, "gethbinfo", "", "", "XML_ERROR", "<xml>\0</xml>", 12, "<xml/>", NULL, NULL);
+	journal_each(j, first_entry, &e);
+	CHECK_STR(e->request, "<xml>\\x00</xml>");
+	/* The other strings go through the same encoding. */
+	journal_add(j, "sendgroupredpack", "100\xff", "B\xe4", "SIGN_ERROR", "", 0, "\xfe",
+		    "a=\xc3&key=***", "cause\x80");
+	journal_each(j, first_entry, &e);
+	CHECK_STR(e->mch_id, "100\\xff");
+	CHECK_STR(e->mch_billno, "B\\xe4");
+	CHECK_STR(e->answer, "\\xfe");
+	CHECK_STR(e->sign_string, "a=\\xc3&key=***");
+	CHECK_STR(e->sign_cause, "cause\\x80");
+	CHECK(e->request_bytes == 0 && e->request_flags == 0);
+	/* Nothing was dropped. */
+	s = walk(j, 0);
+	CHECK(s.n == 7 && journal_count(j) == 7);
+	journal_free(j);
+	free(body);
+}
+
+/* ---- pages ------------------------------------------------------------- */
+
+static void pages(void)
+{
+	struct journal *j = journal_new(5, 0);
+	struct seen s;
+
+	/* Before anything: nothing, whatever the cursor. */
+	s = walk(j, 0);
+	CHECK(s.n == 0);
+	for (int i = 1; i <= 12; i++)
+		add(j, i % 10);
+	/* Kept: seq 8..12. */
+	static const struct {
+		uint64_t before;
+		int n;
+		uint64_t first;
+	} cases[] = {
+		{0, 5, 12}, {13, 5, 12}, {1000, 5, 12}, {12, 4, 11}, {10, 2, 9},
+		{9, 1, 8},  {8, 0, 0},	 {3, 0, 0},	{1, 0, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&s, 0, sizeof(s));
+		journal_each_before(j, cases[i].before, collect, &s);
+		CHECK(s.n == cases[i].n);
+		if (s.n)
+			CHECK(s.seq[0] == cases[i].first);
+		for (int k = 1; k < s.n; k++)
+			CHECK(s.seq[k] == s.seq[k - 1] - 1);
+	}
+	/* A stop inside a page. */
+	memset(&s, 0, sizeof(s));
+	s.stop_after = 2;
+	journal_each_before(j, 11, collect, &s);
+	CHECK(s.n == 2 && s.seq[0] == 10 && s.seq[1] == 9);
+	journal_free(j);
+
+	/* Gaps in seq (an entry larger than the budget takes a seq, is not
+	 * kept): the search still lands right. */
+	j = journal_new(100, 4096);
+	{
+		char *big = malloc(8000);
+		memset(big, 'q', 7999);
+		big[7999] = '\0';
+		for (int i = 1; i <= 9; i++) {
+			if (i % 3 == 0)
+				journal_add(j, "sendgroupredpack", "1", "B", "SUCCESS", "", 0, big, NULL,
+					    NULL);
+			else
+				add(j, i);
+		}
+		free(big);
+	}
+	/* Kept: 1 2 4 5 7 8 */
+	memset(&s, 0, sizeof(s));
+	journal_each_before(j, 7, collect, &s);
+	CHECK(s.n == 4 && s.seq[0] == 5 && s.seq[3] == 1);
+	memset(&s, 0, sizeof(s));
+	journal_each_before(j, 6, collect, &s);
+	CHECK(s.n == 4 && s.seq[0] == 5);
+	memset(&s, 0, sizeof(s));
+	journal_each_before(j, 9, collect, &s);
+	CHECK(s.n == 6 && s.seq[0] == 8);
+	journal_free(j);
+}
+
 int main(void)
 {
+	encoding();
+	bodies_never_dropped();
+	pages();
 	by_count();
 	by_bytes();
 	large_entries();
