@@ -128,9 +128,13 @@ class AnswerParserTests(unittest.TestCase):
         req = rpsim.default_group_request(mch_billno="", total_num="abc")
         body = rpsim.expected_answer("PARAM_ERROR", rpsim.DES["mch_billno"], req).decode()
         self.assertIn("<mch_billno><![CDATA[]]></mch_billno>\n", body)
-        self.assertIn("<total_num>0</total_num>\n", body)
+        # A total_num that was not sent as a number is not echoed (issue 8.4).
+        self.assertNotIn("<total_num>", body)
         self.assertIn("<mch_id><![CDATA[10000098]]></mch_id>\n", body)
-        self.assertTrue(body.endswith("<total_amount>300</total_amount>\n<total_num>0</total_num>\n</xml>"))
+        self.assertTrue(body.endswith("<total_amount>300</total_amount>\n</xml>"))
+        req = rpsim.default_group_request(total_num="07")
+        body = rpsim.expected_answer("PARAM_ERROR", rpsim.DES["mch_billno"], req).decode()
+        self.assertTrue(body.endswith("<total_amount>300</total_amount>\n<total_num>7</total_num>\n</xml>"))
         rpsim.parse_answer(rpsim.XML_ERROR_BODY)
 
 
