@@ -137,6 +137,7 @@ static void api_send(struct request *r)
 		.amt_type = optional(p, "amt_type"),
 		.force = r->magic > 0 ? r->magic : 0,
 		.peer_ip = r->peer_ip,
+		.merchant = &r->merchant,
 	};
 
 	/* A PROCESSING rule with a delay settles the order by itself. */

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "store.h"
+
 #define ISSUED "('SENT', 'RECEIVED', 'RFUND_ING', 'REFUND')"
 
 struct invariant {
@@ -108,6 +110,28 @@ static const struct invariant invariants[] = {
 	{"no_orphan_apps",
 	 "SELECT 'app ' || appid || ' of missing merchant ' || mch_id FROM apps"
 	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)"},
+	/* The running counters the limits read equal the rows they summarise. */
+	{"merchant_day_counter",
+	 "WITH r(mch_id, day, amount) AS (" STORE_DAY_MERCHANT_SQL ")"
+	 " SELECT 'day_merchant ' || mch_id || ' day ' || day || ': counter ' || IFNULL(kept, 'none')"
+	 " || ', rows ' || IFNULL(real, 'none') FROM (SELECT r.mch_id AS mch_id, r.day AS day,"
+	 " r.amount AS real, d.amount AS kept FROM r LEFT JOIN day_merchant d USING (mch_id, day)"
+	 " UNION SELECT d.mch_id, d.day, r.amount, d.amount FROM day_merchant d LEFT JOIN r"
+	 " USING (mch_id, day)) WHERE real IS NOT kept"},
+	{"user_day_counter",
+	 "WITH r(mch_id, openid, day, count, amount) AS (" STORE_DAY_USER_SQL ")"
+	 " SELECT 'day_user ' || mch_id || '/' || openid || ' day ' || day || ': counter ' ||"
+	 " IFNULL(kc || '/' || ka, 'none') || ', rows ' || IFNULL(rc || '/' || ra, 'none') FROM"
+	 " (SELECT r.mch_id AS mch_id, r.openid AS openid, r.day AS day, r.count AS rc,"
+	 " r.amount AS ra, d.count AS kc, d.amount AS ka FROM r LEFT JOIN day_user d"
+	 " USING (mch_id, openid, day) UNION SELECT d.mch_id, d.openid, d.day, r.count, r.amount,"
+	 " d.count, d.amount FROM day_user d LEFT JOIN r USING (mch_id, openid, day))"
+	 " WHERE rc IS NOT kc OR ra IS NOT ka"},
+	{"rate_counter",
+	 "SELECT 'rate_second ' || r.mch_id || ' at ' || r.second || ': counter ' || r.count ||"
+	 " ', orders created ' || (SELECT COUNT(*) FROM packets p WHERE p.mch_id = r.mch_id"
+	 " AND p.created_at = r.second) FROM rate_second r WHERE r.count != (SELECT COUNT(*)"
+	 " FROM packets p WHERE p.mch_id = r.mch_id AND p.created_at = r.second)"},
 };
 /* clang-format on */
 

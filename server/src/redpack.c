@@ -277,7 +277,9 @@ void redpack_send(struct redpack *rp, const struct send_request *req, int64_t no
 	set(&out->answer, ERR_SUCCESS, NULL);
 	if (store_begin(rp->store) != 0)
 		goto error;
-	if (store_merchant_lookup(rp->store, req->mch_id, &m) != 1)
+	if (req->merchant)
+		m = *req->merchant;
+	else if (store_merchant_lookup(rp->store, req->mch_id, &m) != 1)
 		goto error;
 	if ((rc = check_amount(rp, req, &out->answer)) != 0 ||
 	    (rc = check_bindings(rp, req, &out->answer)) != 0 ||

@@ -33,6 +33,9 @@ struct send_request {
 	 * PROCESSING records it pending; the billno rules still come first. */
 	int force;
 	const char *peer_ip; /* the caller's address (NULL: unknown) */
+	/* The merchant as the pipeline read it for this request (NULL: read
+	 * it here). Nothing writes between the two on the event loop. */
+	const struct merchant *merchant;
 	/* With force PROCESSING: settle by itself after this many seconds
 	 * (0: only by the control API) to settle_to ("SENT" or "FAILED"). */
 	int64_t settle_after;

@@ -18,6 +18,9 @@
 
 /* ---- schema ------------------------------------------------------------ */
 
+#define ISSUED_STATUSES STORE_ISSUED_STATUSES
+#define ISSUED_STATUSES_SQL ISSUED_STATUSES
+
 /* migrations[i] brings user_version from i to i + 1. Never edit a
  * released row: add one. */
 static const char *const migrations[] = {
@@ -99,6 +102,69 @@ static const char *const migrations[] = {
 	/* 4: a PROCESSING order that settles by itself (a fault rule's delay). */
 	"ALTER TABLE packets ADD COLUMN settle_at INTEGER;"
 	"ALTER TABLE packets ADD COLUMN settle_to TEXT CHECK (settle_to IN ('SENT', 'FAILED'));",
+
+	/* 5: running counters for the rate and the daily limits, so a send
+	 * looks its limits up by key instead of summing a growing table.
+	 * Triggers keep them in the same transaction as the rows they count,
+	 * whichever code path writes those rows. A day is a Beijing calendar
+	 * day: (t + 8 h) / 24 h. Rows are only deleted by a reset, which
+	 * clears the counters itself. */
+	"CREATE TABLE rate_second ("
+	"  mch_id TEXT NOT NULL, second INTEGER NOT NULL, count INTEGER NOT NULL,"
+	"  PRIMARY KEY (mch_id, second)) WITHOUT ROWID;"
+	"CREATE TABLE day_merchant ("
+	"  mch_id TEXT NOT NULL, day INTEGER NOT NULL, amount INTEGER NOT NULL,"
+	"  PRIMARY KEY (mch_id, day)) WITHOUT ROWID;"
+	"CREATE TABLE day_user ("
+	"  mch_id TEXT NOT NULL, openid TEXT NOT NULL, day INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL, amount INTEGER NOT NULL,"
+	"  PRIMARY KEY (mch_id, openid, day)) WITHOUT ROWID;"
+	/* Every order counts for the rate when created; seconds older than
+	 * two minutes are pruned as new ones come (by key, a few rows). */
+	"CREATE TRIGGER count_created AFTER INSERT ON packets BEGIN"
+	"  INSERT INTO rate_second VALUES (NEW.mch_id, NEW.created_at, 1)"
+	"    ON CONFLICT DO UPDATE SET count = count + 1;"
+	"  DELETE FROM rate_second WHERE mch_id = NEW.mch_id AND second < NEW.created_at - 120;"
+	"END;"
+	/* An issued packet: the merchant's day, and its receiver's count (a
+	 * normal packet's amount too; a group's seed share comes with the
+	 * share row). Issued at insert, or later by a settle. */
+	"CREATE TRIGGER count_issued_insert AFTER INSERT ON packets"
+	"  WHEN NEW.send_time > 0 AND NEW.status IN " ISSUED_STATUSES_SQL " BEGIN"
+	"  INSERT INTO day_merchant VALUES (NEW.mch_id, (NEW.send_time + 28800) / 86400,"
+	"    NEW.total_amount) ON CONFLICT DO UPDATE SET amount = amount + excluded.amount;"
+	"  INSERT INTO day_user VALUES (NEW.mch_id, NEW.re_openid, (NEW.send_time + 28800) / 86400,"
+	"    1, CASE NEW.hb_type WHEN 'NORMAL' THEN NEW.total_amount ELSE 0 END)"
+	"    ON CONFLICT DO UPDATE SET count = count + 1, amount = amount + excluded.amount;"
+	"END;"
+	"CREATE TRIGGER count_issued_update AFTER UPDATE OF send_time ON packets"
+	"  WHEN IFNULL(OLD.send_time, 0) = 0 AND NEW.send_time > 0"
+	"  AND NEW.status IN " ISSUED_STATUSES_SQL " BEGIN"
+	"  INSERT INTO day_merchant VALUES (NEW.mch_id, (NEW.send_time + 28800) / 86400,"
+	"    NEW.total_amount) ON CONFLICT DO UPDATE SET amount = amount + excluded.amount;"
+	"  INSERT INTO day_user VALUES (NEW.mch_id, NEW.re_openid, (NEW.send_time + 28800) / 86400,"
+	"    1, CASE NEW.hb_type WHEN 'NORMAL' THEN NEW.total_amount ELSE 0 END)"
+	"    ON CONFLICT DO UPDATE SET count = count + 1, amount = amount + excluded.amount;"
+	"END;"
+	/* A group's first share is its seed user's. */
+	"CREATE TRIGGER count_seed_share AFTER INSERT ON shares WHEN NEW.seq = 0 BEGIN"
+	"  INSERT INTO day_user SELECT p.mch_id, p.re_openid, (p.send_time + 28800) / 86400, 0,"
+	"    NEW.amount FROM packets p WHERE p.id = NEW.packet_id AND p.hb_type = 'GROUP'"
+	"    AND p.send_time > 0 AND p.status IN " ISSUED_STATUSES_SQL
+	"    ON CONFLICT DO UPDATE SET amount = amount + excluded.amount;"
+	"END;"
+	/* A share opened by someone else than the seed user is theirs. */
+	"CREATE TRIGGER count_opened AFTER UPDATE OF openid ON shares"
+	"  WHEN OLD.openid IS NULL AND NEW.openid IS NOT NULL BEGIN"
+	"  INSERT INTO day_user SELECT p.mch_id, NEW.openid, (NEW.rcv_time + 28800) / 86400, 1,"
+	"    NEW.amount FROM packets p WHERE p.id = NEW.packet_id AND p.re_openid != NEW.openid"
+	"    ON CONFLICT DO UPDATE SET count = count + 1, amount = amount + excluded.amount;"
+	"END;"
+	/* What an older database already holds. */
+	"INSERT INTO rate_second SELECT mch_id, created_at, COUNT(*) FROM packets"
+	"  GROUP BY mch_id, created_at;"
+	"INSERT INTO day_merchant " STORE_DAY_MERCHANT_SQL ";"
+	"INSERT INTO day_user " STORE_DAY_USER_SQL ";",
 };
 
 #define PACKET_COLUMNS "SELECT id, mch_id, mch_billno, hb_type, status, wxappid, re_openid," \
@@ -107,7 +173,6 @@ static const char *const migrations[] = {
 	" remark, IFNULL(scene_id, ''), IFNULL(refund_time, 0), IFNULL(refund_amount, 0)" \
 	" FROM packets "
 
-#define ISSUED_STATUSES "('SENT', 'RECEIVED', 'RFUND_ING', 'REFUND')"
 
 int store_schema_version(void)
 {
@@ -146,11 +211,10 @@ enum st {
 	ST_DUE_REFUND,
 	ST_DUE_FAIL,
 	ST_DUE_SETTLE,
-	ST_USER_OPENED_SINCE,
 	ST_LEDGER_LIST,
 	ST_PACKETS_CREATED_SINCE,
-	ST_USER_RECEIVED_SINCE,
-	ST_MERCHANT_SENT_SINCE,
+	ST_USER_DAY,
+	ST_MERCHANT_DAY,
 	ST_PACKET_INSERT,
 	ST_PACKET_SET_LISTID,
 	ST_SHARE_INSERT,
@@ -209,22 +273,14 @@ static const char *const statements[ST__COUNT] = {
 			  " ORDER BY settle_at LIMIT ?",
 	[ST_DUE_FAIL] = "SELECT id FROM packets WHERE status = 'SENDING'"
 			" AND created_at <= ? ORDER BY created_at LIMIT ?",
-	[ST_USER_OPENED_SINCE] = "SELECT COUNT(*), IFNULL(SUM(s.amount), 0) FROM shares s"
-				 " JOIN packets p ON p.id = s.packet_id"
-				 " WHERE s.openid = ?2 AND s.rcv_time >= ?3 AND p.mch_id = ?1"
-				 " AND p.re_openid != ?2",
 	[ST_LEDGER_LIST] = "SELECT id, mch_id, amount, kind, IFNULL(packet_id, 0), at FROM ledger"
 			   " WHERE packet_id = ? ORDER BY id",
-	[ST_PACKETS_CREATED_SINCE] = "SELECT COUNT(*) FROM packets WHERE mch_id = ? AND created_at >= ?",
-	/* What the receiver got: a normal packet whole, a group's first share
-	 * (the seed user's own; the others go to whoever opens them). */
-	[ST_USER_RECEIVED_SINCE] = "SELECT COUNT(*), IFNULL(SUM(CASE p.hb_type WHEN 'GROUP'"
-				   " THEN (SELECT s.amount FROM shares s WHERE s.packet_id = p.id"
-				   " AND s.seq = 0) ELSE p.total_amount END), 0) FROM packets p"
-				   " WHERE p.mch_id = ? AND p.re_openid = ? AND p.send_time >= ?"
-				   " AND p.status IN " ISSUED_STATUSES,
-	[ST_MERCHANT_SENT_SINCE] = "SELECT IFNULL(SUM(total_amount), 0) FROM packets"
-				   " WHERE mch_id = ? AND send_time >= ? AND status IN " ISSUED_STATUSES,
+	[ST_PACKETS_CREATED_SINCE] = "SELECT IFNULL(SUM(count), 0) FROM rate_second"
+				     " WHERE mch_id = ? AND second >= ?",
+	[ST_USER_DAY] = "SELECT count, amount FROM day_user WHERE mch_id = ? AND openid = ?"
+			" AND day = (? + 28800) / 86400",
+	[ST_MERCHANT_DAY] = "SELECT amount FROM day_merchant WHERE mch_id = ?"
+			    " AND day = (? + 28800) / 86400",
 	[ST_PACKET_INSERT] = "INSERT INTO packets (mch_id, mch_billno, hb_type, status, wxappid,"
 			     " re_openid, send_name, wishing, act_name, remark, scene_id, client_ip,"
 			     " amt_type, total_amount, total_num, err_code, reason, created_at,"
@@ -611,30 +667,14 @@ int store_packets_created_since(struct store *s, const char *mch_id, int64_t sin
 	return rc < 0 ? -1 : 0;
 }
 
-int store_user_received_since(struct store *s, const char *mch_id, const char *openid,
-			      int64_t since, int64_t *count, int64_t *amount)
+int store_merchant_sent_since(struct store *s, const char *mch_id, int64_t day_start,
+			      int64_t *amount)
 {
-	sqlite3_stmt *q = stmt(s, ST_USER_RECEIVED_SINCE);
+	sqlite3_stmt *q = stmt(s, ST_MERCHANT_DAY);
 	bind_text(q, 1, mch_id);
-	bind_text(q, 2, openid);
-	sqlite3_bind_int64(q, 3, since);
-	int rc = step_row(s, q, "count user packets");
-	if (rc == 1) {
-		*count = sqlite3_column_int64(q, 0);
-		*amount = sqlite3_column_int64(q, 1);
-	}
-	sqlite3_reset(q);
-	return rc < 0 ? -1 : 0;
-}
-
-int store_merchant_sent_since(struct store *s, const char *mch_id, int64_t since, int64_t *amount)
-{
-	sqlite3_stmt *q = stmt(s, ST_MERCHANT_SENT_SINCE);
-	bind_text(q, 1, mch_id);
-	sqlite3_bind_int64(q, 2, since);
-	int rc = step_row(s, q, "sum merchant packets");
-	if (rc == 1)
-		*amount = sqlite3_column_int64(q, 0);
+	sqlite3_bind_int64(q, 2, day_start);
+	int rc = step_row(s, q, "merchant's day");
+	*amount = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
 	sqlite3_reset(q);
 	return rc < 0 ? -1 : 0;
 }
@@ -844,28 +884,26 @@ int store_due_ids(struct store *s, enum store_due which, int64_t t, int64_t *ids
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? n : fail(s, "due packets");
 }
 
-int store_user_receipts_since(struct store *s, const char *mch_id, const char *openid, int64_t t,
-			      int64_t *count, int64_t *amount)
+int store_user_receipts_since(struct store *s, const char *mch_id, const char *openid,
+			      int64_t day_start, int64_t *count, int64_t *amount)
 {
-	int64_t c2 = 0, a2 = 0;
-	sqlite3_stmt *q;
-	int rc;
-
-	if (store_user_received_since(s, mch_id, openid, t, count, amount) != 0)
-		return -1;
-	q = stmt(s, ST_USER_OPENED_SINCE);
+	sqlite3_stmt *q = stmt(s, ST_USER_DAY);
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, openid);
-	sqlite3_bind_int64(q, 3, t);
-	rc = step_row(s, q, "count opened shares");
-	if (rc == 1) {
-		c2 = sqlite3_column_int64(q, 0);
-		a2 = sqlite3_column_int64(q, 1);
-	}
+	sqlite3_bind_int64(q, 3, day_start);
+	int rc = step_row(s, q, "user's day");
+	*count = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
+	*amount = rc == 1 ? sqlite3_column_int64(q, 1) : 0;
 	sqlite3_reset(q);
-	*count += c2;
-	*amount += a2;
 	return rc < 0 ? -1 : 0;
+}
+
+int64_t store_vm_steps(struct store *s)
+{
+	int64_t steps = 0;
+	for (int i = 0; i < ST__COUNT; i++)
+		steps += sqlite3_stmt_status(s->st[i], SQLITE_STMTSTATUS_VM_STEP, 0);
+	return steps;
 }
 
 int store_packets_each(struct store *s, const char *mch_id, const char *status, int limit,
@@ -930,9 +968,10 @@ int store_ledger_each(struct store *s, int64_t packet_id,
 int store_wipe(struct store *s, const char *mch_id)
 {
 	static const char *const all[] = {
-		"DELETE FROM shares", "DELETE FROM ledger", "DELETE FROM packets",
-		"DELETE FROM apps",   "DELETE FROM scenes", "DELETE FROM users",
-		"DELETE FROM merchants",
+		"DELETE FROM shares",      "DELETE FROM ledger",       "DELETE FROM packets",
+		"DELETE FROM apps",        "DELETE FROM scenes",       "DELETE FROM users",
+		"DELETE FROM merchants",   "DELETE FROM rate_second",  "DELETE FROM day_merchant",
+		"DELETE FROM day_user",
 	};
 	static const char *const one[] = {
 		"DELETE FROM shares WHERE packet_id IN (SELECT id FROM packets WHERE mch_id = ?1)",
@@ -941,6 +980,9 @@ int store_wipe(struct store *s, const char *mch_id)
 		"DELETE FROM apps WHERE mch_id = ?1",
 		"DELETE FROM scenes WHERE mch_id = ?1",
 		"DELETE FROM merchants WHERE mch_id = ?1",
+		"DELETE FROM rate_second WHERE mch_id = ?1",
+		"DELETE FROM day_merchant WHERE mch_id = ?1",
+		"DELETE FROM day_user WHERE mch_id = ?1",
 	};
 	const char *const *list = mch_id ? one : all;
 	size_t n = mch_id ? sizeof(one) / sizeof(one[0]) : sizeof(all) / sizeof(all[0]);

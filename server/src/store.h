@@ -131,12 +131,36 @@ int store_scene_enabled(struct store *s, const char *mch_id, const char *scene_i
 int store_packet_find(struct store *s, const char *mch_id, const char *mch_billno,
 		      struct packet_row *out);
 
-/* Counters for the rate and daily limits. */
+/* Counters for the rate and the daily limits: running totals kept by
+ * triggers in the same transaction as the rows they count, each read by
+ * key, so a send costs the same whatever the database holds. */
+
+/* Orders the merchant created at or after since (within the last two
+ * minutes: older seconds are pruned). */
 int store_packets_created_since(struct store *s, const char *mch_id, int64_t since,
 				int64_t *count);
-int store_user_received_since(struct store *s, const char *mch_id, const char *openid,
-			      int64_t since, int64_t *count, int64_t *amount);
-int store_merchant_sent_since(struct store *s, const char *mch_id, int64_t since, int64_t *amount);
+/* The merchant's amount issued on the Beijing day that began at
+ * day_start (clock_beijing_day_start). */
+int store_merchant_sent_since(struct store *s, const char *mch_id, int64_t day_start,
+			      int64_t *amount);
+
+/* The counters recomputed from the rows they summarise, as (mch_id, day,
+ * amount) and (mch_id, openid, day, count, amount): for the migration
+ * that created them and for the invariant checker. */
+#define STORE_ISSUED_STATUSES "('SENT', 'RECEIVED', 'RFUND_ING', 'REFUND')"
+#define STORE_DAY_MERCHANT_SQL                                                         \
+	"SELECT mch_id, (send_time + 28800) / 86400, SUM(total_amount) FROM packets"   \
+	" WHERE send_time > 0 AND status IN " STORE_ISSUED_STATUSES " GROUP BY 1, 2"
+#define STORE_DAY_USER_SQL                                                               \
+	"SELECT mch_id, openid, day, SUM(c), SUM(a) FROM ("                              \
+	"SELECT p.mch_id AS mch_id, p.re_openid AS openid,"                              \
+	" (p.send_time + 28800) / 86400 AS day, 1 AS c, CASE p.hb_type WHEN 'NORMAL'"    \
+	" THEN p.total_amount ELSE IFNULL((SELECT s.amount FROM shares s"                \
+	" WHERE s.packet_id = p.id AND s.seq = 0), 0) END AS a FROM packets p"           \
+	" WHERE p.send_time > 0 AND p.status IN " STORE_ISSUED_STATUSES                  \
+	" UNION ALL SELECT p.mch_id, s.openid, (s.rcv_time + 28800) / 86400, 1, s.amount" \
+	" FROM shares s JOIN packets p ON p.id = s.packet_id"                            \
+	" WHERE s.openid IS NOT NULL AND s.openid != p.re_openid) GROUP BY 1, 2, 3"
 
 /* Writes. */
 int store_packet_insert(struct store *s, const struct packet_new *p, int64_t *id);
@@ -180,10 +204,16 @@ int store_due_ids(struct store *s, enum store_due which, int64_t t, int64_t *ids
 /* The packet with this row id. 1 found, 0 not, -1 error. */
 int store_packet_by_id(struct store *s, int64_t id, struct packet_row *out);
 
-/* A user's receipts since t for the daily limits: packets sent to them
- * (issued) plus shares they opened in packets sent to others. */
-int store_user_receipts_since(struct store *s, const char *mch_id, const char *openid, int64_t t,
-			      int64_t *count, int64_t *amount);
+/* What openid received from the merchant on the Beijing day that began
+ * at day_start, for the daily limits: the issued normal packets sent to
+ * it, the first share of the issued groups it seeds, the shares it
+ * opened of others' groups (count and amount). */
+int store_user_receipts_since(struct store *s, const char *mch_id, const char *openid,
+			      int64_t day_start, int64_t *count, int64_t *amount);
+
+/* SQLite VM steps run by this store's statements so far (triggers
+ * included): what a request costs, independent of the machine. */
+int64_t store_vm_steps(struct store *s);
 
 /* Listing for the control API: newest first; mch_id / status may be
  * NULL (no filter). Each row is passed to row(arg, packet). */

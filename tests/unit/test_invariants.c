@@ -359,6 +359,14 @@ static void corruptions(void)
 	corrupt("held order without reason",
 		"UPDATE packets SET reason = NULL WHERE mch_billno = 'HELD1'", "held_packet_has_reason",
 		"HELD1");
+	/* The running counters the limits read (issue 10). */
+	corrupt("user counter off by one", "UPDATE day_user SET count = count + 1",
+		"user_day_counter", "counter");
+	corrupt("user counter missing", "DELETE FROM day_user", "user_day_counter", "counter none");
+	corrupt("merchant counter off", "UPDATE day_merchant SET amount = amount - 1",
+		"merchant_day_counter", "counter");
+	corrupt("rate counter off", "UPDATE rate_second SET count = count + 2", "rate_counter",
+		"rate_second");
 }
 
 int main(int argc, char **argv)

@@ -278,77 +278,98 @@ static void ledger(struct store *s, const char *path)
 	}
 }
 
+/* The running counters: kept by triggers, read by key, per Beijing day. */
 static void counters(struct store *s)
 {
 	static const char *const statuses[] = {"SENT", "RECEIVED", "RFUND_ING", "REFUND",
 					       "SENDING", "FAILED"};
+	const int64_t day0 = INT64_C(1709222400); /* 2024-03-01 00:00 Beijing */
 	struct merchant m = merchant("20000001", 10);
 	int64_t id, count = -1, amount = -1;
 	char billno[16];
 
 	CHECK(store_merchant_insert(s, &m) == 0);
-	/* One packet to user oU per status at t=100..105 (send_time set for
-	 * all, so only the status decides), amounts 1, 10, 100, ... */
+	/* Another user, the day before. */
+	struct packet_new o = packet("20000001", "C9", "oV", "SENT", 7000000, day0 - 50, day0 - 50);
+	o.hb_type = "NORMAL";
+	CHECK(store_packet_insert(s, &o, &id) == 0);
+	/* One normal packet to user oU per status at day0 + 100..105
+	 * (send_time set for all, so only the status decides), amounts 1,
+	 * 10, 100, ... */
 	for (int i = 0; i < 6; i++) {
 		int64_t amt = 1;
 		for (int k = 0; k < i; k++)
 			amt *= 10;
 		snprintf(billno, sizeof(billno), "C%d", i);
-		struct packet_new p = packet("20000001", billno, "oU", statuses[i], amt, 100 + i, 100 + i);
+		struct packet_new p = packet("20000001", billno, "oU", statuses[i], amt, day0 + 100 + i,
+					     day0 + 100 + i);
 		p.hb_type = "NORMAL";
 		p.total_num = 1;
 		CHECK(store_packet_insert(s, &p, &id) == 0);
 	}
-	/* Another user and an older packet. */
-	struct packet_new o = packet("20000001", "C9", "oV", "SENT", 7000000, 50, 50);
-	CHECK(store_packet_insert(s, &o, &id) == 0);
 
+	/* The rate: orders created per second, the ones over two minutes old
+	 * pruned (C9 is gone). */
 	CHECK(store_packets_created_since(s, "20000001", 0, &count) == 0);
-	CHECK(count == 7);
-	CHECK(store_packets_created_since(s, "20000001", 100, &count) == 0);
 	CHECK(count == 6);
-	CHECK(store_packets_created_since(s, "20000001", 104, &count) == 0);
+	CHECK(store_packets_created_since(s, "20000001", day0 + 104, &count) == 0);
 	CHECK(count == 2);
-	CHECK(store_packets_created_since(s, "20000001", 106, &count) == 0);
+	CHECK(store_packets_created_since(s, "20000001", day0 + 106, &count) == 0);
 	CHECK(count == 0);
 	CHECK(store_packets_created_since(s, "20000002", 0, &count) == 0);
 	CHECK(count == 0);
 
 	/* Only issued statuses count: SENT, RECEIVED, RFUND_ING, REFUND. */
-	CHECK(store_user_received_since(s, "20000001", "oU", 0, &count, &amount) == 0);
-	CHECK(count == 4);
+	CHECK(store_user_receipts_since(s, "20000001", "oU", day0, &count, &amount) == 0);
+	CHECK(count == 4 && amount == 1111);
+	CHECK(store_user_receipts_since(s, "20000001", "oU", day0 - 86400, &count, &amount) == 0);
+	CHECK(count == 0 && amount == 0);
+	CHECK(store_user_receipts_since(s, "20000001", "oV", day0 - 86400, &count, &amount) == 0);
+	CHECK(count == 1 && amount == 7000000);
+	CHECK(store_user_receipts_since(s, "20000001", "oV", day0, &count, &amount) == 0);
+	CHECK(count == 0 && amount == 0);
+	CHECK(store_user_receipts_since(s, "20000002", "oU", day0, &count, &amount) == 0);
+	CHECK(count == 0 && amount == 0);
+
+	CHECK(store_merchant_sent_since(s, "20000001", day0, &amount) == 0);
 	CHECK(amount == 1111);
-	CHECK(store_user_received_since(s, "20000001", "oU", 102, &count, &amount) == 0);
-	CHECK(count == 2);
-	CHECK(amount == 1100);
-	CHECK(store_user_received_since(s, "20000001", "oV", 51, &count, &amount) == 0);
-	CHECK(count == 0);
-	CHECK(amount == 0);
-	CHECK(store_user_received_since(s, "20000002", "oU", 0, &count, &amount) == 0);
-	CHECK(count == 0);
+	CHECK(store_merchant_sent_since(s, "20000001", day0 - 86400, &amount) == 0);
+	CHECK(amount == 7000000);
+	CHECK(store_merchant_sent_since(s, "20000001", day0 + 86400, &amount) == 0);
 	CHECK(amount == 0);
 
-	CHECK(store_merchant_sent_since(s, "20000001", 0, &amount) == 0);
-	CHECK(amount == 7001111);
-	CHECK(store_merchant_sent_since(s, "20000001", 51, &amount) == 0);
-	CHECK(amount == 1111);
-	CHECK(store_merchant_sent_since(s, "20000001", 1000, &amount) == 0);
-	CHECK(amount == 0);
-
-	/* A group's receiver got its first share, not the total. */
-	struct packet_new g = packet("20000001", "G1", "oG", "SENT", 21, 100, 100);
+	/* A group's receiver got its first share, not the total; a share
+	 * opened by someone else is theirs; the seed opening its own share
+	 * adds nothing. */
+	struct packet_new g = packet("20000001", "G1", "oG", "SENT", 21, day0 + 200, day0 + 200);
 	CHECK(store_packet_insert(s, &g, &id) == 0);
 	CHECK(store_share_insert(s, id, 0, 5) == 0 && store_share_insert(s, id, 1, 7) == 0 &&
 	      store_share_insert(s, id, 2, 9) == 0);
-	CHECK(store_user_received_since(s, "20000001", "oG", 0, &count, &amount) == 0);
-	CHECK(count == 1);
-	CHECK(amount == 5);
+	CHECK(store_user_receipts_since(s, "20000001", "oG", day0, &count, &amount) == 0);
+	CHECK(count == 1 && amount == 5);
+	CHECK(store_share_open(s, id, 0, "oG", day0 + 201) == 0);
+	CHECK(store_share_open(s, id, 1, "oH", day0 + 202) == 0);
+	CHECK(store_user_receipts_since(s, "20000001", "oG", day0, &count, &amount) == 0);
+	CHECK(count == 1 && amount == 5);
+	CHECK(store_user_receipts_since(s, "20000001", "oH", day0, &count, &amount) == 0);
+	CHECK(count == 1 && amount == 7);
+	CHECK(store_merchant_sent_since(s, "20000001", day0, &amount) == 0);
+	CHECK(amount == 1111 + 21);
 
-	/* A held order (no send_time) never counts as received. */
-	struct packet_new h = packet("20000001", "C10", "oW", "SENT", 5, 200, 0);
+	/* A held order (no send_time) never counts as received; issuing it
+	 * later counts it on the day it was issued. */
+	struct packet_new h = packet("20000001", "C10", "oW", "SENDING", 500, day0 + 300, 0);
+	h.hb_type = "NORMAL";
 	CHECK(store_packet_insert(s, &h, &id) == 0);
-	CHECK(store_user_received_since(s, "20000001", "oW", 0, &count, &amount) == 0);
-	CHECK(count == 0);
+	CHECK(store_user_receipts_since(s, "20000001", "oW", day0, &count, &amount) == 0);
+	CHECK(count == 0 && amount == 0);
+	CHECK(store_packet_issue(s, id, day0 + 86400 + 5) == 0);
+	CHECK(store_user_receipts_since(s, "20000001", "oW", day0, &count, &amount) == 0);
+	CHECK(count == 0 && amount == 0);
+	CHECK(store_user_receipts_since(s, "20000001", "oW", day0 + 86400, &count, &amount) == 0);
+	CHECK(count == 1 && amount == 500);
+	CHECK(store_merchant_sent_since(s, "20000001", day0 + 86400, &amount) == 0);
+	CHECK(amount == 500);
 }
 
 static void transactions(struct store *s)
