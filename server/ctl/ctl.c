@@ -42,8 +42,8 @@ static const struct command commands[] = {
 	 "build, sign and send sendgroupredpack, sendredpack or gethbinfo over mutual TLS; print "
 	 "the XML answer (exit 0 only for result_code SUCCESS)",
 	 ctl_send},
-	{"packets", "packets [--mch-id ID] [--status S] [--limit N]", "red packets, newest first",
-	 cmd_packets},
+	{"packets", "packets [--mch-id ID] [--status S] [--limit N] [--cursor C | --all]",
+	 "red packets, newest first, a page at a time (--all: every page)", cmd_packets},
 	{"packet", "packet BILLNO [--mch-id ID]", "one packet with its shares and ledger rows",
 	 cmd_packet},
 	{"claim", "claim BILLNO OPENID [--mch-id ID]", "a user opens the next share", cmd_claim},
@@ -57,10 +57,12 @@ static const struct command commands[] = {
 	 "show or change a merchant", cmd_merchant},
 	{"reset", "reset [--mch-id ID]", "back to the fixtures: everything, or one merchant",
 	 cmd_reset},
-	{"journal", "journal [--mch-billno B] [--err-code CODE] [--limit N]",
-	 "the last requests and answers; SIGN_ERRORs with what the server signed", cmd_journal},
+	{"journal", "journal [--mch-billno B] [--err-code CODE] [--limit N] [--cursor C | --all]",
+	 "the last requests and answers, newest first, a page at a time (--all: every page); "
+	 "SIGN_ERRORs with what the server signed",
+	 cmd_journal},
 	{"faults",
-	 "faults [list] | faults add [--api API] [--match NAME=VALUE]... [--err-code CODE] "
+	 "faults [list] [--limit N] [--cursor C | --all] | faults add [--api API] [--match NAME=VALUE]... [--err-code CODE] "
 	 "[--transport delay|hang|reset|empty|truncate|http_503|html_502] [--delay-ms N] "
 	 "[--delay-max-ms N] [--times N] [--probability P] | faults delete ID|all",
 	 "fault rules: answers and transport faults injected into matching requests", cmd_faults},
@@ -262,7 +264,8 @@ static int cmd_errors(const struct options *o, int argc, char **argv)
 
 /* ---- admin wrappers ---------------------------------------------------- */
 
-/* Flags of a subcommand: "--name value" pairs after the positionals. */
+/* Flags of a subcommand: "--name value" pairs after the positionals
+ * ("--name" alone for a switch, stored with the value "1"). */
 struct flags {
 	const char *names[8];
 	const char *values[8];
@@ -273,8 +276,11 @@ struct flags {
 	int nrepeat;
 };
 
+static const char *flag(const struct flags *f, const char *name);
+
 /* Parses argv[1..] into f; allowed is a NULL-terminated list of flag
- * names (one may end in "*": repeatable). Returns 0 or -1 (usage). */
+ * names (one may end in "*": repeatable; in "!": a switch without a
+ * value). Returns 0 or -1 (usage). */
 static int parse_flags(int argc, char **argv, const char *const *allowed, struct flags *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -287,9 +293,16 @@ static int parse_flags(int argc, char **argv, const char *const *allowed, struct
 		}
 		const char *const *a;
 		for (a = allowed; *a; a++)
-			if (strncmp(*a, argv[i] + 2, strcspn(*a, "*")) == 0 &&
-			    argv[i][2 + strcspn(*a, "*")] == '\0')
+			if (strncmp(*a, argv[i] + 2, strcspn(*a, "*!")) == 0 &&
+			    argv[i][2 + strcspn(*a, "*!")] == '\0')
 				break;
+		if (*a && strchr(*a, '!')) {
+			if (f->count == 8 || flag(f, *a))
+				return -1;
+			f->names[f->count] = *a;
+			f->values[f->count++] = "1";
+			continue;
+		}
 		if (!*a || i + 1 == argc)
 			return -1;
 		if (strchr(*a, '*')) {
@@ -330,6 +343,17 @@ static int usage_of(const char *name)
 	return EXIT_USAGE;
 }
 
+/* A 4xx/5xx answer: the JSON (--json) and the error on stderr; 1 for a
+ * 4xx, 2 for anything worse. */
+static int answer_error(const struct options *o, int status, json_t *j)
+{
+	const char *e = json_string_value(json_object_get(j, "error"));
+	if (o->json)
+		print_json(j);
+	fprintf(stderr, "redpack-ctl: HTTP %d: %s\n", status, e ? e : "unexpected answer");
+	return status >= 500 ? EXIT_USAGE : EXIT_NO;
+}
+
 /* Sends, prints the JSON (--json) or hands it to print; 2xx -> 0,
  * 4xx with an error body -> 1 and the error on stderr. */
 static int run_admin(const struct options *o, const char *method, const char *path,
@@ -347,13 +371,78 @@ static int run_admin(const struct options *o, const char *method, const char *pa
 			print(j);
 		rc = 0;
 	} else {
-		const char *e = json_string_value(json_object_get(j, "error"));
-		if (o->json)
-			print_json(j);
-		fprintf(stderr, "redpack-ctl: HTTP %d: %s\n", status, e ? e : "unexpected answer");
-		rc = status >= 500 ? EXIT_USAGE : EXIT_NO;
+		rc = answer_error(o, status, j);
 	}
 	json_decref(j);
+	return rc;
+}
+
+/* GETs a list (path already carries its filters and limit) one page at a
+ * time: with all, follows each page's "next" to the end and shows every
+ * item as one page ({key: [...], "next": null}); otherwise the page
+ * starting at cursor (NULL: the first), and, for people, the flag that
+ * shows the next one. Same exit statuses as run_admin. */
+static int run_list(const struct options *o, const char *path, const char *key, int all,
+		    const char *cursor, void (*print)(json_t *j))
+{
+	json_t *whole = NULL;
+	char *next = cursor ? strdup(cursor) : NULL;
+	int rc = 0;
+
+	for (;;) {
+		struct buf url;
+		int status = 0;
+		json_t *j, *n;
+
+		buf_init(&url);
+		buf_puts(&url, path);
+		if (next)
+			buf_printf(&url, "%ccursor=%s", strchr(path, '?') ? '&' : '?', next);
+		j = call(o, "GET", url.data, NULL, &status);
+		buf_release(&url);
+		if (!j) {
+			rc = EXIT_USAGE;
+			break;
+		}
+		if (status < 200 || status >= 300) {
+			rc = answer_error(o, status, j);
+			json_decref(j);
+			break;
+		}
+		n = json_object_get(j, "next");
+		if (n && !json_is_null(n) && (!json_is_string(n) || !safe(json_string_value(n)) ||
+					      (next && strcmp(next, json_string_value(n)) == 0))) {
+			fprintf(stderr, "redpack-ctl: the server's \"next\" does not move on\n");
+			json_decref(j);
+			rc = EXIT_USAGE;
+			break;
+		}
+		free(next);
+		next = json_is_string(n) ? strdup(json_string_value(n)) : NULL;
+		if (!whole) {
+			whole = j;
+		} else {
+			const char *k;
+			json_t *v;
+			json_array_extend(json_object_get(whole, key), json_object_get(j, key));
+			json_object_foreach(j, k, v) /* kept, bytes: the latest */
+				if (strcmp(k, key) != 0)
+					json_object_set(whole, k, v);
+			json_decref(j);
+		}
+		if (!all || !next)
+			break;
+	}
+	if (whole && rc == 0) {
+		if (o->json)
+			print_json(whole);
+		else
+			print(whole);
+		if (!o->json && next)
+			printf("more: add --cursor %s (or --all)\n", next);
+	}
+	json_decref(whole);
+	free(next);
 	return rc;
 }
 
@@ -454,30 +543,57 @@ static void print_journal(json_t *j)
 	printf("(%lld kept, %lld bytes)\n", num(j, "kept"), num(j, "bytes"));
 }
 
-static int cmd_packets(const struct options *o, int argc, char **argv)
+/* A listing command: filters (flag names[i] -> query keys[i], n of them)
+ * and --limit, --cursor, --all; --all without --limit asks for the
+ * largest pages. */
+static int list_command(const struct options *o, int argc, char **argv, const char *name,
+			const char *path, const char *const *names, const char *const *keys,
+			size_t n, const char *item_key, void (*print)(json_t *j))
 {
-	static const char *const allowed[] = {"mch-id", "status", "limit", NULL};
-	static const char *const keys[] = {"mch_id", "status", "limit"};
+	const char *allowed[8];
+	const char *cursor, *limit;
 	struct flags f;
-	struct buf path;
-	int rc;
+	struct buf url;
+	int all, rc;
 
+	for (size_t i = 0; i < n; i++)
+		allowed[i] = names[i];
+	allowed[n] = "limit";
+	allowed[n + 1] = "cursor";
+	allowed[n + 2] = "all!";
+	allowed[n + 3] = NULL;
 	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos)
-		return usage_of("packets");
-	buf_init(&path);
-	buf_puts(&path, "/admin/v1/packets");
-	for (int i = 0; i < 3; i++) {
-		const char *v = flag(&f, allowed[i]);
+		return usage_of(name);
+	all = flag(&f, "all!") != NULL;
+	cursor = flag(&f, "cursor");
+	limit = flag(&f, "limit");
+	if ((all && cursor) || (cursor && !safe(cursor)) || (limit && !safe(limit)))
+		return usage_of(name);
+	buf_init(&url);
+	buf_puts(&url, path);
+	for (size_t i = 0; i < n; i++) {
+		const char *v = flag(&f, names[i]);
 		if (v && !safe(v)) {
-			buf_release(&path);
-			return usage_of("packets");
+			buf_release(&url);
+			return usage_of(name);
 		}
 		if (v)
-			buf_printf(&path, "%c%s=%s", strchr(path.data, '?') ? '&' : '?', keys[i], v);
+			buf_printf(&url, "%c%s=%s", strchr(url.data, '?') ? '&' : '?', keys[i], v);
 	}
-	rc = run_admin(o, "GET", path.data, NULL, print_packets);
-	buf_release(&path);
+	if (limit || all)
+		buf_printf(&url, "%climit=%s", strchr(url.data, '?') ? '&' : '?', limit ? limit : "1000");
+	rc = run_list(o, url.data, item_key, all, cursor, print);
+	buf_release(&url);
 	return rc;
+}
+
+static int cmd_packets(const struct options *o, int argc, char **argv)
+{
+	static const char *const names[] = {"mch-id", "status"};
+	static const char *const keys[] = {"mch_id", "status"};
+
+	return list_command(o, argc, argv, "packets", "/admin/v1/packets", names, keys, 2, "packets",
+			    print_packets);
 }
 
 static int cmd_packet(const struct options *o, int argc, char **argv)
@@ -632,28 +748,11 @@ static int cmd_reset(const struct options *o, int argc, char **argv)
 
 static int cmd_journal(const struct options *o, int argc, char **argv)
 {
-	static const char *const allowed[] = {"mch-billno", "err-code", "limit", NULL};
-	static const char *const keys[] = {"mch_billno", "err_code", "limit"};
-	struct flags f;
-	struct buf path;
-	int rc;
+	static const char *const names[] = {"mch-billno", "err-code"};
+	static const char *const keys[] = {"mch_billno", "err_code"};
 
-	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos)
-		return usage_of("journal");
-	buf_init(&path);
-	buf_puts(&path, "/admin/v1/journal");
-	for (int i = 0; i < 3; i++) {
-		const char *v = flag(&f, allowed[i]);
-		if (v && !safe(v)) {
-			buf_release(&path);
-			return usage_of("journal");
-		}
-		if (v)
-			buf_printf(&path, "%c%s=%s", strchr(path.data, '?') ? '&' : '?', keys[i], v);
-	}
-	rc = run_admin(o, "GET", path.data, NULL, print_journal);
-	buf_release(&path);
-	return rc;
+	return list_command(o, argc, argv, "journal", "/admin/v1/journal", names, keys, 2, "entries",
+			    print_journal);
 }
 
 static void print_rule(json_t *r)
@@ -705,8 +804,12 @@ static int cmd_faults(const struct options *o, int argc, char **argv)
 	char *text;
 	int rc;
 
-	if (argc == 1 || (argc == 2 && strcmp(argv[1], "list") == 0))
-		return run_admin(o, "GET", "/admin/v1/faults", NULL, print_rules);
+	if (argc == 1 || strncmp(argv[1], "--", 2) == 0)
+		return list_command(o, argc, argv, "faults", "/admin/v1/faults", NULL, NULL, 0, "faults",
+				    print_rules);
+	if (strcmp(argv[1], "list") == 0)
+		return list_command(o, argc - 1, argv + 1, "faults", "/admin/v1/faults", NULL, NULL, 0,
+				    "faults", print_rules);
 	if (strcmp(argv[1], "delete") == 0) {
 		char path[64];
 		if (argc != 3 || (strcmp(argv[2], "all") != 0 && strspn(argv[2], "0123456789") !=

@@ -7,9 +7,6 @@
 
 #include <jansson.h>
 
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,10 +19,32 @@
 #include "invariants.h"
 #include "lifecycle.h"
 
+/* The query parameters a route may take, one row each in query_specs
+ * (below the handlers). A route names its own in the route table;
+ * check_query enforces them before the handler runs, so handlers read
+ * p->q[] (and p->limit, p->cursor) and never re-check. */
+enum query_id {
+	QP_MCH_ID,
+	QP_STATUS,
+	QP_MCH_BILLNO,
+	QP_ERR_CODE,
+	QP_LIMIT,
+	QP_CURSOR,
+	QP__COUNT
+};
+
+#define Q(id) (1u << (id))
+
+/* Lists answer a page at a time: limit 1..PAGE_MAX, default per route. */
+#define PAGE_MAX 1000
+
 struct params {
 	const char *seg[ADMIN_MAX_PARAMS];
 	size_t len[ADMIN_MAX_PARAMS];
 	size_t count;
+	char *q[QP__COUNT]; /* decoded query values, NULL when absent (owned here) */
+	int64_t limit;      /* a list: the page size */
+	int64_t cursor;     /* a list: the "next" of the page before, 0 for the first */
 };
 
 typedef void (*admin_fn)(struct admin_ctx *ctx, struct admin_request *req,
@@ -35,6 +54,8 @@ struct admin_route {
 	const char *method;
 	const char *pattern; /* "*" matches one path segment */
 	admin_fn handle;
+	unsigned query; /* Q(QP_...): the query parameters it takes */
+	int page;       /* a list: its default limit (it also takes limit and cursor); 0: not a list */
 };
 
 static void admin_healthz(struct admin_ctx *ctx, struct admin_request *req,
@@ -66,24 +87,24 @@ static void admin_merchant_put(struct admin_ctx *ctx, struct admin_request *req,
 			       const struct params *p);
 
 static const struct admin_route routes[] = {
-	{"GET", "/healthz", admin_healthz},
-	{"GET", "/admin/v1/check", admin_check},
-	{"GET", "/admin/v1/errors", admin_errors},
-	{"POST", "/admin/v1/reset", admin_reset},
-	{"POST", "/admin/v1/faults", admin_faults_add},
-	{"GET", "/admin/v1/faults", admin_faults_list},
-	{"DELETE", "/admin/v1/faults", admin_faults_delete},
-	{"DELETE", "/admin/v1/faults/*", admin_faults_delete},
-	{"GET", "/admin/v1/journal", admin_journal},
-	{"GET", "/metrics", admin_metrics},
-	{"GET", "/admin/v1/merchants/*", admin_merchant_get},
-	{"PUT", "/admin/v1/merchants/*", admin_merchant_put},
-	{"GET", "/admin/v1/clock", admin_clock_get},
-	{"POST", "/admin/v1/clock", admin_clock_set},
-	{"GET", "/admin/v1/packets", admin_packets},
-	{"GET", "/admin/v1/packets/*", admin_packet},
-	{"POST", "/admin/v1/packets/*/claims", admin_claim},
-	{"POST", "/admin/v1/packets/*/settle", admin_settle},
+	{"GET", "/healthz", admin_healthz, 0, 0},
+	{"GET", "/admin/v1/check", admin_check, 0, 0},
+	{"GET", "/admin/v1/errors", admin_errors, 0, 0},
+	{"POST", "/admin/v1/reset", admin_reset, Q(QP_MCH_ID), 0},
+	{"POST", "/admin/v1/faults", admin_faults_add, 0, 0},
+	{"GET", "/admin/v1/faults", admin_faults_list, 0, 100},
+	{"DELETE", "/admin/v1/faults", admin_faults_delete, 0, 0},
+	{"DELETE", "/admin/v1/faults/*", admin_faults_delete, 0, 0},
+	{"GET", "/admin/v1/journal", admin_journal, Q(QP_MCH_BILLNO) | Q(QP_ERR_CODE), 50},
+	{"GET", "/metrics", admin_metrics, 0, 0},
+	{"GET", "/admin/v1/merchants/*", admin_merchant_get, 0, 0},
+	{"PUT", "/admin/v1/merchants/*", admin_merchant_put, 0, 0},
+	{"GET", "/admin/v1/clock", admin_clock_get, 0, 0},
+	{"POST", "/admin/v1/clock", admin_clock_set, 0, 0},
+	{"GET", "/admin/v1/packets", admin_packets, Q(QP_MCH_ID) | Q(QP_STATUS), 100},
+	{"GET", "/admin/v1/packets/*", admin_packet, Q(QP_MCH_ID), 0},
+	{"POST", "/admin/v1/packets/*/claims", admin_claim, 0, 0},
+	{"POST", "/admin/v1/packets/*/settle", admin_settle, 0, 0},
 };
 
 /* ---- replies ----------------------------------------------------------- */
@@ -194,23 +215,6 @@ static json_t *json_body(struct admin_request *req, const char *const *allowed)
 	return j;
 }
 
-/* A query parameter (decoded, copied into out), or NULL when absent. */
-static const char *query_param(const struct admin_request *req, const char *name, char *out,
-			       size_t outlen)
-{
-	struct evkeyvalq q;
-	const char *v, *found = NULL;
-
-	if (!req->query)
-		return NULL;
-	if (evhttp_parse_query_str(req->query, &q) == 0 && (v = evhttp_find_header(&q, name))) {
-		snprintf(out, outlen, "%s", v);
-		found = out;
-	}
-	evhttp_clear_headers(&q);
-	return found;
-}
-
 static char *segment(const struct params *p, size_t i)
 {
 	return xstrndup(p->seg[i], p->len[i]);
@@ -247,45 +251,52 @@ static json_t *packet_json(const struct packet_row *o)
 	return j;
 }
 
+/* One page of a list: up to limit items; more when another one exists
+ * after them, and the cursor (key of the last item) that starts it. */
+struct page {
+	json_t *list;
+	int64_t limit;
+	int64_t last;
+	int more;
+};
+
+/* The "next" of a page: the cursor of the next one, or null at the end. */
+static json_t *next_json(const struct page *pg)
+{
+	char text[24];
+	if (!pg->more)
+		return json_null();
+	snprintf(text, sizeof(text), "%lld", (long long)pg->last);
+	return json_string(text);
+}
+
 static void on_packet(void *arg, const struct packet_row *o)
 {
-	json_array_append_new(arg, packet_json(o));
+	struct page *pg = arg;
+	if ((int64_t)json_array_size(pg->list) == pg->limit) {
+		pg->more = 1;
+		return;
+	}
+	json_array_append_new(pg->list, packet_json(o));
+	pg->last = o->id;
 }
 
 static const char *const statuses[] = {"SENDING", "SENT", "FAILED", "RECEIVED", "RFUND_ING",
 				       "REFUND", NULL};
 
+/* Newest first; the cursor is the internal id of the last packet shown. */
 static void admin_packets(struct admin_ctx *ctx, struct admin_request *req, const struct params *p)
 {
-	char mch[64], status[32], lim[32];
-	const char *mch_id = query_param(req, "mch_id", mch, sizeof(mch));
-	const char *st = query_param(req, "status", status, sizeof(status));
-	const char *limit_text = query_param(req, "limit", lim, sizeof(lim));
-	int64_t limit = 100;
-	json_t *list;
+	struct page pg = {json_array(), p->limit, 0, 0};
 
-	(void)p;
-	if (st) {
-		const char *const *s;
-		for (s = statuses; *s && strcmp(*s, st) != 0; s++)
-			;
-		if (!*s) {
-			reply_error(req, 400, "status must be one of SENDING SENT FAILED RECEIVED "
-					      "RFUND_ING REFUND");
-			return;
-		}
-	}
-	if (limit_text && (parse_digits(limit_text, &limit) != 0 || limit < 1 || limit > 1000)) {
-		reply_error(req, 400, "limit must be an integer in 1..1000");
-		return;
-	}
-	list = json_array();
-	if (store_packets_each(ctx->redpack->store, mch_id, st, (int)limit, on_packet, list) != 0) {
-		json_decref(list);
+	/* One row more than the page says whether there is a next one. */
+	if (store_packets_each(ctx->redpack->store, p->q[QP_MCH_ID], p->q[QP_STATUS], p->cursor,
+			       (int)p->limit + 1, on_packet, &pg) != 0) {
+		json_decref(pg.list);
 		reply_error(req, 500, "the database could not be read");
 		return;
 	}
-	reply_json(req, 200, json_pack("{s:o}", "packets", list));
+	reply_json(req, 200, json_pack("{s:o,s:o}", "packets", pg.list, "next", next_json(&pg)));
 }
 
 static void on_share_json(void *arg, const struct share_row *s)
@@ -331,12 +342,11 @@ static int find_packet(struct admin_ctx *ctx, struct admin_request *req, const c
 
 static void admin_packet(struct admin_ctx *ctx, struct admin_request *req, const struct params *p)
 {
-	char mch[64];
 	char *billno = segment(p, 0);
 	struct packet_row *o = xmalloc(sizeof(*o));
 	struct store *st = ctx->redpack->store;
 
-	if (find_packet(ctx, req, billno, query_param(req, "mch_id", mch, sizeof(mch)), o) == 0) {
+	if (find_packet(ctx, req, billno, p->q[QP_MCH_ID], o) == 0) {
 		json_t *j = packet_json(o), *shares = json_array(), *ledger = json_array();
 		if (store_shares_each(st, o->id, on_share_json, shares) != 0 ||
 		    store_ledger_each(st, o->id, on_ledger_json, ledger) != 0) {
@@ -594,14 +604,16 @@ out:
 
 /* ---- reset ------------------------------------------------------------- */
 
+/* Everything, or the one merchant ?mch_id= names: a query that names
+ * nothing else is guaranteed by check_query, so a bad one never widens
+ * the scope. */
 static void admin_reset(struct admin_ctx *ctx, struct admin_request *req, const struct params *p)
 {
-	char mch[64], err[512];
-	const char *mch_id = query_param(req, "mch_id", mch, sizeof(mch));
+	char err[512];
+	const char *mch_id = p->q[QP_MCH_ID];
 	struct timespec t0, t1;
 	int rc;
 
-	(void)p;
 	if (!ctx->fixtures) {
 		reply_error(req, 500, "no fixtures file to reset to");
 		return;
@@ -762,17 +774,32 @@ static void admin_faults_add(struct admin_ctx *ctx, struct admin_request *req,
 	json_decref(body);
 }
 
+/* In the order they apply (the order they were added, ids ascending);
+ * the cursor is the id of the last rule shown. */
 static void admin_faults_list(struct admin_ctx *ctx, struct admin_request *req,
 			      const struct params *p)
 {
-	size_t n;
+	size_t n, lo = 0, hi;
 	const struct fault_rule *all = faults_list(ctx->faults, &n);
-	json_t *list = json_array();
+	struct page pg = {json_array(), p->limit, 0, 0};
 
-	(void)p;
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, rule_json(&all[i]));
-	reply_json(req, 200, json_pack("{s:o}", "faults", list));
+	/* The first rule after the cursor. */
+	for (hi = n; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (all[mid].id <= p->cursor)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < n; i++) {
+		if ((int64_t)json_array_size(pg.list) == pg.limit) {
+			pg.more = 1;
+			break;
+		}
+		json_array_append_new(pg.list, rule_json(&all[i]));
+		pg.last = all[i].id;
+	}
+	reply_json(req, 200, json_pack("{s:o,s:o}", "faults", pg.list, "next", next_json(&pg)));
 }
 
 static void admin_faults_delete(struct admin_ctx *ctx, struct admin_request *req,
@@ -797,10 +824,11 @@ static void admin_faults_delete(struct admin_ctx *ctx, struct admin_request *req
 
 struct journal_query {
 	const char *mch_billno, *err_code;
-	int64_t limit;
-	json_t *list;
+	struct page page;
 };
 
+/* Every string of an entry is valid UTF-8 (journal.h), so every entry
+ * packs. */
 static int on_entry(void *arg, const struct journal_entry *e)
 {
 	struct journal_query *q = arg;
@@ -809,40 +837,41 @@ static int on_entry(void *arg, const struct journal_entry *e)
 	if ((q->mch_billno && strcmp(q->mch_billno, e->mch_billno) != 0) ||
 	    (q->err_code && strcmp(q->err_code, e->err_code) != 0))
 		return 0;
-	j = json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:s,s:s}", "seq", (json_int_t)e->seq, "at",
-		      time_json(e->at), "endpoint",
-		      e->endpoint, "mch_id", e->mch_id, "mch_billno", e->mch_billno, "err_code",
-		      e->err_code, "request", e->request, "answer", e->answer);
+	if ((int64_t)json_array_size(q->page.list) == q->page.limit) {
+		q->page.more = 1;
+		return 1;
+	}
+	j = json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:s,s:I,s:b,s:b,s:s}", "seq", (json_int_t)e->seq,
+		      "at", time_json(e->at), "endpoint", e->endpoint, "mch_id", e->mch_id,
+		      "mch_billno", e->mch_billno, "err_code", e->err_code, "request", e->request,
+		      "request_bytes", (json_int_t)e->request_bytes, "request_cut",
+		      (e->request_flags & JOURNAL_CUT) != 0, "request_escaped",
+		      (e->request_flags & JOURNAL_ESCAPED) != 0, "answer", e->answer);
 	if (e->sign_string)
 		json_object_set_new(j, "sign_check",
 				    json_pack("{s:s,s:s}", "string_to_sign", e->sign_string,
 					      "likely_cause", e->sign_cause));
-	json_array_append_new(q->list, j);
-	return (int64_t)json_array_size(q->list) >= q->limit;
+	json_array_append_new(q->page.list, j);
+	q->page.last = (int64_t)e->seq;
+	return 0;
 }
 
+/* Newest first; the cursor is the seq of the last entry shown. */
 static void admin_journal(struct admin_ctx *ctx, struct admin_request *req,
 			  const struct params *p)
 {
-	char billno[64], code[64], lim[32];
-	const char *limit_text = query_param(req, "limit", lim, sizeof(lim));
-	struct journal_query q = {query_param(req, "mch_billno", billno, sizeof(billno)),
-				  query_param(req, "err_code", code, sizeof(code)), 50, NULL};
+	struct journal_query q = {p->q[QP_MCH_BILLNO], p->q[QP_ERR_CODE], {NULL, p->limit, 0, 0}};
 
-	(void)p;
 	if (!ctx->journal) {
 		reply_error(req, 404, "the journal is off (--journal-size 0)");
 		return;
 	}
-	if (limit_text && (parse_digits(limit_text, &q.limit) != 0 || q.limit < 1 || q.limit > 1000)) {
-		reply_error(req, 400, "limit must be an integer in 1..1000");
-		return;
-	}
-	q.list = json_array();
-	journal_each(ctx->journal, on_entry, &q);
+	q.page.list = json_array();
+	journal_each_before(ctx->journal, (uint64_t)p->cursor, on_entry, &q);
 	reply_json(req, 200,
-		   json_pack("{s:I,s:I,s:o}", "kept", (json_int_t)journal_count(ctx->journal), "bytes",
-			     (json_int_t)journal_bytes(ctx->journal), "entries", q.list));
+		   json_pack("{s:I,s:I,s:o,s:o}", "kept", (json_int_t)journal_count(ctx->journal),
+			     "bytes", (json_int_t)journal_bytes(ctx->journal), "entries", q.page.list,
+			     "next", next_json(&q.page)));
 }
 
 /* ---- metrics ----------------------------------------------------------- */
@@ -964,6 +993,214 @@ static void admin_clock_set(struct admin_ctx *ctx, struct admin_request *req,
 	json_decref(body);
 }
 
+/* ---- query parameters -------------------------------------------------- */
+
+static int valid_id(const char *v)
+{
+	size_t n = strlen(v);
+	return n <= 32 && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				    "0123456789_-") == n;
+}
+
+static int valid_status(const char *v)
+{
+	const char *const *s;
+	for (s = statuses; *s && strcmp(*s, v) != 0; s++)
+		;
+	return *s != NULL;
+}
+
+static int valid_text(const char *v)
+{
+	return strlen(v) <= 64;
+}
+
+static int valid_err_code(const char *v)
+{
+	return errors_find(v) >= 0;
+}
+
+static int valid_limit(const char *v)
+{
+	int64_t n;
+	return parse_digits(v, &n) == 0 && n >= 1 && n <= PAGE_MAX;
+}
+
+static int valid_cursor(const char *v)
+{
+	int64_t n;
+	return parse_digits(v, &n) == 0 && n >= 1;
+}
+
+static const struct query_spec {
+	const char *name;
+	int (*valid)(const char *v); /* the decoded value, non-empty UTF-8 */
+	const char *rule;
+} query_specs[QP__COUNT] = {
+	[QP_MCH_ID] = {"mch_id", valid_id, "must be 1-32 letters, digits, '_' or '-'"},
+	[QP_STATUS] = {"status", valid_status,
+		       "must be one of SENDING SENT FAILED RECEIVED RFUND_ING REFUND"},
+	[QP_MCH_BILLNO] = {"mch_billno", valid_text, "must be at most 64 bytes"},
+	[QP_ERR_CODE] = {"err_code", valid_err_code,
+			 "must be an err_code of the catalogue (GET /admin/v1/errors)"},
+	[QP_LIMIT] = {"limit", valid_limit, "must be an integer in 1..1000"},
+	[QP_CURSOR] = {"cursor", valid_cursor,
+		       "must be the \"next\" of the page before (a positive integer)"},
+};
+
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* Decodes a query name or value, s[0..n): "%XX" escapes, '+' for a space.
+ * The raw text must be printable ASCII, the result UTF-8 without control
+ * characters. Returns it (the caller frees), or NULL. */
+static char *query_decode(const char *s, size_t n)
+{
+	char *out = xmalloc(n + 1);
+	size_t k = 0;
+	struct buf utf8;
+	unsigned flags;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c >= 0x7f)
+			goto bad;
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%') {
+			int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
+			if (hi < 0 || lo < 0)
+				goto bad;
+			c = (unsigned char)(hi * 16 + lo);
+			i += 2;
+			if (c < ' ' || c == 0x7f)
+				goto bad;
+		}
+		out[k++] = (char)c;
+	}
+	out[k] = '\0';
+	buf_init(&utf8);
+	flags = journal_encode(&utf8, out, k, SIZE_MAX);
+	buf_release(&utf8);
+	if (flags == 0)
+		return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+/* Answers 400 for one query parameter: "<lead> "<name>" <what>", the name
+ * shown through the journal's encoding (it may be any bytes), and
+ * "parameter" for programs. */
+static void reply_param(struct admin_request *req, const char *lead, const char *name,
+			size_t name_len, const char *what)
+{
+	struct buf shown, msg;
+	json_t *j;
+
+	buf_init(&shown);
+	buf_init(&msg);
+	journal_encode(&shown, name, name_len, 64);
+	buf_printf(&msg, "%s \"%s\" %s", lead, shown.data ? shown.data : "", what);
+	j = json_pack("{s:s,s:s}", "error", msg.data, "parameter", shown.data ? shown.data : "");
+	reply_json(req, 400, j);
+	buf_release(&shown);
+	buf_release(&msg);
+}
+
+/* "this path takes a, b" for an unknown parameter's answer. */
+static void takes(unsigned accepted, struct buf *out)
+{
+	buf_puts(out, accepted ? "(this path takes" : "(this path takes no query parameters)");
+	for (int i = 0, first = 1; i < QP__COUNT; i++) {
+		if (!(accepted & Q(i)))
+			continue;
+		buf_printf(out, "%s %s", first ? "" : ",", query_specs[i].name);
+		first = 0;
+	}
+	if (accepted)
+		buf_puts(out, ")");
+}
+
+/* Checks the query string against what the route takes and fills p->q[],
+ * p->limit and p->cursor. Every piece must be NAME=VALUE with a name the
+ * route takes, given once, and a non-empty value its row allows. Returns
+ * 0, or -1 after answering 400. */
+static int check_query(const struct admin_route *route, const char *query,
+		       struct admin_request *req, struct params *p)
+{
+	unsigned accepted = route->query | (route->page ? Q(QP_LIMIT) | Q(QP_CURSOR) : 0);
+	const char *piece = query ? query : "";
+	struct buf what;
+	int64_t n;
+
+	p->limit = route->page;
+	p->cursor = 0;
+	buf_init(&what);
+	while (*piece) {
+		size_t len = strcspn(piece, "&");
+		const char *eq = memchr(piece, '=', len);
+		size_t name_len = eq ? (size_t)(eq - piece) : len;
+		char *name = NULL;
+		int id = QP__COUNT;
+
+		if (len == 0 || name_len == 0) {
+			reply_error(req, 400, len == 0 ? "the query string has an empty parameter "
+							  "(\"&&\", or '&' at an end)"
+							: "a query parameter has no name (\"=VALUE\")");
+			goto bad;
+		}
+		if ((name = query_decode(piece, name_len)))
+			for (id = 0; id < QP__COUNT && strcmp(query_specs[id].name, name) != 0; id++)
+				;
+		free(name);
+		if (id == QP__COUNT || !(accepted & Q(id))) {
+			takes(accepted, &what);
+			reply_param(req, "unknown query parameter", piece, name_len, what.data);
+			goto bad;
+		}
+		if (!eq || name_len + 1 == len) {
+			reply_param(req, "query parameter", piece, name_len,
+				    eq ? "is empty" : "has no value (NAME=VALUE)");
+			goto bad;
+		}
+		if (p->q[id]) {
+			reply_param(req, "query parameter", piece, name_len, "is given twice");
+			goto bad;
+		}
+		if (!(p->q[id] = query_decode(eq + 1, len - name_len - 1))) {
+			reply_param(req, "query parameter", piece, name_len,
+				    "is not percent-encoded UTF-8 text");
+			goto bad;
+		}
+		if (!query_specs[id].valid(p->q[id])) {
+			reply_param(req, "query parameter", piece, name_len, query_specs[id].rule);
+			goto bad;
+		}
+		piece += len + (piece[len] == '&');
+		if (piece[-1] == '&' && !*piece) {
+			reply_error(req, 400, "the query string has an empty parameter "
+					      "(\"&&\", or '&' at an end)");
+			goto bad;
+		}
+	}
+	if (p->q[QP_LIMIT] && parse_digits(p->q[QP_LIMIT], &n) == 0)
+		p->limit = n;
+	if (p->q[QP_CURSOR] && parse_digits(p->q[QP_CURSOR], &n) == 0)
+		p->cursor = n;
+	buf_release(&what);
+	return 0;
+bad:
+	buf_release(&what);
+	return -1;
+}
+
 /* ---- routing ----------------------------------------------------------- */
 
 static int match(const char *pattern, const char *path, struct params *p)
@@ -985,25 +1222,30 @@ static int match(const char *pattern, const char *path, struct params *p)
 	return *pattern == '\0' && *path == '\0';
 }
 
+/* Route, method, query, handler: the first that fails answers. */
 void admin_handle(struct admin_ctx *ctx, struct admin_request *req)
 {
+	const struct admin_route *route = NULL;
 	int path_known = 0;
 	struct params p;
 
 	buf_init(&req->reply);
 	req->status = 500;
 	req->content_type = "application/json";
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+	memset(&p, 0, sizeof(p));
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !route; i++) {
 		if (!match(routes[i].pattern, req->path, &p))
 			continue;
 		path_known = 1;
-		if (strcmp(routes[i].method, req->method) == 0) {
-			routes[i].handle(ctx, req, &p);
-			return;
-		}
+		if (strcmp(routes[i].method, req->method) == 0)
+			route = &routes[i];
 	}
-	if (path_known)
-		reply_error(req, 405, "method not allowed on this path");
-	else
-		reply_error(req, 404, "no such control endpoint (see README: control API)");
+	if (!route)
+		reply_error(req, path_known ? 405 : 404,
+			    path_known ? "method not allowed on this path"
+				       : "no such control endpoint (see README: control API)");
+	else if (check_query(route, req->query, req, &p) == 0)
+		route->handle(ctx, req, &p);
+	for (int i = 0; i < QP__COUNT; i++)
+		free(p.q[i]);
 }

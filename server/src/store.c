@@ -251,7 +251,7 @@ static const char *const statements[ST__COUNT] = {
 	[ST_PACKET_SETTLE_TO] = "SELECT IFNULL(settle_to, 'SENT') FROM packets WHERE id = ?",
 	[ST_PACKET_BY_ID] = PACKET_COLUMNS "WHERE id = ?",
 	[ST_PACKETS_BY_BILLNO] = PACKET_COLUMNS "WHERE mch_billno = ? ORDER BY id",
-	[ST_PACKETS_LIST] = PACKET_COLUMNS "WHERE (?1 IS NULL OR mch_id = ?1)"
+	[ST_PACKETS_LIST] = PACKET_COLUMNS "WHERE id < ?4 AND (?1 IS NULL OR mch_id = ?1)"
 					  " AND (?2 IS NULL OR status = ?2) ORDER BY id DESC LIMIT ?3",
 	[ST_CLOCK_GET] = "SELECT value FROM meta WHERE key = 'clock_offset'",
 	[ST_CLOCK_SET] = "INSERT INTO meta (key, value) VALUES ('clock_offset', ?)"
@@ -906,8 +906,8 @@ int64_t store_vm_steps(struct store *s)
 	return steps;
 }
 
-int store_packets_each(struct store *s, const char *mch_id, const char *status, int limit,
-		       void (*row)(void *arg, const struct packet_row *p), void *arg)
+int store_packets_each(struct store *s, const char *mch_id, const char *status, int64_t before_id,
+		       int limit, void (*row)(void *arg, const struct packet_row *p), void *arg)
 {
 	sqlite3_stmt *q = stmt(s, ST_PACKETS_LIST);
 	struct packet_row *p = xmalloc(sizeof(*p));
@@ -916,6 +916,7 @@ int store_packets_each(struct store *s, const char *mch_id, const char *status, 
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, status);
 	sqlite3_bind_int(q, 3, limit);
+	sqlite3_bind_int64(q, 4, before_id > 0 ? before_id : INT64_MAX);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		read_packet(q, p);
 		row(arg, p);

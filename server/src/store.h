@@ -216,9 +216,11 @@ int store_user_receipts_since(struct store *s, const char *mch_id, const char *o
 int64_t store_vm_steps(struct store *s);
 
 /* Listing for the control API: newest first; mch_id / status may be
- * NULL (no filter). Each row is passed to row(arg, packet). */
-int store_packets_each(struct store *s, const char *mch_id, const char *status, int limit,
-		       void (*row)(void *arg, const struct packet_row *p), void *arg);
+ * NULL (no filter); only ids below before_id (a page after the one that
+ * ended there; 0: from the newest), at most limit rows. Each row is
+ * passed to row(arg, packet). */
+int store_packets_each(struct store *s, const char *mch_id, const char *status, int64_t before_id,
+		       int limit, void (*row)(void *arg, const struct packet_row *p), void *arg);
 /* Packets with this billno, across merchants (for an admin path that
  * names only the billno): count into *n, the first into out. */
 int store_packets_by_billno(struct store *s, const char *mch_billno, int *n,

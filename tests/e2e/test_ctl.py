@@ -362,6 +362,61 @@ class Admin(CtlCase):
         self.assertIn("no fault rules", p.stdout)
 
 
+class Paging(CtlCase):
+    """Listing commands page through the control API's lists (issue 9 part 7)."""
+
+    def test_packets_pages(self):
+        sent = [self.send_answer(None, "--set", "re_openid=" + rpsim.new_openid())[1]["mch_billno"]
+                for _ in range(5)]
+        newest = list(reversed(sent))
+        doc = self.ctl_json("packets", "--mch-id", MCH_ID, "--limit", "2")
+        self.assertEqual([p["mch_billno"] for p in doc["packets"]], newest[:2])
+        self.assertIsInstance(doc["next"], str)
+        p = self.ctl("packets", "--mch-id", MCH_ID, "--limit", "2")
+        self.assertIn("more: add --cursor %s" % doc["next"], p.stdout)
+        doc2 = self.ctl_json("packets", "--mch-id", MCH_ID, "--limit", "2", "--cursor", doc["next"])
+        self.assertEqual([p["mch_billno"] for p in doc2["packets"]], newest[2:4])
+        every = self.ctl_json("packets", "--mch-id", MCH_ID, "--limit", "2", "--all")
+        self.assertEqual([p["mch_billno"] for p in every["packets"]][:5], newest)
+        self.assertIsNone(every["next"])
+        db = [r[0] for r in rpsim.query(self.srv, "SELECT mch_billno FROM packets WHERE mch_id = ? "
+                                        "ORDER BY id DESC", (MCH_ID,))]
+        self.assertEqual([p["mch_billno"] for p in every["packets"]], db)
+        p = self.ctl("packets", "--mch-id", MCH_ID, "--limit", "2", "--all")
+        for b in sent:
+            self.assertIn(b, p.stdout)
+        self.assertNotIn("more:", p.stdout)
+
+    def test_faults_pages(self):
+        ids = [self.ctl_json("faults", "add", "--match", "mch_billno=NEVER%d" % i, "--err-code",
+                             "SYSTEMERROR")["id"] for i in range(105)]
+        try:
+            doc = self.ctl_json("faults")
+            self.assertEqual([r["id"] for r in doc["faults"]], ids[:100], "the server's default page")
+            p = self.ctl("faults", "list")
+            self.assertIn("more: add --cursor %d" % ids[99], p.stdout)
+            self.assertEqual([r["id"] for r in self.ctl_json("faults", "--all")["faults"]], ids)
+            doc = self.ctl_json("faults", "list", "--limit", "3", "--cursor", str(ids[101]))
+            self.assertEqual(([r["id"] for r in doc["faults"]], doc["next"]), (ids[102:], None))
+            p = self.ctl("faults", "--all")
+            self.assertEqual(p.stdout.count("\n"), 105)
+        finally:
+            self.ctl("faults", "delete", "all")
+
+    def test_journal_pages(self):
+        for _ in range(3):
+            self.send_answer(None, "--set", "sign=" + "C" * 32, rc=1)
+        doc = self.ctl_json("journal", "--err-code", "SIGN_ERROR", "--limit", "2")
+        self.assertEqual(len(doc["entries"]), 2)
+        rest = self.ctl_json("journal", "--err-code", "SIGN_ERROR", "--cursor", doc["next"])
+        every = self.ctl_json("journal", "--err-code", "SIGN_ERROR", "--limit", "1", "--all")
+        self.assertEqual([e["seq"] for e in every["entries"]],
+                         [e["seq"] for e in doc["entries"] + rest["entries"]])
+        self.assertGreaterEqual(len(every["entries"]), 3)
+        self.assertIsNone(every["next"])
+        self.assertIn("kept", every)
+
+
 class Usage(CtlCase):
 
     def test_help_for_each_command(self):
@@ -392,7 +447,9 @@ class Usage(CtlCase):
             ["merchant", MCH_ID, "--api", "maybe"], ["merchant", MCH_ID, "--limit", "noequals"],
             ["merchant", MCH_ID, "--balance", "-1"],
             ["reset", "extra"], ["reset", "--mch-id", "a/b"],
-            ["journal", "--err-code", "a b"], ["journal", "x"],
+            ["journal", "--err-code", "a b"], ["journal", "x"], ["journal", "--all", "x"],
+            ["journal", "--all", "--cursor", "5"], ["packets", "--cursor", "a;b"],
+            ["packets", "--all", "--all"], ["faults", "list", "extra"], ["faults", "--cursor"],
             ["faults", "frob"], ["faults", "delete"], ["faults", "delete", "x1"],
             ["faults", "add", "--match", "noequals"], ["faults", "add", "positional"],
             ["send", "--bogus", "x"], ["send", "notanendpoint"], ["send", "--set"],

@@ -304,7 +304,8 @@ class Admin(lu.LifecycleCase):
         made = self.world()
         st, doc = lu.packets(self.srv)
         self.assertEqual(st, 200, doc)
-        self.assertEqual(set(doc), {"packets"})
+        self.assertEqual(set(doc), {"packets", "next"})
+        self.assertIsNone(doc["next"])  # one page holds them all
         self.assertEqual(self.billnos(doc), list(reversed(made)))
         for p in doc["packets"]:
             self.check_packet_json(p)
@@ -317,9 +318,9 @@ class Admin(lu.LifecycleCase):
         st, doc = lu.packets(self.srv, status="SENT", mch_id=MCH_ID)
         self.assertEqual(self.billnos(doc), [made[3], made[0]])
         st, doc = lu.packets(self.srv, status="REFUND")
-        self.assertEqual((st, doc), (200, {"packets": []}))
+        self.assertEqual((st, doc), (200, {"packets": [], "next": None}))
         st, doc = lu.packets(self.srv, mch_id="99999999")
-        self.assertEqual((st, doc), (200, {"packets": []}))
+        self.assertEqual((st, doc), (200, {"packets": [], "next": None}))
         st, doc = lu.packets(self.srv, limit=2)
         self.assertEqual(self.billnos(doc), [made[3], made[2]])
         st, doc = lu.packets(self.srv, limit=1, mch_id=MCH_ID, status="SENT")
@@ -401,7 +402,7 @@ class Admin(lu.LifecycleCase):
         lu.advance(srv, EXPIRY)
         st, doc = lu.packets(srv, status="FAILED")
         self.assertEqual([p["mch_billno"] for p in doc["packets"]], [req["mch_billno"]])
-        self.assertEqual(lu.packets(srv, status="SENDING")[1], {"packets": []})
+        self.assertEqual(lu.packets(srv, status="SENDING")[1], {"packets": [], "next": None})
 
     def test_detail(self):
         g = self.group(self.srv, total_amount=900, scene_id="PRODUCT_1")
