@@ -899,6 +899,15 @@ static void admin_metrics(struct admin_ctx *ctx, struct admin_request *req,
 	buf_puts(out, "# HELP redpack_packets Packets in the database by status.\n"
 		      "# TYPE redpack_packets gauge\n");
 	store_status_counts(ctx->redpack->store, on_status_count, out);
+	uint64_t commits, units;
+	store_commit_stats(ctx->redpack->store, &commits, &units);
+	buf_printf(out, "# HELP redpack_store_commits_total Transactions committed (group commit:"
+			" one per event-loop turn of requests).\n"
+			"# TYPE redpack_store_commits_total counter\nredpack_store_commits_total %llu\n"
+			"# HELP redpack_store_units_total Units of work committed (a send, a claim, a"
+			" sweep step...).\n"
+			"# TYPE redpack_store_units_total counter\nredpack_store_units_total %llu\n",
+		   (unsigned long long)commits, (unsigned long long)units);
 	buf_printf(out, "# HELP redpack_clock_offset_seconds Business clock minus real time.\n"
 			"# TYPE redpack_clock_offset_seconds gauge\nredpack_clock_offset_seconds %lld\n",
 		   (long long)clock_offset());

@@ -391,6 +391,7 @@ void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api
 	struct answer bad;
 	const char *mch_id;
 	int found;
+	int64_t changes;
 
 	memset(&r, 0, sizeof(r));
 	r.ctx = ctx;
@@ -447,7 +448,14 @@ void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api
 		fail(&r, (enum err_id)r.magic, NULL);
 		goto respond;
 	}
+	changes = store_changes(ctx->redpack->store);
 	ep->handle(&r);
+	if (call->fallback && store_changes(ctx->redpack->store) != changes) {
+		struct request lost = r;
+		lost.result.replayed = 0;
+		fail(&lost, ERR_SYSTEMERROR, NULL);
+		ep->write(&lost, call->fallback);
+	}
 respond:
 	ep->write(&r, reply);
 	answers[endpoint_index(ep->bit)][r.result.answer.err]++;

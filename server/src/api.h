@@ -40,6 +40,11 @@ struct api_call {
 	/* Out: a fault rule's transport fault for the front end to carry
 	 * out (transport FAULT_NONE when there is none). NULL: none wanted. */
 	struct fault_rule *transport;
+	/* Out, under group commit: when the request wrote to the store, the
+	 * answer to give instead if the batch holding its rows fails to
+	 * commit (SYSTEMERROR: nothing was kept, resend the same billno).
+	 * Left empty when nothing was written. NULL: not wanted. */
+	struct buf *fallback;
 };
 
 /* Handles one request for ep. The front end answers missing or bad

@@ -43,6 +43,20 @@ struct http_server {
 	struct timeval request_timeout;
 	struct event *accept_pause; /* re-enables the listeners after EMFILE */
 	struct evconnlistener *listeners[2];
+	/* Group commit: answers held until the batch holding their rows is
+	 * committed, at the end of the event loop's current turn. */
+	struct event *flush;
+	struct held *held, **held_tail;
+};
+
+/* An API answer waiting for its batch's commit. The request stays valid:
+ * evhttp frees a request whose connection closed only once it is
+ * answered. */
+struct held {
+	struct held *next;
+	struct evhttp_request *req;
+	struct buf reply;
+	struct buf fallback; /* the answer if the commit fails; empty: same */
 };
 
 /* Per API connection: the deadline for its next whole request, so a
@@ -355,6 +369,57 @@ static void on_accept_resume(evutil_socket_t fd, short events, void *arg)
 			evconnlistener_enable(s->listeners[i]);
 }
 
+/* ---- group commit ------------------------------------------------------ */
+
+static struct store *api_store(struct http_server *s)
+{
+	return s->api->redpack->store;
+}
+
+/* Commits the open batch, then sends every held answer: its own when the
+ * commit succeeded (or it wrote nothing), else its fallback. Runs once
+ * the requests ready in this turn are all handled, and before anything
+ * else that needs the store outside a batch (the control API). */
+static void flush_batch(struct http_server *s)
+{
+	struct held *h, *next;
+	int failed;
+
+	if (!store_batch_open(api_store(s)) && !s->held)
+		return;
+	failed = store_batch_commit(api_store(s)) != 0;
+	if (failed)
+		log_error("group commit failed: answering SYSTEMERROR to the requests that wrote");
+	for (h = s->held; h; h = next) {
+		next = h->next;
+		const struct buf *body = failed && h->fallback.len ? &h->fallback : &h->reply;
+		struct evhttp_request *req = h->req;
+		send_reply(req, 200, "OK", "text/plain", body, 0);
+		buf_release(&h->reply);
+		buf_release(&h->fallback);
+		free(h);
+	}
+	s->held = NULL;
+	s->held_tail = &s->held;
+}
+
+static void on_flush(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd, (void)events;
+	flush_batch(arg);
+}
+
+/* Opens the turn's batch on its first request and schedules its commit
+ * after the events already active in this turn. */
+static void join_batch(struct http_server *s)
+{
+	if (store_batch_open(api_store(s)))
+		return;
+	if (store_batch_begin(api_store(s)) != 0)
+		return; /* each unit is then a transaction of its own */
+	event_active(s->flush, EV_TIMEOUT, 0);
+}
+
 /* ---- the merchant API -------------------------------------------------- */
 
 
@@ -404,6 +469,7 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 	ev_uint16_t peer_port = 0;
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &peer_port);
 	struct fault_rule fault = {.transport = FAULT_NONE};
+	struct held *h = xcalloc(1, sizeof(*h));
 	struct api_call call = {
 		.body = body,
 		.len = len,
@@ -412,14 +478,27 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 			evhttp_find_header(evhttp_request_get_input_headers(req), FAULTS_HEADER),
 		.peer_ip = peer,
 		.transport = &fault,
+		.fallback = &h->fallback,
 	};
-	api_handle(s->api, ep, &call, &reply);
+	buf_init(&h->reply);
+	buf_init(&h->fallback);
+	join_batch(s);
+	api_handle(s->api, ep, &call, &h->reply);
 	if (fault.transport != FAULT_NONE) {
-		carry_out(s, req, &fault, &reply);
+		/* Fault answers leave on a timer, after this turn's commit. */
+		carry_out(s, req, &fault, &h->reply);
+		buf_release(&h->reply);
+		buf_release(&h->fallback);
+		free(h);
 		buf_release(&reply);
 		return; /* the fault decides when the deadline is armed again */
 	}
-	send_reply(req, 200, "OK", "text/plain", &reply, 0);
+	h->req = req;
+	*s->held_tail = h;
+	s->held_tail = &h->next;
+	arm_deadline(s, request_ssl(req));
+	buf_release(&reply);
+	return;
 out:
 	arm_deadline(s, request_ssl(req));
 	buf_release(&reply);
@@ -462,6 +541,9 @@ static void on_admin_request(struct evhttp_request *req, void *arg)
 {
 	struct http_server *s = arg;
 	const char *path = request_path(req);
+
+	/* The control API works outside any batch, on committed state. */
+	flush_batch(s);
 
 	if (!admin_authorized(s, req, path)) {
 		struct buf body;
@@ -576,10 +658,12 @@ struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct
 	s->max_connections = cfg->max_connections;
 	s->request_timeout.tv_sec = cfg->request_timeout;
 	s->accept_pause = evtimer_new(base, on_accept_resume, s);
+	s->flush = event_new(base, -1, 0, on_flush, s);
+	s->held_tail = &s->held;
 	s->refuse_ctx = SSL_CTX_new(TLS_server_method());
 	if (conn_index < 0)
 		conn_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_conn_free);
-	if (!s->refuse_ctx || conn_index < 0 || !s->accept_pause) {
+	if (!s->refuse_ctx || conn_index < 0 || !s->accept_pause || !s->flush) {
 		snprintf(err, errlen, "cannot set up connection tracking");
 		goto error;
 	}
@@ -635,12 +719,16 @@ void http_stop(struct http_server *s)
 {
 	if (!s)
 		return;
+	if (s->flush)
+		flush_batch(s); /* answer what is held before evhttp frees it */
 	if (s->api_http)
 		evhttp_free(s->api_http);
 	if (s->admin_http)
 		evhttp_free(s->admin_http);
 	if (s->accept_pause)
 		event_free(s->accept_pause);
+	if (s->flush)
+		event_free(s->flush);
 	SSL_CTX_free(s->refuse_ctx);
 	free(s->admin_token);
 	free(s);

@@ -223,6 +223,9 @@ enum st {
 	ST_SAVEPOINT,
 	ST_RELEASE,
 	ST_ROLLBACK_TO,
+	ST_UNIT_SAVEPOINT,
+	ST_UNIT_RELEASE,
+	ST_UNIT_ROLLBACK_TO,
 	ST__COUNT
 };
 
@@ -294,11 +297,17 @@ static const char *const statements[ST__COUNT] = {
 	[ST_SAVEPOINT] = "SAVEPOINT ledger_add",
 	[ST_RELEASE] = "RELEASE ledger_add",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO ledger_add",
+	[ST_UNIT_SAVEPOINT] = "SAVEPOINT unit",
+	[ST_UNIT_RELEASE] = "RELEASE unit",
+	[ST_UNIT_ROLLBACK_TO] = "ROLLBACK TO unit",
 };
 
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT];
+	int batch; /* a group transaction is open (store_batch_begin) */
+	int units; /* store_begin units open inside it, as savepoints */
+	uint64_t commits, units_done; /* COMMITs run; units of work kept */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -460,27 +469,96 @@ int store_set_max_pages(struct store *s, int64_t pages)
 
 /* ---- transactions ------------------------------------------------------ */
 
+/* Inside a batch every unit of work is a savepoint, so one failing unit
+ * rolls back alone and the batch commits the others together. */
 int store_begin(struct store *s)
 {
-	return exec_done(s, stmt(s, ST_BEGIN), "begin");
+	if (!s->batch)
+		return exec_done(s, stmt(s, ST_BEGIN), "begin");
+	if (exec_done(s, stmt(s, ST_UNIT_SAVEPOINT), "savepoint") != 0)
+		return -1;
+	s->units++;
+	return 0;
 }
 
 int store_commit(struct store *s)
 {
+	if (s->batch) {
+		if (s->units == 0)
+			return 0;
+		s->units--;
+		if (exec_done(s, stmt(s, ST_UNIT_RELEASE), "release") != 0)
+			return -1;
+		s->units_done++;
+		return 0;
+	}
 	if (exec_done(s, stmt(s, ST_COMMIT), "commit") != 0) {
 		store_rollback(s);
 		return -1;
 	}
+	s->commits++;
+	s->units_done++;
 	return 0;
+}
+
+void store_commit_stats(const struct store *s, uint64_t *commits, uint64_t *units)
+{
+	*commits = s->commits;
+	*units = s->units_done;
 }
 
 void store_rollback(struct store *s)
 {
-	if (!sqlite3_get_autocommit(s->db)) {
-		sqlite3_stmt *q = stmt(s, ST_ROLLBACK);
-		sqlite3_step(q);
-		sqlite3_reset(q);
+	if (s->batch) {
+		/* Never the batch itself: only the unit that failed. */
+		if (s->units == 0)
+			return;
+		s->units--;
+		exec_done(s, stmt(s, ST_UNIT_ROLLBACK_TO), "rollback to savepoint");
+		exec_done(s, stmt(s, ST_UNIT_RELEASE), "release");
+		return;
 	}
+	if (!sqlite3_get_autocommit(s->db))
+		exec_done(s, stmt(s, ST_ROLLBACK), "rollback");
+}
+
+int store_batch_begin(struct store *s)
+{
+	if (s->batch)
+		return 0;
+	if (exec_done(s, stmt(s, ST_BEGIN), "begin batch") != 0)
+		return -1;
+	s->batch = 1;
+	s->units = 0;
+	return 0;
+}
+
+int store_batch_open(const struct store *s)
+{
+	return s->batch;
+}
+
+int store_batch_commit(struct store *s)
+{
+	int rc = 0;
+
+	if (!s->batch)
+		return 0;
+	s->batch = 0;
+	s->units = 0;
+	if (exec_done(s, stmt(s, ST_COMMIT), "commit batch") != 0) {
+		if (!sqlite3_get_autocommit(s->db))
+			exec_done(s, stmt(s, ST_ROLLBACK), "rollback batch");
+		rc = -1;
+	} else {
+		s->commits++;
+	}
+	return rc;
+}
+
+int64_t store_changes(struct store *s)
+{
+	return sqlite3_total_changes64(s->db);
 }
 
 /* ---- fixtures ---------------------------------------------------------- */

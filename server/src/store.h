@@ -94,11 +94,29 @@ int store_schema_version(void);
  * the cap every write fails as on a full disk. Returns 0 or -1. */
 int store_set_max_pages(struct store *s, int64_t pages);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. rollback is safe to call when no
- * transaction is open. */
+/* One unit of work: BEGIN IMMEDIATE / COMMIT / ROLLBACK, or, while a
+ * batch is open, a savepoint released or rolled back alone. rollback is
+ * safe to call when no unit is open (and never touches the batch). */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+
+/* Group commit: the units of work begun while a batch is open share its
+ * transaction, which store_batch_commit makes durable in one commit.
+ * begin is a no-op when a batch is open; commit returns -1 when the
+ * commit failed and the whole batch was rolled back (the caller then
+ * must not acknowledge any of its units). */
+int store_batch_begin(struct store *s);
+int store_batch_commit(struct store *s);
+int store_batch_open(const struct store *s);
+
+/* Rows changed since the store was opened (to tell whether a unit
+ * wrote anything). */
+int64_t store_changes(struct store *s);
+
+/* COMMITs run and units of work committed since the store was opened:
+ * under load, group commit keeps the first well below the second. */
+void store_commit_stats(const struct store *s, uint64_t *commits, uint64_t *units);
 
 /* 1 when no merchant exists yet (fixtures not loaded), 0, or -1. */
 int store_is_empty(struct store *s);

@@ -402,6 +402,46 @@ static void transactions(struct store *s)
 	CHECK(store_commit(s) == -1); /* nothing open */
 }
 
+/* Group commit: units of work inside a batch are savepoints; a failing
+ * unit rolls back alone, the batch commits the rest at once; a batch that
+ * cannot commit keeps nothing. */
+static void batches(struct store *s)
+{
+	struct merchant a = merchant("31000001", 10), b = merchant("31000002", 10), got;
+	int64_t before;
+
+	CHECK(store_batch_open(s) == 0);
+	CHECK(store_batch_commit(s) == 0); /* nothing open: nothing to do */
+	CHECK(store_batch_begin(s) == 0);
+	CHECK(store_batch_begin(s) == 0); /* already open */
+	CHECK(store_batch_open(s) == 1);
+	store_rollback(s); /* no unit open: the batch is untouched */
+	before = store_changes(s);
+	CHECK(store_begin(s) == 0);
+	CHECK(store_merchant_insert(s, &a) == 0);
+	CHECK(store_ledger_add(s, "31000001", 700, "topup", 0, 1) == 0);
+	CHECK(store_commit(s) == 0);
+	CHECK(store_changes(s) > before);
+	CHECK(store_begin(s) == 0);
+	CHECK(store_merchant_insert(s, &b) == 0);
+	store_rollback(s); /* this unit only */
+	CHECK(store_merchant_lookup(s, "31000001", &got) == 1 && got.balance == 700);
+	CHECK(store_merchant_lookup(s, "31000002", &got) == 0);
+	/* A unit that fails half way (a duplicate) leaves nothing of itself. */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_ledger_add(s, "31000001", 5, "topup", 0, 2) == 0);
+	CHECK(store_merchant_insert(s, &a) == -1);
+	store_rollback(s);
+	CHECK(balance(s, "31000001") == 700);
+	CHECK(store_batch_commit(s) == 0);
+	CHECK(store_batch_open(s) == 0);
+	CHECK(store_merchant_lookup(s, "31000001", &got) == 1 && got.balance == 700);
+	/* Outside a batch, units are transactions again. */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_begin(s) == -1);
+	store_rollback(s);
+}
+
 static void file_store(void)
 {
 	char err[256] = "";
@@ -431,6 +471,7 @@ static void file_store(void)
 	ledger(s, dbpath);
 	counters(s);
 	transactions(s);
+	batches(s);
 	store_close(s);
 
 	/* Reopen: the data is kept and no migration runs again (it would
@@ -473,6 +514,7 @@ static void memory_store(void)
 	ledger(s, NULL);
 	counters(s);
 	transactions(s);
+	batches(s);
 	store_close(s);
 }
 
