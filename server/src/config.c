@@ -31,6 +31,7 @@ struct setting {
 static const char *const client_auth_choices[] = {"http", "handshake", NULL};
 static const char *const sign_fields_choices[] = {"endpoint", "received", NULL};
 static const char *const log_format_choices[] = {"text", "json", NULL};
+static const char *const durability_choices[] = {"normal", "full", NULL};
 
 #define STR(field) KIND_STRING, offsetof(struct config, field)
 #define INT(field) KIND_INT, offsetof(struct config, field)
@@ -46,6 +47,9 @@ static const struct setting settings[] = {
 	{"db", STR(db), "var/redpack.db", 0, 0, NULL, "SQLite database file (\":memory:\" allowed)"},
 	{"fixtures", STR(fixtures), "fixtures/default.json", 0, 0, NULL,
 	 "JSON world loaded into an empty database"},
+	{"durability", STR(durability), "normal", 0, 0, durability_choices,
+	 "normal: a SUCCESS survives a crash of the process (WAL, synchronous=NORMAL); full: a"
+	 " power loss too (synchronous=FULL, affordable with group commit)"},
 	{"db-max-pages", INT(db_max_pages), "0", 0, 1073741823, NULL,
 	 "cap the database at this many pages (0: none); past it writes fail as on a full disk"},
 	{"tls-cert", STR(tls_cert), "var/certs/server.pem", 0, 0, NULL, "server certificate (PEM)"},

@@ -22,6 +22,7 @@ struct config {
 	char *sign_fields;  /* "endpoint" or "received" */
 	char *log_format;   /* "text" or "json" */
 	char *seed;         /* decimal, or empty: random */
+	char *durability;   /* "normal" or "full" */
 	int64_t max_body;
 	int64_t max_headers;
 	int64_t timeout;

@@ -137,6 +137,10 @@ int main(int argc, char **argv)
 		log_error("database: cannot apply --db-max-pages");
 		goto out;
 	}
+	if (store_set_durability(store, strcmp(cfg.durability, "full") == 0) != 0) {
+		log_error("database: cannot apply --durability %s", cfg.durability);
+		goto out;
+	}
 	switch (fixtures_load(store, cfg.fixtures, clock_now(), 0, err, sizeof(err))) {
 	case -1:
 		log_error("fixtures: %s", err);

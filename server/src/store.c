@@ -467,6 +467,12 @@ int store_set_max_pages(struct store *s, int64_t pages)
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, "max_page_count");
 }
 
+int store_set_durability(struct store *s, int power_loss)
+{
+	return sqlite3_exec(s->db, power_loss ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+			    NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, "synchronous");
+}
+
 /* ---- transactions ------------------------------------------------------ */
 
 /* Inside a batch every unit of work is a savepoint, so one failing unit

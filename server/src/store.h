@@ -94,6 +94,11 @@ int store_schema_version(void);
  * the cap every write fails as on a full disk. Returns 0 or -1. */
 int store_set_max_pages(struct store *s, int64_t pages);
 
+/* What a committed transaction survives: 0 a crash of the process (WAL
+ * with synchronous=NORMAL, the default), 1 a power loss too
+ * (synchronous=FULL: every commit waits for the disk). Returns 0 or -1. */
+int store_set_durability(struct store *s, int power_loss);
+
 /* One unit of work: BEGIN IMMEDIATE / COMMIT / ROLLBACK, or, while a
  * batch is open, a savepoint released or rolled back alone. rollback is
  * safe to call when no unit is open (and never touches the batch). */

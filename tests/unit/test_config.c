@@ -70,6 +70,14 @@ static void defaults(void)
 	CHECK_STR(c.sign_fields, "endpoint");
 	CHECK_STR(c.log_format, "text");
 	CHECK_STR(c.seed, "");
+	CHECK_STR(c.durability, "normal");
+	config_release(&c);
+	CHECK(load(&c, err, sizeof(err), "--durability", "full", NULL) == CONFIG_OK);
+	CHECK_STR(c.durability, "full");
+	config_release(&c);
+	CHECK(load(&c, err, sizeof(err), "--durability", "fsync", NULL) == CONFIG_ERROR);
+	CHECK(strstr(err, "durability") != NULL);
+	CHECK(load(&c, err, sizeof(err), NULL) == CONFIG_OK);
 	CHECK(c.max_body == 65536);
 	CHECK(c.max_headers == 8192);
 	CHECK(c.timeout == 8);

@@ -442,6 +442,20 @@ static void batches(struct store *s)
 	store_rollback(s);
 }
 
+static void on_text(void *arg, const char *text)
+{
+	snprintf(arg, 64, "%s", text);
+}
+
+/* The first column of a constant query, through the store's connection. */
+static const char *first_text(struct store *s, const char *sql)
+{
+	static char out[64];
+	out[0] = '\0';
+	store_each_text(s, sql, on_text, out);
+	return out;
+}
+
 static void file_store(void)
 {
 	char err[256] = "";
@@ -472,6 +486,12 @@ static void file_store(void)
 	counters(s);
 	transactions(s);
 	batches(s);
+	/* --durability: synchronous NORMAL (1) by default, FULL (2) for power loss. */
+	CHECK_STR(first_text(s, "PRAGMA synchronous"), "1");
+	CHECK(store_set_durability(s, 1) == 0);
+	CHECK_STR(first_text(s, "PRAGMA synchronous"), "2");
+	CHECK(store_set_durability(s, 0) == 0);
+	CHECK_STR(first_text(s, "PRAGMA synchronous"), "1");
 	store_close(s);
 
 	/* Reopen: the data is kept and no migration runs again (it would
