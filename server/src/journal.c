@@ -111,8 +111,15 @@ unsigned journal_encode(struct buf *out, const char *s, size_t len, size_t max)
 			break;
 		}
 		if (n) {
-			buf_append(out, p + i, n);
-			i += n;
+			/* A run of valid characters goes in with one copy. */
+			size_t run = n, next;
+			while (i + run < len && (next = utf8_char(p + i + run, len - i - run)) != 0 &&
+			       next <= max - used - run)
+				run += next;
+			buf_append(out, p + i, run);
+			i += run;
+			used += run;
+			continue;
 		} else {
 			char esc[4] = {'\\', 'x', hex[p[i] >> 4], hex[p[i] & 15]};
 			buf_append(out, esc, sizeof(esc));

@@ -132,9 +132,18 @@ void xmlcodec_begin(struct buf *out)
 	buf_puts(out, "<xml>\n");
 }
 
+/* "<name>" or "</name>": the writers below run for every element of
+ * every answer, so they append pieces instead of formatting. */
+static void tag(struct buf *out, const char *open, const char *name, const char *close)
+{
+	buf_puts(out, open);
+	buf_puts(out, name);
+	buf_puts(out, close);
+}
+
 void xmlcodec_cdata(struct buf *out, const char *name, const char *value)
 {
-	buf_printf(out, "<%s><![CDATA[", name);
+	tag(out, "<", name, "><![CDATA[");
 	/* "]]>" cannot appear inside a CDATA section: split it across two. */
 	for (const char *p = value; *p;) {
 		const char *end = strstr(p, "]]>");
@@ -146,22 +155,34 @@ void xmlcodec_cdata(struct buf *out, const char *name, const char *value)
 		buf_puts(out, "]]><![CDATA[");
 		p = end + 2;
 	}
-	buf_printf(out, "]]></%s>\n", name);
+	tag(out, "]]></", name, ">\n");
 }
 
 void xmlcodec_bare(struct buf *out, const char *name, int64_t value)
 {
-	buf_printf(out, "<%s>%" PRId64 "</%s>\n", name, value, name);
+	char digits[24];
+	char *p = digits + sizeof(digits);
+	uint64_t v = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	if (value < 0)
+		*--p = '-';
+	tag(out, "<", name, ">");
+	tag(out, p, "</", name);
+	buf_puts(out, ">\n");
 }
 
 void xmlcodec_open(struct buf *out, const char *name)
 {
-	buf_printf(out, "<%s>\n", name);
+	tag(out, "<", name, ">\n");
 }
 
 void xmlcodec_close(struct buf *out, const char *name)
 {
-	buf_printf(out, "</%s>\n", name);
+	tag(out, "</", name, ">\n");
 }
 
 void xmlcodec_end(struct buf *out)
