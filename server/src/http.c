@@ -390,6 +390,7 @@ static void flush_batch(struct http_server *s)
 	failed = store_batch_commit(api_store(s)) != 0;
 	if (failed)
 		log_error("group commit failed: answering SYSTEMERROR to the requests that wrote");
+	log_flush();
 	for (h = s->held; h; h = next) {
 		next = h->next;
 		const struct buf *body = failed && h->fallback.len ? &h->fallback : &h->reply;
@@ -417,6 +418,7 @@ static void join_batch(struct http_server *s)
 		return;
 	if (store_batch_begin(api_store(s)) != 0)
 		return; /* each unit is then a transaction of its own */
+	log_hold();
 	event_active(s->flush, EV_TIMEOUT, 0);
 }
 
