@@ -314,6 +314,9 @@ struct store {
 	int batch; /* a group transaction is open (store_batch_begin) */
 	int units; /* store_begin units open inside it, as savepoints */
 	uint64_t commits, units_done; /* COMMITs run; units of work kept */
+	char *path;         /* as opened, for store_replace */
+	int64_t max_pages;  /* settings to apply again after a replace */
+	int power_loss;
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -422,6 +425,7 @@ static int create_private(const char *path, char *err, size_t errlen)
 struct store *store_open(const char *path, char *err, size_t errlen)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
+	s->path = xstrdup(path);
 	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
 				      "PRAGMA synchronous = NORMAL;"
 				      "PRAGMA foreign_keys = ON;";
@@ -460,6 +464,7 @@ void store_close(struct store *s)
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
+	free(s->path);
 	free(s);
 }
 
@@ -470,11 +475,13 @@ int store_set_max_pages(struct store *s, int64_t pages)
 	 * parameters. 1073741823 is SQLite's own maximum. */
 	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
 		 (long long)(pages > 0 ? pages : 1073741823));
+	s->max_pages = pages;
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, "max_page_count");
 }
 
 int store_set_durability(struct store *s, int power_loss)
 {
+	s->power_loss = power_loss;
 	return sqlite3_exec(s->db, power_loss ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
 			    NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, "synchronous");
 }
@@ -1122,4 +1129,123 @@ int store_status_counts(struct store *s, void (*row)(void *arg, const char *stat
 		row(arg, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int64(q, 1));
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? 0 : fail(s, "status counts");
+}
+
+/* ---- replacing the whole database -------------------------------------- */
+
+/* Copies the rows of a two-column query on from into to, one by one. */
+static int copy_rows(struct store *from, struct store *to, const char *select, const char *insert)
+{
+	sqlite3_stmt *r = NULL, *w = NULL;
+	int rc = -1, step;
+
+	if (sqlite3_prepare_v2(from->db, select, -1, &r, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(to->db, insert, -1, &w, NULL) != SQLITE_OK)
+		goto out;
+	while ((step = sqlite3_step(r)) == SQLITE_ROW) {
+		sqlite3_bind_value(w, 1, sqlite3_column_value(r, 0));
+		sqlite3_bind_value(w, 2, sqlite3_column_value(r, 1));
+		if (sqlite3_step(w) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(w);
+	}
+	rc = step == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(r);
+	sqlite3_finalize(w);
+	return rc;
+}
+
+/* Moves fresh's connection into s (which keeps its address and its
+ * counters) and frees the rest of fresh. */
+static void adopt(struct store *s, struct store *fresh)
+{
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	s->db = fresh->db;
+	memcpy(s->st, fresh->st, sizeof(s->st));
+	fresh->db = NULL;
+	memset(fresh->st, 0, sizeof(fresh->st));
+	store_close(fresh);
+	store_set_max_pages(s, s->max_pages);
+	store_set_durability(s, s->power_loss);
+}
+
+static void remove_db_files(const char *path)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	char p[4096];
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		unlink(p);
+	}
+}
+
+int store_can_replace(const struct store *s)
+{
+	return strncmp(s->path, "file:", 5) != 0;
+}
+
+int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), void *arg,
+		  char *err, size_t errlen)
+{
+	int memory = strcmp(s->path, ":memory:") == 0;
+	char tmp[4096];
+	struct store *fresh, *reopened;
+	int renamed;
+
+	if (s->batch || strncmp(s->path, "file:", 5) == 0) {
+		snprintf(err, errlen, s->batch ? "a batch is open" : "not for a file: URI");
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s", memory ? ":memory:" : s->path);
+	if (!memory) {
+		snprintf(tmp, sizeof(tmp), "%s.reset", s->path);
+		remove_db_files(tmp); /* a leftover of a crash during a reset */
+	}
+	fresh = store_open(tmp, err, errlen);
+	if (!fresh)
+		return -1;
+	if (fill(arg, fresh) != 0 ||
+	    exec_done(fresh, stmt(fresh, ST_BEGIN), "begin") != 0 ||
+	    copy_rows(s, fresh, "SELECT key, value FROM meta",
+		      "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)") != 0 ||
+	    /* Ids go on from where they were: send_listid never repeats. */
+	    copy_rows(s, fresh, "SELECT name, seq FROM sqlite_sequence",
+		      "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)") != 0 ||
+	    sqlite3_exec(fresh->db, "DELETE FROM sqlite_sequence WHERE rowid NOT IN (SELECT rowid"
+			 " FROM (SELECT rowid, MAX(seq) FROM sqlite_sequence GROUP BY name))", NULL, NULL,
+			 NULL) != SQLITE_OK ||
+	    exec_done(fresh, stmt(fresh, ST_COMMIT), "commit") != 0) {
+		snprintf(err, errlen, "building the fresh database: %s", sqlite3_errmsg(fresh->db));
+		store_close(fresh);
+		if (!memory)
+			remove_db_files(tmp);
+		return -1;
+	}
+	if (memory) {
+		adopt(s, fresh);
+		return 0;
+	}
+	/* Closing both makes each file whole (the WAL checkpointed and
+	 * removed); the rename then swaps them at once: a crash leaves one
+	 * database or the other, never a mix. */
+	store_close(fresh);
+	for (int i = 0; i < ST__COUNT; i++) {
+		sqlite3_finalize(s->st[i]);
+		s->st[i] = NULL;
+	}
+	sqlite3_close(s->db);
+	s->db = NULL;
+	renamed = rename(tmp, s->path) == 0;
+	if (!renamed) {
+		snprintf(err, errlen, "rename %s: %s", tmp, strerror(errno));
+		remove_db_files(tmp);
+	}
+	reopened = store_open(s->path, renamed ? err : tmp, renamed ? errlen : sizeof(tmp));
+	if (!reopened)
+		return -1; /* the store is unusable: the caller stops */
+	adopt(s, reopened);
+	return renamed ? 0 : -1;
 }

@@ -132,6 +132,18 @@ int store_is_empty(struct store *s);
  * business clock and the id sequences are kept. */
 int store_wipe(struct store *s, const char *mch_id);
 
+/* Replaces the whole database, at once, with a fresh one that fill(arg,
+ * fresh) writes (an empty, migrated store beside the old file): the old
+ * one's meta rows (the business clock) and id sequences are carried over,
+ * the rename swaps the files, and the store keeps its address, settings
+ * and counters. Costs what the fixtures cost, not what the database
+ * holds. Returns 0, or -1 with err (the old database is kept, except
+ * when the swapped one cannot be reopened: then the store is unusable). */
+int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), void *arg,
+		  char *err, size_t errlen);
+/* Whether store_replace can work here (not for a "file:" URI). */
+int store_can_replace(const struct store *s);
+
 /* Foreign key enforcement on (1) or off (0); outside a transaction only.
  * A full wipe runs with it off so SQLite can truncate whole tables. */
 int store_foreign_keys(struct store *s, int on);

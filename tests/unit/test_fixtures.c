@@ -5,6 +5,7 @@
 #include "check.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fixtures.h"
@@ -109,14 +110,78 @@ static void test_load_names_the_file(const char *shipped)
 	store_close(s);
 }
 
+/* A full reset swaps in a fresh database: nothing of the old world is
+ * left, the business clock and the id sequences go on, the store keeps
+ * its address and works as before; in memory too. */
+static void test_reset_swaps(const char *shipped, const char *where)
+{
+	char err[512], dir[] = "/tmp/test_fixtures_db.XXXXXX", path[300];
+	struct store *s;
+	struct stat before, after;
+	int64_t offset = -1, id = 0;
+	int file = strcmp(where, ":memory:") != 0;
+
+	if (file) {
+		CHECK(mkdtemp(dir) != NULL);
+		snprintf(path, sizeof(path), "%s/reset.db", dir);
+	} else {
+		snprintf(path, sizeof(path), ":memory:");
+	}
+	s = store_open(path, err, sizeof(err));
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK(fixtures_load(s, shipped, 1000, 0, err, sizeof(err)) == 1);
+	CHECK(store_each_text(s, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+				 " WHERE i < 5000) INSERT INTO packets (mch_id, mch_billno, hb_type,"
+				 " status, wxappid, re_openid, send_name, wishing, act_name, remark,"
+				 " total_amount, total_num, created_at) SELECT '10000098', 'R' || i,"
+				 " 'NORMAL', 'SENDING', 'wx8888888888888888', 'o', 's', 'w', 'a', 'r',"
+				 " 100, 1, 5 FROM n", NULL, NULL) >= 0);
+	CHECK(store_set_clock_offset(s, 4242) == 0);
+	CHECK(file ? stat(path, &before) == 0 : 1);
+	CHECK(fixtures_reset(s, shipped, NULL, 2000, err, sizeof(err)) == 0);
+	CHECK(store_is_empty(s) == 0);
+	CHECK(store_clock_offset(s, &offset) == 0 && offset == 4242);
+	struct packet_row row;
+	CHECK(store_packet_find(s, "10000098", "R1", &row) == 0);
+	/* Ids go on: the next packet's id is past every old one. */
+	struct packet_new p = {.mch_id = "10000098", .mch_billno = "NEW", .hb_type = "NORMAL",
+			       .status = "SENDING", .wxappid = "wx8888888888888888",
+			       .re_openid = "o", .send_name = "s", .wishing = "w", .act_name = "a",
+			       .remark = "r", .total_amount = 100, .total_num = 1, .created_at = 3000};
+	CHECK(store_packet_insert(s, &p, &id) == 0);
+	CHECK(id > 5000);
+	if (file) {
+		/* Another file took the old one's place; nothing was left beside it. */
+		CHECK(stat(path, &after) == 0 && after.st_ino != before.st_ino);
+		char tmp[320];
+		snprintf(tmp, sizeof(tmp), "%s.reset", path);
+		CHECK(access(tmp, F_OK) != 0);
+	}
+	store_close(s);
+	if (file) {
+		static const char *const suffix[] = {"", "-wal", "-shm"};
+		for (size_t i = 0; i < 3; i++) {
+			char f[320];
+			snprintf(f, sizeof(f), "%s%s", path, suffix[i]);
+			unlink(f);
+		}
+		rmdir(dir);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	test_accepts_real_shapes();
 	test_api_key();
 	test_appid_shape();
 	test_users();
-	if (argc > 1)
+	if (argc > 1) {
 		test_load_names_the_file(argv[1]);
+		test_reset_swaps(argv[1], "file");
+		test_reset_swaps(argv[1], ":memory:");
+	}
 	else
 		CHECK(!"usage: test_fixtures fixtures/default.json");
 	return check_done("test_fixtures");
