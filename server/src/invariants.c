@@ -127,6 +127,13 @@ static const struct invariant invariants[] = {
 	 " USING (mch_id, openid, day) UNION SELECT d.mch_id, d.openid, d.day, r.count, r.amount,"
 	 " d.count, d.amount FROM day_user d LEFT JOIN r USING (mch_id, openid, day))"
 	 " WHERE rc IS NOT kc OR ra IS NOT ka"},
+	{"status_counter",
+	 "WITH r(mch_id, status, n) AS (" STORE_STATUS_COUNT_SQL ")"
+	 " SELECT 'status_count ' || mch_id || ' ' || status || ': counter ' || IFNULL(kept, 'none')"
+	 " || ', packets ' || IFNULL(real, 0) FROM (SELECT r.mch_id AS mch_id, r.status AS status,"
+	 " r.n AS real, c.n AS kept FROM r LEFT JOIN status_count c USING (mch_id, status)"
+	 " UNION SELECT c.mch_id, c.status, r.n, c.n FROM status_count c LEFT JOIN r"
+	 " USING (mch_id, status)) WHERE IFNULL(real, 0) != IFNULL(kept, 0)"},
 	{"rate_counter",
 	 "SELECT 'rate_second ' || r.mch_id || ' at ' || r.second || ': counter ' || r.count ||"
 	 " ', orders created ' || (SELECT COUNT(*) FROM packets p WHERE p.mch_id = r.mch_id"

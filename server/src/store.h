@@ -183,6 +183,7 @@ int store_merchant_sent_since(struct store *s, const char *mch_id, int64_t day_s
  * amount) and (mch_id, openid, day, count, amount): for the migration
  * that created them and for the invariant checker. */
 #define STORE_ISSUED_STATUSES "('SENT', 'RECEIVED', 'RFUND_ING', 'REFUND')"
+#define STORE_STATUS_COUNT_SQL "SELECT mch_id, status, COUNT(*) FROM packets GROUP BY 1, 2"
 #define STORE_DAY_MERCHANT_SQL                                                         \
 	"SELECT mch_id, (send_time + 28800) / 86400, SUM(total_amount) FROM packets"   \
 	" WHERE send_time > 0 AND status IN " STORE_ISSUED_STATUSES " GROUP BY 1, 2"
@@ -263,7 +264,8 @@ int store_packets_by_billno(struct store *s, const char *mch_billno, int *n,
 int store_ledger_each(struct store *s, int64_t packet_id,
 		      void (*row)(void *arg, const struct ledger_row *l), void *arg);
 
-/* Packets per status, each passed to row(arg, status, count). */
+/* Packets per status, each passed to row(arg, status, count): read from
+ * a counter kept by triggers (status_count), not by counting packets. */
 int store_status_counts(struct store *s, void (*row)(void *arg, const char *status, int64_t n),
 			void *arg);
 

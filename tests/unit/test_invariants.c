@@ -367,6 +367,8 @@ static void corruptions(void)
 		"merchant_day_counter", "counter");
 	corrupt("rate counter off", "UPDATE rate_second SET count = count + 2", "rate_counter",
 		"rate_second");
+	corrupt("status counter off", "UPDATE status_count SET n = n + 1 WHERE status = 'SENT'",
+		"status_counter", "SENT");
 }
 
 int main(int argc, char **argv)
