@@ -45,7 +45,9 @@ void sign_string(const struct kvlist *params, const struct sign_fields *fields, 
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			buf_puts(out, "&");
-		buf_printf(out, "%s=%s", picked[i]->name, picked[i]->value);
+		buf_puts(out, picked[i]->name);
+		buf_puts(out, "=");
+		buf_puts(out, picked[i]->value);
 	}
 	free(picked);
 }
@@ -60,7 +62,8 @@ void sign_compute(const struct kvlist *params, const struct sign_fields *fields,
 
 	buf_init(&s);
 	sign_string(params, fields, &s);
-	buf_printf(&s, "%skey=%s", s.len ? "&" : "", key);
+	buf_puts(&s, s.len ? "&key=" : "key=");
+	buf_puts(&s, key);
 	EVP_Digest(s.data, s.len, md, &mdlen, EVP_md5(), NULL);
 	OPENSSL_cleanse(s.data, s.len);
 	buf_release(&s);
