@@ -969,6 +969,37 @@ static void admin_clock_get(struct admin_ctx *ctx, struct admin_request *req,
 	reply_json(req, 200, clock_json());
 }
 
+/* The answer to each outcome of a clock move. */
+static const int clock_status[] = {
+	[CLOCK_MOVED] = 200,
+	[CLOCK_BACKWARDS] = 409,
+	[CLOCK_OUT_OF_RANGE] = 400,
+	[CLOCK_NOT_SAVED] = 500,
+	[CLOCK_STEPS_FAILED] = 500,
+};
+
+static json_t *clock_move_json(const struct clock_move *m)
+{
+	json_t *j;
+
+	if (m->result == CLOCK_BACKWARDS || m->result == CLOCK_OUT_OF_RANGE)
+		return json_pack("{s:s,s:s}", "error", m->error, "latest", CLOCK_LATEST_TEXT);
+	if (m->result == CLOCK_NOT_SAVED)
+		return json_pack("{s:s,s:s,s:s,s:b}", "error", "the clock could not be saved",
+				 "step", m->failed_step, "sqlite", m->error, "moved", 0);
+	j = clock_json();
+	if (m->result == CLOCK_STEPS_FAILED) {
+		json_object_set_new(j, "error",
+				    json_string("the clock moved, but some packets failed a"
+						" lifecycle step; they are retried each second"));
+		json_object_set_new(j, "step", json_string(m->failed_step));
+		json_object_set_new(j, "sqlite", json_string(m->error));
+		json_object_set_new(j, "failed", json_integer((json_int_t)m->failed));
+		json_object_set_new(j, "moved", json_true());
+	}
+	return j;
+}
+
 static void admin_clock_set(struct admin_ctx *ctx, struct admin_request *req,
 			    const struct params *p)
 {
@@ -976,7 +1007,7 @@ static void admin_clock_set(struct admin_ctx *ctx, struct admin_request *req,
 	json_t *body = json_body(req, keys);
 	json_t *adv, *now;
 	int64_t target;
-	char err[160];
+	struct clock_move move;
 
 	(void)p;
 	if (!body)
@@ -994,10 +1025,8 @@ static void admin_clock_set(struct admin_ctx *ctx, struct admin_request *req,
 	} else {
 		if (adv)
 			target = clock_now() + json_integer_value(adv);
-		if (lifecycle_set_clock(ctx->redpack, target, err, sizeof(err)) != 0)
-			reply_error(req, strstr(err, "backwards") ? 409 : 500, err);
-		else
-			reply_json(req, 200, clock_json());
+		lifecycle_set_clock(ctx->redpack, target, &move);
+		reply_json(req, clock_status[move.result], clock_move_json(&move));
 	}
 	json_decref(body);
 }

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
+
 static int64_t offset;
 
 int64_t clock_real_now(void)
@@ -28,6 +30,11 @@ int64_t clock_offset(void)
 void clock_set_offset(int64_t value)
 {
 	offset = value;
+}
+
+int clock_offset_in_range(int64_t value, int64_t real_now)
+{
+	return value >= 0 && value <= CLOCK_LATEST - real_now;
 }
 
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
@@ -78,32 +85,59 @@ int clock_parse_iso8601(const char *s, int64_t *out)
 	return 0;
 }
 
-void clock_format_iso8601(int64_t t, char out[26])
+/* ---- formatting ------------------------------------------------------- */
+
+/* The Beijing wall clock of t, clamped to what four-digit years show.
+ * Returns 0, or -1 (logged) when t had to be clamped. */
+static int beijing_tm(int64_t t, struct tm *tm)
 {
-	struct tm tm;
-	time_t local = (time_t)(t + CLOCK_BEIJING_OFFSET);
-	gmtime_r(&local, &tm);
-	strftime(out, 26, "%Y-%m-%dT%H:%M:%S+08:00", &tm);
+	int rc = 0;
+	time_t local;
+
+	if (t < CLOCK_SHOWN_FIRST || t > CLOCK_SHOWN_LAST) {
+		log_error("clock: time %lld cannot be shown with a four-digit year; shown as %s",
+			  (long long)t, t < CLOCK_SHOWN_FIRST ? "1970-01-01" : "9999-12-31");
+		t = t < CLOCK_SHOWN_FIRST ? CLOCK_SHOWN_FIRST : CLOCK_SHOWN_LAST;
+		rc = -1;
+	}
+	local = (time_t)(t + CLOCK_BEIJING_OFFSET);
+	if (!gmtime_r(&local, tm)) {
+		memset(tm, 0, sizeof(*tm));
+		tm->tm_year = 70;
+		tm->tm_mday = 1;
+		return -1;
+	}
+	return rc;
 }
 
-static void beijing_tm(int64_t t, struct tm *tm)
-{
-	time_t local = (time_t)(t + CLOCK_BEIJING_OFFSET);
-	gmtime_r(&local, tm);
-}
-
-void clock_beijing_ymd(int64_t t, char out[9])
+/* strftime into out[size], which must come out exactly size - 1 long;
+ * anything else leaves the fallback (a terminated string of that length). */
+static int format(int64_t t, const char *fmt, const char *fallback, char *out, size_t size)
 {
 	struct tm tm;
-	beijing_tm(t, &tm);
-	strftime(out, 9, "%Y%m%d", &tm);
+	int rc = beijing_tm(t, &tm);
+
+	if (strftime(out, size, fmt, &tm) != size - 1) {
+		log_error("clock: time %lld did not format as %s", (long long)t, fmt);
+		memcpy(out, fallback, size);
+		return -1;
+	}
+	return rc;
 }
 
-void clock_beijing_format(int64_t t, char out[20])
+int clock_format_iso8601(int64_t t, char out[26])
 {
-	struct tm tm;
-	beijing_tm(t, &tm);
-	strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
+	return format(t, "%Y-%m-%dT%H:%M:%S+08:00", "1970-01-01T08:00:00+08:00", out, 26);
+}
+
+int clock_beijing_ymd(int64_t t, char out[9])
+{
+	return format(t, "%Y%m%d", "19700101", out, 9);
+}
+
+int clock_beijing_format(int64_t t, char out[20])
+{
+	return format(t, "%Y-%m-%d %H:%M:%S", "1970-01-01 08:00:00", out, 20);
 }
 
 int64_t clock_beijing_day_start(int64_t t)

@@ -4,11 +4,15 @@
 #include "lifecycle.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
 
 #include "clock.h"
 #include "log.h"
 #include "store.h"
+#include "util.h"
 
 #define MAX_SHARES 64
 #define SWEEP_BATCH 256
@@ -167,6 +171,9 @@ void lifecycle_claim(struct redpack *rp, const char *mch_id, const char *mch_bil
 		     const char *openid, int64_t now, struct claim_outcome *out)
 {
 	memset(out, 0, sizeof(*out));
+	/* Whatever fell due and is not swept yet (a settle, the expiry)
+	 * happens first, in its own unit: a refused claim keeps it. */
+	lifecycle_catch_up_billno(rp, mch_id, mch_billno, now);
 	if (store_begin(rp->store) != 0) {
 		out->result = CLAIM_STORE_ERROR;
 		return;
@@ -179,14 +186,22 @@ void lifecycle_claim(struct redpack *rp, const char *mch_id, const char *mch_bil
 	}
 }
 
-/* ---- expiry and refund ------------------------------------------------- */
+/* ---- one packet's due steps ------------------------------------------- */
 
-/* One step for one packet; the caller holds the transaction. */
-static int step(struct redpack *rp, enum store_due which, int64_t id, int64_t now)
+static const char *const step_names[] = {
+	[DUE_EXPIRE] = "expire",
+	[DUE_REFUND] = "refund",
+	[DUE_FAIL] = "fail",
+	[DUE_SETTLE] = "settle",
+};
+
+/* One step for one packet, taken as of at (when it fell due); the caller
+ * holds the transaction. */
+static int step(struct redpack *rp, enum store_due which, int64_t id, int64_t at)
 {
 	struct packet_row p;
 	struct shares sh;
-	int64_t unopened = 0, due;
+	int64_t unopened = 0;
 
 	if (store_packet_by_id(rp->store, id, &p) != 1)
 		return -1;
@@ -196,64 +211,294 @@ static int step(struct redpack *rp, enum store_due which, int64_t id, int64_t no
 	case DUE_FAIL:
 		return store_packet_set_status(rp->store, id, "FAILED");
 	case DUE_SETTLE:
-		return redpack_settle_due(rp, id, now);
+		/* Issued at settle_at: send_time, the ledger and the expiry
+		 * all count from then, not from when a sweep noticed. */
+		return redpack_settle_due(rp, id, at);
 	case DUE_REFUND:
 		if (load_shares(rp->store, id, &sh) != 0)
 			return -1;
 		for (int i = 0; i < sh.count; i++)
 			if (!sh.rows[i].openid[0])
 				unopened += sh.rows[i].amount;
-		/* The refund happened when it fell due, whatever the clock
-		 * says now: a jump of ten days refunds at day one. */
-		due = p.send_time + LIFECYCLE_EXPIRY + rp->refund_delay;
-		if (store_packet_set_refund(rp->store, id, "REFUND", due, unopened) != 0)
+		if (store_packet_set_refund(rp->store, id, "REFUND", at, unopened) != 0)
 			return -1;
-		return unopened ? store_ledger_add(rp->store, p.mch_id, unopened, "refund", id, due) : 0;
+		return unopened ? store_ledger_add(rp->store, p.mch_id, unopened, "refund", id, at) : 0;
 	}
 	return -1;
 }
 
-/* Runs one kind of step over every packet due, a batch per transaction. */
-static int sweep_kind(struct redpack *rp, enum store_due which, int64_t cutoff)
+/* The next step of p and when it fell (or falls) due. 0: none left. A
+ * pending order settles at settle_at unless its day ran out first. */
+static int next_step(const struct redpack *rp, const struct packet_row *p, int64_t settle_at,
+		     enum store_due *which, int64_t *at)
+{
+	if (strcmp(p->status, "SENDING") == 0) {
+		int settles = !p->err_code[0] && settle_at &&
+			      settle_at < p->created_at + LIFECYCLE_EXPIRY;
+		*which = settles ? DUE_SETTLE : DUE_FAIL;
+		*at = settles ? settle_at : p->created_at + LIFECYCLE_EXPIRY;
+	} else if (strcmp(p->status, "SENT") == 0) {
+		*which = DUE_EXPIRE;
+		*at = p->send_time + LIFECYCLE_EXPIRY;
+	} else if (strcmp(p->status, "RFUND_ING") == 0) {
+		*which = DUE_REFUND;
+		*at = p->send_time + LIFECYCLE_EXPIRY + rp->refund_delay;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* Every step of packet id due at now, oldest first, in the caller's
+ * transaction. Returns the steps taken, or -1 with the failing step's
+ * name in *failed (when failed is not NULL). */
+static int catch_up_locked(struct redpack *rp, int64_t id, int64_t now, const char **failed)
+{
+	struct packet_row *p = xmalloc(sizeof(*p));
+	enum store_due which;
+	int64_t at, settle_at;
+	int n = 0;
+
+	/* settle, expire, refund: three steps at most, each moving on. */
+	for (int i = 0; i < 4; i++) {
+		settle_at = 0;
+		if (store_packet_by_id(rp->store, id, p) != 1 ||
+		    (strcmp(p->status, "SENDING") == 0 &&
+		     store_packet_settle_at(rp->store, id, &settle_at) != 0)) {
+			n = -1;
+			break;
+		}
+		if (!next_step(rp, p, settle_at, &which, &at) || at > now)
+			break;
+		if (step(rp, which, id, at) != 0) {
+			if (failed)
+				*failed = step_names[which];
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	free(p);
+	return n;
+}
+
+/* Catches one packet up in a unit of its own, adding to report. */
+static int catch_up_unit(struct redpack *rp, int64_t id, int64_t now, struct lifecycle_report *report)
+{
+	const char *failed = "read";
+	int n;
+
+	if (store_begin(rp->store) != 0) {
+		n = -1;
+	} else {
+		n = catch_up_locked(rp, id, now, &failed);
+		if (n >= 0 && store_commit(rp->store) != 0) {
+			failed = "commit";
+			n = -1;
+		}
+	}
+	if (n < 0) {
+		/* SQLite's message first: the rollback would replace it. */
+		if (report && !report->failed)
+			snprintf(report->error, sizeof(report->error), "%s", store_errmsg(rp->store));
+		store_rollback(rp->store);
+		log_error("lifecycle: packet %lld: the %s step failed; retried next sweep",
+			  (long long)id, failed);
+	}
+	if (report) {
+		report->packets++;
+		if (n < 0 && !report->failed++)
+			report->failed_step = failed;
+		report->steps += n > 0 ? n : 0;
+	}
+	return n;
+}
+
+int lifecycle_catch_up(struct redpack *rp, int64_t packet_id, int64_t now)
+{
+	return catch_up_unit(rp, packet_id, now, NULL);
+}
+
+int lifecycle_catch_up_billno(struct redpack *rp, const char *mch_id, const char *mch_billno,
+			      int64_t now)
+{
+	struct packet_row *p = xmalloc(sizeof(*p));
+	int found = 0, n = 0, rc = 0;
+
+	if (mch_billno && mch_id)
+		found = (rc = store_packet_find(rp->store, mch_id, mch_billno, p)) == 1;
+	else if (mch_billno)
+		rc = store_packets_by_billno(rp->store, mch_billno, &found, p);
+	if (rc >= 0 && found == 1)
+		n = catch_up_unit(rp, p->id, now, NULL);
+	free(p);
+	return rc < 0 ? -1 : n;
+}
+
+/* ---- sweeps in slices -------------------------------------------------- */
+
+/* Each kind by its due key; a packet found by one kind is caught up
+ * through every step due, so later kinds see it only if still due. */
+static const enum store_due sweep_order[] = {DUE_SETTLE, DUE_FAIL, DUE_EXPIRE, DUE_REFUND};
+#define SWEEP_KINDS ((int)(sizeof(sweep_order) / sizeof(sweep_order[0])))
+
+static int64_t cutoff(const struct redpack *rp, enum store_due which, int64_t now)
+{
+	switch (which) {
+	case DUE_SETTLE:
+		return now;
+	case DUE_FAIL:
+	case DUE_EXPIRE:
+		return now - LIFECYCLE_EXPIRY;
+	case DUE_REFUND:
+		return now - LIFECYCLE_EXPIRY - rp->refund_delay;
+	}
+	return now;
+}
+
+void lifecycle_round_start(struct lifecycle_round *round)
+{
+	memset(round, 0, sizeof(*round));
+	round->key = INT64_MIN;
+}
+
+int lifecycle_sweep_slice(struct redpack *rp, struct lifecycle_round *round, int64_t now,
+			  int limit)
 {
 	int64_t ids[SWEEP_BATCH];
-	int total = 0;
+	int left = limit, own;
 
-	for (;;) {
-		if (store_begin(rp->store) != 0)
-			return -1;
-		int n = store_due_ids(rp->store, which, cutoff, ids, SWEEP_BATCH);
-		if (n <= 0) {
-			store_rollback(rp->store);
-			return n < 0 ? -1 : total;
-		}
-		for (int i = 0; i < n; i++) {
-			if (step(rp, which, ids[i], cutoff) != 0) {
-				store_rollback(rp->store);
-				return -1;
+	/* One commit for the slice unless a batch is already open; each
+	 * packet is a savepoint in it, so one failing packet fails alone. */
+	own = !store_batch_open(rp->store) && store_batch_begin(rp->store) == 0;
+	while (round->kind < SWEEP_KINDS && left > 0) {
+		enum store_due which = sweep_order[round->kind];
+		int ask = left < SWEEP_BATCH ? left : SWEEP_BATCH;
+		int n = store_due_page(rp->store, which, cutoff(rp, which, now), &round->key,
+				       &round->id, ids, ask);
+		if (n < 0) {
+			if (!round->report.failed++) {
+				round->report.failed_step = "read";
+				snprintf(round->report.error, sizeof(round->report.error), "%s",
+					 store_errmsg(rp->store));
 			}
+			n = 0; /* this kind again next round */
 		}
-		if (store_commit(rp->store) != 0)
-			return -1;
-		total += n;
+		for (int i = 0; i < n; i++)
+			catch_up_unit(rp, ids[i], now, &round->report);
+		left -= n;
+		if (n < ask) {
+			round->kind++;
+			round->key = INT64_MIN;
+			round->id = 0;
+		}
 	}
+	if (own && store_batch_commit(rp->store) != 0 && !round->report.failed++) {
+		round->report.failed_step = "commit";
+		snprintf(round->report.error, sizeof(round->report.error),
+			 "the sweep's commit failed (see the log)");
+	}
+	return round->kind < SWEEP_KINDS;
+}
+
+static void log_round(const struct lifecycle_round *round)
+{
+	if (round->report.steps)
+		log_info("lifecycle: %lld steps on %lld packets", (long long)round->report.steps,
+			 (long long)round->report.packets);
+	if (round->report.failed)
+		log_error("lifecycle: %lld packets failed a step (first: %s: %s); retried next sweep",
+			  (long long)round->report.failed, round->report.failed_step,
+			  round->report.error);
 }
 
 int lifecycle_sweep(struct redpack *rp, int64_t now)
 {
-	int a = sweep_kind(rp, DUE_EXPIRE, now - LIFECYCLE_EXPIRY);
-	int b = a < 0 ? -1 : sweep_kind(rp, DUE_REFUND, now - LIFECYCLE_EXPIRY - rp->refund_delay);
-	int d = b < 0 ? -1 : sweep_kind(rp, DUE_SETTLE, now);
-	int c = d < 0 ? -1 : sweep_kind(rp, DUE_FAIL, now - LIFECYCLE_EXPIRY);
+	struct lifecycle_round round;
 
-	if (c < 0) {
-		log_error("lifecycle: a sweep step failed; it will be retried");
-		return -1;
+	lifecycle_round_start(&round);
+	while (lifecycle_sweep_slice(rp, &round, now, LIFECYCLE_SLICE))
+		;
+	log_round(&round);
+	return round.report.failed ? -1 : (int)round.report.steps;
+}
+
+/* ---- the background sweeper -------------------------------------------- */
+
+struct lifecycle_sweeper {
+	struct redpack *rp;
+	struct event *tick; /* each second: start a round */
+	struct event *more; /* zero timeout: the round's next slice */
+	struct lifecycle_round round;
+	int running;
+};
+
+/* The one a clock move kicks (one server, one sweeper). */
+static struct lifecycle_sweeper *kicked;
+
+static void run_slice(struct lifecycle_sweeper *sw)
+{
+	if (lifecycle_sweep_slice(sw->rp, &sw->round, clock_now(), LIFECYCLE_SLICE)) {
+		event_active(sw->more, EV_TIMEOUT, 0);
+		return;
 	}
-	if (a + b + c + d)
-		log_info("lifecycle: %d expired, %d refunded, %d settled, %d held orders failed", a, b,
-			 d, c);
-	return a + b + c + d;
+	log_round(&sw->round);
+	sw->running = 0;
+}
+
+static void start_round(struct lifecycle_sweeper *sw)
+{
+	if (sw->running)
+		return;
+	lifecycle_round_start(&sw->round);
+	sw->running = 1;
+	run_slice(sw);
+}
+
+static void on_tick(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd, (void)events;
+	start_round(arg);
+}
+
+static void on_more(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd, (void)events;
+	run_slice(arg);
+}
+
+struct lifecycle_sweeper *lifecycle_sweeper_new(struct event_base *base, struct redpack *rp)
+{
+	static const struct timeval every_second = {1, 0};
+	struct lifecycle_sweeper *sw = xcalloc(1, sizeof(*sw));
+
+	sw->rp = rp;
+	sw->tick = event_new(base, -1, EV_PERSIST, on_tick, sw);
+	sw->more = event_new(base, -1, 0, on_more, sw);
+	if (!sw->tick || !sw->more || event_add(sw->tick, &every_second) != 0) {
+		lifecycle_sweeper_free(sw);
+		return NULL;
+	}
+	kicked = sw;
+	return sw;
+}
+
+void lifecycle_sweeper_free(struct lifecycle_sweeper *sw)
+{
+	if (!sw)
+		return;
+	if (kicked == sw)
+		kicked = NULL;
+	if (sw->tick)
+		event_free(sw->tick);
+	if (sw->more)
+		event_free(sw->more);
+	free(sw);
+}
+
+int lifecycle_sweep_pending(void)
+{
+	return kicked && kicked->running;
 }
 
 /* ---- the clock --------------------------------------------------------- */
@@ -263,27 +508,68 @@ int lifecycle_load_clock(struct redpack *rp)
 	int64_t offset;
 	if (store_clock_offset(rp->store, &offset) != 0)
 		return -1;
+	if (!clock_offset_in_range(offset, clock_real_now())) {
+		log_error("the database's business clock (offset %lld s) is outside what the wire"
+			  " can show (up to " CLOCK_LATEST_TEXT "); start on a fresh database, or"
+			  " remove the offset: sqlite3 <db> \"DELETE FROM meta WHERE key ="
+			  " 'clock_offset'\"",
+			  (long long)offset);
+		return -1;
+	}
 	clock_set_offset(offset);
 	return 0;
 }
 
-int lifecycle_set_clock(struct redpack *rp, int64_t new_now, char *err, size_t errlen)
+void lifecycle_set_clock(struct redpack *rp, int64_t new_now, struct clock_move *out)
 {
 	int64_t now = clock_now();
 	int64_t offset = clock_offset() + (new_now - now);
+	char from[26];
+	struct lifecycle_round round;
 
+	memset(out, 0, sizeof(*out));
+	clock_format_iso8601(now, from);
 	if (new_now < now) {
-		snprintf(err, errlen, "the clock never goes backwards (it is %lld, asked %lld)",
-			 (long long)now, (long long)new_now);
-		return -1;
+		out->result = CLOCK_BACKWARDS;
+		snprintf(out->error, sizeof(out->error),
+			 "the clock never goes backwards (it is %s, asked %lld)", from,
+			 (long long)new_now);
+		return;
+	}
+	if (new_now > CLOCK_LATEST) {
+		out->result = CLOCK_OUT_OF_RANGE;
+		snprintf(out->error, sizeof(out->error),
+			 "the clock can move from %s to " CLOCK_LATEST_TEXT
+			 " (later, an expiry or refund could fall past the year 9999)",
+			 from);
+		return;
 	}
 	if (store_begin(rp->store) != 0 || store_set_clock_offset(rp->store, offset) != 0 ||
 	    store_commit(rp->store) != 0) {
+		out->result = CLOCK_NOT_SAVED;
+		out->failed_step = "clock";
+		snprintf(out->error, sizeof(out->error), "%s", store_errmsg(rp->store));
 		store_rollback(rp->store);
-		snprintf(err, errlen, "the database could not be written");
-		return -1;
+		return;
 	}
 	clock_set_offset(offset);
-	lifecycle_sweep(rp, clock_now());
-	return 0;
+	/* A first slice now, to report its failures; the sweeper does the
+	 * rest between requests (reads catch their packet up themselves).
+	 * With no sweeper (tests, tools), the whole sweep now. */
+	lifecycle_round_start(&round);
+	out->pending = lifecycle_sweep_slice(rp, &round, new_now, LIFECYCLE_SLICE);
+	while (out->pending && !kicked)
+		out->pending = lifecycle_sweep_slice(rp, &round, new_now, LIFECYCLE_SLICE);
+	if (out->pending && kicked) {
+		/* The sweeper's round starts over at the new time, now. */
+		lifecycle_round_start(&kicked->round);
+		kicked->running = 1;
+		event_active(kicked->more, EV_TIMEOUT, 0);
+	}
+	log_round(&round);
+	out->steps = round.report.steps;
+	out->failed = round.report.failed;
+	out->failed_step = round.report.failed_step;
+	snprintf(out->error, sizeof(out->error), "%s", round.report.error);
+	out->result = out->failed ? CLOCK_STEPS_FAILED : CLOCK_MOVED;
 }

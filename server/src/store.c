@@ -1266,3 +1266,76 @@ int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), 
 	adopt(s, reopened);
 	return renamed ? 0 : -1;
 }
+
+/* ---- lifecycle catch-up and sliced sweeps ------------------------------ */
+
+/* Prepared per call: these run once per packet caught up or once per
+ * sweep slice, so the statement table stays as it is. */
+static sqlite3_stmt *prepare(struct store *s, const char *sql)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+		fail(s, "prepare");
+		sqlite3_finalize(q);
+		return NULL;
+	}
+	return q;
+}
+
+int store_packet_settle_at(struct store *s, int64_t id, int64_t *settle_at)
+{
+	sqlite3_stmt *q = prepare(s, "SELECT IFNULL(settle_at, 0) FROM packets WHERE id = ?");
+	int rc;
+
+	if (!q)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	rc = step_row(s, q, "settle_at");
+	*settle_at = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_finalize(q);
+	return rc < 0 ? -1 : 0;
+}
+
+int store_due_page(struct store *s, enum store_due which, int64_t t, int64_t *key, int64_t *id,
+		   int64_t *ids, int limit)
+{
+	/* Each kind by its due key, then id: the cursor (key, id) moves past
+	 * a packet whatever became of it, so a failing one is passed over. */
+	static const char *const sql[] = {
+		[DUE_EXPIRE] = "SELECT id, send_time FROM packets WHERE status = 'SENT'"
+			       " AND send_time <= ?1 AND (send_time, id) > (?2, ?3)"
+			       " ORDER BY send_time, id LIMIT ?4",
+		[DUE_REFUND] = "SELECT id, send_time FROM packets WHERE status = 'RFUND_ING'"
+			       " AND send_time <= ?1 AND (send_time, id) > (?2, ?3)"
+			       " ORDER BY send_time, id LIMIT ?4",
+		[DUE_FAIL] = "SELECT id, created_at FROM packets WHERE status = 'SENDING'"
+			     " AND created_at <= ?1 AND (created_at, id) > (?2, ?3)"
+			     " ORDER BY created_at, id LIMIT ?4",
+		[DUE_SETTLE] = "SELECT id, settle_at FROM packets WHERE status = 'SENDING'"
+			       " AND settle_at <= ?1 AND (settle_at, id) > (?2, ?3)"
+			       " ORDER BY settle_at, id LIMIT ?4",
+	};
+	sqlite3_stmt *q = prepare(s, sql[which]);
+	int n = 0, rc = SQLITE_DONE;
+
+	if (!q)
+		return -1;
+	sqlite3_bind_int64(q, 1, t);
+	sqlite3_bind_int64(q, 2, *key);
+	sqlite3_bind_int64(q, 3, *id);
+	sqlite3_bind_int(q, 4, limit);
+	while (n < limit && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ids[n++] = sqlite3_column_int64(q, 0);
+		*id = ids[n - 1];
+		*key = sqlite3_column_int64(q, 1);
+	}
+	if (n < limit && rc != SQLITE_DONE)
+		n = fail(s, "due page");
+	sqlite3_finalize(q);
+	return n;
+}
+
+const char *store_errmsg(struct store *s)
+{
+	return sqlite3_errmsg(s->db);
+}

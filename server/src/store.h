@@ -275,4 +275,21 @@ int store_status_counts(struct store *s, void (*row)(void *arg, const char *stat
 int store_each_text(struct store *s, const char *sql, void (*row)(void *arg, const char *text),
 		    void *arg);
 
+/* ---- lifecycle catch-up and sliced sweeps ---- */
+
+/* The settle_at of a pending order (0: none) into *settle_at. 0 or -1. */
+int store_packet_settle_at(struct store *s, int64_t id, int64_t *settle_at);
+
+/* One page of the packets due for a step at t (as store_due_ids), in the
+ * order of their due key (send_time, created_at or settle_at) then id,
+ * starting after the cursor (*key, *id) and moving it to the last one
+ * returned; a cursor of (INT64_MIN, 0) starts at the beginning. Returns
+ * the number of ids (at most limit), or -1. */
+int store_due_page(struct store *s, enum store_due which, int64_t t, int64_t *key, int64_t *id,
+		   int64_t *ids, int limit);
+
+/* SQLite's message for the last failed call, valid until the next store
+ * call (to name the cause of a failure in an answer). */
+const char *store_errmsg(struct store *s);
+
 #endif
