@@ -8,6 +8,7 @@ packages=(
   libevent-dev libssl-dev libxml2-dev libsqlite3-dev libjansson-dev
   openssl python3 curl
   clang libclang-rt-14-dev llvm
+  nginx sqlite3
 )
 
 missing=()
