@@ -68,7 +68,8 @@ static const struct setting settings[] = {
 	{"journal-bytes", INT(journal_bytes), "4194304", 65536, 1073741824, NULL,
 	 "memory the journal may use, in bytes; the oldest entries go first"},
 	{"log-format", STR(log_format), "text", 0, 0, log_format_choices, "log lines on stderr"},
-	{"max-body", INT(max_body), "65536", 1, 16777216, NULL, "largest request body in bytes"},
+	{"max-body", INT(max_body), "1048576", 1, 16777216, NULL,
+	 "largest request body in bytes (nginx's client_max_body_size); larger gets nginx's 413 page"},
 	{"max-headers", INT(max_headers), "8192", 256, 1048576, NULL,
 	 "largest request header block in bytes"},
 	{"timeout", INT(timeout), "8", 1, 3600, NULL,
@@ -77,6 +78,8 @@ static const struct setting settings[] = {
 	 "seconds a connection has to deliver each whole request (slow senders are cut)"},
 	{"max-connections", INT(max_connections), "1024", 1, 1000000, NULL,
 	 "concurrent API connections; beyond, new ones are refused in the TLS handshake"},
+	{"admin-max-connections", INT(admin_max_connections), "64", 1, 100000, NULL,
+	 "concurrent control connections; beyond, new ones are closed at once"},
 };
 /* clang-format on */
 
@@ -258,6 +261,47 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, char *
 			return CONFIG_ERROR;
 	}
 	return CONFIG_OK;
+}
+
+/* Descriptors kept out of the connection caps: stdio, the two listeners,
+ * the event loop's own (epoll, signal pipe), SQLite's database, WAL, shm
+ * and journal, the log, OpenSSL's random source, the /dev/null of the
+ * reset fault, and spares. Lingering closes have their own share. */
+#define RESERVED_DESCRIPTORS 24
+
+int config_fit_descriptors(int64_t nofile, int64_t linger_max, int64_t *max_connections,
+			   int64_t *admin_max_connections, char *why, size_t whylen)
+{
+	int64_t room = nofile - RESERVED_DESCRIPTORS - linger_max;
+	int64_t api = *max_connections, admin = *admin_max_connections;
+
+	if (whylen)
+		why[0] = '\0';
+	if (room < 2) {
+		snprintf(why, whylen,
+			 "RLIMIT_NOFILE is %lld: at least %lld descriptors are needed (%d reserved, "
+			 "%lld for lingering closes, one per port)",
+			 (long long)nofile, (long long)(RESERVED_DESCRIPTORS + linger_max + 2),
+			 RESERVED_DESCRIPTORS, (long long)linger_max);
+		return -1;
+	}
+	if (api + admin <= room)
+		return 0;
+	/* The control port keeps at most a quarter of the room, the API the rest. */
+	if (admin > room / 4)
+		admin = room / 4 > 0 ? room / 4 : 1;
+	if (api > room - admin)
+		api = room - admin;
+	snprintf(why, whylen,
+		 "RLIMIT_NOFILE is %lld: --max-connections %lld -> %lld and "
+		 "--admin-max-connections %lld -> %lld, keeping %d descriptors for the database, "
+		 "listeners and logs and %lld for lingering closes",
+		 (long long)nofile, (long long)*max_connections, (long long)api,
+		 (long long)*admin_max_connections, (long long)admin, RESERVED_DESCRIPTORS,
+		 (long long)linger_max);
+	*max_connections = api;
+	*admin_max_connections = admin;
+	return 1;
 }
 
 void config_release(struct config *cfg)

@@ -28,6 +28,7 @@ struct config {
 	int64_t timeout;
 	int64_t request_timeout;
 	int64_t max_connections;
+	int64_t admin_max_connections;
 	int64_t db_max_pages;
 	int64_t refund_delay;
 	int64_t journal_size;
@@ -41,5 +42,13 @@ enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };
 enum config_result config_load(struct config *cfg, int argc, char **argv, char *err,
 			       size_t errlen);
 void config_release(struct config *cfg);
+
+/* Fits the two connection caps under a descriptor limit of nofile,
+ * keeping a fixed reserve (database files, listeners, logs) and
+ * linger_max descriptors for lingering closes. Returns 0 when both caps
+ * fit as they are, 1 when they were lowered (why says from what to what
+ * and why), -1 when nofile is too small to serve at all (why says so). */
+int config_fit_descriptors(int64_t nofile, int64_t linger_max, int64_t *max_connections,
+			   int64_t *admin_max_connections, char *why, size_t whylen);
 
 #endif

@@ -15,7 +15,7 @@ static const char *const env_names[] = {
 	"REDPACK_DB",          "REDPACK_FIXTURES",    "REDPACK_TLS_CERT",     "REDPACK_TLS_KEY",
 	"REDPACK_CLIENT_CA",   "REDPACK_CLIENT_AUTH", "REDPACK_SIGN_FIELDS",  "REDPACK_LOG_FORMAT",
 	"REDPACK_SEED",        "REDPACK_MAX_BODY",    "REDPACK_MAX_HEADERS",  "REDPACK_TIMEOUT",
-	NULL};
+	"REDPACK_MAX_CONNECTIONS", "REDPACK_ADMIN_MAX_CONNECTIONS", NULL};
 
 static void clear_env(void)
 {
@@ -78,8 +78,10 @@ static void defaults(void)
 	CHECK(load(&c, err, sizeof(err), "--durability", "fsync", NULL) == CONFIG_ERROR);
 	CHECK(strstr(err, "durability") != NULL);
 	CHECK(load(&c, err, sizeof(err), NULL) == CONFIG_OK);
-	CHECK(c.max_body == 65536);
+	CHECK(c.max_body == 1048576); /* nginx's client_max_body_size */
 	CHECK(c.max_headers == 8192);
+	CHECK(c.max_connections == 1024);
+	CHECK(c.admin_max_connections == 64);
 	CHECK(c.timeout == 8);
 	config_release(&c);
 	CHECK(c.listen == NULL); /* released and zeroed */
@@ -306,6 +308,54 @@ static void cleanup(void)
 	rmdir(dir);
 }
 
+/* The control port's cap: flag, environment, bounds. */
+static void admin_cap(void)
+{
+	struct config c;
+	char err[512];
+
+	CHECK(load(&c, err, sizeof(err), "--admin-max-connections", "5", NULL) == CONFIG_OK);
+	CHECK(c.admin_max_connections == 5);
+	config_release(&c);
+	setenv("REDPACK_ADMIN_MAX_CONNECTIONS", "7", 1);
+	CHECK(load(&c, err, sizeof(err), NULL) == CONFIG_OK);
+	CHECK(c.admin_max_connections == 7);
+	config_release(&c);
+	unsetenv("REDPACK_ADMIN_MAX_CONNECTIONS");
+	CHECK(load(&c, err, sizeof(err), "--admin-max-connections", "0", NULL) == CONFIG_ERROR);
+	CHECK(strstr(err, "admin-max-connections") != NULL);
+}
+
+/* The caps fitted under RLIMIT_NOFILE. */
+static void descriptors(void)
+{
+	char why[256];
+	int64_t api = 1024, admin = 64;
+
+	/* Plenty: untouched, nothing to say. */
+	CHECK(config_fit_descriptors(65536, 16, &api, &admin, why, sizeof(why)) == 0);
+	CHECK(api == 1024 && admin == 64 && why[0] == '\0');
+	/* The shell default of 1024: the API cap gives way, the control
+	 * port keeps its own, and both fit with the reserve. */
+	CHECK(config_fit_descriptors(1024, 16, &api, &admin, why, sizeof(why)) == 1);
+	CHECK(api + admin + 16 <= 1024 - 20 && api > 900 && admin == 64);
+	CHECK(strstr(why, "--max-connections 1024 ->") != NULL);
+	/* ulimit -n 64: the control port gets a quarter of what is left. */
+	api = 1024, admin = 64;
+	CHECK(config_fit_descriptors(64, 16, &api, &admin, why, sizeof(why)) == 1);
+	CHECK(admin >= 1 && api >= 1 && api + admin + 16 <= 64 - 20);
+	CHECK(admin <= api);
+	CHECK(strstr(why, "RLIMIT_NOFILE is 64") != NULL);
+	/* Small caps asked for are kept as asked. */
+	api = 3, admin = 2;
+	CHECK(config_fit_descriptors(64, 16, &api, &admin, why, sizeof(why)) == 0);
+	CHECK(api == 3 && admin == 2);
+	/* Too few to serve at all. */
+	api = 1024, admin = 64;
+	CHECK(config_fit_descriptors(30, 16, &api, &admin, why, sizeof(why)) == -1);
+	CHECK(strstr(why, "at least") != NULL);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -319,6 +369,8 @@ int main(void)
 	file();
 	errors();
 	help();
+	admin_cap();
+	descriptors();
 	cleanup();
 	return check_done("config");
 }
