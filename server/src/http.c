@@ -4,6 +4,9 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
+#include <strings.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -39,10 +42,19 @@ struct http_server {
 	char admin_url[128];
 	char *admin_token;
 	int ready;
+	int stopping;
 	int max_connections;
+	int admin_max_connections;
+	size_t max_body;
+	size_t max_headers;
 	struct timeval request_timeout;
 	struct event *accept_pause; /* re-enables the listeners after EMFILE */
+	int accept_paused;          /* an episode of failing accepts is on */
+	unsigned long accept_failures;
 	struct evconnlistener *listeners[2];
+	struct conn *admin_conns; /* every open control connection */
+	int admin_open;           /* of those, the ones under the cap */
+	struct http_server *next; /* the registry the listeners' error callback searches */
 	/* Group commit: answers held until the batch holding their rows is
 	 * committed, at the end of the event loop's current turn. */
 	struct event *flush;
@@ -54,17 +66,84 @@ struct http_server {
  * answered. */
 struct held {
 	struct held *next;
+	struct conn *conn;
 	struct evhttp_request *req;
 	struct buf reply;
 	struct buf fallback; /* the answer if the commit fails; empty: same */
 };
 
-/* Per API connection: the deadline for its next whole request, so a
- * client trickling bytes (slowloris) cannot hold it open for ever. Hangs
- * off the SSL object and is freed with it. */
+/* The pages the front end writes itself, one row each. nginx closes the
+ * connection after its 400 and 413 pages; admin_error is what the
+ * control port (JSON) says instead of a page. */
+enum page_id {
+	PAGE_NONE,
+	PAGE_BAD_REQUEST,
+	PAGE_HEADER_TOO_LARGE,
+	PAGE_TOO_LARGE,
+	PAGE_PLAIN_HTTP,
+	PAGE_NO_CERT,
+	PAGE_CERT_ERROR,
+	PAGE_NOT_FOUND,
+	PAGE_NOT_ALLOWED,
+	PAGE_BUSY,
+	PAGE_BAD_GATEWAY,
+};
+
+struct page {
+	int code;
+	const char *reason; /* the status line's */
+	const char *status; /* the h1 line */
+	const char *detail; /* title and second line ("400 ..."), or NULL */
+	int close;
+	const char *admin_error;
+};
+
+/* clang-format off */
+static const struct page pages[] = {
+	[PAGE_BAD_REQUEST] = {400, "Bad Request", "400 Bad Request", NULL, 1,
+			      "malformed request"},
+	[PAGE_HEADER_TOO_LARGE] = {400, "Bad Request", "400 Bad Request",
+				   "400 Request Header Or Cookie Too Large", 1,
+				   "request header block over --max-headers"},
+	[PAGE_TOO_LARGE] = {413, "Request Entity Too Large", "413 Request Entity Too Large", NULL, 1,
+			    "request body over --max-body"},
+	[PAGE_PLAIN_HTTP] = {400, "Bad Request", "400 Bad Request",
+			     "400 The plain HTTP request was sent to HTTPS port", 1, NULL},
+	[PAGE_NO_CERT] = {400, "Bad Request", "400 Bad Request",
+			  "400 No required SSL certificate was sent", 1, NULL},
+	[PAGE_CERT_ERROR] = {400, "Bad Request", "400 Bad Request", "400 The SSL certificate error", 1,
+			     NULL},
+	[PAGE_NOT_FOUND] = {404, "Not Found", "404 Not Found", NULL, 0, NULL},
+	[PAGE_NOT_ALLOWED] = {405, "Not Allowed", "405 Not Allowed", NULL, 0, NULL},
+	[PAGE_BUSY] = {503, "Service Temporarily Unavailable", "503 Service Temporarily Unavailable",
+		       NULL, 0, NULL},
+	[PAGE_BAD_GATEWAY] = {502, "Bad Gateway", "502 Bad Gateway", NULL, 0, NULL},
+};
+/* clang-format on */
+
+/* Per connection, on both ports: the deadline for its next whole request
+ * (so a client trickling bytes cannot hold it open for ever) and the
+ * check of each request head before evhttp parses it. An API connection's
+ * hangs off its SSL object and is freed with it; a control connection's
+ * is freed by the connection's close callback. */
 struct conn {
+	struct http_server *server;
 	struct bufferevent *bev;
 	struct event *deadline;
+	struct event *attach;            /* control port: finds the evhttp connection */
+	struct evbuffer_cb_entry *watch; /* on the input buffer */
+	struct pending *pending;         /* an answer held back by a fault */
+	struct conn *next, **prevp;      /* control port: s->admin_conns */
+	int admin;
+	int counted;          /* under the cap (counted in admin_open / open_connections) */
+	int head_pending;     /* the next request head has not been checked yet */
+	size_t scanned;       /* bytes of that head known to hold no end */
+	int editing;          /* our own edits of the input are not inspected */
+	int discarding;       /* the client's further bytes are dropped */
+	size_t keep;          /* bytes of the stand-in request still at the input's front */
+	enum page_id refusal; /* a refused head: the page its request gets */
+	int close_after;      /* answer with Connection: close */
+	int linger;           /* after the close, read and drop what the client still sends */
 };
 
 static int conn_index = -1;
@@ -73,6 +152,14 @@ static int conn_index = -1;
  * struct http_server: libevent may free a connection's SSL after the
  * server struct is gone (deferred frees at shutdown). */
 static int open_connections;
+
+/* Servers, for the listeners' error callback: libevent hands it the
+ * evhttp's own argument, not ours. */
+static struct http_server *servers;
+
+/* What evhttp parses in place of a refused head: no body, so nothing
+ * more of the client's is read. Its request is answered with the page. */
+static const char stand_in[] = "GET / HTTP/1.1\r\n\r\n";
 
 /* ---- nginx pages ------------------------------------------------------- */
 
@@ -95,7 +182,8 @@ static void http_date(char *out, size_t len)
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
-	strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0 && len)
+		out[0] = '\0';
 }
 
 static void request_id(char out[33])
@@ -111,44 +199,72 @@ static void request_id(char out[33])
 	out[32] = '\0';
 }
 
+struct header {
+	const char *name;
+	char value[48];
+};
+
 /* The front end's headers, in the order the real host wrote them
- * (spec 2.2), for a body of len bytes. */
+ * (spec 2.2), for a body of len bytes. Returns how many. */
+static int front_headers(struct header h[7], const char *content_type, size_t len, int close)
+{
+	int n = 0;
+
+	h[n].name = "Server";
+	snprintf(h[n++].value, sizeof(h->value), "nginx");
+	h[n].name = "Date";
+	http_date(h[n++].value, sizeof(h->value));
+	h[n].name = "Content-Type";
+	snprintf(h[n++].value, sizeof(h->value), "%s", content_type);
+	h[n].name = "Content-Length";
+	snprintf(h[n++].value, sizeof(h->value), "%zu", len);
+	h[n].name = "Connection";
+	snprintf(h[n++].value, sizeof(h->value), "%s", close ? "close" : "keep-alive");
+	if (!close) {
+		h[n].name = "Keep-Alive";
+		snprintf(h[n++].value, sizeof(h->value), "timeout=8");
+	}
+	h[n].name = "Request-Id";
+	request_id(h[n++].value);
+	return n;
+}
+
 static void add_headers(struct evhttp_request *req, const char *content_type, size_t len,
 			int close)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	char date[64], length[32], id[33];
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	struct header h[7];
+	int n = front_headers(h, content_type, len, close);
 
-	http_date(date, sizeof(date));
-	snprintf(length, sizeof(length), "%zu", len);
-	request_id(id);
-	evhttp_add_header(h, "Server", "nginx");
-	evhttp_add_header(h, "Date", date);
-	evhttp_add_header(h, "Content-Type", content_type);
-	evhttp_add_header(h, "Content-Length", length);
-	evhttp_add_header(h, "Connection", close ? "close" : "keep-alive");
-	if (!close)
-		evhttp_add_header(h, "Keep-Alive", "timeout=8");
-	evhttp_add_header(h, "Request-Id", id);
+	for (int i = 0; i < n; i++)
+		evhttp_add_header(out, h[i].name, h[i].value);
 }
 
+static void conn_answered(struct conn *c, struct evhttp_request *req, int close);
+
 /* Sends one answer with the front end's headers. close asks evhttp to
- * drop the connection afterwards. */
-static void send_reply(struct evhttp_request *req, int code, const char *reason,
+ * drop the connection afterwards; so does a head that asked for it (c). */
+static void send_reply(struct conn *c, struct evhttp_request *req, int code, const char *reason,
 		       const char *content_type, const struct buf *body, int close)
 {
+	if (c && c->close_after)
+		close = 1;
+	if (close) /* ours says so; evhttp would move the client's to the end */
+		evhttp_remove_header(evhttp_request_get_input_headers(req), "Connection");
 	add_headers(req, content_type, body->len, close);
 	evbuffer_add(evhttp_request_get_output_buffer(req), body->data ? body->data : "", body->len);
+	if (c)
+		conn_answered(c, req, close);
 	evhttp_send_reply(req, code, reason, NULL);
 }
 
-static void send_page(struct evhttp_request *req, int code, const char *reason,
-		      const char *status, const char *detail, int close)
+static void send_page(struct conn *c, struct evhttp_request *req, enum page_id id)
 {
+	const struct page *pg = &pages[id];
 	struct buf page;
 	buf_init(&page);
-	nginx_page(&page, status, detail);
-	send_reply(req, code, reason, "text/html", &page, close);
+	nginx_page(&page, pg->status, pg->detail);
+	send_reply(c, req, pg->code, pg->reason, "text/html", &page, pg->close);
 	buf_release(&page);
 }
 
@@ -159,19 +275,434 @@ static SSL *request_ssl(struct evhttp_request *req)
 	return bev ? bufferevent_openssl_get_ssl(bev) : NULL;
 }
 
-/* ---- connections ------------------------------------------------------- */
+/* ---- request heads ------------------------------------------------------ */
 
-static void on_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-			 void *argp)
+/* What one request head says, read from the raw bytes before evhttp
+ * parses them (libevent 2.1 writes its own pages for what it refuses,
+ * and keeps only the part of a header value before a NUL). */
+struct head {
+	int complete;
+	size_t scanned;       /* how far the search for the end got */
+	enum page_id refusal; /* PAGE_NONE: evhttp may have it */
+	size_t version_at;    /* offset of "HTTP/1.x" in the request line */
+	int http10;
+	int keep_alive;       /* Connection: keep-alive */
+	int close;            /* Connection: close */
+	int body;             /* declares a body (Content-Length > 0, chunked) */
+	int body_method;      /* evhttp reads a body for it (POST, PUT, PATCH) */
+};
+
+/* nginx's merge_slashes, %XX decoding and ./.. resolution of a request
+ * target, into out (strlen(target) + 2 bytes). A query is dropped.
+ * Returns -1 where nginx answers 400: a decoded NUL, a bad escape, a
+ * path that climbs above the root, a target that is not a path. */
+static int normalize_path(const char *target, char *out)
 {
-	struct conn *c = ptr;
-	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-	if (!c)
-		return;
-	open_connections--;
-	event_free(c->deadline);
-	free(c);
+	const char *p = target, *q;
+	char *dec, *d;
+	size_t o = 0;
+	int slash_end = 0, rc = -1;
+
+	if (*p != '/') { /* absolute form: scheme://host[:port]/path */
+		q = strstr(p, "://");
+		if (!q || q == p)
+			return -1;
+		p = q + 3 + strcspn(q + 3, "/?");
+		if (*p != '/')
+			p = "/";
+	}
+	dec = d = xmalloc(strlen(p) + 1);
+	for (; *p && *p != '?'; p++) {
+		if (*p != '%') {
+			*d++ = *p;
+			continue;
+		}
+		int hi = hex_digit_value(p[1]), lo = hi < 0 ? -1 : hex_digit_value(p[2]);
+		if (lo < 0 || (hi == 0 && lo == 0))
+			goto out;
+		*d++ = (char)(hi * 16 + lo);
+		p += 2;
+	}
+	*d = '\0';
+	out[o++] = '/';
+	for (const char *seg = dec + 1; seg <= d;) {
+		size_t n = strcspn(seg, "/");
+		slash_end = 1;
+		if (n == 0 || (n == 1 && seg[0] == '.')) {
+			/* merged slash or "." */
+		} else if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+			if (o == 1)
+				goto out; /* above the root */
+			o--;
+			while (out[o - 1] != '/')
+				o--;
+		} else {
+			memcpy(out + o, seg, n);
+			o += n;
+			out[o++] = '/';
+			slash_end = seg[n] == '/';
+		}
+		seg += n + 1;
+	}
+	if (!slash_end && o > 1)
+		o--;
+	out[o] = '\0';
+	rc = 0;
+out:
+	free(dec);
+	return rc;
 }
+
+static int header_is(const char *line, size_t n, const char *name)
+{
+	size_t len = strlen(name);
+	return n == len && strncasecmp(line, name, len) == 0;
+}
+
+/* Checks the request line: METHOD SP TARGET SP HTTP/1.0|HTTP/1.1, a
+ * target evhttp can parse, and on the API port a path nginx accepts. */
+static enum page_id check_request_line(const char *p, size_t n, int api, struct head *h)
+{
+	const char *sp1 = memchr(p, ' ', n), *sp2;
+	char *target, *path;
+	struct evhttp_uri *uri;
+	enum page_id id = PAGE_BAD_REQUEST;
+
+	if (!sp1 || sp1 == p)
+		return PAGE_BAD_REQUEST;
+	sp2 = memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 - p));
+	if (!sp2 || sp2 == sp1 + 1 || (size_t)(p + n - (sp2 + 1)) != 8 ||
+	    (memcmp(sp2 + 1, "HTTP/1.1", 8) != 0 && memcmp(sp2 + 1, "HTTP/1.0", 8) != 0))
+		return PAGE_BAD_REQUEST;
+	h->version_at = (size_t)(sp2 + 1 - p);
+	h->http10 = sp2[8] == '0';
+	h->body_method = (sp1 - p == 4 && memcmp(p, "POST", 4) == 0) ||
+			 (sp1 - p == 3 && memcmp(p, "PUT", 3) == 0) ||
+			 (sp1 - p == 5 && memcmp(p, "PATCH", 5) == 0);
+	target = xstrndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	path = xmalloc(strlen(target) + 2);
+	uri = evhttp_uri_parse_with_flags(target, EVHTTP_URI_NONCONFORMANT);
+	if (uri && (!api || normalize_path(target, path) == 0))
+		id = PAGE_NONE;
+	evhttp_uri_free(uri);
+	free(path);
+	free(target);
+	return id;
+}
+
+/* Checks one header line (no line end); records what the answer needs. */
+static enum page_id check_header(const char *p, size_t n, size_t max_body, struct head *h,
+				 int *seen_length)
+{
+	const char *colon = memchr(p, ':', n), *v, *end = p + n;
+	int64_t length;
+
+	if (p[0] == ' ' || p[0] == '\t')
+		return PAGE_NONE; /* a continuation line */
+	if (!colon || colon == p)
+		return PAGE_BAD_REQUEST;
+	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+		;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	size_t name = (size_t)(colon - p), vlen = (size_t)(end - v);
+	if (header_is(p, name, "Content-Length")) {
+		char digits[24];
+		if (*seen_length || vlen == 0 || vlen >= sizeof(digits))
+			return PAGE_BAD_REQUEST;
+		memcpy(digits, v, vlen);
+		digits[vlen] = '\0';
+		if (parse_digits(digits, &length) != 0)
+			return PAGE_BAD_REQUEST;
+		*seen_length = 1;
+		h->body |= length > 0;
+		if ((uint64_t)length > max_body)
+			h->refusal = PAGE_TOO_LARGE; /* after the certificate, as nginx */
+	} else if (header_is(p, name, "Transfer-Encoding")) {
+		h->body = 1;
+	} else if (header_is(p, name, "Connection")) {
+		h->keep_alive = vlen >= 10 && strncasecmp(v, "keep-alive", 10) == 0;
+		h->close = vlen == 5 && strncasecmp(v, "close", 5) == 0;
+	}
+	return PAGE_NONE;
+}
+
+/* Reads the head at the front of p[0..n) (more: bytes beyond n exist),
+ * searching for its end from `from`. A NUL anywhere in it is refused (as
+ * nginx does) before the end is even seen. */
+static void head_check(const char *p, size_t n, int more, size_t from, size_t max_headers,
+		       size_t max_body, int api, struct head *h)
+{
+	size_t end = 0, i, line;
+	int seen_length = 0;
+
+	memset(h, 0, sizeof(*h));
+	for (i = from; i < n; i++) {
+		if (p[i] == '\0') {
+			h->complete = 1;
+			h->refusal = PAGE_BAD_REQUEST;
+			return;
+		}
+		if (p[i] == '\n' && i > 0 &&
+		    (p[i - 1] == '\n' || (p[i - 1] == '\r' && i > 1 && p[i - 2] == '\n'))) {
+			end = i + 1;
+			break;
+		}
+	}
+	h->scanned = i > 2 ? i - 2 : 0;
+	if (!end || end > max_headers) {
+		if (end || n > max_headers || (more && n >= max_headers)) {
+			h->complete = 1;
+			h->refusal = PAGE_HEADER_TOO_LARGE;
+		}
+		return;
+	}
+	h->complete = 1;
+	for (i = 0, line = 0; i < end; line++) {
+		const char *nl = memchr(p + i, '\n', end - i);
+		size_t len = (size_t)(nl - (p + i));
+		if (len && p[i + len - 1] == '\r')
+			len--;
+		if (len == 0)
+			break; /* the empty line */
+		enum page_id id = line == 0 ? check_request_line(p + i, len, api, h)
+					    : check_header(p + i, len, max_body, h, &seen_length);
+		if (id != PAGE_NONE) {
+			h->refusal = id;
+			return;
+		}
+		i = (size_t)(nl - p) + 1;
+	}
+}
+
+/* Drops what the client sends after a refused head or before a close,
+ * keeping the stand-in request at the front until evhttp has read it. */
+static void discard_input(struct conn *c, struct evbuffer *in)
+{
+	char keep[sizeof(stand_in)];
+	size_t len = evbuffer_get_length(in);
+
+	if (len <= c->keep)
+		return;
+	c->editing = 1;
+	evbuffer_remove(in, keep, c->keep);
+	evbuffer_drain(in, len - c->keep);
+	evbuffer_prepend(in, keep, c->keep);
+	c->editing = 0;
+}
+
+/* The head is refused: evhttp gets a stand-in request instead, which the
+ * request callback answers with the page (and then the connection ends). */
+static void refuse_head(struct conn *c, struct evbuffer *in, enum page_id id)
+{
+	c->editing = 1;
+	evbuffer_drain(in, evbuffer_get_length(in));
+	evbuffer_prepend(in, stand_in, sizeof(stand_in) - 1);
+	c->editing = 0;
+	c->keep = sizeof(stand_in) - 1;
+	c->discarding = 1;
+	c->refusal = id;
+	c->close_after = 1;
+}
+
+/* Looks at the head at the front of the input; until it is whole evhttp
+ * is kept from it (the read low-watermark). */
+static void inspect_head(struct conn *c, struct evbuffer *in)
+{
+	struct http_server *s = c->server;
+	struct head h;
+	size_t len;
+
+	/* nginx skips empty lines before a request line; evhttp does not. */
+	c->editing = 1;
+	while ((len = evbuffer_get_length(in)) > 0) {
+		const char *first = (const char *)evbuffer_pullup(in, 1);
+		if (*first != '\r' && *first != '\n')
+			break;
+		evbuffer_drain(in, 1);
+		c->scanned = 0;
+	}
+	c->editing = 0;
+	if (len == 0)
+		return;
+	size_t n = len < s->max_headers + 1 ? len : s->max_headers + 1;
+	char *p = (char *)evbuffer_pullup(in, (ev_ssize_t)n);
+	head_check(p, n, len > n, c->scanned, s->max_headers, s->max_body, !c->admin, &h);
+	c->scanned = h.scanned;
+	if (!h.complete)
+		return;
+	c->head_pending = 0;
+	c->scanned = 0;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	if (h.refusal != PAGE_NONE && h.refusal != PAGE_TOO_LARGE) {
+		refuse_head(c, in, h.refusal);
+		return;
+	}
+	c->refusal = h.refusal;
+	if (h.refusal == PAGE_TOO_LARGE) {
+		/* evhttp must not read the body: it sees the head without its
+		 * length, so no body at all, and the rest is dropped. */
+		refuse_head(c, in, PAGE_TOO_LARGE);
+		return;
+	}
+	/* nginx answers HTTP/1.1 to HTTP/1.0 requests and closes unless
+	 * asked to keep alive; evhttp, told 1.1, leaves that to us. */
+	if (h.http10)
+		p[h.version_at + 7] = '1';
+	c->close_after = (h.http10 && !h.keep_alive) || h.close || (h.body && !h.body_method);
+}
+
+static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->editing)
+		return;
+	if (info->n_deleted) /* evhttp read (part of) the stand-in */
+		c->keep -= info->n_deleted < c->keep ? info->n_deleted : c->keep;
+	if (!info->n_added)
+		return;
+	if (c->discarding)
+		discard_input(c, in);
+	else if (c->head_pending)
+		inspect_head(c, in);
+}
+
+/* After an answer that keeps the connection: the next request's head is
+ * checked too. One already buffered and incomplete is left to evhttp
+ * (it reads buffered bytes without waiting for the watermark). */
+static void expect_head(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	c->head_pending = 1;
+	c->scanned = 0;
+	c->refusal = PAGE_NONE;
+	c->close_after = 0;
+	if (evbuffer_get_length(in) == 0) {
+		bufferevent_setwatermark(c->bev, EV_READ, SIZE_MAX, 0);
+		return;
+	}
+	inspect_head(c, in);
+	if (c->head_pending) {
+		c->head_pending = 0;
+		bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	}
+}
+
+/* ---- lingering closes --------------------------------------------------- */
+
+/* After an answer that ends the connection while the client may still be
+ * sending (a refused head, a 413), the socket is kept a little and what
+ * arrives is dropped, as nginx's lingering close: closing with unread
+ * bytes would send a reset, and the client could lose the answer. The
+ * same holds the plain-HTTP answer on the TLS port. */
+struct drain {
+	struct drain *next, **prevp;
+	evutil_socket_t fd;
+	struct event *ev;
+	struct timeval until;
+};
+
+#define LINGER_IDLE_SECONDS 2
+#define LINGER_TOTAL_SECONDS 5
+
+static struct drain *lingers;
+static int lingering;
+
+static void drain_end(struct drain *l)
+{
+	*l->prevp = l->next;
+	if (l->next)
+		l->next->prevp = l->prevp;
+	event_free(l->ev);
+	evutil_closesocket(l->fd);
+	free(l);
+	lingering--;
+}
+
+static void on_linger(evutil_socket_t fd, short events, void *arg)
+{
+	struct drain *l = arg;
+	char sink[16384];
+	struct timeval now;
+	ssize_t n;
+
+	if (events & EV_TIMEOUT) {
+		drain_end(l);
+		return;
+	}
+	while ((n = recv(fd, sink, sizeof(sink), 0)) > 0)
+		;
+	event_base_gettimeofday_cached(event_get_base(l->ev), &now);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ||
+	    evutil_timercmp(&now, &l->until, >))
+		drain_end(l);
+}
+
+/* Keeps a second descriptor on fd's socket and drops what arrives until
+ * the client closes, stays silent LINGER_IDLE_SECONDS, or
+ * LINGER_TOTAL_SECONDS pass. Beyond HTTP_LINGER_MAX at once, no linger. */
+static void linger_start(struct event_base *base, evutil_socket_t fd)
+{
+	static const struct timeval idle = {LINGER_IDLE_SECONDS, 0};
+	static const struct timeval total = {LINGER_TOTAL_SECONDS, 0};
+	struct drain *l;
+	struct timeval now;
+	int dupfd;
+
+	if (fd < 0 || lingering >= HTTP_LINGER_MAX)
+		return;
+	dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dupfd < 0)
+		return;
+	l = xcalloc(1, sizeof(*l));
+	l->fd = dupfd;
+	l->ev = event_new(base, dupfd, EV_READ | EV_PERSIST, on_linger, l);
+	event_base_gettimeofday_cached(base, &now);
+	evutil_timeradd(&now, &total, &l->until);
+	l->next = lingers;
+	l->prevp = &lingers;
+	if (lingers)
+		lingers->prevp = &l->next;
+	lingers = l;
+	lingering++;
+	event_add(l->ev, &idle);
+}
+
+/* Plain HTTP on the TLS port: OpenSSL refuses the "handshake" when it
+ * starts like an HTTP request (GET, POST, HEAD, PUT, CONNECT) and writes
+ * no alert. The answer goes straight onto the socket, before evhttp
+ * shuts its write side; then the request is read and dropped. */
+static void on_tls_info(const SSL *ssl, int where, int ret)
+{
+	struct http_server *s = SSL_get_app_data(ssl);
+	evutil_socket_t fd = SSL_get_fd(ssl);
+	struct buf out;
+	struct header h[7];
+
+	if (where != SSL_CB_ACCEPT_EXIT || ret > 0 || !s || fd < 0 || !tls_failed_on_plain_http())
+		return;
+	SSL_set_info_callback((SSL *)ssl, NULL); /* once */
+	const struct page *pg = &pages[PAGE_PLAIN_HTTP];
+	struct buf page;
+	buf_init(&page);
+	buf_init(&out);
+	nginx_page(&page, pg->status, pg->detail);
+	int n = front_headers(h, "text/html", page.len, 1);
+	buf_printf(&out, "HTTP/1.1 %d %s\r\n", pg->code, pg->reason);
+	for (int i = 0; i < n; i++)
+		buf_printf(&out, "%s: %s\r\n", h[i].name, h[i].value);
+	buf_puts(&out, "\r\n");
+	buf_append(&out, page.data, page.len);
+	if (send(fd, out.data, out.len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)out.len &&
+	    !s->stopping)
+		linger_start(s->base, fd);
+	buf_release(&out);
+	buf_release(&page);
+}
+
+/* ---- connections ------------------------------------------------------- */
 
 static void on_deadline(evutil_socket_t fd, short events, void *arg)
 {
@@ -183,12 +714,105 @@ static void on_deadline(evutil_socket_t fd, short events, void *arg)
 		shutdown(sock, SHUT_RDWR);
 }
 
-/* The connection's next request must arrive whole within the timeout. */
-static void arm_deadline(struct http_server *s, SSL *ssl)
+static struct conn *conn_new(struct http_server *s, struct bufferevent *bev, int admin)
 {
-	struct conn *c = ssl && conn_index >= 0 ? SSL_get_ex_data(ssl, conn_index) : NULL;
-	if (c)
-		evtimer_add(c->deadline, &s->request_timeout);
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	c->server = s;
+	c->bev = bev;
+	c->admin = admin;
+	c->deadline = evtimer_new(s->base, on_deadline, c);
+	c->watch = evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
+	c->head_pending = 1;
+	/* evhttp's read callback waits until inspect_head has the whole head. */
+	bufferevent_setwatermark(bev, EV_READ, SIZE_MAX, 0);
+	return c;
+}
+
+/* Frees c; bev_alive says whether its bufferevent may still be touched. */
+static void conn_free(struct conn *c, int bev_alive)
+{
+	if (bev_alive && c->watch)
+		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
+	if (c->prevp) {
+		*c->prevp = c->next;
+		if (c->next)
+			c->next->prevp = c->prevp;
+	}
+	if (c->admin && c->counted)
+		c->server->admin_open--;
+	else if (c->counted)
+		open_connections--;
+	event_free(c->deadline);
+	if (c->attach)
+		event_free(c->attach);
+	free(c);
+}
+
+/* The SSL object of an API connection is being freed (its bufferevent,
+ * being destroyed, is still there). */
+static void on_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+			 void *argp)
+{
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	if (ptr)
+		conn_free(ptr, 1);
+}
+
+static struct conn *api_conn(struct evhttp_request *req)
+{
+	SSL *ssl = request_ssl(req);
+	return ssl && conn_index >= 0 ? SSL_get_ex_data(ssl, conn_index) : NULL;
+}
+
+static struct conn *admin_conn(struct http_server *s, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+
+	for (struct conn *c = s->admin_conns; c && bev; c = c->next)
+		if (c->bev == bev)
+			return c;
+	return NULL;
+}
+
+static void pending_closed(struct pending *p);
+
+/* evhttp is freeing the connection (the close callback): a held-back
+ * answer goes, a lingering close starts, a control connection's struct
+ * is freed. The bufferevent is still alive. */
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *c = arg;
+	(void)evcon;
+
+	if (c->pending)
+		pending_closed(c->pending);
+	if (c->linger && !c->server->stopping)
+		linger_start(c->server->base, bufferevent_getfd(c->bev));
+	c->linger = 0;
+	if (c->admin)
+		conn_free(c, 1);
+}
+
+/* Bookkeeping once an answer is on its way: the deadline for the next
+ * request, and its head check; or, when the connection ends after this
+ * answer, nothing more is read from it. */
+static void conn_answered(struct conn *c, struct evhttp_request *req, int close)
+{
+	if (close) {
+		c->head_pending = 0;
+		c->discarding = 1;
+		c->linger = 1;
+		bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+		discard_input(c, bufferevent_get_input(c->bev));
+		if (!c->admin)
+			evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_conn_close,
+						      c);
+	} else {
+		expect_head(c);
+	}
+	evtimer_add(c->deadline, &c->server->request_timeout);
 }
 
 /* ---- transport faults ---------------------------------------------------- */
@@ -196,6 +820,7 @@ static void arm_deadline(struct http_server *s, SSL *ssl)
 /* An answer held back by a fault: freed when it is sent, or when the
  * connection closes first (the close callback). */
 struct pending {
+	struct conn *conn_state;
 	struct http_server *server;
 	struct evhttp_request *req;
 	struct evhttp_connection *conn;
@@ -206,16 +831,20 @@ struct pending {
 
 static void pending_free(struct pending *p)
 {
-	evhttp_connection_set_closecb(p->conn, NULL, NULL);
+	p->conn_state->pending = NULL;
 	event_free(p->timer);
 	buf_release(&p->reply);
 	free(p);
 }
 
-static void on_pending_close(struct evhttp_connection *conn, void *arg)
+/* The connection went first. A request evhttp has let go of (the client
+ * closed while a started answer, as the truncated one, was being
+ * written) is ours to free; one still on the connection is evhttp's. */
+static void pending_closed(struct pending *p)
 {
-	(void)conn;
-	pending_free(arg);
+	if (evhttp_request_get_connection(p->req) == NULL)
+		evhttp_request_free(p->req);
+	pending_free(p);
 }
 
 /* Ends the connection without an answer; with linger 0 the kernel sends
@@ -256,8 +885,7 @@ static void on_pending_timer(evutil_socket_t fd, short events, void *arg)
 
 	switch (p->kind) {
 	case FAULT_DELAY:
-		send_reply(p->req, 200, "OK", "text/plain", &p->reply, 0);
-		arm_deadline(p->server, request_ssl(p->req));
+		send_reply(p->conn_state, p->req, 200, "OK", "text/plain", &p->reply, 0);
 		pending_free(p);
 		break;
 	case FAULT_RESET:
@@ -281,25 +909,21 @@ static void on_pending_timer(evutil_socket_t fd, short events, void *arg)
 
 /* Carries out a fault rule's transport fault on this request. Delays
  * and hangs are timers: nothing here blocks the event loop. */
-static void carry_out(struct http_server *s, struct evhttp_request *req,
+static void carry_out(struct http_server *s, struct conn *c, struct evhttp_request *req,
 		      const struct fault_rule *fault, const struct buf *reply)
 {
 	static const struct timeval at_once = {0, 0};
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct conn *c = conn_index >= 0 ? SSL_get_ex_data(request_ssl(req), conn_index) : NULL;
 	struct pending *p;
 	struct timeval when = at_once;
 
 	if (fault->transport == FAULT_HTTP503 || fault->transport == FAULT_HTML) {
-		int busy = fault->transport == FAULT_HTTP503;
-		send_page(req, busy ? 503 : 502, busy ? "Service Temporarily Unavailable" : "Bad Gateway",
-			  busy ? "503 Service Temporarily Unavailable" : "502 Bad Gateway", NULL, 0);
-		arm_deadline(s, request_ssl(req));
+		send_page(c, req, fault->transport == FAULT_HTTP503 ? PAGE_BUSY : PAGE_BAD_GATEWAY);
 		return;
 	}
-	if (c)
-		evtimer_del(c->deadline); /* a hang must outlast the client's patience */
+	evtimer_del(c->deadline); /* a hang must outlast the client's patience */
 	p = xcalloc(1, sizeof(*p));
+	p->conn_state = c;
 	p->server = s;
 	p->req = req;
 	p->conn = conn;
@@ -314,9 +938,24 @@ static void carry_out(struct http_server *s, struct evhttp_request *req,
 	} else if (fault->transport == FAULT_HANG) {
 		when.tv_sec = 600; /* then the connection is dropped */
 	}
-	evhttp_connection_set_closecb(conn, on_pending_close, p);
+	c->pending = p;
+	evhttp_connection_set_closecb(conn, on_conn_close, c);
 	event_base_update_cache_time(s->base); /* count the delay from now, not the loop's start */
 	evtimer_add(p->timer, &when);
+}
+
+/* ---- accepting ----------------------------------------------------------- */
+
+/* A connection was accepted: an episode of failing accepts is over. */
+static void accepted(struct http_server *s)
+{
+	if (!s->accept_paused)
+		return;
+	log_info("accepting connections again (%lu accept attempts failed while descriptors "
+		 "were short; %d API and %d control connections open)",
+		 s->accept_failures, open_connections, s->admin_open);
+	s->accept_paused = 0;
+	s->accept_failures = 0;
 }
 
 static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
@@ -327,8 +966,11 @@ static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
 	struct bufferevent *bev;
 	struct conn *c;
 
+	accepted(s);
 	if (!ssl)
 		return NULL;
+	SSL_set_app_data(ssl, s);
+	SSL_set_info_callback(ssl, on_tls_info);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE);
 	if (!bev)
@@ -336,24 +978,86 @@ static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	if (refuse)
 		return bev;
-	c = xcalloc(1, sizeof(*c));
-	c->bev = bev;
-	c->deadline = evtimer_new(base, on_deadline, c);
+	c = conn_new(s, bev, 0);
+	c->counted = 1;
 	SSL_set_ex_data(ssl, conn_index, c);
 	open_connections++;
-	arm_deadline(s, ssl);
+	evtimer_add(c->deadline, &s->request_timeout);
 	return bev;
 }
 
-/* accept() failed (EMFILE, ENFILE, ...): pause both listeners for 100 ms
- * instead of spinning on a socket that stays readable. */
-static void on_accept_error(struct evconnlistener *lev, void *arg)
+/* Runs right after evhttp has made the connection for a control socket
+ * (before any of its I/O): the close callback frees c from then on. */
+static void on_attach(evutil_socket_t fd, short events, void *arg)
+{
+	struct conn *c = arg;
+	void *evcon = NULL;
+	(void)fd, (void)events;
+
+	bufferevent_getcb(c->bev, NULL, NULL, NULL, &evcon);
+	if (!evcon) { /* evhttp could not take it: nothing to watch */
+		conn_free(c, 0);
+		return;
+	}
+	evhttp_connection_set_closecb(evcon, on_conn_close, c);
+	if (!c->counted) { /* over --admin-max-connections: closed at once */
+		evutil_socket_t sock = bufferevent_getfd(c->bev);
+		if (sock >= 0)
+			shutdown(sock, SHUT_RDWR);
+		return;
+	}
+	evtimer_add(c->deadline, &c->server->request_timeout);
+}
+
+static struct bufferevent *on_admin_connection(struct event_base *base, void *arg)
 {
 	struct http_server *s = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	struct conn *c;
+
+	accepted(s);
+	if (!bev)
+		return NULL;
+	c = conn_new(s, bev, 1);
+	c->counted = s->admin_open < s->admin_max_connections;
+	if (c->counted)
+		s->admin_open++;
+	c->next = s->admin_conns;
+	c->prevp = &s->admin_conns;
+	if (s->admin_conns)
+		s->admin_conns->prevp = &c->next;
+	s->admin_conns = c;
+	/* Active now, so it runs in this turn, before the socket's first read. */
+	c->attach = event_new(base, -1, 0, on_attach, c);
+	event_active(c->attach, EV_TIMEOUT, 1);
+	return bev;
+}
+
+/* accept() failed (EMFILE, ENFILE, ...): libevent hands over the
+ * evhttp's argument, so the server is found by its listener. Both
+ * listeners pause (a listening socket with a pending connection stays
+ * readable: no spinning) and retry every 100 ms; the connections already
+ * open are served meanwhile. Logged once per episode. */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
 	static const struct timeval pause = {0, 100000};
-	(void)lev;
-	log_warn("accept: %s; pausing the listeners for 100 ms",
-		 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	int err = EVUTIL_SOCKET_ERROR();
+	struct http_server *s;
+	(void)arg;
+
+	for (s = servers; s; s = s->next)
+		if (s->listeners[0] == lev || s->listeners[1] == lev)
+			break;
+	if (!s) {
+		evconnlistener_disable(lev);
+		return;
+	}
+	s->accept_failures++;
+	if (!s->accept_paused)
+		log_warn("accept: %s; not accepting until descriptors free up (%d API and %d "
+			 "control connections open, retrying every 100 ms)",
+			 evutil_socket_error_to_string(err), open_connections, s->admin_open);
+	s->accept_paused = 1;
 	for (int i = 0; i < 2; i++)
 		if (s->listeners[i])
 			evconnlistener_disable(s->listeners[i]);
@@ -395,7 +1099,7 @@ static void flush_batch(struct http_server *s)
 		next = h->next;
 		const struct buf *body = failed && h->fallback.len ? &h->fallback : &h->reply;
 		struct evhttp_request *req = h->req;
-		send_reply(req, 200, "OK", "text/plain", body, 0);
+		send_reply(h->conn, req, 200, "OK", "text/plain", body, 0);
 		buf_release(&h->reply);
 		buf_release(&h->fallback);
 		free(h);
@@ -424,7 +1128,6 @@ static void join_batch(struct http_server *s)
 
 /* ---- the merchant API -------------------------------------------------- */
 
-
 static const char *request_path(struct evhttp_request *req)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -432,39 +1135,54 @@ static const char *request_path(struct evhttp_request *req)
 	return path ? path : "";
 }
 
-/* The front end's order (spec 14): certificate, path, method, then the
- * API pipeline, which answers every XML case itself. */
+/* The front end's order (spec 14, and nginx's): a refused head, the
+ * certificate, the body size, the path, the method, then the API
+ * pipeline, which answers every XML case itself. */
 static void on_api_request(struct evhttp_request *req, void *arg)
 {
 	struct http_server *s = arg;
+	struct conn *c = api_conn(req);
 	const struct endpoint *ep;
+	enum page_id page = PAGE_NONE;
 	char cn[STORE_ID_MAX];
-	struct buf reply;
-	struct evbuffer *in;
+	char *path = xmalloc(strlen(evhttp_request_get_uri(req)) + 2);
 
-	buf_init(&reply);
+	if (c && c->refusal != PAGE_NONE && c->refusal != PAGE_TOO_LARGE) {
+		page = c->refusal;
+		goto respond;
+	}
 	switch (tls_peer(request_ssl(req), cn, sizeof(cn))) {
 	case CERT_NONE:
-		send_page(req, 400, "Bad Request", "400 Bad Request",
-			  "400 No required SSL certificate was sent", 1);
-		goto out;
+		page = PAGE_NO_CERT;
+		goto respond;
 	case CERT_BAD:
-		send_page(req, 400, "Bad Request", "400 Bad Request",
-			  "400 The SSL certificate error", 1);
-		goto out;
+		page = PAGE_CERT_ERROR;
+		goto respond;
 	case CERT_OK:
 		break;
 	}
-	ep = api_route(request_path(req));
+	if (!c) { /* every accepted API connection has one */
+		page = PAGE_BAD_REQUEST;
+		goto respond;
+	}
+	if (c->refusal == PAGE_TOO_LARGE) {
+		page = PAGE_TOO_LARGE;
+		goto respond;
+	}
+	if (normalize_path(evhttp_request_get_uri(req), path) != 0) {
+		page = PAGE_BAD_REQUEST;
+		goto respond;
+	}
+	ep = api_route(path);
 	if (!ep) {
-		send_page(req, 404, "Not Found", "404 Not Found", NULL, 0);
-		goto out;
+		page = PAGE_NOT_FOUND;
+		goto respond;
 	}
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		send_page(req, 405, "Not Allowed", "405 Not Allowed", NULL, 0);
-		goto out;
+		page = PAGE_NOT_ALLOWED;
+		goto respond;
 	}
-	in = evhttp_request_get_input_buffer(req);
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
 	char *peer = NULL;
@@ -488,22 +1206,20 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 	api_handle(s->api, ep, &call, &h->reply);
 	if (fault.transport != FAULT_NONE) {
 		/* Fault answers leave on a timer, after this turn's commit. */
-		carry_out(s, req, &fault, &h->reply);
+		carry_out(s, c, req, &fault, &h->reply);
 		buf_release(&h->reply);
 		buf_release(&h->fallback);
 		free(h);
-		buf_release(&reply);
-		return; /* the fault decides when the deadline is armed again */
+	} else {
+		h->conn = c;
+		h->req = req;
+		*s->held_tail = h;
+		s->held_tail = &h->next;
 	}
-	h->req = req;
-	*s->held_tail = h;
-	s->held_tail = &h->next;
-	arm_deadline(s, request_ssl(req));
-	buf_release(&reply);
-	return;
-out:
-	arm_deadline(s, request_ssl(req));
-	buf_release(&reply);
+respond:
+	if (page != PAGE_NONE)
+		send_page(c, req, page);
+	free(path);
 }
 
 /* ---- the control API --------------------------------------------------- */
@@ -526,7 +1242,9 @@ static const char *request_query(struct evhttp_request *req)
 }
 
 /* With --admin-token every control request but /healthz carries
- * "Authorization: Bearer TOKEN"; compared in constant time. */
+ * "Authorization: Bearer TOKEN"; compared whole (length included) in
+ * constant time. A NUL inside a header never gets this far: the head
+ * check refuses it, since evhttp would keep only what precedes it. */
 static int admin_authorized(struct http_server *s, struct evhttp_request *req, const char *path)
 {
 	const char *auth;
@@ -539,20 +1257,33 @@ static int admin_authorized(struct http_server *s, struct evhttp_request *req, c
 	return str_equal_ct(auth + 7, s->admin_token);
 }
 
+static void send_json_error(struct conn *c, struct evhttp_request *req, int code,
+			    const char *reason, const char *text, int close)
+{
+	struct buf body;
+	buf_init(&body);
+	buf_printf(&body, "{\"error\":\"%s\"}\n", text);
+	send_reply(c, req, code, reason, "application/json", &body, close);
+	buf_release(&body);
+}
+
 static void on_admin_request(struct evhttp_request *req, void *arg)
 {
 	struct http_server *s = arg;
+	struct conn *c = admin_conn(s, req);
 	const char *path = request_path(req);
 
 	/* The control API works outside any batch, on committed state. */
 	flush_batch(s);
 
+	if (c && c->refusal != PAGE_NONE) {
+		const struct page *pg = &pages[c->refusal];
+		send_json_error(c, req, pg->code, pg->reason, pg->admin_error, 1);
+		return;
+	}
 	if (!admin_authorized(s, req, path)) {
-		struct buf body;
-		buf_init(&body);
-		buf_puts(&body, "{\"error\":\"missing or wrong bearer token (--admin-token)\"}\n");
-		send_reply(req, 401, "Unauthorized", "application/json", &body, 0);
-		buf_release(&body);
+		send_json_error(c, req, 401, "Unauthorized",
+				"missing or wrong bearer token (--admin-token)", 0);
 		return;
 	}
 
@@ -566,7 +1297,7 @@ static void on_admin_request(struct evhttp_request *req, void *arg)
 	ar.body = ar.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
 	s->admin->ready = s->ready;
 	admin_handle(s->admin, &ar);
-	send_reply(req, ar.status, admin_reason(ar.status), ar.content_type, &ar.reply, 0);
+	send_reply(c, req, ar.status, admin_reason(ar.status), ar.content_type, &ar.reply, 0);
 	buf_release(&ar.reply);
 }
 
@@ -658,6 +1389,9 @@ struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct
 	s->ssl_ctx = ssl_ctx;
 	s->api = api;
 	s->max_connections = cfg->max_connections;
+	s->admin_max_connections = cfg->admin_max_connections;
+	s->max_body = cfg->max_body;
+	s->max_headers = cfg->max_headers;
 	s->request_timeout.tv_sec = cfg->request_timeout;
 	s->accept_pause = evtimer_new(base, on_accept_resume, s);
 	s->flush = event_new(base, -1, 0, on_flush, s);
@@ -678,17 +1412,20 @@ struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct
 		goto error;
 	}
 	evhttp_set_bevcb(s->api_http, on_api_connection, s);
+	evhttp_set_bevcb(s->admin_http, on_admin_connection, s);
 	evhttp_set_gencb(s->api_http, on_api_request, s);
 	evhttp_set_gencb(s->admin_http, on_admin_request, s);
-	evhttp_set_allowed_methods(s->api_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-							EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-							EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	/* Every method reaches the request callback, which answers 405 to
+	 * all but POST, as nginx does (evhttp would answer 501 itself). */
+	evhttp_set_allowed_methods(s->api_http, 0xffff);
 	evhttp_set_allowed_methods(s->admin_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 							  EVHTTP_REQ_DELETE);
 	for (int i = 0; i < 2; i++) {
 		struct evhttp *h = i ? s->admin_http : s->api_http;
+		/* The head check enforces both limits first, with nginx's pages;
+		 * evhttp's own stay as a backstop (chunked bodies, trailers). */
 		evhttp_set_max_body_size(h, (ev_ssize_t)cfg->max_body);
-		evhttp_set_max_headers_size(h, (ev_ssize_t)cfg->max_headers);
+		evhttp_set_max_headers_size(h, (ev_ssize_t)cfg->max_headers * 2);
 		evhttp_set_timeout(h, cfg->timeout);
 	}
 	if (bind_listener(s, 0, s->api_http, cfg->api_listen, "https", s->api_url,
@@ -696,6 +1433,8 @@ struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct
 	    bind_listener(s, 1, s->admin_http, cfg->admin_listen, "http", s->admin_url,
 			  sizeof(s->admin_url), err, errlen) != 0)
 		goto error;
+	s->next = servers;
+	servers = s;
 	return s;
 error:
 	http_stop(s);
@@ -721,12 +1460,22 @@ void http_stop(struct http_server *s)
 {
 	if (!s)
 		return;
+	for (struct http_server **p = &servers; *p; p = &(*p)->next)
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
 	if (s->flush)
 		flush_batch(s); /* answer what is held before evhttp frees it */
+	s->stopping = 1;
 	if (s->api_http)
 		evhttp_free(s->api_http);
 	if (s->admin_http)
 		evhttp_free(s->admin_http);
+	while (s->admin_conns) /* whose close callback never came */
+		conn_free(s->admin_conns, 0);
+	while (lingers)
+		drain_end(lingers);
 	if (s->accept_pause)
 		event_free(s->accept_pause);
 	if (s->flush)

@@ -23,9 +23,15 @@ struct http_config {
 	int timeout;              /* seconds of silence before a connection is closed */
 	int request_timeout;      /* seconds a connection has to deliver each whole request */
 	int max_connections;      /* concurrent API connections; beyond, refused in TLS */
+	int admin_max_connections; /* concurrent control connections; beyond, closed at once */
 };
 
 struct http_server;
+
+/* Descriptors lingering closes may hold at once (nginx's lingering close:
+ * after an answer that ends a connection, what the client still sends is
+ * read and dropped for a few seconds, so the close is not a reset). */
+#define HTTP_LINGER_MAX 16
 
 /* Binds both listeners. Returns NULL with a message in err. The server
  * borrows base, ssl_ctx, api and admin for its lifetime. */

@@ -2,6 +2,7 @@
  * main.c - start-up, the event loop, orderly shutdown.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,13 +28,6 @@
 #include "util.h"
 #include "xmlcodec.h"
 
-/* Expiry and refunds in real time: once a second, the steps now due. */
-static void on_sweep(evutil_socket_t fd, short events, void *arg)
-{
-	(void)fd, (void)events;
-	lifecycle_sweep(arg, clock_now());
-}
-
 static void on_signal(evutil_socket_t sig, short events, void *arg)
 {
 	(void)events;
@@ -41,14 +35,40 @@ static void on_signal(evutil_socket_t sig, short events, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
-/* Idle clients cost one descriptor each: take all the kernel allows. */
-static void raise_fd_limit(void)
+/* Idle clients cost one descriptor each: take all the kernel allows, then
+ * fit the connection caps under it, so a flood of connections meets a cap
+ * (refused, served later) and never a failing open() of the database.
+ * Returns -1 when the limit is too small to serve at all. */
+static int plan_descriptors(struct config *cfg)
 {
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	char why[256];
+	int64_t nofile;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	nofile = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT32_MAX ? INT32_MAX
+									 : (int64_t)rl.rlim_cur;
+	switch (config_fit_descriptors(nofile, HTTP_LINGER_MAX, &cfg->max_connections,
+				       &cfg->admin_max_connections, why, sizeof(why))) {
+	case -1:
+		log_error("descriptors: %s", why);
+		return -1;
+	case 1:
+		log_warn("descriptors: %s", why);
+		break;
+	default:
+		break;
+	}
+	log_info("descriptors: limit %lld; up to %lld API and %lld control connections",
+		 (long long)nofile, (long long)cfg->max_connections,
+		 (long long)cfg->admin_max_connections);
+	return 0;
 }
 
 static uint64_t pick_seed(const char *text, int *ok)
@@ -89,8 +109,8 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 	SSL_CTX *ssl_ctx = NULL;
 	struct event_base *base = NULL;
-	struct event *ev_int = NULL, *ev_term = NULL, *ev_sweep = NULL;
-	static const struct timeval every_second = {1, 0};
+	struct event *ev_int = NULL, *ev_term = NULL;
+	struct lifecycle_sweeper *sweeper = NULL; /* expiry and refunds, in slices */
 	struct http_server *http = NULL;
 	struct redpack rp = {0};
 	struct api_ctx api = {0};
@@ -110,8 +130,9 @@ int main(int argc, char **argv)
 	}
 	log_set_format(strcmp(cfg.log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
 	signal(SIGPIPE, SIG_IGN);
-	raise_fd_limit();
 	xmlcodec_global_init();
+	if (plan_descriptors(&cfg) != 0)
+		goto out;
 
 	rp.seed = pick_seed(cfg.seed, &seed_ok);
 	if (!seed_ok) {
@@ -155,7 +176,7 @@ int main(int argc, char **argv)
 	rp.store = store;
 	rp.refund_delay = cfg.refund_delay;
 	if (lifecycle_load_clock(&rp) != 0) {
-		log_error("database: cannot read the business clock");
+		log_error("database %s: cannot use its business clock (see above)", cfg.db);
 		goto out;
 	}
 	/* Whatever fell due while the server was down, before any request. */
@@ -187,6 +208,7 @@ int main(int argc, char **argv)
 		.timeout = (int)cfg.timeout,
 		.request_timeout = (int)cfg.request_timeout,
 		.max_connections = (int)cfg.max_connections,
+		.admin_max_connections = (int)cfg.admin_max_connections,
 	};
 	admin.redpack = &rp;
 	admin.fixtures = cfg.fixtures;
@@ -202,8 +224,11 @@ int main(int argc, char **argv)
 	ev_term = evsignal_new(base, SIGTERM, on_signal, base);
 	event_add(ev_int, NULL);
 	event_add(ev_term, NULL);
-	ev_sweep = event_new(base, -1, EV_PERSIST, on_sweep, &rp);
-	event_add(ev_sweep, &every_second);
+	sweeper = lifecycle_sweeper_new(base, &rp);
+	if (!sweeper) {
+		log_error("lifecycle: cannot start the sweeper");
+		goto out;
+	}
 	http_set_ready(http);
 	log_info("seed=%llu (pass --seed %llu to repeat these splits)", (unsigned long long)rp.seed,
 		 (unsigned long long)rp.seed);
@@ -216,8 +241,7 @@ out:
 		event_free(ev_int);
 	if (ev_term)
 		event_free(ev_term);
-	if (ev_sweep)
-		event_free(ev_sweep);
+	lifecycle_sweeper_free(sweeper);
 	http_stop(http);
 	if (base) {
 		/* Run the deferred frees of the closed connections while their

@@ -100,3 +100,11 @@ enum cert_state tls_peer(SSL *ssl, char *cn, size_t cnlen)
 	OPENSSL_free(utf8);
 	return CERT_OK;
 }
+
+int tls_failed_on_plain_http(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	return ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	       (ERR_GET_REASON(e) == SSL_R_HTTP_REQUEST ||
+		ERR_GET_REASON(e) == SSL_R_HTTPS_PROXY_REQUEST);
+}

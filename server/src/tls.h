@@ -30,4 +30,11 @@ SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, const c
  * borrowed, never freed. */
 enum cert_state tls_peer(SSL *ssl, char *cn, size_t cnlen);
 
+/* 1 when the handshake that just failed on this thread was plain HTTP
+ * (OpenSSL saw "GET ", "POST ", "HEAD ", "PUT " or "CONNE" where a TLS
+ * record should start, and sent no alert); 0 otherwise. Call from an
+ * SSL info callback at SSL_CB_ACCEPT_EXIT, before the error queue is
+ * emptied. */
+int tls_failed_on_plain_http(void);
+
 #endif

@@ -40,6 +40,9 @@ size_t utf8_length(const char *s);
  * fits in int64_t. Returns 0 and fills *out, or -1. */
 int parse_digits(const char *s, int64_t *out);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int hex_digit_value(char c);
+
 /* Constant-time equality of two strings; the time depends only on the
  * length of b (the secret-derived side). */
 int str_equal_ct(const char *a, const char *b);
