@@ -170,15 +170,16 @@ class TlsDefaultMode(rpsim.E2ETestCase):
         resp = rpsim.post(self.srv, GROUP_PATH, body, cert=None, tls_version=ssl.TLSVersion.TLSv1_2)
         self.assertPage(resp, 400, rpsim.PAGE_400_NO_CERT)
 
-    def test_body_over_64k(self):
+    def test_body_over_max_body(self):
+        # Default --max-body: nginx's client_max_body_size, 1 MiB.
         req, body = self.good_body()
-        big = body.replace(b"</xml>", b" " * (65537 - len(body)) + b"</xml>")
-        self.assertEqual(len(big), 65537)
+        big = body.replace(b"</xml>", b" " * (1048577 - len(body)) + b"</xml>")
+        self.assertEqual(len(big), 1048577)
         resp = rpsim.post(self.srv, GROUP_PATH, big)
         self.assertEqual(resp.status, 413)
         self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"]), [])
         # Much larger body, still refused.
-        resp = rpsim.post(self.srv, GROUP_PATH, b"<xml>" + b"a" * (1 << 20) + b"</xml>")
+        resp = rpsim.post(self.srv, GROUP_PATH, b"<xml>" + b"a" * (4 << 20) + b"</xml>")
         self.assertEqual(resp.status, 413)
         # And the server still serves.
         req2, body2 = self.good_body()
