@@ -149,6 +149,8 @@ static void api_send(struct request *r)
 	/* The rule table guarantees both are in range. */
 	parse_digits(kvlist_get(p, "total_amount"), &req.total_amount);
 	parse_digits(kvlist_get(p, "total_num"), &req.total_num);
+	/* A settle due but not swept yet happens first (lifecycle.h). */
+	lifecycle_catch_up_billno(r->ctx->redpack, req.mch_id, req.mch_billno, clock_now());
 	redpack_send(r->ctx->redpack, &req, clock_now(), &r->result);
 }
 
@@ -174,6 +176,9 @@ static void api_gethbinfo(struct request *r)
 	struct store *st = r->ctx->redpack->store;
 	struct packet_row *o = &r->result.order;
 	int64_t now = clock_now();
+	/* Steps due but not swept yet first: the answer shows them. */
+	lifecycle_catch_up_billno(r->ctx->redpack, r->merchant.mch_id,
+				  kvlist_get(&r->params, "mch_billno"), now);
 	int found = store_packet_find(st, r->merchant.mch_id, kvlist_get(&r->params, "mch_billno"), o);
 
 	if (found < 0 || (found == 1 && store_shares_each(st, o->id, on_share, &r->hb) != 0)) {

@@ -34,7 +34,7 @@ void clock_set_offset(int64_t value)
 
 int clock_offset_in_range(int64_t value, int64_t real_now)
 {
-	return value >= 0 && value <= CLOCK_LATEST - real_now;
+	return value >= 0 && value <= CLOCK_LATEST + CLOCK_GRACE - real_now;
 }
 
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian). */

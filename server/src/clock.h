@@ -35,8 +35,12 @@ void clock_set_offset(int64_t offset);
 /* Real time, for what is not business time (HTTP Date, logs). */
 int64_t clock_real_now(void);
 
-/* 1 when offset puts business time (now real time plus offset) between
- * real time and CLOCK_LATEST: the offsets the clock may hold. */
+/* A clock set to CLOCK_LATEST keeps running with real time: a restart up
+ * to 12 hours later still accepts it (the margin above covers that). */
+#define CLOCK_GRACE INT64_C(43200)
+
+/* 1 when offset puts business time (real_now plus offset) between real
+ * time and CLOCK_LATEST + CLOCK_GRACE: the offsets a restart accepts. */
 int clock_offset_in_range(int64_t offset, int64_t real_now);
 
 /* Parses "yyyy-mm-ddThh:mm:ss" followed by "Z" or "+hh:mm"/"-hh:mm" into

@@ -249,69 +249,70 @@ static int next_step(const struct redpack *rp, const struct packet_row *p, int64
 	return 1;
 }
 
-/* Every step of packet id due at now, oldest first, in the caller's
- * transaction. Returns the steps taken, or -1 with the failing step's
- * name in *failed (when failed is not NULL). */
-static int catch_up_locked(struct redpack *rp, int64_t id, int64_t now, const char **failed)
+/* The oldest step of packet id due at now, in the caller's transaction.
+ * Returns 1 when a step was taken, 0 when none is due, -1 with the
+ * failing step's name in *failed. */
+static int one_step(struct redpack *rp, int64_t id, int64_t now, const char **failed)
 {
 	struct packet_row *p = xmalloc(sizeof(*p));
 	enum store_due which;
-	int64_t at, settle_at;
-	int n = 0;
+	int64_t at, settle_at = 0;
+	int rc = 0;
 
-	/* settle, expire, refund: three steps at most, each moving on. */
-	for (int i = 0; i < 4; i++) {
-		settle_at = 0;
-		if (store_packet_by_id(rp->store, id, p) != 1 ||
-		    (strcmp(p->status, "SENDING") == 0 &&
-		     store_packet_settle_at(rp->store, id, &settle_at) != 0)) {
-			n = -1;
-			break;
-		}
-		if (!next_step(rp, p, settle_at, &which, &at) || at > now)
-			break;
-		if (step(rp, which, id, at) != 0) {
-			if (failed)
-				*failed = step_names[which];
-			n = -1;
-			break;
-		}
-		n++;
-	}
+	if (store_packet_by_id(rp->store, id, p) != 1 ||
+	    (strcmp(p->status, "SENDING") == 0 &&
+	     store_packet_settle_at(rp->store, id, &settle_at) != 0))
+		rc = -1;
+	else if (next_step(rp, p, settle_at, &which, &at) && at <= now &&
+		 (rc = step(rp, which, id, at) == 0 ? 1 : -1) < 0)
+		*failed = step_names[which];
 	free(p);
-	return n;
+	return rc;
 }
 
-/* Catches one packet up in a unit of its own, adding to report. */
+/* Catches one packet up, each step a unit of its own (a savepoint when a
+ * batch is open): settle, expire, refund are three steps at most, each
+ * moving the status on. A failing step stops this packet only, keeping
+ * the steps before it. Adds to report (NULL: none). Returns the steps
+ * taken, or -1. */
 static int catch_up_unit(struct redpack *rp, int64_t id, int64_t now, struct lifecycle_report *report)
 {
 	const char *failed = "read";
-	int n;
+	int n = 0, rc = 0, open = 0;
 
-	if (store_begin(rp->store) != 0) {
-		n = -1;
-	} else {
-		n = catch_up_locked(rp, id, now, &failed);
-		if (n >= 0 && store_commit(rp->store) != 0) {
-			failed = "commit";
-			n = -1;
+	store_error_clear(rp->store);
+	for (int i = 0; i < 4; i++) {
+		if (store_begin(rp->store) != 0) {
+			rc = -1;
+			break;
 		}
+		open = 1;
+		rc = one_step(rp, id, now, &failed);
+		if (rc == 1) {
+			open = 0;
+			if (store_commit(rp->store) != 0) {
+				failed = "commit";
+				rc = -1;
+			}
+		}
+		if (rc != 1)
+			break;
+		n++;
 	}
-	if (n < 0) {
-		/* SQLite's message first: the rollback would replace it. */
-		if (report && !report->failed)
-			snprintf(report->error, sizeof(report->error), "%s", store_errmsg(rp->store));
+	if (rc < 0 && report && !report->failed)
+		snprintf(report->error, sizeof(report->error), "%s", store_first_error(rp->store));
+	if (open)
 		store_rollback(rp->store);
+	if (rc < 0)
 		log_error("lifecycle: packet %lld: the %s step failed; retried next sweep",
 			  (long long)id, failed);
-	}
 	if (report) {
 		report->packets++;
-		if (n < 0 && !report->failed++)
+		if (rc < 0 && !report->failed++)
 			report->failed_step = failed;
-		report->steps += n > 0 ? n : 0;
+		report->steps += n;
 	}
-	return n;
+	return rc < 0 ? -1 : n;
 }
 
 int lifecycle_catch_up(struct redpack *rp, int64_t packet_id, int64_t now)
@@ -366,26 +367,45 @@ int lifecycle_sweep_slice(struct redpack *rp, struct lifecycle_round *round, int
 			  int limit)
 {
 	int64_t ids[SWEEP_BATCH];
-	int left = limit, own;
+	struct lifecycle_round start = *round;
+	int left = limit, own, lost = 0;
 
-	/* One commit for the slice unless a batch is already open; each
-	 * packet is a savepoint in it, so one failing packet fails alone. */
-	own = !store_batch_open(rp->store) && store_batch_begin(rp->store) == 0;
+	/* Requests hold a batch until the end of their turn: not inside it. */
+	if (store_batch_open(rp->store))
+		return round->kind < SWEEP_KINDS;
+	/* One commit for the slice; each step a savepoint in it, so a failing
+	 * step rolls back alone. */
+	own = store_batch_begin(rp->store) == 0;
 	while (round->kind < SWEEP_KINDS && left > 0) {
 		enum store_due which = sweep_order[round->kind];
 		int ask = left < SWEEP_BATCH ? left : SWEEP_BATCH;
-		int n = store_due_page(rp->store, which, cutoff(rp, which, now), &round->key,
-				       &round->id, ids, ask);
+		int n;
+
+		store_error_clear(rp->store);
+		n = store_due_page(rp->store, which, cutoff(rp, which, now), &round->key,
+				   &round->id, ids, ask);
 		if (n < 0) {
 			if (!round->report.failed++) {
 				round->report.failed_step = "read";
 				snprintf(round->report.error, sizeof(round->report.error), "%s",
-					 store_errmsg(rp->store));
+					 store_first_error(rp->store));
 			}
 			n = 0; /* this kind again next round */
 		}
-		for (int i = 0; i < n; i++)
-			catch_up_unit(rp, ids[i], now, &round->report);
+		for (int i = 0; i < n && !lost; i++)
+			if (catch_up_unit(rp, ids[i], now, &round->report) < 0 && own &&
+			    !store_in_transaction(rp->store))
+				lost = 1;
+		if (lost) {
+			/* SQLite rolled the whole slice back (a full database
+			 * does): the slice again, each step committed alone. */
+			store_batch_commit(rp->store);
+			*round = start;
+			own = 0;
+			lost = 0;
+			left = limit;
+			continue;
+		}
 		left -= n;
 		if (n < ask) {
 			round->kind++;
@@ -536,7 +556,7 @@ void lifecycle_set_clock(struct redpack *rp, int64_t new_now, struct clock_move 
 			 (long long)new_now);
 		return;
 	}
-	if (new_now > CLOCK_LATEST) {
+	if (new_now > CLOCK_LATEST && new_now > now) {
 		out->result = CLOCK_OUT_OF_RANGE;
 		snprintf(out->error, sizeof(out->error),
 			 "the clock can move from %s to " CLOCK_LATEST_TEXT
@@ -544,11 +564,12 @@ void lifecycle_set_clock(struct redpack *rp, int64_t new_now, struct clock_move 
 			 from);
 		return;
 	}
+	store_error_clear(rp->store);
 	if (store_begin(rp->store) != 0 || store_set_clock_offset(rp->store, offset) != 0 ||
 	    store_commit(rp->store) != 0) {
 		out->result = CLOCK_NOT_SAVED;
 		out->failed_step = "clock";
-		snprintf(out->error, sizeof(out->error), "%s", store_errmsg(rp->store));
+		snprintf(out->error, sizeof(out->error), "%s", store_first_error(rp->store));
 		store_rollback(rp->store);
 		return;
 	}

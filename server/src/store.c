@@ -333,12 +333,15 @@ struct store {
 	char *path;         /* as opened, for store_replace */
 	int64_t max_pages;  /* settings to apply again after a replace */
 	int power_loss;
+	char first_error[160]; /* since store_error_clear */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
 
 static int fail(struct store *s, const char *what)
 {
+	if (!s->first_error[0]) /* store_first_error: the cause, not its echoes */
+		snprintf(s->first_error, sizeof(s->first_error), "%s", sqlite3_errmsg(s->db));
 	log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
 	return -1;
 }
@@ -1335,7 +1338,17 @@ int store_due_page(struct store *s, enum store_due which, int64_t t, int64_t *ke
 	return n;
 }
 
-const char *store_errmsg(struct store *s)
+void store_error_clear(struct store *s)
 {
-	return sqlite3_errmsg(s->db);
+	s->first_error[0] = '\0';
+}
+
+const char *store_first_error(const struct store *s)
+{
+	return s->first_error[0] ? s->first_error : "unknown error";
+}
+
+int store_in_transaction(struct store *s)
+{
+	return !sqlite3_get_autocommit(s->db);
 }

@@ -288,8 +288,16 @@ int store_packet_settle_at(struct store *s, int64_t id, int64_t *settle_at);
 int store_due_page(struct store *s, enum store_due which, int64_t t, int64_t *key, int64_t *id,
 		   int64_t *ids, int limit);
 
-/* SQLite's message for the last failed call, valid until the next store
- * call (to name the cause of a failure in an answer). */
-const char *store_errmsg(struct store *s);
+/* SQLite's message for the first call that failed since
+ * store_error_clear (a failure's later echoes, such as a savepoint gone
+ * with a transaction SQLite rolled back, do not replace it): to name the
+ * cause of a failure in an answer. */
+void store_error_clear(struct store *s);
+const char *store_first_error(const struct store *s);
+
+/* 1 while a transaction is open. SQLite rolls a whole transaction back
+ * on some errors (a full database among them): a batch that is open
+ * but no longer in a transaction lost its units. */
+int store_in_transaction(struct store *s);
 
 #endif
