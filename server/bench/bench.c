@@ -482,6 +482,17 @@ static void conn_open(struct conn *c)
 	}
 }
 
+/* Whether the TCP connection under bev got established (an error before
+ * the TLS handshake finished is then a TLS error, else a connect error). */
+static int tcp_established(struct bufferevent *bev)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	evutil_socket_t fd = bufferevent_getfd(bev);
+
+	return fd >= 0 && getpeername(fd, (struct sockaddr *)&peer, &len) == 0;
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
@@ -498,7 +509,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_TIMEOUT)
 		conn_fail(c, TE_TIMEOUT);
 	else if (!c->connected)
-		conn_fail(c, bufferevent_get_openssl_error(bev) ? TE_TLS : TE_CONNECT);
+		conn_fail(c, tcp_established(bev) ? TE_TLS : TE_CONNECT);
 	else
 		conn_fail(c, bufferevent_get_openssl_error(bev) ? TE_TLS : TE_RESET);
 	while (ERR_get_error())

@@ -94,6 +94,28 @@ class BenchSmoke(rpsim.E2ETestCase):
         self.assertEqual(doc["answers"], {"HTTP 404": 7})
         self.assertEqual(self.packets(), (0, 0))
 
+    def test_transport_errors_are_counted_not_answers(self):
+        import socket
+        with socket.socket() as refused:
+            refused.bind((HOST, 0))
+            port = refused.getsockname()[1]  # bound, never listening: refused
+            doc = self.raw_bench(port, "--requests", "2", "--connections", "1")
+        self.assertEqual((doc["errors"]["connect"], doc["responses"], doc["answers"]), (2, 0, {}))
+        with socket.socket() as silent:
+            silent.bind((HOST, 0))
+            silent.listen(8)  # accepts in the kernel, never speaks TLS
+            doc = self.raw_bench(silent.getsockname()[1], "--requests", "2", "--connections", "1",
+                                 "--timeout", "0.2")
+        self.assertEqual((doc["errors"]["timeout"], doc["responses"], doc["answers"]), (2, 0, {}))
+
+    def raw_bench(self, port, *args):
+        """redpack-bench --json against HOST:port; no answer at all is exit status 1."""
+        cmd = [bench_bin(), "--api", "https://%s:%d" % (HOST, port), "--certs", self.srv.certs,
+               "--json"] + list(args)
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        return json.loads(p.stdout)
+
     def test_help_lists_every_flag(self):
         p = subprocess.run([bench_bin(), "--help"], capture_output=True, timeout=30)
         self.assertEqual(p.returncode, 0)
