@@ -640,6 +640,187 @@ static void set_clock(void)
 	world_close();
 }
 
+/* ---- due times, slices, failures (issue 9) ------------------------------ */
+
+/* A group order left pending (PROCESSING) that settles settle_after later. */
+static void pending(const char *billno, int64_t settle_after, int64_t now)
+{
+	struct send_request r = {
+		.kind = HB_GROUP,
+		.mch_id = MCH,
+		.mch_billno = billno,
+		.wxappid = APPID,
+		.re_openid = SEED_USER,
+		.send_name = "天虹百货",
+		.wishing = "恭喜发财",
+		.act_name = "新年红包",
+		.remark = "备注",
+		.amt_type = "ALL_RAND",
+		.total_amount = 300,
+		.total_num = 3,
+		.force = ERR_PROCESSING,
+		.settle_after = settle_after,
+	};
+	struct send_result out;
+	redpack_send(&rp, &r, now, &out);
+	CHECK(out.answer.err == ERR_PROCESSING);
+}
+
+static void one_jump(void)
+{
+	struct claim_outcome o;
+	int64_t bal;
+
+	/* refund_delay 3600: settle at T0 + 60, expire a day later, refund an
+	 * hour after that; one sweep at T0 + 10 days does all three. */
+	if (world_open(3600) != 0)
+		return;
+	bal = balance(MCH);
+	pending("J1", 60, T0);
+	CHECK(lifecycle_sweep(&rp, T0 + 10 * DAY) == 3);
+	CHECK_STR(status_of(MCH, "J1"), "REFUND");
+	CHECK(packet_int(MCH, "J1", "send_time") == T0 + 60);
+	CHECK(packet_int(MCH, "J1", "refund_time") == T0 + 60 + DAY + 3600);
+	CHECK(sql_int("SELECT at FROM ledger WHERE kind = 'send' AND packet_id ="
+		      " (SELECT id FROM packets WHERE mch_billno = 'J1')") == T0 + 60);
+	CHECK(sql_int("SELECT at FROM ledger WHERE kind = 'refund' AND packet_id ="
+		      " (SELECT id FROM packets WHERE mch_billno = 'J1')") == T0 + 60 + DAY + 3600);
+	CHECK(balance(MCH) == bal);
+	o = claim(MCH, "J1", SEED_USER, T0 + 10 * DAY);
+	CHECK(o.result == CLAIM_EXPIRED);
+	ledger_consistent();
+	world_close();
+
+	/* No sweep at all: a claim catches the packet up itself. */
+	if (world_open(0) != 0)
+		return;
+	pending("J2", 60, T0);
+	o = claim(MCH, "J2", SEED_USER, T0 + 59);
+	CHECK(o.result == CLAIM_NOT_ISSUED);
+	o = claim(MCH, "J2", SEED_USER, T0 + 60);
+	CHECK(o.result == CLAIM_OK);
+	CHECK(packet_int(MCH, "J2", "send_time") == T0 + 60);
+	o = claim(MCH, "J2", "oUser0000000000000000000001", T0 + 60 + DAY);
+	CHECK(o.result == CLAIM_EXPIRED);
+	CHECK_STR(o.status, "REFUND");
+	CHECK(packet_int(MCH, "J2", "refund_time") == T0 + 60 + DAY);
+	/* And lifecycle_catch_up_billno, as gethbinfo and a resend call it. */
+	pending("J3", 600, T0);
+	CHECK(lifecycle_catch_up_billno(&rp, MCH, "J3", T0 + 599) == 0);
+	CHECK_STR(status_of(MCH, "J3"), "SENDING");
+	CHECK(lifecycle_catch_up_billno(&rp, MCH, "J3", T0 + 5 * DAY) == 3);
+	CHECK_STR(status_of(MCH, "J3"), "REFUND");
+	CHECK(packet_int(MCH, "J3", "send_time") == T0 + 600);
+	CHECK(lifecycle_catch_up_billno(&rp, MCH, "nope", T0 + 5 * DAY) == 0);
+	CHECK(lifecycle_sweep(&rp, T0 + 5 * DAY) == 0);
+	ledger_consistent();
+	world_close();
+}
+
+static void slices(void)
+{
+	struct lifecycle_round round;
+	char billno[32];
+	int more, slices_run = 0;
+	int64_t bal;
+
+	if (world_open(0) != 0)
+		return;
+	bal = balance(LOAD);
+	for (int i = 0; i < 300; i++) {
+		snprintf(billno, sizeof(billno), "S%04d", i);
+		group(LOAD, LOAD_APPID, billno, "oLoadUser0000000000000000001", 300, 3, T0 + i);
+	}
+	/* One slice takes LIFECYCLE_SLICE packets at most, then yields. */
+	lifecycle_round_start(&round);
+	more = lifecycle_sweep_slice(&rp, &round, T0 + 2 * DAY, LIFECYCLE_SLICE);
+	CHECK(more == 1);
+	CHECK(round.report.packets == LIFECYCLE_SLICE);
+	CHECK(round.report.steps == 2 * LIFECYCLE_SLICE);
+	CHECK(sql_int("SELECT COUNT(*) FROM packets WHERE status = 'REFUND'") == LIFECYCLE_SLICE);
+	/* Between slices, a packet not swept yet already reads as refunded
+	 * to whoever touches it. */
+	CHECK_STR(status_of(LOAD, "S0299"), "SENT");
+	CHECK(claim(LOAD, "S0299", "oLoadUser0000000000000000001", T0 + 2 * DAY).result ==
+	      CLAIM_EXPIRED);
+	CHECK_STR(status_of(LOAD, "S0299"), "REFUND");
+	/* The rest, slice by slice, each bounded. */
+	while (more) {
+		int64_t before = round.report.packets;
+		more = lifecycle_sweep_slice(&rp, &round, T0 + 2 * DAY, LIFECYCLE_SLICE);
+		CHECK(round.report.packets - before <= LIFECYCLE_SLICE);
+		CHECK(++slices_run < 10);
+	}
+	CHECK(round.report.packets == 299);
+	CHECK(round.report.failed == 0);
+	CHECK(sql_int("SELECT COUNT(*) FROM packets WHERE status = 'REFUND'") == 300);
+	CHECK(balance(LOAD) == bal);
+	/* A limit of 1 still ends. */
+	lifecycle_round_start(&round);
+	for (int i = 0; i < 10 && lifecycle_sweep_slice(&rp, &round, T0 + 2 * DAY, 1); i++)
+		;
+	CHECK(round.kind == 4 && round.report.packets == 0);
+	ledger_consistent();
+	world_close();
+}
+
+/* A full database: refunds fail, the packets before and after a failing
+ * one still take what steps they can, the sweep ends, and retries
+ * succeed once there is room. */
+static void full_database(void)
+{
+	char billno[32];
+	int64_t pages;
+
+	if (world_open(0) != 0)
+		return;
+	for (int i = 0; i < 300; i++) {
+		snprintf(billno, sizeof(billno), "F%04d", i);
+		group(LOAD, LOAD_APPID, billno, "oLoadUser0000000000000000001", 300, 3, T0 + i);
+	}
+	pages = sql_int("PRAGMA page_count");
+	CHECK(store_set_max_pages(store, pages + 2) == 0);
+	/* The sweep ends; steps that fit are kept (expiries, some refunds)
+	 * though others failed before and after them. */
+	CHECK(lifecycle_sweep(&rp, T0 + 2 * DAY) == -1);
+	CHECK(sql_int("SELECT COUNT(*) FROM packets WHERE status IN ('RFUND_ING', 'REFUND')") > 0);
+	CHECK(sql_int("SELECT COUNT(*) FROM packets WHERE status != 'REFUND'") > 0);
+	ledger_consistent();
+	/* The clock move says so, naming the step and SQLite's cause. */
+	clock_set_offset(T0 + 2 * DAY - clock_real_now());
+	CHECK(move_clock(T0 + 3 * DAY) == CLOCK_STEPS_FAILED);
+	CHECK(strcmp(moved.failed_step, "refund") == 0 || strcmp(moved.failed_step, "expire") == 0);
+	CHECK(strstr(moved.error, "database or disk is full") != NULL);
+	CHECK(moved.failed > 0);
+	/* Room again: the next sweep finishes, at the due times. */
+	CHECK(store_set_max_pages(store, 0) == 0);
+	CHECK(lifecycle_sweep(&rp, T0 + 3 * DAY) > 0);
+	CHECK(sql_int("SELECT COUNT(*) FROM packets WHERE status = 'REFUND'") == 300);
+	CHECK(sql_int("SELECT COUNT(*) FROM packets WHERE refund_time != send_time + 86400") == 0);
+	ledger_consistent();
+	world_close();
+}
+
+static void clock_range(void)
+{
+	if (world_open(0) != 0)
+		return;
+	CHECK(move_clock(CLOCK_LATEST + 1) == CLOCK_OUT_OF_RANGE);
+	CHECK(strstr(moved.error, CLOCK_LATEST_TEXT) != NULL);
+	CHECK(clock_offset() == 0);
+	CHECK(move_clock(CLOCK_LATEST) == CLOCK_MOVED);
+	CHECK(clock_now() >= CLOCK_LATEST);
+	CHECK(lifecycle_load_clock(&rp) == 0);
+	/* A stored offset past the range stops a start. */
+	CHECK(store_begin(store) == 0);
+	CHECK(store_set_clock_offset(store, CLOCK_SHOWN_LAST) == 0);
+	CHECK(store_commit(store) == 0);
+	clock_set_offset(0);
+	CHECK(lifecycle_load_clock(&rp) == -1);
+	CHECK(clock_offset() == 0);
+	world_close();
+}
+
 int main(int argc, char **argv)
 {
 	fixtures_path = argc > 1 ? argv[1] : "fixtures/default.json";
@@ -657,6 +838,10 @@ int main(int argc, char **argv)
 	refund_due_time();
 	sweep_many();
 	set_clock();
+	one_jump();
+	slices();
+	full_database();
+	clock_range();
 	rmdir(dir);
 	return check_done("lifecycle");
 }
