@@ -285,6 +285,9 @@ struct head {
 	size_t scanned;       /* how far the search for the end got */
 	enum page_id refusal; /* PAGE_NONE: evhttp may have it */
 	size_t version_at;    /* offset of "HTTP/1.x" in the request line */
+	size_t line_len;      /* of the request line, without its line end */
+	size_t target_at;     /* offset of the target */
+	size_t path_at;       /* of its path, when the target is absolute (0: it is not) */
 	int http10;
 	int keep_alive;       /* Connection: keep-alive */
 	int close;            /* Connection: close */
@@ -375,6 +378,15 @@ static enum page_id check_request_line(const char *p, size_t n, int api, struct 
 	    (memcmp(sp2 + 1, "HTTP/1.1", 8) != 0 && memcmp(sp2 + 1, "HTTP/1.0", 8) != 0))
 		return PAGE_BAD_REQUEST;
 	h->version_at = (size_t)(sp2 + 1 - p);
+	h->line_len = n;
+	h->target_at = (size_t)(sp1 + 1 - p);
+	if (sp1[1] != '/') { /* absolute form: the path starts after scheme://host */
+		const char *sep = memmem(sp1 + 1, (size_t)(sp2 - sp1 - 1), "://", 3);
+		const char *at = sep ? sep + 3 : sp2;
+		while (at < sp2 && *at != '/' && *at != '?')
+			at++;
+		h->path_at = (size_t)(at - p);
+	}
 	h->http10 = sp2[8] == '0';
 	h->body_method = (sp1 - p == 4 && memcmp(p, "POST", 4) == 0) ||
 			 (sp1 - p == 3 && memcmp(p, "PUT", 3) == 0) ||
@@ -549,6 +561,21 @@ static void inspect_head(struct conn *c, struct evbuffer *in)
 	 * asked to keep alive; evhttp, told 1.1, leaves that to us. */
 	if (h.http10)
 		p[h.version_at + 7] = '1';
+	if (h.path_at && !c->admin) {
+		/* An absolute target: evhttp would take it for a proxy request
+		 * (and drop our Connection header); nginx serves its path. */
+		struct buf line;
+		buf_init(&line);
+		buf_append(&line, p, h.target_at);
+		if (h.path_at == h.line_len || p[h.path_at] != '/')
+			buf_puts(&line, "/");
+		buf_append(&line, p + h.path_at, h.line_len - h.path_at);
+		c->editing = 1;
+		evbuffer_drain(in, h.line_len);
+		evbuffer_prepend(in, line.data, line.len);
+		c->editing = 0;
+		buf_release(&line);
+	}
 	c->close_after = (h.http10 && !h.keep_alive) || h.close || (h.body && !h.body_method);
 }
 
@@ -1267,6 +1294,20 @@ static void send_json_error(struct conn *c, struct evhttp_request *req, int code
 	buf_release(&body);
 }
 
+/* Bytes of answers written to control connections and not yet taken by
+ * their clients. Each connection holds at most one answer (evhttp reads
+ * the next request once the last answer is out) and is cut when it takes
+ * nothing for --timeout seconds; this bounds what all of them hold. */
+#define ADMIN_OUTPUT_BUDGET (16u << 20)
+
+static size_t admin_queued(struct http_server *s)
+{
+	size_t n = 0;
+	for (struct conn *c = s->admin_conns; c; c = c->next)
+		n += evbuffer_get_length(bufferevent_get_output(c->bev));
+	return n;
+}
+
 static void on_admin_request(struct evhttp_request *req, void *arg)
 {
 	struct http_server *s = arg;
@@ -1297,7 +1338,15 @@ static void on_admin_request(struct evhttp_request *req, void *arg)
 	ar.body = ar.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
 	s->admin->ready = s->ready;
 	admin_handle(s->admin, &ar);
-	send_reply(c, req, ar.status, admin_reason(ar.status), ar.content_type, &ar.reply, 0);
+	if (admin_queued(s) + ar.reply.len > ADMIN_OUTPUT_BUDGET) {
+		/* Clients that do not read their answers hold them here. */
+		send_json_error(c, req, 503, "Service Unavailable",
+				"answers not yet read by control clients are over 16 MiB; "
+				"read them or close those connections",
+				1);
+	} else {
+		send_reply(c, req, ar.status, admin_reason(ar.status), ar.content_type, &ar.reply, 0);
+	}
 	buf_release(&ar.reply);
 }
 
