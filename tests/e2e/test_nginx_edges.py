@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""nginx's HTTP edges on the API port (issue 8 part 5): the real host was nginx, so a
+client that sends HTTP/1.0, TRACE, an odd path, a body or header block over the
+limits, plain HTTP to the TLS port, or a version other than 1.0/1.1 sees nginx's
+answer, page bytes and headers (Server: nginx, Content-Type: text/html, Connection).
+Also: versions and NUL bytes on the control port.
+"""
+
+import os
+import socket
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import rpsim  # noqa: E402
+from rpsim import GROUP_PATH, MCH_KEY  # noqa: E402
+
+PAGE_400 = rpsim.nginx_page("400 Bad Request")
+PAGE_413 = rpsim.nginx_page("413 Request Entity Too Large")
+PAGE_400_HEADER = rpsim.nginx_page("400", "Request Header Or Cookie Too Large")
+PAGE_400_PLAIN = rpsim.nginx_page("400", "The plain HTTP request was sent to HTTPS port")
+
+
+def signed_body():
+    req = rpsim.default_group_request(re_openid=rpsim.new_openid())
+    req["sign"] = rpsim.sign(req, MCH_KEY)
+    return req, rpsim.build_xml(req)
+
+
+def post_head(path, length, version=b"HTTP/1.1", extra=b""):
+    return (b"POST " + path.encode() + b" " + version + b"\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: text/xml; charset=utf-8\r\n" + extra
+            + b"Content-Length: " + str(length).encode() + b"\r\n\r\n")
+
+
+class Answer:
+    """One HTTP answer read off a socket: the raw status line, headers in order, body."""
+
+    def __init__(self, status_line, headers, body):
+        self.status_line, self.headers, self.body = status_line, headers, body
+        self.status = int(status_line.split(b" ")[1]) if status_line.count(b" ") >= 1 else 0
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def __repr__(self):
+        return "Answer(%r, %r, %r)" % (self.status_line, self.headers, self.body[:300])
+
+
+class Wire:
+    """A raw socket (TLS with a merchant certificate, or plain TCP) with a read buffer."""
+
+    def __init__(self, srv, tls=True, port=None, cert=rpsim.MCH_ID, timeout=10):
+        raw = socket.create_connection((rpsim.HOST, port or srv.api_port), timeout=timeout)
+        if tls:
+            raw = rpsim.client_context(srv, cert).wrap_socket(raw, server_hostname=rpsim.HOST)
+        self.sock, self.buf = raw, b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("closed with %r unread" % self.buf[:200])
+        self.buf += chunk
+
+    def answer(self):
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.split(b"\r\n")
+        headers = [(k.decode(), v.decode()) for k, _, v in
+                   (line.partition(b": ") for line in lines[1:])]
+        n = int(dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
+        while len(self.buf) < n:
+            self._fill()
+        body, self.buf = self.buf[:n], self.buf[n:]
+        return Answer(lines[0], headers, body)
+
+    def closed(self, within=5.0):
+        """True when the server closes cleanly (EOF, not a reset) within `within` s."""
+        self.sock.settimeout(within)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class EdgeCase(rpsim.E2ETestCase):
+    srv = None
+    ARGS = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = rpsim.Server(args=list(cls.ARGS))
+        cls.srv.start()
+        cls.addClassCleanup(cls.srv.stop)
+        cls.addClassCleanup(rpsim.check_invariants, cls.srv)
+
+    def assertPage(self, ans, status_line, page, close):
+        """nginx's page: exact status line, headers in order, body bytes."""
+        self.assertEqual(ans.status_line, status_line, ans)
+        names = ["Server", "Date", "Content-Type", "Content-Length", "Connection"]
+        names += [] if close else ["Keep-Alive"]
+        self.assertEqual([k for k, _ in ans.headers], names + ["Request-Id"], ans)
+        self.assertEqual(ans.header("Server"), "nginx")
+        self.assertEqual(ans.header("Content-Type"), "text/html")
+        self.assertEqual(ans.header("Connection"), "close" if close else "keep-alive")
+        self.assertEqual(int(ans.header("Content-Length")), len(ans.body))
+        self.assertEqual(ans.body, page)
+
+    def assertServes(self):
+        req, body = signed_body()
+        self.assertSuccess(rpsim.post(self.srv, GROUP_PATH, body, headers=rpsim.PHP_HEADERS), req)
+
+
+class Versions(EdgeCase):
+    def test_http10_without_connection_is_answered_and_closed(self):
+        # nginx: HTTP/1.1 status line, Connection: close, no Keep-Alive, then the close.
+        req, body = signed_body()
+        with Wire(self.srv) as w:
+            w.send(post_head(GROUP_PATH, len(body), b"HTTP/1.0") + body)
+            ans = w.answer()
+            self.assertEqual(ans.status_line, b"HTTP/1.1 200 OK")
+            self.assertEqual([k for k, _ in ans.headers],
+                             ["Server", "Date", "Content-Type", "Content-Length", "Connection",
+                              "Request-Id"])
+            self.assertEqual(ans.header("Connection"), "close")
+            self.assertEqual(rpsim.answer_dict(ans.body)["err_code"], "SUCCESS")
+            self.assertTrue(w.closed(), "HTTP/1.0 without keep-alive: the server must close")
+        # A page too.
+        with Wire(self.srv) as w:
+            w.send(b"GET " + GROUP_PATH.encode() + b" HTTP/1.0\r\n\r\n")
+            self.assertPage(w.answer(), b"HTTP/1.1 405 Not Allowed", rpsim.PAGE_405, close=True)
+            self.assertTrue(w.closed())
+
+    def test_http10_keep_alive_stays_open(self):
+        with Wire(self.srv) as w:
+            for _ in range(2):
+                req, body = signed_body()
+                w.send(post_head(GROUP_PATH, len(body), b"HTTP/1.0",
+                                 b"Connection: keep-alive\r\n") + body)
+                ans = w.answer()
+                self.assertEqual(ans.status_line, b"HTTP/1.1 200 OK")
+                # One Connection header, ours, in its place.
+                self.assertEqual([k for k, _ in ans.headers], rpsim.XML_HEADER_NAMES, ans)
+                self.assertEqual(ans.header("Connection"), "keep-alive")
+                self.assertEqual(rpsim.answer_dict(ans.body)["err_code"], "SUCCESS")
+
+    def test_connection_close_on_http11(self):
+        req, body = signed_body()
+        with Wire(self.srv) as w:
+            w.send(post_head(GROUP_PATH, len(body), extra=b"Connection: close\r\n") + body)
+            ans = w.answer()
+            self.assertEqual([k for k, _ in ans.headers],
+                             ["Server", "Date", "Content-Type", "Content-Length", "Connection",
+                              "Request-Id"])
+            self.assertEqual(ans.header("Connection"), "close")
+            self.assertTrue(w.closed())
+
+    def test_other_versions_get_a_plain_400(self):
+        for line in (b"GET / HTTP/0.9", b"POST " + GROUP_PATH.encode() + b" HTTP/0.9",
+                     b"GET / HTTP/1.2", b"GET / HTTP/2.0", b"GET / HTTP/1.10", b"GET /",
+                     b"GET / http/1.1", b"GET  / HTTP/1.1"):
+            with self.subTest(line=line), Wire(self.srv) as w:
+                w.send(line + b"\r\nHost: 127.0.0.1\r\n\r\n")
+                self.assertPage(w.answer(), b"HTTP/1.1 400 Bad Request", PAGE_400, close=True)
+                self.assertTrue(w.closed())
+        self.assertServes()
+
+    def test_control_port_versions_and_nul(self):
+        for data in (b"GET /healthz HTTP/0.9\r\n\r\n", b"GET /healthz HTTP/2.0\r\n\r\n",
+                     b"GET /healthz\r\n\r\n",
+                     b"GET /healthz HTTP/1.1\r\nX-A: a\x00b\r\n\r\n"):
+            with self.subTest(data=data), Wire(self.srv, tls=False, port=self.srv.admin_port) as w:
+                w.send(data)
+                ans = w.answer()
+                self.assertEqual(ans.status_line, b"HTTP/1.1 400 Bad Request")
+                self.assertEqual(ans.header("Connection"), "close")
+                self.assertEqual(ans.header("Content-Type"), "application/json")
+                self.assertTrue(w.closed())
+        with Wire(self.srv, tls=False, port=self.srv.admin_port) as w:
+            w.send(b"GET /healthz HTTP/1.0\r\n\r\n")
+            ans = w.answer()
+            self.assertEqual((ans.status_line, ans.body), (b"HTTP/1.1 200 OK", b"ok\n"))
+            self.assertEqual(ans.header("Connection"), "close")
+            self.assertTrue(w.closed())
+
+
+class Methods(EdgeCase):
+    def test_any_method_but_post_gets_405(self):
+        # TRACE got libevent's 501; a method libevent does not know gets the same 405.
+        with Wire(self.srv) as w:
+            for method in (b"TRACE", b"GET", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH",
+                           b"PROPFIND", b"FOO"):
+                with self.subTest(method=method):
+                    w.send(method + b" " + GROUP_PATH.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+                    ans = w.answer()
+                    if method == b"HEAD":  # the headers of the page, no body
+                        self.assertEqual(ans.status_line, b"HTTP/1.1 405 Not Allowed")
+                        continue
+                    self.assertPage(ans, b"HTTP/1.1 405 Not Allowed", rpsim.PAGE_405, close=False)
+            # The connection is still good for a real request.
+            req, body = signed_body()
+            w.send(post_head(GROUP_PATH, len(body)) + body)
+            ans = w.answer()
+            self.assertEqual(rpsim.answer_dict(ans.body)["err_code"], "SUCCESS", ans)
+
+    def test_unknown_path_is_404_whatever_the_method(self):
+        with Wire(self.srv) as w:
+            for method in (b"TRACE", b"POST", b"FOO"):
+                w.send(method + b" /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+                self.assertPage(w.answer(), b"HTTP/1.1 404 Not Found", rpsim.PAGE_404, close=False)
+
+    def test_body_on_a_method_without_one_closes(self):
+        # evhttp reads no body for GET: the connection cannot go on after it.
+        with Wire(self.srv) as w:
+            w.send(b"GET " + GROUP_PATH.encode() + b" HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+            self.assertPage(w.answer(), b"HTTP/1.1 405 Not Allowed", rpsim.PAGE_405, close=True)
+            self.assertTrue(w.closed())
+
+
+class Paths(EdgeCase):
+    def test_merged_slashes_and_escapes_reach_the_endpoint(self):
+        for path in ("//mmpaymkttransfers/sendgroupredpack",
+                     "/mmpaymkttransfers//sendgroupredpack",
+                     "/mmpaymkttransfers/sendgroupredpac%6B",
+                     "/%6dmpaymkttransfers%2Fsendgroupredpack",
+                     "/mmpaymkttransfers/./sendgroupredpack",
+                     "/x/../mmpaymkttransfers/sendgroupredpack",
+                     "/mmpaymkttransfers/sendgroupredpack?x=1",
+                     "https://api.mch.weixin.qq.com/mmpaymkttransfers/sendgroupredpack",
+                     "http://api.mch.weixin.qq.com:443//mmpaymkttransfers/sendgroupredpack?a"):
+            with self.subTest(path=path):
+                req, body = signed_body()
+                with rpsim.Connection(self.srv) as conn:
+                    resp = conn.post(path, body, rpsim.PHP_HEADERS)
+                self.assertSuccess(resp, req)
+
+    def test_other_paths_stay_404(self):
+        for path in ("/mmpaymkttransfers/sendgroupredpack/", "/mmpaymkttransfers/sendgroupredpack%20",
+                     "/mmpaymkttransfers/SENDGROUPREDPACK", "/mmpaymkttransfers"):
+            with self.subTest(path=path), Wire(self.srv) as w:
+                w.send(post_head(path, 0))
+                self.assertPage(w.answer(), b"HTTP/1.1 404 Not Found", rpsim.PAGE_404, close=False)
+
+    def test_nul_bad_escapes_and_climbing_above_the_root_are_400(self):
+        for path in (b"/%00", b"/mmpaymkttransfers/sendgroupredpack%00", b"/%zz",
+                     b"/mmpaymkttransfers/sendgroupredpack%4", b"/../mmpaymkttransfers/sendgroupredpack",
+                     b"/mmpaymkttransfers/../../sendgroupredpack", b"/%2e%2e/x", b"*"):
+            with self.subTest(path=path), Wire(self.srv) as w:
+                w.send(b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+                self.assertPage(w.answer(), b"HTTP/1.1 400 Bad Request", PAGE_400, close=True)
+                self.assertTrue(w.closed())
+        self.assertServes()
+
+
+class BodyLimit(EdgeCase):
+    def test_default_limit_is_nginx_1mib_announced(self):
+        # Decided from Content-Length, before the body is read.
+        with Wire(self.srv) as w:
+            w.send(post_head(GROUP_PATH, 1048577))
+            self.assertPage(w.answer(), b"HTTP/1.1 413 Request Entity Too Large", PAGE_413,
+                            close=True)
+            self.assertTrue(w.closed())
+        self.assertServes()
+
+    def test_body_sent_in_full(self):
+        # The client writes on while the answer is out: the close lingers, so the
+        # 413 is read, not lost to a reset. Any path (nginx checks the size first).
+        for path in (GROUP_PATH, "/nowhere"):
+            with self.subTest(path=path):
+                resp = rpsim.post(self.srv, path, b"<xml>" + b" " * 1048566 + b"</xml>",
+                                  headers=rpsim.PHP_HEADERS, timeout=30)
+                self.assertEqual(resp.status, 413)
+                self.assertEqual(resp.body, PAGE_413)
+                self.assertEqual(dict(resp.headers)["Connection"], "close")
+        # At the limit: read and handled (an XML answer: it is not a valid request).
+        resp = rpsim.post(self.srv, GROUP_PATH, b"<xml>" + b" " * 1048565 + b"</xml>")
+        self.assertEqual(resp.status, 200)
+        self.assertNotEqual(rpsim.answer_dict(resp.body)["err_code"], "SUCCESS")
+        self.assertServes()
+
+    def test_certificate_comes_first(self):
+        with Wire(self.srv, cert=None) as w:
+            w.send(post_head(GROUP_PATH, 1048577))
+            self.assertPage(w.answer(), b"HTTP/1.1 400 Bad Request", rpsim.PAGE_400_NO_CERT,
+                            close=True)
+
+
+class SmallLimits(EdgeCase):
+    ARGS = ("--max-body", "1000", "--max-headers", "1024")
+
+    def test_max_body_flag(self):
+        with Wire(self.srv) as w:
+            w.send(post_head(GROUP_PATH, 1001) + b"x" * 1001)
+            self.assertPage(w.answer(), b"HTTP/1.1 413 Request Entity Too Large", PAGE_413,
+                            close=True)
+            self.assertTrue(w.closed())
+        with Wire(self.srv) as w:
+            w.send(post_head(GROUP_PATH, 1000) + b"x" * 1000)
+            ans = w.answer()
+            self.assertEqual(ans.status, 200)
+            self.assertEqual(rpsim.answer_dict(ans.body)["err_code"], "XML_ERROR")
+
+    def test_header_block_over_max_headers(self):
+        def head(total):
+            base = b"GET " + GROUP_PATH.encode() + b" HTTP/1.1\r\nX-Pad: \r\n\r\n"
+            return base.replace(b"X-Pad: ", b"X-Pad: " + b"a" * (total - len(base)))
+        self.assertEqual(len(head(1024)), 1024)
+        with Wire(self.srv) as w:  # at the limit: served
+            w.send(head(1024))
+            self.assertPage(w.answer(), b"HTTP/1.1 405 Not Allowed", rpsim.PAGE_405, close=False)
+        for total in (1025, 5000):
+            with self.subTest(total=total), Wire(self.srv) as w:
+                w.send(head(total))
+                self.assertPage(w.answer(), b"HTTP/1.1 400 Bad Request", PAGE_400_HEADER,
+                                close=True)
+                self.assertTrue(w.closed())
+        # A head that never ends, trickled past the limit.
+        with Wire(self.srv) as w:
+            w.send(b"POST " + GROUP_PATH.encode() + b" HTTP/1.1\r\n")
+            for _ in range(12):
+                w.send(b"X-Long: " + b"b" * 100 + b"\r\n")
+            self.assertPage(w.answer(), b"HTTP/1.1 400 Bad Request", PAGE_400_HEADER, close=True)
+
+    def test_nul_in_a_header(self):
+        with Wire(self.srv) as w:
+            w.send(b"GET " + GROUP_PATH.encode() + b" HTTP/1.1\r\nX-A: a\x00b\r\n\r\n")
+            self.assertPage(w.answer(), b"HTTP/1.1 400 Bad Request", PAGE_400, close=True)
+
+
+class PlainHttp(EdgeCase):
+    def test_plain_http_on_the_tls_port(self):
+        req, body = signed_body()
+        for data in (post_head(GROUP_PATH, len(body)) + body,
+                     b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                     b"HEAD / HTTP/1.0\r\n\r\n"):
+            with self.subTest(data=data[:20]), Wire(self.srv, tls=False) as w:
+                w.send(data)
+                self.assertPage(w.answer(), b"HTTP/1.1 400 Bad Request", PAGE_400_PLAIN,
+                                close=True)
+                self.assertTrue(w.closed(), "the server must close after the page (a FIN)")
+        self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"]), [])
+        self.assertServes()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
