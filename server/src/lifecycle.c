@@ -324,13 +324,18 @@ int lifecycle_catch_up_billno(struct redpack *rp, const char *mch_id, const char
 			      int64_t now)
 {
 	struct packet_row *p = xmalloc(sizeof(*p));
+	enum store_due which;
+	int64_t at;
 	int found = 0, n = 0, rc = 0;
 
 	if (mch_billno && mch_id)
 		found = (rc = store_packet_find(rp->store, mch_id, mch_billno, p)) == 1;
 	else if (mch_billno)
 		rc = store_packets_by_billno(rp->store, mch_billno, &found, p);
-	if (rc >= 0 && found == 1)
+	/* Most packets touched have nothing due: no unit of work for them
+	 * (a pending order's settle_at is read inside the unit). */
+	if (rc >= 0 && found == 1 && next_step(rp, p, 0, &which, &at) &&
+	    (at <= now || strcmp(p->status, "SENDING") == 0))
 		n = catch_up_unit(rp, p->id, now, NULL);
 	free(p);
 	return rc < 0 ? -1 : n;
