@@ -204,8 +204,8 @@ static int load_env(struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-enum config_result config_load(struct config *cfg, int argc, char **argv, char *err,
-				size_t errlen)
+static enum config_result load_all(struct config *cfg, int argc, char **argv, char *err,
+				   size_t errlen)
 {
 	const char *file = getenv("REDPACK_CONFIG");
 
@@ -261,6 +261,16 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, char *
 			return CONFIG_ERROR;
 	}
 	return CONFIG_OK;
+}
+
+enum config_result config_load(struct config *cfg, int argc, char **argv, char *err,
+				size_t errlen)
+{
+	enum config_result rc = load_all(cfg, argc, argv, err, errlen);
+
+	if (rc != CONFIG_OK)
+		config_release(cfg); /* what was set before the error or the exit */
+	return rc;
 }
 
 /* Descriptors kept out of the connection caps: stdio, the two listeners,
