@@ -207,8 +207,9 @@ class HostileRequests(ServesMixin, rpsim.E2ETestCase):
         self.assertLessEqual(len(body), 65536)
         self.assertXmlError(self.srv, body, "7,000 <a>1</a> + a valid request")
         self.still_serves(self.srv)
-        # 100,000 elements are over 64 KiB -> 413.
-        body = b"<xml>" + b"<a/>" * 100000 + b"</xml>"
+        # 300,000 elements are over the default --max-body (1 MiB) -> 413.
+        body = b"<xml>" + b"<a/>" * 300000 + b"</xml>"
+        self.assertGreater(len(body), 1048576)
         resp = rpsim.post(self.srv, GROUP_PATH, body, headers=rpsim.PHP_HEADERS)
         self.assertEqual(resp.status, 413, resp.body[:300])
         self.still_serves(self.srv)
