@@ -153,6 +153,14 @@ static int conn_index = -1;
  * server struct is gone (deferred frees at shutdown). */
 static int open_connections;
 
+/* API connections over the cap, being refused (each with a struct conn,
+ * counted 0). At max_connections + HTTP_REFUSE_MAX open in all, the API
+ * listener is paused (api_full, file scope like the count) and enabled
+ * again by the close that brings the total under. */
+static int refused_connections;
+static struct evconnlistener *api_full;
+static int api_accept_limit;
+
 /* Servers, for the listeners' error callback: libevent hands it the
  * evhttp's own argument, not ours. */
 static struct http_server *servers;
@@ -770,6 +778,14 @@ static void conn_free(struct conn *c, int bev_alive)
 		c->server->admin_open--;
 	else if (c->counted)
 		open_connections--;
+	else if (!c->admin)
+		refused_connections--;
+	if (!c->admin && api_full && open_connections + refused_connections < api_accept_limit) {
+		if (!evtimer_pending(c->server->accept_pause, NULL)) /* else the retry does */
+			evconnlistener_enable(api_full);
+		log_info("API connections under the cap again (%d open): accepting", open_connections);
+		api_full = NULL;
+	}
 	event_free(c->deadline);
 	if (c->attach)
 		event_free(c->attach);
@@ -1003,13 +1019,23 @@ static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
 	if (!bev)
 		return NULL; /* bufferevent_openssl frees ssl on failure */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	if (refuse)
-		return bev;
 	c = conn_new(s, bev, 0);
-	c->counted = 1;
+	c->counted = !refuse;
 	SSL_set_ex_data(ssl, conn_index, c);
-	open_connections++;
+	if (refuse)
+		refused_connections++;
+	else
+		open_connections++;
 	evtimer_add(c->deadline, &s->request_timeout);
+	if (!api_full && s->listeners[0] &&
+	    open_connections + refused_connections >= s->max_connections + HTTP_REFUSE_MAX) {
+		api_full = s->listeners[0];
+		api_accept_limit = s->max_connections + HTTP_REFUSE_MAX;
+		evconnlistener_disable(api_full);
+		log_warn("API connections at --max-connections %d, %d more being refused: not "
+			 "accepting until one closes",
+			 s->max_connections, refused_connections);
+	}
 	return bev;
 }
 
@@ -1096,7 +1122,7 @@ static void on_accept_resume(evutil_socket_t fd, short events, void *arg)
 	struct http_server *s = arg;
 	(void)fd, (void)events;
 	for (int i = 0; i < 2; i++)
-		if (s->listeners[i])
+		if (s->listeners[i] && s->listeners[i] != api_full)
 			evconnlistener_enable(s->listeners[i]);
 }
 
@@ -1517,6 +1543,7 @@ void http_stop(struct http_server *s)
 	if (s->flush)
 		flush_batch(s); /* answer what is held before evhttp frees it */
 	s->stopping = 1;
+	api_full = NULL; /* its listener goes with api_http */
 	if (s->api_http)
 		evhttp_free(s->api_http);
 	if (s->admin_http)

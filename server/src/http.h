@@ -33,6 +33,12 @@ struct http_server;
  * read and dropped for a few seconds, so the close is not a reset). */
 #define HTTP_LINGER_MAX 16
 
+/* API connections over --max-connections held at once to be refused in
+ * their TLS handshake (or cut at --request-timeout if they never start
+ * one). Beyond, the API listener stops accepting until a connection
+ * closes: new clients wait in the kernel's backlog. */
+#define HTTP_REFUSE_MAX 16
+
 /* Binds both listeners. Returns NULL with a message in err. The server
  * borrows base, ssl_ctx, api and admin for its lifetime. */
 struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct api_ctx *api,

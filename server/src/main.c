@@ -54,7 +54,7 @@ static int plan_descriptors(struct config *cfg)
 	}
 	nofile = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT32_MAX ? INT32_MAX
 									 : (int64_t)rl.rlim_cur;
-	switch (config_fit_descriptors(nofile, HTTP_LINGER_MAX, &cfg->max_connections,
+	switch (config_fit_descriptors(nofile, HTTP_LINGER_MAX + HTTP_REFUSE_MAX, &cfg->max_connections,
 				       &cfg->admin_max_connections, why, sizeof(why))) {
 	case -1:
 		log_error("descriptors: %s", why);
