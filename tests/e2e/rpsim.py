@@ -484,6 +484,7 @@ class Server:
                                              % self.START_TIMEOUT))
         if line is None:
             self.proc.wait(timeout=5)
+            self._join_drains()
             raise ServerError(self._describe("server exited before printing 'listening'"))
         m = _LISTEN_RE.fullmatch(line.rstrip("\n"))
         if not m:
@@ -595,8 +596,16 @@ class Server:
             except subprocess.TimeoutExpired:
                 pass
 
+    def _join_drains(self, timeout=5):
+        # The pipes reach end-of-file once the process is gone; read them to
+        # the end before describing the exit or closing them under a reader.
+        for t in self._threads:
+            t.join(timeout)
+
     def _cleanup(self):
         _live_servers.discard(self)
+        if self.proc is not None and self.proc.poll() is not None:
+            self._join_drains()
         for stream in (self.proc.stdout, self.proc.stderr) if self.proc else ():
             try:
                 stream.close()
