@@ -447,7 +447,12 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	s->path = xstrdup(path);
 	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
 				      "PRAGMA synchronous = NORMAL;"
-				      "PRAGMA foreign_keys = ON;";
+				      "PRAGMA foreign_keys = ON;"
+				      /* Savepoints keep their undo pages (statement
+				       * journals) in memory: a file per transaction
+				       * cost an open, an unlink and dozens of pwrites
+				       * per request, for nothing a crash could use. */
+				      "PRAGMA temp_store = MEMORY;";
 
 	if (create_private(path, err, errlen) != 0)
 		goto error;
