@@ -194,16 +194,30 @@ static void http_date(char *out, size_t len)
 		out[0] = '\0';
 }
 
+/* 32 hex digits that look random and never repeat within a run: a
+ * splitmix64 stream seeded once from the system's generator (asking
+ * OpenSSL's DRBG for every answer cost a lock and a getpid each time). */
+static uint64_t request_id_next(void)
+{
+	static uint64_t state;
+	static int seeded;
+	if (!seeded) {
+		if (RAND_bytes((unsigned char *)&state, sizeof(state)) != 1)
+			state = (uint64_t)time(NULL);
+		seeded = 1;
+	}
+	uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
 static void request_id(char out[33])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char raw[16];
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		memset(raw, 0, sizeof(raw));
-	for (int i = 0; i < 16; i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 15];
-	}
+	uint64_t half[2] = {request_id_next(), request_id_next()};
+	for (int i = 0; i < 32; i++)
+		out[i] = hex[(half[i / 16] >> (4 * (15 - i % 16))) & 15];
 	out[32] = '\0';
 }
 
@@ -263,7 +277,15 @@ static void send_reply(struct conn *c, struct evhttp_request *req, int code, con
 	evbuffer_add(evhttp_request_get_output_buffer(req), body->data ? body->data : "", body->len);
 	if (c)
 		conn_answered(c, req, close);
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
 	evhttp_send_reply(req, code, reason, NULL);
+	/* evhttp queues the head and the body as two pieces, and the TLS
+	 * bufferevent writes each as a record of its own with a write of its
+	 * own; one piece makes one record and one write (it is written when
+	 * the socket next becomes writable, after this). */
+	if (bev)
+		evbuffer_pullup(bufferevent_get_output(bev), -1);
 }
 
 static void send_page(struct conn *c, struct evhttp_request *req, enum page_id id)

@@ -102,6 +102,24 @@ static void ensure_parent(const char *path)
 	free(dir);
 }
 
+/* epoll with libevent's changelist: a connection that stops reading while
+ * its answer waits for the commit and starts again once it is written
+ * changes its interest several times a turn; the changelist sends epoll
+ * only the net change (strace: epoll_ctl calls per answer 4 -> 2). The
+ * flag is safe because no descriptor of ours is ever dup()ed. */
+static struct event_base *new_event_base(void)
+{
+	struct event_config *ec = event_config_new();
+	struct event_base *b;
+
+	if (!ec)
+		return NULL;
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	b = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return b;
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -189,7 +207,7 @@ int main(int argc, char **argv)
 		log_error("tls: %s", err);
 		goto out;
 	}
-	base = event_base_new();
+	base = new_event_base();
 	if (!base) {
 		log_error("event_base_new failed");
 		goto out;

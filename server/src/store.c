@@ -441,6 +441,22 @@ static int create_private(const char *path, char *err, size_t errlen)
 
 /* ---- open / close ------------------------------------------------------ */
 
+/* Process-wide SQLite settings, once, before the first connection: no
+ * memory statistics (a mutex around every allocation) and no per-call
+ * mutex on a connection, which only ever one thread uses at a time. Too
+ * late once SQLite is initialised (SQLITE_MISUSE): then the defaults stay,
+ * which are only slower. */
+static void configure_sqlite(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct store *store_open(const char *path, char *err, size_t errlen)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
@@ -454,6 +470,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 				       * per request, for nothing a crash could use. */
 				      "PRAGMA temp_store = MEMORY;";
 
+	configure_sqlite();
 	if (create_private(path, err, errlen) != 0)
 		goto error;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
