@@ -16,6 +16,8 @@ struct journal {
 	size_t count;
 	size_t bytes;
 	uint64_t next_seq;
+	journal_explain_fn explain;
+	void *explain_arg;
 };
 
 struct journal *journal_new(size_t max_entries, size_t max_bytes)
@@ -104,6 +106,17 @@ unsigned journal_encode(struct buf *out, const char *s, size_t len, size_t max)
 	size_t used = 0;
 
 	for (size_t i = 0; i < len;) {
+		/* Most of what clients send is ASCII: copy such a run at once. */
+		size_t ascii = 0;
+		while (i + ascii < len && p[i + ascii] >= 0x01 && p[i + ascii] <= 0x7F &&
+		       ascii < max - used)
+			ascii++;
+		if (ascii) {
+			buf_append(out, p + i, ascii);
+			i += ascii;
+			used += ascii;
+			continue;
+		}
 		size_t n = utf8_char(p + i, len - i);
 		size_t cost = n ? n : 4;
 		if (cost > max - used) {
@@ -157,15 +170,12 @@ static char *copy(const char *s, size_t *bytes)
 	return encoded(s, s ? strlen(s) : 0, SIZE_MAX, NULL, bytes);
 }
 
-void journal_add(struct journal *j, const char *endpoint, const char *mch_id,
-		 const char *mch_billno, const char *err_code, const char *request,
-		 size_t request_len, const char *answer, const char *sign_string,
-		 const char *sign_cause)
+static struct journal_entry *entry_new(const char *endpoint, const char *mch_id,
+				       const char *mch_billno, const char *err_code,
+				       const char *request, size_t request_len, const char *answer)
 {
 	struct journal_entry *e = xcalloc(1, sizeof(*e));
 
-	e->seq = j->next_seq++;
-	e->at = (int64_t)time(NULL);
 	e->bytes = sizeof(*e);
 	e->endpoint = copy(endpoint, &e->bytes);
 	e->mch_id = copy(mch_id, &e->bytes);
@@ -175,8 +185,13 @@ void journal_add(struct journal *j, const char *endpoint, const char *mch_id,
 	e->request = encoded(request ? request : "", e->request_bytes, JOURNAL_MAX_BODY,
 			     &e->request_flags, &e->bytes);
 	e->answer = copy(answer, &e->bytes);
-	e->sign_string = copy(sign_string, &e->bytes);
-	e->sign_cause = copy(sign_cause, &e->bytes);
+	return e;
+}
+
+static void keep(struct journal *j, struct journal_entry *e)
+{
+	e->seq = j->next_seq++;
+	e->at = (int64_t)time(NULL);
 	if (j->max_bytes && e->bytes > j->max_bytes) {
 		entry_free(e); /* larger than the whole budget: not kept */
 		return;
@@ -186,6 +201,84 @@ void journal_add(struct journal *j, const char *endpoint, const char *mch_id,
 	j->ring[(j->head + j->count) % j->max_entries] = e;
 	j->count++;
 	j->bytes += e->bytes;
+}
+
+void journal_add(struct journal *j, const char *endpoint, const char *mch_id,
+		 const char *mch_billno, const char *err_code, const char *request,
+		 size_t request_len, const char *answer, const char *sign_string,
+		 const char *sign_cause)
+{
+	struct journal_entry *e =
+		entry_new(endpoint, mch_id, mch_billno, err_code, request, request_len, answer);
+	e->sign_string = copy(sign_string, &e->bytes);
+	e->sign_cause = copy(sign_cause, &e->bytes);
+	keep(j, e);
+}
+
+void journal_set_explainer(struct journal *j, journal_explain_fn fn, void *arg)
+{
+	j->explain = fn;
+	j->explain_arg = arg;
+}
+
+static size_t explain_reserve(const struct journal_entry *e)
+{
+	return 2 * e->request_bytes + 512;
+}
+
+int journal_add_to_explain(struct journal *j, const char *endpoint, const char *mch_id,
+			   const char *mch_billno, const char *err_code, const char *request,
+			   size_t request_len, const char *answer)
+{
+	struct journal_entry *e;
+
+	if (!j->explain || !request || request_len > JOURNAL_MAX_BODY)
+		return -1;
+	e = entry_new(endpoint, mch_id, mch_billno, err_code, request, request_len, answer);
+	if (e->request_flags) { /* not the bytes received: nothing to explain from */
+		entry_free(e);
+		return -1;
+	}
+	/* Charged now for what the explanation will cost at most: the string
+	 * signed is the request's values with their names, shorter than the
+	 * request; the cause is a sentence with at most those names. */
+	e->to_explain = 1;
+	e->bytes += explain_reserve(e);
+	keep(j, e);
+	return 0;
+}
+
+/* The explanation is a cache of what the entry already determines, so a
+ * reader of a const journal may fill it in, within what was reserved for
+ * it (an explanation that would not fit is left out). */
+static void explain(const struct journal *jc, const struct journal_entry *ec)
+{
+	struct journal *j = (struct journal *)jc;
+	struct journal_entry *e = (struct journal_entry *)ec;
+	struct buf string, cause;
+	size_t reserved, used = 0;
+
+	if (!e->to_explain)
+		return;
+	e->to_explain = 0;
+	reserved = explain_reserve(e);
+	e->bytes -= reserved;
+	j->bytes -= reserved;
+	if (!j->explain)
+		return;
+	buf_init(&string);
+	buf_init(&cause);
+	j->explain(j->explain_arg, e, &string, &cause);
+	if ((string.len || cause.len) && string.len + cause.len + 2 <= reserved) {
+		e->sign_string = encoded(string.data ? string.data : "", string.len, SIZE_MAX, NULL,
+					 &used);
+		e->sign_cause = encoded(cause.data ? cause.data : "", cause.len, SIZE_MAX, NULL,
+					&used);
+	}
+	e->bytes += used;
+	j->bytes += used;
+	buf_release(&string);
+	buf_release(&cause);
 }
 
 /* The i-th entry from the oldest. */
@@ -211,9 +304,11 @@ void journal_each_before(const struct journal *j, uint64_t before_seq,
 		}
 		hi = lo;
 	}
-	for (size_t i = hi; i > 0; i--)
+	for (size_t i = hi; i > 0; i--) {
+		explain(j, at(j, i - 1));
 		if (fn(arg, at(j, i - 1)))
 			return;
+	}
 }
 
 void journal_each(const struct journal *j, int (*fn)(void *arg, const struct journal_entry *e),

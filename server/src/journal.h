@@ -31,6 +31,7 @@ struct journal_entry {
 	char *answer;
 	char *sign_string;   /* SIGN_ERROR: what the server signed, "&key=***" */
 	char *sign_cause;    /* SIGN_ERROR: the likely cause */
+	int to_explain;      /* sign_string and sign_cause wait for the explainer */
 	size_t bytes;        /* what the entry costs */
 };
 
@@ -62,6 +63,22 @@ void journal_add(struct journal *j, const char *endpoint, const char *mch_id,
 		 const char *mch_billno, const char *err_code, const char *request,
 		 size_t request_len, const char *answer, const char *sign_string,
 		 const char *sign_cause);
+
+/* Works out what a SIGN_ERROR entry's client should have signed (the
+ * string, key redacted) and the likely cause, from the entry's kept
+ * request. Called at most once per entry, when it is first read. */
+typedef void (*journal_explain_fn)(void *arg, const struct journal_entry *e,
+				   struct buf *sign_string, struct buf *sign_cause);
+void journal_set_explainer(struct journal *j, journal_explain_fn fn, void *arg);
+
+/* journal_add for a SIGN_ERROR whose explanation is left to the
+ * explainer, to be made only if someone reads the entry (most never are;
+ * working it out costs several signatures). Returns -1, adding nothing,
+ * when there is no explainer or the request cannot be kept whole (cut,
+ * or bytes that are not UTF-8): then explain it now and use journal_add. */
+int journal_add_to_explain(struct journal *j, const char *endpoint, const char *mch_id,
+			   const char *mch_billno, const char *err_code, const char *request,
+			   size_t request_len, const char *answer);
 
 /* Calls fn for the entries newest first until it returns non-zero.
  * Entries are borrowed for the call. */

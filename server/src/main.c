@@ -216,6 +216,7 @@ int main(int argc, char **argv)
 	api.journal = cfg.journal_size
 			      ? journal_new((size_t)cfg.journal_size, (size_t)cfg.journal_bytes)
 			      : NULL;
+	api_journal_attach(&api);
 	api.sign_received = strcmp(cfg.sign_fields, "received") == 0;
 	struct http_config hc = {
 		.api_listen = cfg.listen,

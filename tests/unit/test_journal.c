@@ -465,8 +465,92 @@ static void pages(void)
 	journal_free(j);
 }
 
+struct explainer {
+	int calls;
+	const char *reply; /* the sign string it gives; NULL: nothing */
+};
+
+static void explain_fn(void *arg, const struct journal_entry *e, struct buf *string,
+		       struct buf *cause)
+{
+	struct explainer *x = arg;
+	x->calls++;
+	CHECK(e->request && strncmp(e->request, "<xml>", 5) == 0);
+	if (x->reply) {
+		buf_puts(string, x->reply);
+		buf_puts(cause, "a cause");
+	}
+}
+
+static int first_only(void *arg, const struct journal_entry *e)
+{
+	*(const struct journal_entry **)arg = e;
+	return 1;
+}
+
+/* A SIGN_ERROR left to the explainer: explained once, when read, within
+ * the bytes charged when it was added; requests not kept whole and
+ * journals without an explainer are refused, so the caller explains now. */
+static void explained_when_read(void)
+{
+	static const char body[] = "<xml><mch_billno>B1</mch_billno><sign>X</sign></xml>";
+	struct explainer x = {0, "mch_billno=B1&key=***"};
+	struct journal *j = journal_new(10, 0);
+	const struct journal_entry *e = NULL;
+	size_t before;
+	char *cut;
+
+	CHECK(journal_add_to_explain(j, "sendgroupredpack", "10000098", "B1", "SIGN_ERROR", body,
+				     strlen(body), "<xml/>") == -1); /* no explainer yet */
+	CHECK(journal_count(j) == 0);
+	journal_set_explainer(j, explain_fn, &x);
+	CHECK(journal_add_to_explain(j, "sendgroupredpack", "10000098", "B1", "SIGN_ERROR", body,
+				     strlen(body), "<xml/>") == 0);
+	CHECK(x.calls == 0);
+	before = journal_bytes(j);
+	journal_each(j, first_only, &e);
+	CHECK(x.calls == 1);
+	CHECK(e && e->sign_string && strcmp(e->sign_string, "mch_billno=B1&key=***") == 0);
+	CHECK(e && e->sign_cause && strcmp(e->sign_cause, "a cause") == 0);
+	CHECK(journal_bytes(j) <= before); /* never more than was charged */
+	journal_each(j, first_only, &e);
+	CHECK(x.calls == 1); /* once */
+
+	/* An explainer that finds nothing leaves the entry without one; an
+	 * explanation larger than its reserve is left out, never over budget. */
+	x.reply = NULL;
+	CHECK(journal_add_to_explain(j, "sendredpack", "10000098", "B2", "SIGN_ERROR", body,
+				     strlen(body), "<xml/>") == 0);
+	journal_each(j, first_only, &e);
+	CHECK(x.calls == 2 && e->sign_string == NULL && e->sign_cause == NULL);
+	char *large = malloc(4096);
+	memset(large, 'k', 4095);
+	large[4095] = '\0';
+	x.reply = large;
+	CHECK(journal_add_to_explain(j, "sendredpack", "10000098", "B4", "SIGN_ERROR", body,
+				     strlen(body), "<xml/>") == 0);
+	before = journal_bytes(j);
+	journal_each(j, first_only, &e);
+	CHECK(x.calls == 3 && e->sign_string == NULL && journal_bytes(j) < before);
+	free(large);
+
+	/* Bodies the journal cannot keep whole are explained by the caller. */
+	cut = malloc(JOURNAL_MAX_BODY + 2);
+	memset(cut, 'a', JOURNAL_MAX_BODY + 1);
+	memcpy(cut, "<xml>", 5);
+	cut[JOURNAL_MAX_BODY + 1] = '\0';
+	CHECK(journal_add_to_explain(j, "sendredpack", "10000098", "B3", "SIGN_ERROR", cut,
+				     JOURNAL_MAX_BODY + 1, "<xml/>") == -1);
+	CHECK(journal_add_to_explain(j, "sendredpack", "10000098", "B3", "SIGN_ERROR",
+				     "<xml>\xff</xml>", 12, "<xml/>") == -1);
+	CHECK(journal_count(j) == 3);
+	free(cut);
+	journal_free(j);
+}
+
 int main(void)
 {
+	explained_when_read();
 	encoding();
 	bodies_never_dropped();
 	pages();
