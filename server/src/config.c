@@ -43,24 +43,29 @@ static const struct setting settings[] = {
 	{"admin-listen", STR(admin_listen), "127.0.0.1:8444", 0, 0, NULL,
 	 "HOST:PORT of the plain-HTTP control API (loopback only unless --admin-token)"},
 	{"admin-token", STR(admin_token), "", 0, 0, NULL,
-	 "bearer token the control API requires; needed for a non-loopback --admin-listen"},
-	{"db", STR(db), "var/redpack.db", 0, 0, NULL, "SQLite database file (\":memory:\" allowed)"},
+	 "bearer token the control API then requires (Authorization: Bearer ...), except on"
+	 " /healthz; needed for a non-loopback --admin-listen"},
+	{"db", STR(db), "var/redpack.db", 0, 0, NULL,
+	 "SQLite database file (created mode 0600; \":memory:\" allowed)"},
 	{"fixtures", STR(fixtures), "fixtures/default.json", 0, 0, NULL,
 	 "JSON world loaded into an empty database"},
 	{"durability", STR(durability), "normal", 0, 0, durability_choices,
 	 "normal: a SUCCESS survives a crash of the process (WAL, synchronous=NORMAL); full: a"
 	 " power loss too (synchronous=FULL, affordable with group commit)"},
 	{"db-max-pages", INT(db_max_pages), "0", 0, 1073741823, NULL,
-	 "cap the database at this many pages (0: none); past it writes fail as on a full disk"},
+	 "cap the database at this many SQLite pages (0: none); past it every write fails as on a"
+	 " full disk (for testing SYSTEMERROR)"},
 	{"tls-cert", STR(tls_cert), "var/certs/server.pem", 0, 0, NULL, "server certificate (PEM)"},
 	{"tls-key", STR(tls_key), "var/certs/server.key", 0, 0, NULL, "server private key (PEM)"},
 	{"client-ca", STR(client_ca), "var/certs/ca.pem", 0, 0, NULL,
 	 "CA that issued the merchant certificates (PEM)"},
 	{"client-auth", STR(client_auth), "http", 0, 0, client_auth_choices,
-	 "http: bad certificates get nginx's 400 page (as the real host); handshake: refused in TLS"},
+	 "http: a missing or bad certificate gets nginx's 400 page (as the real front end);"
+	 " handshake: refused in the TLS handshake"},
 	{"sign-fields", STR(sign_fields), "endpoint", 0, 0, sign_fields_choices,
-	 "endpoint: sign over the endpoint's own fields (as the real host); received: over all"},
-	{"seed", STR(seed), "", 0, 0, NULL, "split seed (decimal); empty: random, logged at start-up"},
+	 "endpoint: sign over the endpoint's own fields (as the real host); received: over every"
+	 " received field but sign and sign_type"},
+	{"seed", STR(seed), "", 0, 0, NULL, "split seed (decimal); empty: random; logged at start-up, so any run can be repeated"},
 	{"refund-delay", INT(refund_delay), "0", 0, 30 * 86400, NULL,
 	 "seconds an expired packet stays RFUND_ING before the REFUND lands"},
 	{"journal-size", INT(journal_size), "1000", 0, 1000000, NULL,
@@ -71,13 +76,15 @@ static const struct setting settings[] = {
 	{"max-body", INT(max_body), "1048576", 1, 16777216, NULL,
 	 "largest request body in bytes (nginx's client_max_body_size); larger gets nginx's 413 page"},
 	{"max-headers", INT(max_headers), "8192", 256, 1048576, NULL,
-	 "largest request header block in bytes"},
+	 "largest request header block in bytes; larger gets nginx's 400 page"},
 	{"timeout", INT(timeout), "8", 1, 3600, NULL,
 	 "seconds a connection may stay silent (matches Keep-Alive: timeout=8)"},
 	{"request-timeout", INT(request_timeout), "10", 1, 3600, NULL,
-	 "seconds a connection has to deliver each whole request (slow senders are cut)"},
+	 "seconds a connection has to deliver each whole request (from accept, then from each"
+	 " answer); slower senders are cut"},
 	{"max-connections", INT(max_connections), "1024", 1, 1000000, NULL,
-	 "concurrent API connections; beyond, new ones are refused in the TLS handshake"},
+	 "concurrent API connections; beyond, new ones are refused in the TLS handshake until"
+	 " others close"},
 	{"admin-max-connections", INT(admin_max_connections), "64", 1, 100000, NULL,
 	 "concurrent control connections; beyond, new ones are closed at once"},
 };
@@ -140,8 +147,44 @@ static void usage(FILE *out)
 	}
 	fprintf(out, "  --%-14s %s\n  --%-14s %s\n  --%-14s %s\n", "config", "read settings from FILE",
 		"help", "print this and exit", "version", "print the version and exit");
+	fprintf(out, "  --%-14s %s\n", "help-markdown", "print the settings as a Markdown table and exit");
 	fprintf(out, "\nThe first line on stdout is "
 		     "\"listening api=https://HOST:PORT admin=http://HOST:PORT\".\n");
+}
+
+/* The same table as Markdown, for docs/settings.md (scripts/readme-errors.sh
+ * writes it there and checks it): one row per setting with its flag,
+ * environment variable, default, accepted values and meaning. */
+static void usage_markdown(FILE *out)
+{
+	fprintf(out, "| setting | environment | default | values | meaning |\n"
+		     "| --- | --- | --- | --- | --- |\n");
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		fprintf(out, "| `--%s` | `REDPACK_", s->name);
+		for (const char *p = s->name; *p; p++)
+			fputc(*p == '-' ? '_' : toupper((unsigned char)*p), out);
+		fputs(s->dflt[0] ? "` | `" : "` | (none", out);
+		fprintf(out, "%s%s | ", s->dflt, s->dflt[0] ? "`" : ")");
+		if (s->kind == KIND_INT)
+			fprintf(out, "%lld..%lld", (long long)s->min, (long long)s->max);
+		else if (s->choices)
+			for (const char *const *c = s->choices; *c; c++)
+				fprintf(out, "%s`%s`", c == s->choices ? "" : ", ", *c);
+		else
+			fputs("text", out);
+		fputs(" | ", out);
+		for (const char *p = s->help; *p; p++) {
+			if (*p == '|')
+				fputc('\\', out);
+			fputc(*p, out);
+		}
+		fputs(" |\n", out);
+	}
+	fprintf(out, "| `--config FILE` | `REDPACK_CONFIG` | (none) | path | read settings from FILE |\n"
+		     "| `--help` | | | | print the settings and exit |\n"
+		     "| `--help-markdown` | | | | print this table and exit |\n"
+		     "| `--version` | | | | print the version and exit |\n");
 }
 
 static int load_file(struct config *cfg, const char *path, char *err, size_t errlen)
@@ -217,6 +260,10 @@ static enum config_result load_all(struct config *cfg, int argc, char **argv, ch
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
+			return CONFIG_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--help-markdown") == 0) {
+			usage_markdown(stdout);
 			return CONFIG_EXIT_OK;
 		}
 		if (strcmp(argv[i], "--version") == 0) {

@@ -37,9 +37,9 @@ struct config {
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };
 
-/* Fills cfg from all sources. CONFIG_EXIT_OK: --help or --version was
- * printed; CONFIG_ERROR: err says what and where. On either, cfg holds
- * nothing to release (config_release on it is still harmless). */
+/* Fills cfg from all sources. CONFIG_EXIT_OK: --help, --help-markdown or
+ * --version was printed; CONFIG_ERROR: err says what and where. On either,
+ * cfg holds nothing to release (config_release on it is still harmless). */
 enum config_result config_load(struct config *cfg, int argc, char **argv, char *err,
 			       size_t errlen);
 void config_release(struct config *cfg);
