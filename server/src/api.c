@@ -493,6 +493,12 @@ void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api
 		fail(&r, (enum err_id)r.magic, NULL);
 		goto respond;
 	}
+	if (redpack_resetting(ctx->redpack, mch_id)) {
+		/* Its reset is deleting its rows (admin.c): nothing half-deleted
+		 * is shown or written; the caller retries, as after any SYSTEMERROR. */
+		fail(&r, ERR_SYSTEMERROR, NULL);
+		goto respond;
+	}
 	changes = store_changes(ctx->redpack->store);
 	ep->handle(&r);
 	if (call->fallback && store_changes(ctx->redpack->store) != changes) {

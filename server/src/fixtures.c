@@ -463,6 +463,33 @@ static int on_fill(void *arg, struct store *fresh)
 	return 0;
 }
 
+int fixtures_lists(const char *path, const char *mch_id, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	struct merchant *parsed = NULL;
+	char what[256];
+	int rc = -1;
+	size_t i;
+	json_t *v;
+
+	if (!root) {
+		ERR("%s: %s", path, jerr.text);
+		return -1;
+	}
+	if (check_document(root, &parsed, what, sizeof(what)) != 0) {
+		ERR("%s: %s", path, what);
+		goto out;
+	}
+	rc = 0;
+	json_array_foreach(json_object_get(root, "merchants"), i, v)
+		rc |= strcmp(parsed[i].mch_id, mch_id) == 0;
+out:
+	free(parsed);
+	json_decref(root);
+	return rc;
+}
+
 int fixtures_reset(struct store *s, const char *path, const char *mch_id, int64_t now, char *err,
 		   size_t errlen)
 {

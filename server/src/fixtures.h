@@ -36,6 +36,10 @@ int fixtures_allowlist(json_t *list, char *out, size_t outlen);
 int fixtures_reset(struct store *s, const char *path, const char *mch_id, int64_t now, char *err,
 		   size_t errlen);
 
+/* Whether the fixtures at path list merchant mch_id: 1, 0, or -1 with
+ * "path: what is wrong". */
+int fixtures_lists(const char *path, const char *mch_id, char *err, size_t errlen);
+
 /* Checks the JSON text (for fuzzing and tests): 0 valid, -1 with err. */
 int fixtures_check_text(const char *text, size_t len, char *err, size_t errlen);
 

@@ -1356,6 +1356,39 @@ static size_t admin_queued(struct http_server *s)
 	return n;
 }
 
+/* Sends a control answer, within the budget of unread answers. */
+static void answer_admin(struct http_server *s, struct conn *c, struct evhttp_request *req,
+			 const struct admin_request *ar)
+{
+	if (admin_queued(s) + ar->reply.len > ADMIN_OUTPUT_BUDGET) {
+		/* Clients that do not read their answers hold them here. */
+		send_json_error(c, req, 503, "Service Unavailable",
+				"answers not yet read by control clients are over 16 MiB; "
+				"read them or close those connections",
+				1);
+	} else {
+		send_reply(c, req, ar->status, admin_reason(ar->status), ar->content_type, &ar->reply, 0);
+	}
+}
+
+/* An answer given later (admin.h): evhttp keeps a request until it is
+ * answered, even when its client has gone (then there is no connection
+ * and no conn, and sending frees it). */
+static void on_admin_later(void *arg, void *transport, const struct admin_request *ar)
+{
+	struct evhttp_request *req = transport;
+	answer_admin(arg, admin_conn(arg, req), req, ar);
+}
+
+/* At shutdown: one still on its connection goes with it (evhttp_free);
+ * one whose client has gone is ours. */
+static void on_admin_drop(void *arg, void *transport)
+{
+	(void)arg;
+	if (!evhttp_request_get_connection(transport))
+		evhttp_request_free(transport);
+}
+
 static void on_admin_request(struct evhttp_request *req, void *arg)
 {
 	struct http_server *s = arg;
@@ -1380,20 +1413,19 @@ static void on_admin_request(struct evhttp_request *req, void *arg)
 		.method = method_name(evhttp_request_get_command(req)),
 		.path = path,
 		.query = request_query(req),
+		.transport = req,
 	};
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	ar.body_len = evbuffer_get_length(in);
 	ar.body = ar.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
 	s->admin->ready = s->ready;
 	admin_handle(s->admin, &ar);
-	if (admin_queued(s) + ar.reply.len > ADMIN_OUTPUT_BUDGET) {
-		/* Clients that do not read their answers hold them here. */
-		send_json_error(c, req, 503, "Service Unavailable",
-				"answers not yet read by control clients are over 16 MiB; "
-				"read them or close those connections",
-				1);
+	if (ar.later) {
+		/* The whole request is in: its deadline no longer applies. */
+		if (c)
+			evtimer_del(c->deadline);
 	} else {
-		send_reply(c, req, ar.status, admin_reason(ar.status), ar.content_type, &ar.reply, 0);
+		answer_admin(s, c, req, &ar);
 	}
 	buf_release(&ar.reply);
 }
@@ -1482,6 +1514,9 @@ struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct
 	struct http_server *s = xcalloc(1, sizeof(*s));
 
 	s->admin = admin;
+	admin->send_later = on_admin_later;
+	admin->drop_later = on_admin_drop;
+	admin->later_arg = s;
 	s->base = base;
 	s->ssl_ctx = ssl_ctx;
 	s->api = api;

@@ -16,4 +16,11 @@ typedef void (*invariants_violation_fn)(void *arg, const char *invariant, const 
  * *checked receives the number of invariants run. */
 int invariants_run(struct store *s, invariants_violation_fn on_violation, void *arg, int *checked);
 
+/* The same on a reader (store_reader_open), inside the read transaction
+ * it already holds: the same answer as invariants_run at the moment the
+ * reader was opened. Runs on any one thread; -1 also when interrupted
+ * (store_interrupt). */
+int invariants_run_reader(struct store *reader, invariants_violation_fn on_violation, void *arg,
+			  int *checked);
+
 #endif

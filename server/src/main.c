@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
+#include "admin.h"
 #include "api.h"
 #include "clock.h"
 #include "config.h"
@@ -248,6 +249,8 @@ int main(int argc, char **argv)
 		log_error("lifecycle: cannot start the sweeper");
 		goto out;
 	}
+	if (admin_background_start(&admin, base) != 0)
+		log_warn("control API: the check and a merchant's reset will hold the event loop");
 	http_set_ready(http);
 	log_info("seed=%llu (pass --seed %llu to repeat these splits)", (unsigned long long)rp.seed,
 		 (unsigned long long)rp.seed);
@@ -261,6 +264,7 @@ out:
 	if (ev_term)
 		event_free(ev_term);
 	lifecycle_sweeper_free(sweeper);
+	admin_background_stop(&admin); /* before the transport its requests are on */
 	http_stop(http);
 	if (base) {
 		/* Run the deferred frees of the closed connections while their

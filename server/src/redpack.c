@@ -398,3 +398,8 @@ enum settle_result redpack_settle(struct redpack *rp, const char *mch_id, const 
 	store_packet_by_id(rp->store, order->id, order);
 	return SETTLE_OK;
 }
+
+int redpack_resetting(const struct redpack *rp, const char *mch_id)
+{
+	return rp->resetting[0] && mch_id && strcmp(rp->resetting, mch_id) == 0;
+}

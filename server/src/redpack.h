@@ -18,6 +18,9 @@ struct redpack {
 	struct store *store;
 	uint64_t seed;        /* the split seed (--seed) */
 	int64_t refund_delay; /* seconds a packet stays RFUND_ING (--refund-delay) */
+	/* The merchant whose reset is deleting its rows in slices (admin.c),
+	 * "" none: meanwhile its API calls answer SYSTEMERROR (try again). */
+	char resetting[STORE_ID_MAX];
 };
 
 /* A validated send request; strings borrowed for the call. Empty
@@ -73,6 +76,10 @@ enum settle_result redpack_settle(struct redpack *rp, const char *mch_id, const 
 /* Settles the pending order with row id (the sweep, at its settle_at),
  * inside the caller's transaction. Returns 0 or -1. */
 int redpack_settle_due(struct redpack *rp, int64_t id, int64_t now);
+
+/* 1 while mch_id's reset runs in slices (rp->resetting): none of its
+ * rows may be read or written by the merchant API meanwhile. */
+int redpack_resetting(const struct redpack *rp, const char *mch_id);
 
 /* The send_listid of packet id issued on Beijing day ymd ("yyyymmdd"):
  * "1000041701" + ymd + "30" + 11 digits, 31 digits in all. */

@@ -334,6 +334,8 @@ struct store {
 	int64_t max_pages;  /* settings to apply again after a replace */
 	int power_loss;
 	char first_error[160]; /* since store_error_clear */
+	int readers;        /* store_reader_open connections open on this file */
+	int worker;         /* a reader used on a thread of its own: nothing logged */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -342,7 +344,8 @@ static int fail(struct store *s, const char *what)
 {
 	if (!s->first_error[0]) /* store_first_error: the cause, not its echoes */
 		snprintf(s->first_error, sizeof(s->first_error), "%s", sqlite3_errmsg(s->db));
-	log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
+	if (!s->worker) /* log.c is the event loop's: the owner logs first_error */
+		log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
 	return -1;
 }
 
@@ -1226,7 +1229,9 @@ static void remove_db_files(const char *path)
 
 int store_can_replace(const struct store *s)
 {
-	return strncmp(s->path, "file:", 5) != 0;
+	/* Not under an open reader: its connection would keep the old WAL
+	 * file, which the renamed database would then take for its own. */
+	return strncmp(s->path, "file:", 5) != 0 && s->readers == 0;
 }
 
 int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), void *arg,
@@ -1373,4 +1378,139 @@ const char *store_first_error(const struct store *s)
 int store_in_transaction(struct store *s)
 {
 	return !sqlite3_get_autocommit(s->db);
+}
+
+/* ---- a reader beside the loop, and a merchant's reset in slices -------- */
+
+int store_can_share(const struct store *s)
+{
+	return s->path[0] && strcmp(s->path, ":memory:") != 0 && strncmp(s->path, "file:", 5) != 0;
+}
+
+struct store *store_reader_open(struct store *s, char *err, size_t errlen)
+{
+	struct store *r;
+	sqlite3_stmt *q = NULL;
+	int wal = 0;
+
+	if (!store_can_share(s)) {
+		snprintf(err, errlen, "no second connection can see %s", s->path);
+		return NULL;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->path = xstrdup(s->path);
+	if (sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		goto error;
+	sqlite3_busy_timeout(r->db, 100);
+	/* Only WAL lets the loop commit while this reads: under a rollback
+	 * journal its shared lock would hold every commit back. */
+	if (sqlite3_prepare_v2(r->db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		wal = sqlite3_strnicmp((const char *)sqlite3_column_text(q, 0), "wal", 3) == 0;
+	sqlite3_finalize(q);
+	if (!wal) {
+		snprintf(err, errlen, "%s is not in WAL mode", s->path);
+		store_close(r);
+		return NULL;
+	}
+	/* The snapshot starts at the first read, so here, on the loop: the
+	 * reader sees what was committed when it was opened, nothing later. */
+	if (sqlite3_exec(r->db, "BEGIN; SELECT COUNT(*) FROM merchants;", NULL, NULL, NULL) != SQLITE_OK)
+		goto error;
+	s->readers++;
+	r->worker = 1;
+	return r;
+error:
+	snprintf(err, errlen, "%s: %s", s->path, r->db ? sqlite3_errmsg(r->db) : "cannot open");
+	store_close(r);
+	return NULL;
+}
+
+void store_reader_close(struct store *s, struct store *r)
+{
+	if (!r)
+		return;
+	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	store_close(r);
+	s->readers--;
+}
+
+void store_interrupt(struct store *r)
+{
+	sqlite3_interrupt(r->db);
+}
+
+/* One slice of a merchant's reset, each statement with ?1 = mch_id. The
+ * slice's packet ids go to a temporary table first; the counters lose
+ * what those packets counted (the same expressions as STORE_*_SQL, so the
+ * invariant checker agrees), balances what their ledger rows held, and
+ * a counter row left at zero goes (the triggers never keep one). Every
+ * join starts from the slice (CROSS JOIN keeps SQLite from scanning the
+ * merchant's rows by another index instead): a slice costs the same
+ * whatever the merchant holds. */
+/* clang-format off */
+static const char *const reset_slice_sql[] = {
+	"CREATE TEMP TABLE IF NOT EXISTS reset_ids (id INTEGER PRIMARY KEY)",
+	"DELETE FROM temp.reset_ids",
+	"INSERT INTO temp.reset_ids SELECT id FROM packets WHERE mch_id = ?1 LIMIT ?2",
+	"UPDATE status_count SET n = n - (SELECT COUNT(*) FROM temp.reset_ids r"
+	" CROSS JOIN packets p ON p.id = r.id WHERE p.status = status_count.status) WHERE mch_id = ?1",
+	"UPDATE rate_second SET count = count - (SELECT COUNT(*) FROM temp.reset_ids r"
+	" CROSS JOIN packets p ON p.id = r.id WHERE p.created_at = rate_second.second) WHERE mch_id = ?1",
+	"DELETE FROM rate_second WHERE mch_id = ?1 AND count = 0",
+	"UPDATE day_merchant SET amount = amount - (SELECT SUM(p.total_amount) FROM temp.reset_ids r"
+	" CROSS JOIN packets p ON p.id = r.id WHERE p.send_time > 0 AND p.status IN " ISSUED_STATUSES
+	" AND (p.send_time + 28800) / 86400 = day_merchant.day) WHERE mch_id = ?1 AND day IN"
+	" (SELECT (p.send_time + 28800) / 86400 FROM temp.reset_ids r CROSS JOIN packets p ON p.id = r.id"
+	" WHERE p.send_time > 0 AND p.status IN " ISSUED_STATUSES ")",
+	"DELETE FROM day_merchant WHERE mch_id = ?1 AND amount = 0",
+	"WITH gone(openid, day, c, a) AS (SELECT openid, day, SUM(c), SUM(a) FROM ("
+	" SELECT p.re_openid AS openid, (p.send_time + 28800) / 86400 AS day, 1 AS c,"
+	" CASE p.hb_type WHEN 'NORMAL' THEN p.total_amount ELSE IFNULL((SELECT s.amount FROM shares s"
+	" WHERE s.packet_id = p.id AND s.seq = 0), 0) END AS a"
+	" FROM temp.reset_ids r CROSS JOIN packets p ON p.id = r.id"
+	" WHERE p.send_time > 0 AND p.status IN " ISSUED_STATUSES
+	" UNION ALL SELECT s.openid, (s.rcv_time + 28800) / 86400, 1, s.amount"
+	" FROM temp.reset_ids r CROSS JOIN packets p ON p.id = r.id JOIN shares s ON s.packet_id = p.id"
+	" WHERE s.openid IS NOT NULL AND s.openid != p.re_openid) GROUP BY 1, 2)"
+	" UPDATE day_user SET count = count - g.c, amount = amount - g.a FROM gone g"
+	" WHERE day_user.mch_id = ?1 AND day_user.openid = g.openid AND day_user.day = g.day",
+	"DELETE FROM day_user WHERE mch_id = ?1 AND count = 0 AND amount = 0",
+	"UPDATE merchants SET balance = balance - (SELECT SUM(l.amount) FROM temp.reset_ids r"
+	" CROSS JOIN ledger l ON l.packet_id = r.id WHERE l.mch_id = merchants.mch_id)"
+	" WHERE mch_id IN (SELECT l.mch_id FROM ledger l WHERE l.packet_id IN temp.reset_ids)",
+	"DELETE FROM ledger WHERE packet_id IN temp.reset_ids",
+	"DELETE FROM shares WHERE packet_id IN temp.reset_ids",
+	"DELETE FROM packets WHERE id IN temp.reset_ids",
+};
+/* clang-format on */
+
+enum { RS_IDS = 2, RS_LEDGER = 11, RS_PACKETS = 13 };
+
+int store_reset_slice(struct store *s, const char *mch_id, int limit, int64_t *rows)
+{
+	int packets = 0;
+
+	*rows = 0;
+	for (size_t i = 0; i < sizeof(reset_slice_sql) / sizeof(reset_slice_sql[0]); i++) {
+		sqlite3_stmt *q = prepare(s, reset_slice_sql[i]);
+		int rc, params;
+
+		if (!q)
+			return -1;
+		params = sqlite3_bind_parameter_count(q);
+		if (params >= 1)
+			bind_text(q, 1, mch_id);
+		if (params >= 2)
+			sqlite3_bind_int(q, 2, limit);
+		rc = sqlite3_step(q);
+		sqlite3_finalize(q);
+		if (rc != SQLITE_DONE)
+			return fail(s, "reset slice");
+		if (i == RS_IDS && (packets = sqlite3_changes(s->db)) == 0)
+			return 0;
+		if (i >= RS_LEDGER && i <= RS_PACKETS)
+			*rows += sqlite3_changes(s->db);
+	}
+	return packets;
 }

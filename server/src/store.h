@@ -300,4 +300,33 @@ const char *store_first_error(const struct store *s);
  * but no longer in a transaction lost its units. */
 int store_in_transaction(struct store *s);
 
+/* ---- a reader beside the loop, and a merchant's reset in slices ---- */
+
+/* 1 when a second connection can see this database (a file; not
+ * ":memory:" nor a "file:" URI), in WAL mode. */
+int store_can_share(const struct store *s);
+
+/* A second, read-only connection to s's file, inside a read transaction
+ * begun here: it sees what was committed when it was opened, whatever the
+ * loop commits afterwards (WAL). Opened and closed on the loop thread;
+ * between the two it may be used by one other thread (the invariant
+ * checker), and only store_each_text and store_first_error work on it;
+ * its errors are not logged (the owner logs store_first_error). While one
+ * is open, store_can_replace says 0. NULL with err when s cannot be shared
+ * (store_can_share) or the file cannot be opened. */
+struct store *store_reader_open(struct store *s, char *err, size_t errlen);
+void store_reader_close(struct store *s, struct store *reader);
+/* Makes the reader's running query fail soon (SQLITE_INTERRUPT); safe
+ * from another thread while the reader is open. */
+void store_interrupt(struct store *reader);
+
+/* One slice of a merchant's reset: deletes at most limit of mch_id's
+ * packets with their shares and ledger rows, inside the caller's unit of
+ * work, keeping every invariant (balances move by the deleted ledger
+ * rows, the running counters lose what the deleted rows counted). Returns
+ * the packets deleted (0: none left), or -1; *rows gets the rows deleted
+ * (packets, shares and ledger). The rest of the merchant (its own ledger
+ * rows, apps, scenes) stays for store_wipe. */
+int store_reset_slice(struct store *s, const char *mch_id, int limit, int64_t *rows);
+
 #endif
