@@ -1471,7 +1471,7 @@ static const char *const reset_slice_sql[] = {
 	" FROM temp.reset_ids r CROSS JOIN packets p ON p.id = r.id"
 	" WHERE p.send_time > 0 AND p.status IN " ISSUED_STATUSES
 	" UNION ALL SELECT s.openid, (s.rcv_time + 28800) / 86400, 1, s.amount"
-	" FROM temp.reset_ids r CROSS JOIN packets p ON p.id = r.id JOIN shares s ON s.packet_id = p.id"
+	" FROM temp.reset_ids r CROSS JOIN packets p ON p.id = r.id CROSS JOIN shares s ON s.packet_id = p.id"
 	" WHERE s.openid IS NOT NULL AND s.openid != p.re_openid) GROUP BY 1, 2)"
 	" UPDATE day_user SET count = count - g.c, amount = amount - g.a FROM gone g"
 	" WHERE day_user.mch_id = ?1 AND day_user.openid = g.openid AND day_user.day = g.day",
