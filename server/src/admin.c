@@ -20,6 +20,7 @@
 #include "invariants.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "metrics.h"
 
 /* The query parameters a route may take, one row each in query_specs
  * (below the handlers). A route names its own in the route table;
@@ -924,12 +925,12 @@ static void admin_metrics(struct admin_ctx *ctx, struct admin_request *req,
 	(void)p;
 	buf_puts(out, "# HELP redpack_answers_total Merchant API answers by endpoint and err_code.\n"
 		      "# TYPE redpack_answers_total counter\n");
-	for (int e = 0; e < 3; e++)
+	for (int e = 0; e < ENDPOINT__COUNT; e++)
 		for (int i = 0; i < ERR__COUNT; i++)
-			if (api_answer_count(e, (enum err_id)i))
+			if (metrics_answer_count(e, (enum err_id)i))
 				buf_printf(out, "redpack_answers_total{endpoint=\"%s\",err_code=\"%s\"} %lu\n",
-					   api_endpoint_names[e], errors_info((enum err_id)i)->code,
-					   api_answer_count(e, (enum err_id)i));
+					   metrics_endpoint_name(e), errors_info((enum err_id)i)->code,
+					   metrics_answer_count(e, (enum err_id)i));
 	buf_puts(out, "# HELP redpack_packets Packets in the database by status.\n"
 		      "# TYPE redpack_packets gauge\n");
 	store_status_counts(ctx->redpack->store, on_status_count, out);

@@ -13,6 +13,7 @@
 #include "kv.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "metrics.h"
 #include "sign.h"
 #include "store.h"
 #include "xmlcodec.h"
@@ -36,14 +37,6 @@ static const char *const signed_gethbinfo[] = {"nonce_str", "mch_billno", "mch_i
 static const char *const unsigned_received[] = {"sign", "sign_type", NULL};
 static const struct sign_fields sign_received = {NULL, unsigned_received, 0};
 
-#define MAX_SHARES 64
-
-/* What gethbinfo found: the order and its opened shares, newest first. */
-struct hbinfo {
-	struct share_row opened[MAX_SHARES];
-	int count;
-};
-
 struct request {
 	struct api_ctx *ctx;
 	const struct endpoint *ep;
@@ -53,7 +46,7 @@ struct request {
 	int magic;                 /* a code asked for by a magic value, or -1 */
 	struct fault_rule rule;    /* the fault rule that applied (id 0: none) */
 	const char *peer_ip;
-	struct hbinfo hb;
+	struct opened_shares hb; /* gethbinfo: the order's opened shares */
 };
 
 typedef void (*handler_fn)(struct request *r);
@@ -61,6 +54,8 @@ typedef void (*writer_fn)(const struct request *r, struct buf *reply);
 
 struct endpoint {
 	const char *path;
+	const char *name;        /* the path's last segment */
+	enum endpoint_id id;
 	enum hb_kind kind;
 	enum err_endpoint bit;   /* its column in the catalogue */
 	struct sign_fields signed_fields;
@@ -70,17 +65,16 @@ struct endpoint {
 };
 
 static void api_send(struct request *r);
-static void api_gethbinfo(struct request *r);
+static void api_query(struct request *r);
 static void write_send_answer(const struct request *r, struct buf *reply);
 static void write_query_answer(const struct request *r, struct buf *reply);
 
 static const struct endpoint endpoints[] = {
-	{"/mmpaymkttransfers/sendgroupredpack", HB_GROUP, EP_G, {signed_sendgroupredpack, NULL, 0},
-	 validate_sendgroupredpack, api_send, write_send_answer},
-	{"/mmpaymkttransfers/sendredpack", HB_NORMAL, EP_S, {signed_sendredpack, NULL, 0},
-	 validate_sendredpack, api_send, write_send_answer},
-	{"/mmpaymkttransfers/gethbinfo", HB_NORMAL, EP_Q, {signed_gethbinfo, NULL, 0},
-	 validate_gethbinfo, api_gethbinfo, write_query_answer},
+#define ENDPOINT(name, bit, kind, handler)                                                   \
+	{"/mmpaymkttransfers/" #name, #name, ENDPOINT_##name, kind, bit,                       \
+	 {signed_##name, NULL, 0}, validate_##name, api_##handler, write_##handler##_answer},
+#include "endpoints.def"
+#undef ENDPOINT
 };
 
 const struct endpoint *api_route(const char *path)
@@ -154,43 +148,16 @@ static void api_send(struct request *r)
 	redpack_send(r->ctx->redpack, &req, clock_now(), &r->result);
 }
 
-static void on_share(void *arg, const struct share_row *s)
+/* gethbinfo (spec 5): steps due but not swept yet first, so the answer
+ * shows them; then the order and its opened shares (redpack_query). */
+static void api_query(struct request *r)
 {
-	struct hbinfo *hb = arg;
-	if (s->openid[0] && hb->count < MAX_SHARES)
-		hb->opened[hb->count++] = *s;
-}
-
-static int newest_first(const void *a, const void *b)
-{
-	const struct share_row *x = a, *y = b;
-	if (x->rcv_time != y->rcv_time)
-		return x->rcv_time < y->rcv_time ? 1 : -1;
-	return y->seq - x->seq;
-}
-
-/* gethbinfo (spec 5): the order by (mch_id, mch_billno), within the
- * 30-day window, with its opened shares. */
-static void api_gethbinfo(struct request *r)
-{
-	struct store *st = r->ctx->redpack->store;
-	struct packet_row *o = &r->result.order;
+	const char *billno = kvlist_get(&r->params, "mch_billno");
 	int64_t now = clock_now();
-	/* Steps due but not swept yet first: the answer shows them. */
-	lifecycle_catch_up_billno(r->ctx->redpack, r->merchant.mch_id,
-				  kvlist_get(&r->params, "mch_billno"), now);
-	int found = store_packet_find(st, r->merchant.mch_id, kvlist_get(&r->params, "mch_billno"), o);
 
-	if (found < 0 || (found == 1 && store_shares_each(st, o->id, on_share, &r->hb) != 0)) {
-		r->result.answer.err = ERR_SYSTEMERROR;
-		return;
-	}
-	if (found == 0 || o->created_at < now - LIFECYCLE_QUERY_WINDOW) {
-		r->result.answer.err = ERR_NOT_FOUND;
-		return;
-	}
-	qsort(r->hb.opened, (size_t)r->hb.count, sizeof(r->hb.opened[0]), newest_first);
-	r->result.answer.err = ERR_SUCCESS;
+	lifecycle_catch_up_billno(r->ctx->redpack, r->merchant.mch_id, billno, now);
+	r->result.answer.err = redpack_query(r->ctx->redpack, r->merchant.mch_id, billno, now,
+					     &r->result.order, &r->hb);
 }
 
 /* ---- answers ----------------------------------------------------------- */
@@ -261,7 +228,7 @@ static void write_query_answer(const struct request *r, struct buf *reply)
 	if (r->hb.count) {
 		xmlcodec_open(reply, "hblist");
 		for (int i = 0; i < r->hb.count; i++) {
-			const struct share_row *s = &r->hb.opened[i];
+			const struct share_row *s = &r->hb.share[i];
 			xmlcodec_open(reply, "hbinfo");
 			xmlcodec_cdata(reply, "openid", s->openid);
 			xmlcodec_bare(reply, "amount", s->amount);
@@ -305,20 +272,6 @@ static void write_send_answer(const struct request *r, struct buf *reply)
 
 /* ---- the pipeline ------------------------------------------------------ */
 
-static unsigned long answers[3][ERR__COUNT];
-
-const char *const api_endpoint_names[3] = {"sendredpack", "sendgroupredpack", "gethbinfo"};
-
-static int endpoint_index(enum err_endpoint bit)
-{
-	return bit == EP_S ? 0 : bit == EP_G ? 1 : 2;
-}
-
-unsigned long api_answer_count(int endpoint, enum err_id err)
-{
-	return endpoint >= 0 && endpoint < 3 ? answers[endpoint][err] : 0;
-}
-
 static const struct sign_fields *fields_signed(const struct api_ctx *ctx,
 					       const struct endpoint *ep)
 {
@@ -337,7 +290,7 @@ static void explain_sign_error(void *arg, const struct journal_entry *e, struct 
 	struct merchant m;
 
 	for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++)
-		if (strcmp(strrchr(endpoints[i].path, '/') + 1, e->endpoint) == 0)
+		if (strcmp(endpoints[i].name, e->endpoint) == 0)
 			ep = &endpoints[i];
 	kvlist_init(&params);
 	if (ep && xmlcodec_parse(e->request, e->request_bytes, &params) == 0 &&
@@ -360,7 +313,7 @@ static void record(const struct request *r, const struct api_call *call, const s
 {
 	struct buf string, cause;
 	int diagnose = r->result.answer.err == ERR_SIGN_ERROR && r->merchant.api_key[0];
-	const char *endpoint = strrchr(r->ep->path, '/') + 1;
+	const char *endpoint = r->ep->name;
 	const char *code = errors_info(r->result.answer.err)->code;
 
 	if (diagnose && journal_add_to_explain(r->ctx->journal, endpoint,
@@ -406,7 +359,7 @@ static int apply_rules(struct request *r, const struct api_call *call)
 	struct fault_rule rule;
 
 	if (!r->ctx->faults ||
-	    !faults_match(r->ctx->faults, strrchr(r->ep->path, '/') + 1, &r->params, &rule))
+	    !faults_match(r->ctx->faults, r->ep->name, &r->params, &rule))
 		return 0;
 	log_info("fault rule %d applies (%s%s%s)", rule.id,
 		 rule.err >= 0 ? errors_info((enum err_id)rule.err)->code : "",
@@ -415,7 +368,7 @@ static int apply_rules(struct request *r, const struct api_call *call)
 	/* Like a magic value, a code the endpoint does not list is ignored. */
 	if (rule.err >= 0 && !(errors_info((enum err_id)rule.err)->endpoints & r->ep->bit)) {
 		log_warn("fault rule %d: %s is not a code of %s; ignored", rule.id,
-			 errors_info((enum err_id)rule.err)->code, strrchr(r->ep->path, '/') + 1);
+			 errors_info((enum err_id)rule.err)->code, r->ep->name);
 		rule.err = -1;
 	}
 	if (rule.err >= 0)
@@ -483,7 +436,7 @@ void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api
 	r.magic = faults_magic(negative_test, &r.params, ep->bit, &ignored);
 	if (ignored)
 		log_warn("magic value \"%.40s\" names no err_code of %s; ignored", ignored,
-			 strrchr(ep->path, '/') + 1);
+			 ep->name);
 	if (r.magic < 0 && apply_rules(&r, call)) {
 		/* The front end failed: the backend never saw the request. */
 		fail(&r, ERR_SYSTEMERROR, NULL);
@@ -509,11 +462,11 @@ void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api
 	}
 respond:
 	ep->write(&r, reply);
-	answers[endpoint_index(ep->bit)][r.result.answer.err]++;
+	metrics_answer(ep->id, r.result.answer.err);
 	if (ctx->journal)
 		record(&r, call, reply);
 	/* One line per request; never the key, the sign or the body. */
-	log_info("api %s mch_id=%.32s mch_billno=%.32s -> %s", strrchr(ep->path, '/') + 1,
+	log_info("api %s mch_id=%.32s mch_billno=%.32s -> %s", ep->name,
 		 kvlist_get(&r.params, "mch_id"), kvlist_get(&r.params, "mch_billno"),
 		 errors_info(r.result.answer.err)->code);
 	kvlist_release(&r.params);

@@ -58,11 +58,6 @@ void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api
  * (call once the journal is set; without it they are explained at once). */
 void api_journal_attach(struct api_ctx *ctx);
 
-/* Answers given since start-up, by endpoint (EP_S, EP_G, EP_Q order:
- * sendredpack, sendgroupredpack, gethbinfo) and err_code, for /metrics. */
-unsigned long api_answer_count(int endpoint_index, enum err_id err);
-extern const char *const api_endpoint_names[3];
-
 /* The fields ep signs (borrowed, static). */
 const struct sign_fields *api_signed_fields(const struct endpoint *ep);
 

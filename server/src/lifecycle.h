@@ -14,7 +14,6 @@
 #include "redpack.h"
 
 #define LIFECYCLE_EXPIRY (24 * 3600)     /* unopened money goes back after a day */
-#define LIFECYCLE_QUERY_WINDOW (30 * 86400) /* gethbinfo sees 30 days back */
 
 enum claim_result {
 	CLAIM_OK,

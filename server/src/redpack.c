@@ -318,6 +318,37 @@ error:
 	set(&out->answer, ERR_SYSTEMERROR, NULL);
 }
 
+/* ---- the query -------------------------------------------------------- */
+
+static void on_share(void *arg, const struct share_row *s)
+{
+	struct opened_shares *opened = arg;
+	if (s->openid[0] && opened->count < REDPACK_QUERY_SHARES)
+		opened->share[opened->count++] = *s;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct share_row *x = a, *y = b;
+	if (x->rcv_time != y->rcv_time)
+		return x->rcv_time < y->rcv_time ? 1 : -1;
+	return y->seq - x->seq;
+}
+
+enum err_id redpack_query(struct redpack *rp, const char *mch_id, const char *mch_billno,
+			  int64_t now, struct packet_row *order, struct opened_shares *opened)
+{
+	int found = store_packet_find(rp->store, mch_id, mch_billno, order);
+
+	opened->count = 0;
+	if (found < 0 || (found == 1 && store_shares_each(rp->store, order->id, on_share, opened) != 0))
+		return ERR_SYSTEMERROR;
+	if (found == 0 || order->created_at < now - REDPACK_QUERY_WINDOW)
+		return ERR_NOT_FOUND;
+	qsort(opened->share, (size_t)opened->count, sizeof(opened->share[0]), newest_first);
+	return ERR_SUCCESS;
+}
+
 /* ---- settling a PROCESSING order ------------------------------------- */
 
 /* Settles the pending order o (already loaded). */

@@ -81,6 +81,22 @@ int redpack_settle_due(struct redpack *rp, int64_t id, int64_t now);
  * rows may be read or written by the merchant API meanwhile. */
 int redpack_resetting(const struct redpack *rp, const char *mch_id);
 
+#define REDPACK_QUERY_WINDOW (30 * 86400) /* gethbinfo sees 30 days back */
+#define REDPACK_QUERY_SHARES 64            /* opened shares a query lists */
+
+/* The opened shares of an order, newest first (rcv_time, then seq). */
+struct opened_shares {
+	struct share_row share[REDPACK_QUERY_SHARES];
+	int count;
+};
+
+/* gethbinfo (spec 5): mch_id's order mch_billno, if it was created within
+ * REDPACK_QUERY_WINDOW before now, copied to *order with its opened shares
+ * in *opened. Returns SUCCESS, NOT_FOUND, or SYSTEMERROR on a store error.
+ * Steps due but not swept yet are the caller's to catch up first. */
+enum err_id redpack_query(struct redpack *rp, const char *mch_id, const char *mch_billno,
+			  int64_t now, struct packet_row *order, struct opened_shares *opened);
+
 /* The send_listid of packet id issued on Beijing day ymd ("yyyymmdd"):
  * "1000041701" + ymd + "30" + 11 digits, 31 digits in all. */
 void redpack_listid(int64_t id, const char ymd[9], char out[48]);
