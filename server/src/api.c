@@ -93,29 +93,9 @@ static const char *optional(const struct kvlist *p, const char *name)
 	return *v ? v : NULL;
 }
 
-/* The legacy sendredpack fields min_value / max_value, when sent, must
- * equal total_amount (spec 3.1, 7.2). */
-static int legacy_amounts_ok(const struct kvlist *p)
-{
-	static const char *const names[] = {"min_value", "max_value"};
-	const char *total = kvlist_get(p, "total_amount");
-	for (size_t i = 0; i < 2; i++) {
-		const char *v = kvlist_get(p, names[i]);
-		if (*v && strcmp(v, total) != 0)
-			return 0;
-	}
-	return 1;
-}
-
 static void api_send(struct request *r)
 {
 	const struct kvlist *p = &r->params;
-
-	if (r->ep->kind == HB_NORMAL && !legacy_amounts_ok(p)) {
-		r->result.answer.err = ERR_PARAM_ERROR;
-		r->result.answer.des = "参数错误:发放金额、最小金额、最大金额必须相等.";
-		return;
-	}
 	struct send_request req = {
 		.kind = r->ep->kind,
 		.mch_id = kvlist_get(p, "mch_id"),

@@ -15,6 +15,7 @@
 
 static const char *const amt_types[] = {"ALL_RAND", NULL};
 static const char *const bill_types[] = {"MCHT", NULL};
+static const char *const total_amount[] = {"total_amount", NULL};
 
 /* clang-format off */
 const struct field_rule validate_mch_id[] = {
@@ -63,6 +64,9 @@ const struct field_rule validate_sendredpack[] = {
 	{"consume_mch_id", 0, 32, FIELD_NUMERIC, 0, 0, NULL, P "consume_mch_id字段不正确.", NULL},
 	{"sub_mch_id", 0, 32, FIELD_NUMERIC, 0, 0, NULL, P "sub_mch_id字段不正确.", NULL},
 	{"msgappid", 0, 32, FIELD_TEXT, 0, 0, NULL, P "msgappid字段不正确.", NULL},
+	/* The legacy fields, when sent, must equal total_amount (spec 3.1, 7.2). */
+	{"min_value", 0, 0, FIELD_SAME_AS, 0, 0, total_amount, P "发放金额、最小金额、最大金额必须相等.", NULL},
+	{"max_value", 0, 0, FIELD_SAME_AS, 0, 0, total_amount, P "发放金额、最小金额、最大金额必须相等.", NULL},
 	{NULL, 0, 0, FIELD_TEXT, 0, 0, NULL, NULL, NULL},
 };
 
@@ -115,7 +119,7 @@ static int in_enum(const char *v, const char *const *allowed)
 
 /* 0: the value obeys the rule's kind; 1: bad value (des); 2: bad format
  * (bad_format). */
-static int check_kind(const struct field_rule *r, const char *v)
+static int check_kind(const struct field_rule *r, const char *v, const struct kvlist *params)
 {
 	int64_t n;
 
@@ -134,6 +138,8 @@ static int check_kind(const struct field_rule *r, const char *v)
 		return in_enum(v, r->allowed) ? 0 : 1;
 	case FIELD_IPV4:
 		return is_ipv4(v) ? 0 : 1;
+	case FIELD_SAME_AS:
+		return strcmp(v, kvlist_get(params, r->allowed[0])) == 0 ? 0 : 1;
 	}
 	return 1;
 }
@@ -150,7 +156,7 @@ int validate_fields(const struct field_rule *rules, const struct kvlist *params,
 		else if (r->max_chars && utf8_length(v) > r->max_chars)
 			bad = 1;
 		else
-			bad = check_kind(r, v);
+			bad = check_kind(r, v, params);
 		if (bad) {
 			failure->err = ERR_PARAM_ERROR;
 			failure->des = bad == 2 && r->bad_format ? r->bad_format : r->des;

@@ -18,6 +18,7 @@ enum field_kind {
 	FIELD_NUMERIC, /* decimal digits only, any length up to max_chars (ids) */
 	FIELD_ENUM,   /* one of allowed */
 	FIELD_IPV4,   /* dotted decimal */
+	FIELD_SAME_AS, /* cross-field: the value of the field named allowed[0] */
 };
 
 struct field_rule {
@@ -26,7 +27,7 @@ struct field_rule {
 	unsigned max_chars;   /* 0: no limit; counted in Unicode characters */
 	enum field_kind kind;
 	int64_t min, max;     /* FIELD_DIGITS */
-	const char *const *allowed; /* FIELD_ENUM, NULL-terminated */
+	const char *const *allowed; /* FIELD_ENUM, NULL-terminated; FIELD_SAME_AS: the other field */
 	const char *des;      /* PARAM_ERROR text for a missing or bad value */
 	const char *bad_format; /* text for a format error, NULL: des */
 };

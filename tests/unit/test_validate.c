@@ -263,6 +263,46 @@ static void mch_id_rules(void)
 	kvlist_release(&l);
 }
 
+/* sendredpack's cross-field rule: min_value and max_value, when sent,
+ * equal total_amount; checked after every field rule. */
+static void same_as(void)
+{
+	static const char *const sent[][2] = {
+		{"mch_billno", "B1"}, {"act_name", "a"}, {"re_openid", "oA"}, {"total_num", "1"},
+		{"total_amount", "200"}, {"wxappid", "wx1"}, {"send_name", "s"}, {"wishing", "w"},
+		{"client_ip", "10.0.0.1"}, {"remark", "r"}, {"nonce_str", "n"}};
+	static const struct {
+		const char *min, *max, *drop;
+		int ok;
+		const char *des;
+	} cases[] = {
+		{NULL, NULL, NULL, 1, NULL},
+		{"200", "200", NULL, 1, NULL},
+		{"200", NULL, NULL, 1, NULL},
+		{"100", NULL, NULL, 0, "参数错误:发放金额、最小金额、最大金额必须相等."},
+		{NULL, "300", NULL, 0, "参数错误:发放金额、最小金额、最大金额必须相等."},
+		{"200", "201", NULL, 0, "参数错误:发放金额、最小金额、最大金额必须相等."},
+		{"100", NULL, "nonce_str", 0, "参数错误:nonce_str字段必填,并且少于32字符."},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct kvlist l;
+		struct answer a = {ERR_SUCCESS, NULL};
+		kvlist_init(&l);
+		for (size_t i = 0; i < sizeof(sent) / sizeof(sent[0]); i++)
+			if (!cases[k].drop || strcmp(cases[k].drop, sent[i][0]) != 0)
+				kvlist_add(&l, sent[i][0], sent[i][1]);
+		if (cases[k].min)
+			kvlist_add(&l, "min_value", cases[k].min);
+		if (cases[k].max)
+			kvlist_add(&l, "max_value", cases[k].max);
+		int rc = validate_fields(validate_sendredpack, &l, &a);
+		CHECK(rc == (cases[k].ok ? 0 : -1));
+		if (!cases[k].ok)
+			CHECK_STR(a.des, cases[k].des);
+		kvlist_release(&l);
+	}
+}
+
 int main(void)
 {
 	passes();
@@ -273,5 +313,6 @@ int main(void)
 	numbers();
 	order();
 	mch_id_rules();
+	same_as();
 	return check_done("validate");
 }
