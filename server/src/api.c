@@ -43,8 +43,7 @@ struct request {
 	struct kvlist params;
 	struct merchant merchant;
 	struct send_result result; /* answer, and the order it found or made */
-	int magic;                 /* a code asked for by a magic value, or -1 */
-	struct fault_rule rule;    /* the fault rule that applied (id 0: none) */
+	struct fault_decision fault; /* what magic values and fault rules ask */
 	const char *peer_ip;
 	struct opened_shares hb; /* gethbinfo: the order's opened shares */
 };
@@ -109,15 +108,15 @@ static void api_send(struct request *r)
 		.scene_id = optional(p, "scene_id"),
 		.client_ip = optional(p, "client_ip"),
 		.amt_type = optional(p, "amt_type"),
-		.force = r->magic > 0 ? r->magic : 0,
+		.force = r->fault.err > 0 ? r->fault.err : 0,
 		.peer_ip = r->peer_ip,
 		.merchant = &r->merchant,
 	};
 
 	/* A PROCESSING rule with a delay settles the order by itself. */
-	if (r->rule.id && r->rule.err == ERR_PROCESSING && r->rule.transport == FAULT_NONE) {
-		req.settle_after = (r->rule.delay_ms + 999) / 1000;
-		req.settle_to = r->rule.settle_to;
+	if (r->fault.rule && r->fault.err == ERR_PROCESSING && r->fault.transport == FAULT_NONE) {
+		req.settle_after = (r->fault.delay_ms + 999) / 1000;
+		req.settle_to = r->fault.settle_to;
 	}
 
 	/* The rule table guarantees both are in range. */
@@ -319,52 +318,10 @@ static void fail(struct request *r, enum err_id err, const char *des)
 	r->result.answer.des = des;
 }
 
-/* A magic value that the pipeline answers by itself (the business rules
- * answer the ones that leave an order: HELD codes and PROCESSING). */
-static int answered_by_magic(const struct request *r)
-{
-	const struct err_info *e;
-	if (r->magic < 0)
-		return 0;
-	e = errors_info((enum err_id)r->magic);
-	return r->ep->bit == EP_Q || r->magic == ERR_SUCCESS ? r->magic != ERR_SUCCESS
-	       : !(e->order == ORDER_HELD || r->magic == ERR_PROCESSING);
-}
-
-/* A fault rule that matches: its err_code acts like a magic value; its
- * transport fault goes back to the front end. Returns 1 when the request
- * must not be processed at all (a 503 or 502 page stands in for it). */
-static int apply_rules(struct request *r, const struct api_call *call)
-{
-	struct fault_rule rule;
-
-	if (!r->ctx->faults ||
-	    !faults_match(r->ctx->faults, r->ep->name, &r->params, &rule))
-		return 0;
-	log_info("fault rule %d applies (%s%s%s)", rule.id,
-		 rule.err >= 0 ? errors_info((enum err_id)rule.err)->code : "",
-		 rule.err >= 0 && rule.transport != FAULT_NONE ? ", " : "",
-		 rule.transport != FAULT_NONE ? faults_transport_name(rule.transport) : "");
-	/* Like a magic value, a code the endpoint does not list is ignored. */
-	if (rule.err >= 0 && !(errors_info((enum err_id)rule.err)->endpoints & r->ep->bit)) {
-		log_warn("fault rule %d: %s is not a code of %s; ignored", rule.id,
-			 errors_info((enum err_id)rule.err)->code, r->ep->name);
-		rule.err = -1;
-	}
-	if (rule.err >= 0)
-		r->magic = rule.err;
-	r->rule = rule;
-	if (call->transport)
-		*call->transport = rule;
-	return rule.transport == FAULT_HTTP503 || rule.transport == FAULT_HTML;
-}
-
-void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api_call *call,
-		struct buf *reply)
+struct fault_decision api_handle(struct api_ctx *ctx, const struct endpoint *ep,
+				 const struct api_call *call, struct buf *reply)
 {
 	const char *negative_test = call->negative_test, *cert_cn = call->cert_cn;
-	const char *ignored = NULL;
-
 	struct request r;
 	struct answer bad;
 	const char *mch_id;
@@ -374,7 +331,7 @@ void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api
 	memset(&r, 0, sizeof(r));
 	r.ctx = ctx;
 	r.ep = ep;
-	r.magic = -1;
+	r.fault.err = -1;
 	kvlist_init(&r.params);
 
 	if (negative_test && strcmp(negative_test, "XML_ERROR") == 0) {
@@ -413,17 +370,9 @@ void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api
 		r.result.answer = bad;
 		goto respond;
 	}
-	r.magic = faults_magic(negative_test, &r.params, ep->bit, &ignored);
-	if (ignored)
-		log_warn("magic value \"%.40s\" names no err_code of %s; ignored", ignored,
-			 ep->name);
-	if (r.magic < 0 && apply_rules(&r, call)) {
-		/* The front end failed: the backend never saw the request. */
-		fail(&r, ERR_SYSTEMERROR, NULL);
-		goto respond;
-	}
-	if (r.magic >= 0 && answered_by_magic(&r)) {
-		fail(&r, (enum err_id)r.magic, NULL);
+	r.fault = faults_decide(ctx->faults, negative_test, &r.params, ep->name, ep->bit);
+	if (r.fault.answer) {
+		fail(&r, (enum err_id)r.fault.err, NULL);
 		goto respond;
 	}
 	if (redpack_resetting(ctx->redpack, mch_id)) {
@@ -450,6 +399,7 @@ respond:
 		 kvlist_get(&r.params, "mch_id"), kvlist_get(&r.params, "mch_billno"),
 		 errors_info(r.result.answer.err)->code);
 	kvlist_release(&r.params);
+	return r.fault;
 }
 
 const struct sign_fields *api_signed_fields(const struct endpoint *ep)

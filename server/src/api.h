@@ -37,9 +37,6 @@ struct api_call {
 	const char *cert_cn;       /* CN of the verified client certificate */
 	const char *negative_test; /* the Wechatpay-Negative-Test header, or NULL */
 	const char *peer_ip;       /* the caller's address, for IP allow-lists */
-	/* Out: a fault rule's transport fault for the front end to carry
-	 * out (transport FAULT_NONE when there is none). NULL: none wanted. */
-	struct fault_rule *transport;
 	/* Out, under group commit: when the request wrote to the store, the
 	 * answer to give instead if the batch holding its rows fails to
 	 * commit (SYSTEMERROR: nothing was kept, resend the same billno).
@@ -49,9 +46,11 @@ struct api_call {
 
 /* Handles one request for ep. The front end answers missing or bad
  * certificates itself, so cert_cn is never NULL. The XML answer is
- * appended to reply; the HTTP status is always 200. */
-void api_handle(struct api_ctx *ctx, const struct endpoint *ep, const struct api_call *call,
-		struct buf *reply);
+ * appended to reply; the HTTP status is always 200. Returns what the
+ * fault rules decided, for the front end to carry out its transport
+ * fault (transport FAULT_NONE: none; a delay already drawn). */
+struct fault_decision api_handle(struct api_ctx *ctx, const struct endpoint *ep,
+				 const struct api_call *call, struct buf *reply);
 
 
 /* Lets ctx's journal explain its SIGN_ERROR entries when they are read

@@ -3,9 +3,11 @@
  */
 #include "faults.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "util.h"
 
 /* The code named by text[0..len), if the catalogue lists it for ep. */
@@ -159,4 +161,55 @@ int faults_delay(struct faults *f, const struct fault_rule *r)
 	if (r->delay_max_ms <= r->delay_ms)
 		return r->delay_ms;
 	return r->delay_ms + (int)(next(f) % (uint64_t)(r->delay_max_ms - r->delay_ms + 1));
+}
+
+/* ---- the decision ------------------------------------------------------ */
+
+/* A code the pipeline answers by itself; the business rules answer the
+ * ones that leave an order (HELD codes and PROCESSING) on the send
+ * endpoints. SUCCESS asks for nothing. */
+static int answered_at_once(int err, enum err_endpoint ep)
+{
+	const struct err_info *e = errors_info((enum err_id)err);
+	if (ep == EP_Q || err == ERR_SUCCESS)
+		return err != ERR_SUCCESS;
+	return !(e->order == ORDER_HELD || err == ERR_PROCESSING);
+}
+
+struct fault_decision faults_decide(struct faults *f, const char *header,
+				    const struct kvlist *params, const char *api,
+				    enum err_endpoint ep)
+{
+	struct fault_decision d = {0, -1, 0, FAULT_NONE, 0, ""};
+	struct fault_rule rule;
+	const char *ignored = NULL;
+
+	d.err = faults_magic(header, params, ep, &ignored);
+	if (ignored)
+		log_warn("magic value \"%.40s\" names no err_code of %s; ignored", ignored, api);
+	if (d.err < 0 && f && faults_match(f, api, params, &rule)) {
+		log_info("fault rule %d applies (%s%s%s)", rule.id,
+			 rule.err >= 0 ? errors_info((enum err_id)rule.err)->code : "",
+			 rule.err >= 0 && rule.transport != FAULT_NONE ? ", " : "",
+			 rule.transport != FAULT_NONE ? faults_transport_name(rule.transport) : "");
+		/* Like a magic value, a code the endpoint does not list is ignored. */
+		if (rule.err >= 0 && !(errors_info((enum err_id)rule.err)->endpoints & ep)) {
+			log_warn("fault rule %d: %s is not a code of %s; ignored", rule.id,
+				 errors_info((enum err_id)rule.err)->code, api);
+			rule.err = -1;
+		}
+		d.rule = rule.id;
+		d.err = rule.err;
+		d.transport = rule.transport;
+		d.delay_ms = rule.transport == FAULT_DELAY ? faults_delay(f, &rule) : rule.delay_ms;
+		snprintf(d.settle_to, sizeof(d.settle_to), "%s", rule.settle_to);
+		if (rule.transport == FAULT_HTTP503 || rule.transport == FAULT_HTML) {
+			/* The front end failed: the backend never saw the request. */
+			d.err = ERR_SYSTEMERROR;
+			d.answer = 1;
+			return d;
+		}
+	}
+	d.answer = d.err >= 0 && answered_at_once(d.err, ep);
+	return d;
 }

@@ -78,4 +78,27 @@ int faults_transport_find(const char *name);
 int faults_magic(const char *header, const struct kvlist *params, enum err_endpoint ep,
 		 const char **ignored);
 
+/* ---- the decision for one request ---- */
+
+/* What the magic values and the fault rules ask of one valid request. */
+struct fault_decision {
+	int rule;    /* the fault rule that applied, 0: none */
+	int err;     /* the code asked for (a magic value, else the rule's), -1: none */
+	int answer;  /* 1: the pipeline answers err at once, the handler never runs;
+		      * 0: the business rules answer it (HELD codes, PROCESSING) */
+	enum fault_transport transport; /* for the front end to carry out */
+	int delay_ms; /* FAULT_DELAY: already drawn; PROCESSING: the settle delay */
+	char settle_to[8];
+};
+
+/* Decides for a request to endpoint api (its catalogue column ep): a
+ * magic value (header, then re_openid) wins; without one, the first
+ * matching rule (f may be NULL: no rules) is applied and spent, its
+ * delay drawn. A rule's 503 or 502 page answers SYSTEMERROR (the front
+ * end failed; nothing was processed). Logs what applies and what is
+ * ignored. */
+struct fault_decision faults_decide(struct faults *f, const char *header,
+				    const struct kvlist *params, const char *api,
+				    enum err_endpoint ep);
+
 #endif

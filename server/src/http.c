@@ -975,7 +975,7 @@ static void on_pending_timer(evutil_socket_t fd, short events, void *arg)
 /* Carries out a fault rule's transport fault on this request. Delays
  * and hangs are timers: nothing here blocks the event loop. */
 static void carry_out(struct http_server *s, struct conn *c, struct evhttp_request *req,
-		      const struct fault_rule *fault, const struct buf *reply)
+		      const struct fault_decision *fault, const struct buf *reply)
 {
 	static const struct timeval at_once = {0, 0};
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
@@ -997,7 +997,7 @@ static void carry_out(struct http_server *s, struct conn *c, struct evhttp_reque
 	buf_append(&p->reply, reply->data ? reply->data : "", reply->len);
 	p->timer = evtimer_new(s->base, on_pending_timer, p);
 	if (fault->transport == FAULT_DELAY) {
-		int ms = faults_delay(s->api->faults, fault);
+		int ms = fault->delay_ms;
 		when.tv_sec = ms / 1000;
 		when.tv_usec = (ms % 1000) * 1000;
 	} else if (fault->transport == FAULT_HANG) {
@@ -1263,7 +1263,6 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 	char *peer = NULL;
 	ev_uint16_t peer_port = 0;
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &peer_port);
-	struct fault_rule fault = {.transport = FAULT_NONE};
 	struct held *h = xcalloc(1, sizeof(*h));
 	struct api_call call = {
 		.body = body,
@@ -1272,13 +1271,12 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 		.negative_test =
 			evhttp_find_header(evhttp_request_get_input_headers(req), FAULTS_HEADER),
 		.peer_ip = peer,
-		.transport = &fault,
 		.fallback = &h->fallback,
 	};
 	buf_init(&h->reply);
 	buf_init(&h->fallback);
 	join_batch(s);
-	api_handle(s->api, ep, &call, &h->reply);
+	struct fault_decision fault = api_handle(s->api, ep, &call, &h->reply);
 	if (fault.transport != FAULT_NONE) {
 		/* Fault answers leave on a timer, after this turn's commit. */
 		carry_out(s, c, req, &fault, &h->reply);

@@ -400,6 +400,65 @@ static void transport_names(void)
 	CHECK(faults_transport_find("http_502") == -1);
 }
 
+/* The one decision: magic values before rules, which codes the pipeline
+ * answers at once, a 503/502 page as SYSTEMERROR, the delay drawn. */
+static void decisions(void)
+{
+	struct faults *f = faults_new(7);
+	struct kvlist p;
+	struct fault_decision d;
+	struct fault_rule r;
+
+	kvlist_init(&p);
+	kvlist_add(&p, "mch_id", "10000098");
+	kvlist_add(&p, "re_openid", "oA");
+	d = faults_decide(NULL, NULL, &p, "sendgroupredpack", EP_G);
+	CHECK(d.rule == 0 && d.err == -1 && !d.answer && d.transport == FAULT_NONE);
+	/* HELD codes and PROCESSING are the business rules' to answer. */
+	d = faults_decide(f, "NOTENOUGH", &p, "sendgroupredpack", EP_G);
+	CHECK(d.err == ERR_NOTENOUGH && !d.answer && d.rule == 0);
+	d = faults_decide(f, "PROCESSING", &p, "sendgroupredpack", EP_G);
+	CHECK(d.err == ERR_PROCESSING && !d.answer);
+	d = faults_decide(f, "SYSTEMERROR", &p, "sendgroupredpack", EP_G);
+	CHECK(d.err == ERR_SYSTEMERROR && d.answer);
+	d = faults_decide(f, "SUCCESS", &p, "sendgroupredpack", EP_G);
+	CHECK(d.err == ERR_SUCCESS && !d.answer);
+	/* On gethbinfo every code but SUCCESS is answered at once. */
+	d = faults_decide(f, "NO_AUTH", &p, "gethbinfo", EP_Q);
+	CHECK(d.err == ERR_NO_AUTH && d.answer);
+
+	r = rule("sendgroupredpack", NULL, NULL, NULL, -1);
+	r.transport = FAULT_DELAY;
+	r.delay_ms = 100;
+	r.delay_max_ms = 200;
+	r.times = 1;
+	int a = faults_add(f, &r);
+	/* A magic value wins: the rule is not spent. */
+	d = faults_decide(f, "SYSTEMERROR", &p, "sendgroupredpack", EP_G);
+	CHECK(d.rule == 0 && d.transport == FAULT_NONE);
+	d = faults_decide(f, NULL, &p, "sendgroupredpack", EP_G);
+	CHECK(d.rule == a && d.err == -1 && !d.answer && d.transport == FAULT_DELAY);
+	CHECK(d.delay_ms >= 100 && d.delay_ms <= 200);
+	r = rule(NULL, NULL, "oA", NULL, -1);
+	r.transport = FAULT_HTTP503;
+	r.times = 1;
+	int b = faults_add(f, &r);
+	d = faults_decide(f, NULL, &p, "sendredpack", EP_S);
+	CHECK(d.rule == b && d.err == ERR_SYSTEMERROR && d.answer && d.transport == FAULT_HTTP503);
+	r = rule(NULL, NULL, "oA", NULL, ERR_PROCESSING);
+	r.delay_ms = 1500;
+	snprintf(r.settle_to, sizeof(r.settle_to), "FAILED");
+	int c = faults_add(f, &r);
+	d = faults_decide(f, NULL, &p, "sendredpack", EP_S);
+	CHECK(d.rule == c && d.err == ERR_PROCESSING && !d.answer && d.delay_ms == 1500);
+	CHECK_STR(d.settle_to, "FAILED");
+	/* A code the endpoint does not list is ignored; the rule still applied. */
+	d = faults_decide(f, NULL, &p, "gethbinfo", EP_Q);
+	CHECK(d.rule == c && d.err == -1 && !d.answer);
+	kvlist_release(&p);
+	faults_free(f);
+}
+
 int main(void)
 {
 	magic_openid();
@@ -410,6 +469,7 @@ int main(void)
 	rules_probability();
 	rules_delay();
 	transport_names();
+	decisions();
 	magic_done();
 	faults_free(NULL);
 	return check_done("test_faults");
