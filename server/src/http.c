@@ -28,6 +28,7 @@
 #include "faults.h"
 #include "log.h"
 #include "tls.h"
+#include "transport_faults.h"
 #include "util.h"
 
 struct http_server {
@@ -132,7 +133,7 @@ struct conn {
 	struct event *deadline;
 	struct event *attach;            /* control port: finds the evhttp connection */
 	struct evbuffer_cb_entry *watch; /* on the input buffer */
-	struct pending *pending;         /* an answer held back by a fault */
+	struct transport_fault *pending; /* an answer held back by a fault */
 	struct conn *next, **prevp;      /* control port: s->admin_conns */
 	int admin;
 	int counted;          /* under the cap (counted in admin_open / open_connections) */
@@ -841,8 +842,6 @@ static struct conn *admin_conn(struct http_server *s, struct evhttp_request *req
 	return NULL;
 }
 
-static void pending_closed(struct pending *p);
-
 /* evhttp is freeing the connection (the close callback): a held-back
  * answer goes, a lingering close starts, a control connection's struct
  * is freed. The bufferevent is still alive. */
@@ -852,7 +851,7 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 	(void)evcon;
 
 	if (c->pending)
-		pending_closed(c->pending);
+		transport_fault_closed(c->pending);
 	if (c->linger && !c->server->stopping)
 		linger_start(c->server->base, bufferevent_getfd(c->bev));
 	c->linger = 0;
@@ -882,131 +881,33 @@ static void conn_answered(struct conn *c, struct evhttp_request *req, int close)
 
 /* ---- transport faults ---------------------------------------------------- */
 
-/* An answer held back by a fault: freed when it is sent, or when the
- * connection closes first (the close callback). */
-struct pending {
-	struct conn *conn_state;
-	struct http_server *server;
-	struct evhttp_request *req;
-	struct evhttp_connection *conn;
-	struct event *timer;
-	enum fault_transport kind;
-	struct buf reply;
-};
-
-static void pending_free(struct pending *p)
+/* The front end's side of a held-back answer (transport_faults.h). */
+static void on_fault_answer(void *conn, struct evhttp_request *req, const struct buf *reply)
 {
-	p->conn_state->pending = NULL;
-	event_free(p->timer);
-	buf_release(&p->reply);
-	free(p);
+	send_reply(conn, req, 200, "OK", "text/plain", reply, 0);
 }
 
-/* The connection went first. A request evhttp has let go of (the client
- * closed while a started answer, as the truncated one, was being
- * written) is ours to free; one still on the connection is evhttp's. */
-static void pending_closed(struct pending *p)
+static void on_fault_released(void *conn)
 {
-	if (evhttp_request_get_connection(p->req) == NULL)
-		evhttp_request_free(p->req);
-	pending_free(p);
+	((struct conn *)conn)->pending = NULL;
 }
 
-/* Ends the connection without an answer; with linger 0 the kernel sends
- * a TCP reset instead of a FIN. */
-static void drop_connection(struct pending *p, int reset)
-{
-	struct evhttp_connection *conn = p->conn;
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
-	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+static const struct transport_fault_front fault_front = {on_fault_answer, add_headers,
+							   on_fault_released};
 
-	if (reset && fd >= 0) {
-		/* evhttp shuts the write side (a FIN) before it closes, and a FIN
-		 * first would read as a clean close. So the socket is closed
-		 * here, with linger 0 (a reset), by putting /dev/null over its
-		 * descriptor: evhttp's shutdown and close then touch that. */
-		struct linger lg = {1, 0};
-		int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		if (null_fd >= 0) {
-			dup2(null_fd, fd);
-			close(null_fd);
-		}
-	}
-	pending_free(p);
-	evhttp_connection_free(conn);
-}
-
-static void on_truncated_written(struct evhttp_connection *conn, void *arg)
-{
-	(void)conn;
-	drop_connection(arg, 0);
-}
-
-static void on_pending_timer(evutil_socket_t fd, short events, void *arg)
-{
-	struct pending *p = arg;
-	(void)fd, (void)events;
-
-	switch (p->kind) {
-	case FAULT_DELAY:
-		send_reply(p->conn_state, p->req, 200, "OK", "text/plain", &p->reply, 0);
-		pending_free(p);
-		break;
-	case FAULT_RESET:
-		drop_connection(p, 1);
-		break;
-	case FAULT_TRUNCATE: {
-		/* Headers promise the whole body; half of it arrives. */
-		add_headers(p->req, "text/plain", p->reply.len, 0);
-		evhttp_send_reply_start(p->req, 200, "OK");
-		struct evbuffer *half = evbuffer_new();
-		evbuffer_add(half, p->reply.data, p->reply.len / 2);
-		evhttp_send_reply_chunk_with_cb(p->req, half, on_truncated_written, p);
-		evbuffer_free(half);
-		break;
-	}
-	default: /* FAULT_EMPTY, FAULT_HANG (at its cap) */
-		drop_connection(p, 0);
-		break;
-	}
-}
-
-/* Carries out a fault rule's transport fault on this request. Delays
- * and hangs are timers: nothing here blocks the event loop. */
+/* Carries out a fault rule's transport fault on this request: the pages
+ * here, the rest held back on a timer (transport_faults.c). */
 static void carry_out(struct http_server *s, struct conn *c, struct evhttp_request *req,
 		      const struct fault_decision *fault, const struct buf *reply)
 {
-	static const struct timeval at_once = {0, 0};
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct pending *p;
-	struct timeval when = at_once;
-
 	if (fault->transport == FAULT_HTTP503 || fault->transport == FAULT_HTML) {
 		send_page(c, req, fault->transport == FAULT_HTTP503 ? PAGE_BUSY : PAGE_BAD_GATEWAY);
 		return;
 	}
 	evtimer_del(c->deadline); /* a hang must outlast the client's patience */
-	p = xcalloc(1, sizeof(*p));
-	p->conn_state = c;
-	p->server = s;
-	p->req = req;
-	p->conn = conn;
-	p->kind = fault->transport;
-	buf_init(&p->reply);
-	buf_append(&p->reply, reply->data ? reply->data : "", reply->len);
-	p->timer = evtimer_new(s->base, on_pending_timer, p);
-	if (fault->transport == FAULT_DELAY) {
-		int ms = fault->delay_ms;
-		when.tv_sec = ms / 1000;
-		when.tv_usec = (ms % 1000) * 1000;
-	} else if (fault->transport == FAULT_HANG) {
-		when.tv_sec = 600; /* then the connection is dropped */
-	}
-	c->pending = p;
-	evhttp_connection_set_closecb(conn, on_conn_close, c);
-	event_base_update_cache_time(s->base); /* count the delay from now, not the loop's start */
-	evtimer_add(p->timer, &when);
+	c->pending = transport_fault_start(s->base, &fault_front, c, req, fault->transport,
+					   fault->delay_ms, reply);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_conn_close, c);
 }
 
 /* ---- accepting ----------------------------------------------------------- */

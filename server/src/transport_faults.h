@@ -1,0 +1,46 @@
+/*
+ * transport_faults.h - carrying out a fault rule's transport fault on an
+ * API request whose answer is ready: a delayed answer, a hang, a reset,
+ * an empty close or a truncated answer, each on a timer (nothing blocks
+ * the event loop). The pages (503, 502) are the front end's own.
+ */
+#ifndef REDPACK_TRANSPORT_FAULTS_H
+#define REDPACK_TRANSPORT_FAULTS_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "faults.h"
+#include "util.h"
+
+/* What the front end (http.c) does for a held-back answer. */
+struct transport_fault_front {
+	/* Sends reply whole, as a 200 with the front end's headers. */
+	void (*answer)(void *conn, struct evhttp_request *req, const struct buf *reply);
+	/* Adds the front end's headers for a body of len bytes. */
+	void (*headers)(struct evhttp_request *req, const char *content_type, size_t len,
+			int close);
+	/* The answer is no longer held on conn (it was sent or dropped). */
+	void (*released)(void *conn);
+};
+
+struct transport_fault;
+
+/* Holds a copy of reply back on req, for delay_ms (FAULT_DELAY) or up to
+ * 10 minutes (FAULT_HANG, then dropped), or at once for the others, then
+ * carries out kind. conn is the front end's, handed back to front. The
+ * result is freed when it is carried out, or by transport_fault_closed;
+ * the caller keeps it until front->released. */
+struct transport_fault *transport_fault_start(struct event_base *base,
+					      const struct transport_fault_front *front,
+					      void *conn, struct evhttp_request *req,
+					      enum fault_transport kind, int delay_ms,
+					      const struct buf *reply);
+
+/* The connection closed first (its close callback): frees t, and the
+ * request when evhttp has let go of it. */
+void transport_fault_closed(struct transport_fault *t);
+
+#endif
