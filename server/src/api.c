@@ -318,78 +318,123 @@ static void fail(struct request *r, enum err_id err, const char *des)
 	r->result.answer.des = des;
 }
 
+/* The phases of a request, in the order of spec 14 (as nginx runs its
+ * phase handlers, ngx_http_core_run_phases): each either lets the request
+ * go on or has decided its answer. */
+enum { PHASE_NEXT, PHASE_ANSWERED };
+typedef int (*phase_fn)(struct request *r, const struct api_call *call);
+
+static int phase_parse(struct request *r, const struct api_call *call)
+{
+	if ((call->negative_test && strcmp(call->negative_test, "XML_ERROR") == 0) ||
+	    xmlcodec_parse(call->body, call->len, &r->params) != 0) {
+		fail(r, ERR_XML_ERROR, NULL);
+		return PHASE_ANSWERED;
+	}
+	return PHASE_NEXT;
+}
+
+/* The merchant by mch_id, and the certificate must be its own. */
+static int phase_identify(struct request *r, const struct api_call *call)
+{
+	const char *mch_id;
+	struct answer bad;
+	int found;
+
+	if (validate_fields(validate_mch_id, &r->params, &bad) != 0) {
+		r->result.answer = bad;
+		return PHASE_ANSWERED;
+	}
+	mch_id = kvlist_get(&r->params, "mch_id");
+	found = store_merchant_lookup(r->ctx->redpack->store, mch_id, &r->merchant);
+	if (found < 0)
+		fail(r, ERR_SYSTEMERROR, NULL);
+	else if (found == 0)
+		fail(r, ERR_PARAM_ERROR, "参数错误:找不到对应的商户号.");
+	else if (!call->cert_cn || strcmp(call->cert_cn, mch_id) != 0)
+		fail(r, ERR_CA_ERROR, NULL);
+	else
+		return PHASE_NEXT;
+	return PHASE_ANSWERED;
+}
+
+static int phase_sign(struct request *r, const struct api_call *call)
+{
+	(void)call;
+	if (sign_verify(&r->params, fields_signed(r->ctx, r->ep), r->merchant.api_key))
+		return PHASE_NEXT;
+	fail(r, ERR_SIGN_ERROR, NULL);
+	return PHASE_ANSWERED;
+}
+
+static int phase_validate(struct request *r, const struct api_call *call)
+{
+	struct answer bad;
+	(void)call;
+	if (validate_fields(r->ep->rules, &r->params, &bad) == 0)
+		return PHASE_NEXT;
+	r->result.answer = bad;
+	return PHASE_ANSWERED;
+}
+
+/* Magic values and fault rules (faults_decide). */
+static int phase_faults(struct request *r, const struct api_call *call)
+{
+	r->fault = faults_decide(r->ctx->faults, call->negative_test, &r->params, r->ep->name,
+				 r->ep->bit);
+	if (!r->fault.answer)
+		return PHASE_NEXT;
+	fail(r, (enum err_id)r->fault.err, NULL);
+	return PHASE_ANSWERED;
+}
+
+/* Its reset is deleting its rows (admin.c): nothing half-deleted is shown
+ * or written; the caller retries, as after any SYSTEMERROR. */
+static int phase_resetting(struct request *r, const struct api_call *call)
+{
+	(void)call;
+	if (!redpack_resetting(r->ctx->redpack, kvlist_get(&r->params, "mch_id")))
+		return PHASE_NEXT;
+	fail(r, ERR_SYSTEMERROR, NULL);
+	return PHASE_ANSWERED;
+}
+
+/* The endpoint's handler; under group commit, the answer to give if the
+ * rows it wrote are not kept. */
+static int phase_handle(struct request *r, const struct api_call *call)
+{
+	int64_t changes = store_changes(r->ctx->redpack->store);
+
+	r->ep->handle(r);
+	if (call->fallback && store_changes(r->ctx->redpack->store) != changes) {
+		struct request lost = *r;
+		lost.result.replayed = 0;
+		fail(&lost, ERR_SYSTEMERROR, NULL);
+		r->ep->write(&lost, call->fallback);
+	}
+	return PHASE_ANSWERED;
+}
+
+static const phase_fn phases[] = {
+	phase_parse, phase_identify, phase_sign, phase_validate,
+	phase_faults, phase_resetting, phase_handle,
+};
+
 struct fault_decision api_handle(struct api_ctx *ctx, const struct endpoint *ep,
 				 const struct api_call *call, struct buf *reply)
 {
-	const char *negative_test = call->negative_test, *cert_cn = call->cert_cn;
 	struct request r;
-	struct answer bad;
-	const char *mch_id;
-	int found;
-	int64_t changes;
 
 	memset(&r, 0, sizeof(r));
 	r.ctx = ctx;
 	r.ep = ep;
 	r.fault.err = -1;
+	r.peer_ip = call->peer_ip;
 	kvlist_init(&r.params);
 
-	if (negative_test && strcmp(negative_test, "XML_ERROR") == 0) {
-		fail(&r, ERR_XML_ERROR, NULL);
-		goto respond;
-	}
-	r.peer_ip = call->peer_ip;
-	if (xmlcodec_parse(call->body, call->len, &r.params) != 0) {
-		fail(&r, ERR_XML_ERROR, NULL);
-		goto respond;
-	}
-	if (validate_fields(validate_mch_id, &r.params, &bad) != 0) {
-		r.result.answer = bad;
-		goto respond;
-	}
-	mch_id = kvlist_get(&r.params, "mch_id");
-	found = store_merchant_lookup(ctx->redpack->store, mch_id, &r.merchant);
-	if (found < 0) {
-		fail(&r, ERR_SYSTEMERROR, NULL);
-		goto respond;
-	}
-	if (found == 0) {
-		fail(&r, ERR_PARAM_ERROR, "参数错误:找不到对应的商户号.");
-		goto respond;
-	}
-	if (!cert_cn || strcmp(cert_cn, mch_id) != 0) {
-		fail(&r, ERR_CA_ERROR, NULL);
-		goto respond;
-	}
-	if (!sign_verify(&r.params, ctx->sign_received ? &sign_received : &ep->signed_fields,
-			 r.merchant.api_key)) {
-		fail(&r, ERR_SIGN_ERROR, NULL);
-		goto respond;
-	}
-	if (validate_fields(ep->rules, &r.params, &bad) != 0) {
-		r.result.answer = bad;
-		goto respond;
-	}
-	r.fault = faults_decide(ctx->faults, negative_test, &r.params, ep->name, ep->bit);
-	if (r.fault.answer) {
-		fail(&r, (enum err_id)r.fault.err, NULL);
-		goto respond;
-	}
-	if (redpack_resetting(ctx->redpack, mch_id)) {
-		/* Its reset is deleting its rows (admin.c): nothing half-deleted
-		 * is shown or written; the caller retries, as after any SYSTEMERROR. */
-		fail(&r, ERR_SYSTEMERROR, NULL);
-		goto respond;
-	}
-	changes = store_changes(ctx->redpack->store);
-	ep->handle(&r);
-	if (call->fallback && store_changes(ctx->redpack->store) != changes) {
-		struct request lost = r;
-		lost.result.replayed = 0;
-		fail(&lost, ERR_SYSTEMERROR, NULL);
-		ep->write(&lost, call->fallback);
-	}
-respond:
+	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
+		if (phases[i](&r, call) == PHASE_ANSWERED)
+			break;
 	ep->write(&r, reply);
 	metrics_answer(ep->id, r.result.answer.err);
 	if (ctx->journal)
