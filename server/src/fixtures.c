@@ -403,26 +403,42 @@ out:
 	return rc;
 }
 
-int fixtures_load(struct store *s, const char *path, int64_t now, int force, char *err,
-		  size_t errlen)
+/* The fixtures file parsed and checked: its root (the caller's to
+ * json_decref) and *parsed (the caller's to free), or NULL with err set. */
+static json_t *load_checked(const char *path, struct merchant **parsed, char *err,
+			    size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	struct merchant *parsed = NULL;
 	char what[256];
-	int rc = -1, empty;
 
+	*parsed = NULL;
 	if (!root) {
 		if (jerr.line > 0)
 			ERR("%s:%d: %s", path, jerr.line, jerr.text);
 		else
 			ERR("%s: %s", path, jerr.text);
-		return -1;
+		return NULL;
 	}
-	if (check_document(root, &parsed, what, sizeof(what)) != 0) {
+	if (check_document(root, parsed, what, sizeof(what)) != 0) {
 		ERR("%s: %s", path, what);
-		goto out;
+		free(*parsed);
+		*parsed = NULL;
+		json_decref(root);
+		return NULL;
 	}
+	return root;
+}
+
+int fixtures_load(struct store *s, const char *path, int64_t now, int force, char *err,
+		  size_t errlen)
+{
+	struct merchant *parsed;
+	json_t *root = load_checked(path, &parsed, err, errlen);
+	int rc = -1, empty;
+
+	if (!root)
+		return -1;
 	empty = store_is_empty(s);
 	if (empty < 0) {
 		ERR("%s: cannot read the database", path);
@@ -465,26 +481,16 @@ static int on_fill(void *arg, struct store *fresh)
 
 int fixtures_lists(const char *path, const char *mch_id, char *err, size_t errlen)
 {
-	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	struct merchant *parsed = NULL;
-	char what[256];
-	int rc = -1;
+	struct merchant *parsed;
+	json_t *root = load_checked(path, &parsed, err, errlen);
+	int rc = 0;
 	size_t i;
 	json_t *v;
 
-	if (!root) {
-		ERR("%s: %s", path, jerr.text);
+	if (!root)
 		return -1;
-	}
-	if (check_document(root, &parsed, what, sizeof(what)) != 0) {
-		ERR("%s: %s", path, what);
-		goto out;
-	}
-	rc = 0;
 	json_array_foreach(json_object_get(root, "merchants"), i, v)
 		rc |= strcmp(parsed[i].mch_id, mch_id) == 0;
-out:
 	free(parsed);
 	json_decref(root);
 	return rc;
@@ -493,22 +499,14 @@ out:
 int fixtures_reset(struct store *s, const char *path, const char *mch_id, int64_t now, char *err,
 		   size_t errlen)
 {
-	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	struct merchant *parsed = NULL;
-	char what[256];
+	struct merchant *parsed;
+	json_t *root = load_checked(path, &parsed, err, errlen);
 	int rc = -1, listed = 0;
 	size_t i;
 	json_t *v;
 
-	if (!root) {
-		ERR("%s: %s", path, jerr.text);
+	if (!root)
 		return -1;
-	}
-	if (check_document(root, &parsed, what, sizeof(what)) != 0) {
-		ERR("%s: %s", path, what);
-		goto out;
-	}
 	json_array_foreach(json_object_get(root, "merchants"), i, v)
 		listed |= mch_id && strcmp(parsed[i].mch_id, mch_id) == 0;
 	if (mch_id && !listed) {
