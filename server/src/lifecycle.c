@@ -461,10 +461,20 @@ struct lifecycle_sweeper {
 /* The one a clock move kicks (one server, one sweeper). */
 static struct lifecycle_sweeper *kicked;
 
+/* The next slice on a timer of 0, not event_active: an activated event
+ * runs in the same turn as the one that activated it, so a chain of them
+ * would sweep everything before the loop polls its sockets again. A timer
+ * fires only after the poll, so requests are served between slices. */
+static void next_slice(struct lifecycle_sweeper *sw)
+{
+	static const struct timeval now = {0, 0};
+	evtimer_add(sw->more, &now);
+}
+
 static void run_slice(struct lifecycle_sweeper *sw)
 {
 	if (lifecycle_sweep_slice(sw->rp, &sw->round, clock_now(), LIFECYCLE_SLICE)) {
-		event_active(sw->more, EV_TIMEOUT, 0);
+		next_slice(sw);
 		return;
 	}
 	log_round(&sw->round);
@@ -590,7 +600,7 @@ void lifecycle_set_clock(struct redpack *rp, int64_t new_now, struct clock_move 
 		/* The sweeper's round starts over at the new time, now. */
 		lifecycle_round_start(&kicked->round);
 		kicked->running = 1;
-		event_active(kicked->more, EV_TIMEOUT, 0);
+		next_slice(kicked);
 	}
 	log_round(&round);
 	out->steps = round.report.steps;
