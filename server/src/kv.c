@@ -25,15 +25,40 @@ void kvlist_release(struct kvlist *l)
 	kvlist_init(l);
 }
 
-void kvlist_add(struct kvlist *l, const char *name, const char *value)
+/* Takes name and value (value may be NULL). */
+static void add_owned(struct kvlist *l, char *name, char *value)
 {
 	if (l->count == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 16;
 		l->items = xrealloc(l->items, l->cap * sizeof(*l->items));
 	}
-	l->items[l->count].name = xstrdup(name);
-	l->items[l->count].value = xstrdup(value);
+	l->items[l->count].name = name;
+	l->items[l->count].value = value;
 	l->count++;
+}
+
+void kvlist_add(struct kvlist *l, const char *name, const char *value)
+{
+	add_owned(l, xstrdup(name), xstrdup(value));
+}
+
+void kvlist_add_query(struct kvlist *l, const char *query)
+{
+	const char *piece = query;
+
+	if (!piece || !*piece)
+		return;
+	for (;;) {
+		size_t len = strcspn(piece, "&");
+		const char *eq = memchr(piece, '=', len);
+		size_t name_len = eq ? (size_t)(eq - piece) : len;
+
+		add_owned(l, xstrndup(piece, name_len),
+			  eq ? xstrndup(eq + 1, len - name_len - 1) : NULL);
+		if (!piece[len])
+			return;
+		piece += len + 1;
+	}
 }
 
 const char *kvlist_lookup(const struct kvlist *l, const char *name)

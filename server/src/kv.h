@@ -1,6 +1,7 @@
 /*
  * kv.h - an ordered list of (name, value) string pairs: the parsed
- * request parameters. The list owns its strings.
+ * request parameters, or the pieces of a query string. The list owns
+ * its strings.
  */
 #ifndef REDPACK_KV_H
 #define REDPACK_KV_H
@@ -27,5 +28,11 @@ const char *kvlist_lookup(const struct kvlist *l, const char *name);
 /* The value, or "" when absent: for echoes and checks that treat a
  * missing field like an empty one. */
 const char *kvlist_get(const struct kvlist *l, const char *name);
+/* Splits a query string (the text after '?'; NULL or "" has none) at
+ * every '&' and adds each piece, in order and as written (not decoded):
+ * the name is what precedes the piece's first '=', the value what
+ * follows it. A piece without '=' has a NULL value (so "&&" adds an
+ * empty name with a NULL value); the caller judges what is allowed. */
+void kvlist_add_query(struct kvlist *l, const char *query);
 
 #endif
