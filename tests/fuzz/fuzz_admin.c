@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "faults.h"
 #include "fixtures.h"
+#include "kv.h"
 #include "redpack.h"
 #include "store.h"
 #include "util.h"
@@ -46,6 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *line = xstrndup((const char *)data, head);
 	char *sp = strchr(line, ' ');
 	char *query;
+	struct kvlist pieces;
 	struct admin_request req = {0};
 
 	if (!sp || memchr(data, '\0', head)) {
@@ -58,7 +60,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		*query++ = '\0';
 	req.method = line;
 	req.path = sp + 1;
-	req.query = query;
+	kvlist_init(&pieces);
+	kvlist_add_query(&pieces, query);
+	req.query = &pieces;
 	req.body = nl ? nl + 1 : "";
 	req.body_len = nl ? size - head - 1 : 0;
 	admin_handle(&ctx, &req);
@@ -72,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(j);
 	}
 	buf_release(&req.reply);
+	kvlist_release(&pieces);
 	free(line);
 	return 0;
 }
