@@ -11,7 +11,8 @@
 #   docs/control-api.md  has one table row per route of admin.c's route
 #                        table (method, path with {name} for *, and the
 #                        query parameters it takes), and no row for a
-#                        route that does not exist;
+#                        route that does not exist; its "every path but
+#                        ... needs" names the routes flagged ADMIN_PUBLIC;
 #   docs/fixtures.md     shows the same fixtures example as the README's
 #                        "### Fixtures" (a test holds that one to the file);
 #   README.md, docs/     every relative link names a file that exists, and
@@ -71,15 +72,20 @@ block("docs/errors.md", "errors", read(sys.argv[2]))
 block("docs/settings.md", "settings", read(sys.argv[3]))
 
 # Routes: admin.c's table against docs/control-api.md's rows.
-route_re = re.compile(r'^\s*\{"(GET|POST|PUT|DELETE)", "(/[^"]*)", \w+, ([^,]+), (\d+)\}')
+# A row: {"METHOD", "/path", handler, FLAGS, QUERY, PAGE, BODY}, one per
+# line (BODY may go on to the next).
+route_re = re.compile(r'^\s*\{"(GET|POST|PUT|DELETE)", "(/[^"]*)", \w+, ([^,]+), ([^,]+), (\d+),')
 routes = {}
+public = set()
 for line in read("server/src/admin.c").splitlines():
     m = route_re.match(line)
     if m:
-        query = {q.lower() for q in re.findall(r"QP_(\w+)", m.group(3))}
-        if int(m.group(4)) > 0:
+        query = {q.lower() for q in re.findall(r"QP_(\w+)", m.group(4))}
+        if int(m.group(5)) > 0:
             query |= {"limit", "cursor"}
         routes[(m.group(1), m.group(2))] = query
+        if "ADMIN_PUBLIC" in m.group(3):
+            public.add(m.group(2))
 if len(routes) < 10:
     failed.append("server/src/admin.c: found only %d routes; has the table's shape changed?"
                   % len(routes))
@@ -101,6 +107,12 @@ for key, query in sorted(routes.items()):
                       % (key + ("&".join(sorted(query)), "&".join(sorted(rows[key])))))
 for key in sorted(set(rows) - set(routes)):
     failed.append("docs/control-api.md: %s %s is not a route of server/src/admin.c" % key)
+said = re.search(r"every path but (.*?) needs", read("docs/control-api.md"), re.S)
+said = set(re.findall(r"`([^`]+)`", said.group(1))) if said else None
+if said != public:
+    failed.append("docs/control-api.md: \"every path but ... needs\" names %s; the routes "
+                  "flagged ADMIN_PUBLIC in server/src/admin.c are %s"
+                  % (sorted(said or []), sorted(public)))
 print("docs/control-api.md: %d routes checked" % len(routes))
 
 # The fixtures example: README and docs/fixtures.md show the same one.
