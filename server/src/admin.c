@@ -19,10 +19,12 @@ struct admin_route {
 	const char *method;
 	const char *pattern; /* "*" matches one path segment */
 	admin_fn handle;
-	unsigned flags;           /* ADMIN_PUBLIC */
-	unsigned query;           /* Q(QP_...): the query parameters it takes */
-	int page;                 /* a list: its default limit (it also takes limit and cursor); 0: not a list */
-	const char *const *body;  /* BODY(keys): a JSON object body of those keys; NULL: the body is ignored */
+	unsigned flags;          /* ADMIN_PUBLIC */
+	unsigned query;          /* Q(QP_...): the query parameters it takes */
+	int page;                /* a list: its default limit (it also takes limit
+				  * and cursor); 0: not a list */
+	const char *const *body; /* BODY(keys): a JSON object of those keys;
+				  * NULL: the body is ignored */
 };
 
 /* One row per (method, path); the first whose path matches decides.

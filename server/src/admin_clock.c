@@ -16,7 +16,7 @@ static json_t *clock_json(void)
 }
 
 void admin_clock_get(struct admin_ctx *ctx, struct admin_request *req,
-			    const struct admin_params *p)
+		     const struct admin_params *p)
 {
 	(void)ctx, (void)p;
 	admin_reply_json(req, 200, clock_json());
@@ -54,7 +54,7 @@ static json_t *clock_move_json(const struct clock_move *m)
 }
 
 void admin_clock_set(struct admin_ctx *ctx, struct admin_request *req,
-			    const struct admin_params *p)
+		     const struct admin_params *p)
 {
 	json_t *adv, *now;
 	int64_t target;

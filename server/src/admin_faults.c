@@ -125,7 +125,7 @@ static const char *parse_rule(json_t *body, struct fault_rule *r)
 }
 
 void admin_faults_add(struct admin_ctx *ctx, struct admin_request *req,
-			     const struct admin_params *p)
+		      const struct admin_params *p)
 {
 	struct fault_rule r;
 	const char *problem;
@@ -145,7 +145,7 @@ void admin_faults_add(struct admin_ctx *ctx, struct admin_request *req,
 /* In the order they apply (the order they were added, ids ascending);
  * the cursor is the id of the last rule shown. */
 void admin_faults_list(struct admin_ctx *ctx, struct admin_request *req,
-			      const struct admin_params *p)
+		       const struct admin_params *p)
 {
 	size_t n, lo = 0, hi;
 	const struct fault_rule *all = faults_list(ctx->faults, &n);
@@ -171,7 +171,7 @@ void admin_faults_list(struct admin_ctx *ctx, struct admin_request *req,
 }
 
 void admin_faults_delete(struct admin_ctx *ctx, struct admin_request *req,
-				const struct admin_params *p)
+			 const struct admin_params *p)
 {
 	int64_t id = -1;
 	char *text = p->count ? admin_segment(p, 0) : NULL;

@@ -43,7 +43,7 @@ static int on_entry(void *arg, const struct journal_entry *e)
 
 /* Newest first; the cursor is the seq of the last entry shown. */
 void admin_journal(struct admin_ctx *ctx, struct admin_request *req,
-			  const struct admin_params *p)
+		   const struct admin_params *p)
 {
 	struct journal_query q = {p->q[QP_MCH_BILLNO], p->q[QP_ERR_CODE], {NULL, p->limit, 0, 0}};
 
@@ -54,7 +54,8 @@ void admin_journal(struct admin_ctx *ctx, struct admin_request *req,
 	q.page.list = json_array();
 	journal_each_before(ctx->journal, (uint64_t)p->cursor, on_entry, &q);
 	admin_reply_json(req, 200,
-		   json_pack("{s:I,s:I,s:o,s:o}", "kept", (json_int_t)journal_count(ctx->journal),
-			     "bytes", (json_int_t)journal_bytes(ctx->journal), "entries", q.page.list,
-			     "next", admin_page_next(&q.page)));
+			 json_pack("{s:I,s:I,s:o,s:o}", "kept",
+				   (json_int_t)journal_count(ctx->journal), "bytes",
+				   (json_int_t)journal_bytes(ctx->journal), "entries", q.page.list,
+				   "next", admin_page_next(&q.page)));
 }

@@ -34,8 +34,8 @@ static void check_answer(struct admin_request *req, int n, int checked, json_t *
 		return;
 	}
 	admin_reply_json(req, n ? 409 : 200,
-		   json_pack("{s:b,s:i,s:o}", "ok", n == 0, "checked", checked, "violations",
-			     violations));
+			 json_pack("{s:b,s:i,s:o}", "ok", n == 0, "checked", checked, "violations",
+				   violations));
 }
 
 static void check_now(struct admin_ctx *ctx, struct admin_request *req)

@@ -63,7 +63,7 @@ static int load_merchant(struct admin_ctx *ctx, struct admin_request *req,
 }
 
 void admin_merchant_get(struct admin_ctx *ctx, struct admin_request *req,
-			       const struct admin_params *p)
+			const struct admin_params *p)
 {
 	struct merchant *m = xmalloc(sizeof(*m));
 	if (load_merchant(ctx, req, p, m) == 0)
@@ -124,7 +124,7 @@ static const char *apply_merchant(json_t *body, struct merchant *m, int64_t *del
 }
 
 void admin_merchant_put(struct admin_ctx *ctx, struct admin_request *req,
-			       const struct admin_params *p)
+			const struct admin_params *p)
 {
 	struct store *st = ctx->redpack->store;
 	struct merchant *m = xmalloc(sizeof(*m));

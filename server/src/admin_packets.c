@@ -144,7 +144,7 @@ void admin_claim(struct admin_ctx *ctx, struct admin_request *req, const struct 
 	if (!openid || !*openid || utf8_length(openid) > 32 ||
 	    (json_object_get(p->body, "mch_id") && !mch_id)) {
 		admin_reply_error(req, 400, "\"openid\" must be a string of 1-32 characters"
-				      " (and \"mch_id\", if given, a string)");
+					    " (and \"mch_id\", if given, a string)");
 		return;
 	}
 	billno = admin_segment(p, 0);
@@ -188,8 +188,8 @@ void admin_settle(struct admin_ctx *ctx, struct admin_request *req, const struct
 	mch_id = json_string_value(json_object_get(p->body, "mch_id"));
 	if (!result || (strcmp(result, "SENT") != 0 && strcmp(result, "FAILED") != 0) ||
 	    (json_object_get(p->body, "mch_id") && !mch_id)) {
-		admin_reply_error(req, 400, "\"result\" must be \"SENT\" or \"FAILED\" (and \"mch_id\", "
-				      "if given, a string)");
+		admin_reply_error(req, 400, "\"result\" must be \"SENT\" or \"FAILED\" (and "
+					    "\"mch_id\", if given, a string)");
 		return;
 	}
 	billno = admin_segment(p, 0);

@@ -13,7 +13,7 @@
 #include "store.h"
 
 void admin_healthz(struct admin_ctx *ctx, struct admin_request *req,
-			  const struct admin_params *p)
+		   const struct admin_params *p)
 {
 	(void)p;
 	req->status = ctx->ready ? 200 : 503;
@@ -37,7 +37,7 @@ static void on_status_count(void *arg, const char *status, int64_t n)
 
 /* Prometheus text format. */
 void admin_metrics(struct admin_ctx *ctx, struct admin_request *req,
-			  const struct admin_params *p)
+		   const struct admin_params *p)
 {
 	struct buf *out = &req->reply;
 
