@@ -3,8 +3,7 @@ the invariant check on a thread of its own, a merchant's reset in slices.
 Machine-independent facts only: counters in /metrics, answers, the database."""
 import os, re, shutil, sqlite3, sys, tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import rpsim
-import lifecycle_util as lu
+from harness import control, probe, process
 
 MCH = "10000100"
 N = 3000  # packets: more than ten slices of 256
@@ -35,7 +34,7 @@ COMMIT;""" % (n, MCH, n, MCH))
 
 
 def metric(srv, name):
-    body = rpsim.admin_request(srv, "GET", "/metrics").body.decode()
+    body = control.request(srv, "GET", "/metrics").body.decode()
     m = re.search(r"^%s (\d+)$" % name, body, re.M)
     assert m, "no %s in /metrics" % name
     return int(m.group(1))
@@ -43,24 +42,24 @@ def metric(srv, name):
 
 def main():
     d = tempfile.mkdtemp(prefix="redpack-bg-")
-    srv = lu.LcServer(d)
+    srv = process.Server(db_file=os.path.join(d, "redpack.db"))
     try:
         srv.start()
-        fresh = rpsim.balance(srv, MCH)
+        fresh = probe.balance(srv, MCH)
         srv.stop()
         preload(srv.db_file, N)
         srv.start()
-        doc = rpsim.check_invariants_api(srv)
+        doc = control.check(srv)
         assert metric(srv, "redpack_check_threads_total") == 1, "the check ran on the loop"
         assert metric(srv, "redpack_check_running") == 0
-        r = rpsim.admin_request(srv, "POST", "/admin/v1/reset?mch_id=" + MCH)
+        r = control.request(srv, "POST", "/admin/v1/reset?mch_id=" + MCH)
         assert r.status == 200, r.body
         slices = metric(srv, "redpack_reset_slices_total")
         assert slices > 1, "one slice for %d packets" % N
         assert metric(srv, "redpack_reset_slice_packets_max") <= 256
-        assert rpsim.query(srv, "SELECT COUNT(*) FROM packets WHERE mch_id = ?", (MCH,))[0][0] == 0
-        assert rpsim.balance(srv, MCH) == fresh, "not back to the fixtures' balance"
-        again = rpsim.check_invariants_api(srv)
+        assert probe.query(srv, "SELECT COUNT(*) FROM packets WHERE mch_id = ?", (MCH,))[0][0] == 0
+        assert probe.balance(srv, MCH) == fresh, "not back to the fixtures' balance"
+        again = control.check(srv)
         assert again["checked"] == doc["checked"]
         assert metric(srv, "redpack_check_threads_total") == 2
         srv.stop()

@@ -11,18 +11,19 @@ import subprocess
 import tempfile
 import unittest
 
-import rpsim
-from rpsim import HOST
+from harness import contract, control, probe
+from harness.cases import E2ETestCase
+from harness.contract import HOST
 
 LOAD_MCH = "10000100"
 
 
 def bench_bin():
-    return rpsim.env_path("REDPACK_BENCH_BIN",
-                          os.path.join(os.path.dirname(rpsim.bin_path()), "redpack-bench"))
+    return contract.env_path("REDPACK_BENCH_BIN",
+                          os.path.join(os.path.dirname(contract.bin_path()), "redpack-bench"))
 
 
-class BenchSmoke(rpsim.E2ETestCase):
+class BenchSmoke(E2ETestCase):
     def setUp(self):
         self.srv = self.start_server()
 
@@ -42,7 +43,7 @@ class BenchSmoke(rpsim.E2ETestCase):
         return doc
 
     def packets(self, where="1"):
-        return rpsim.query(self.srv, "SELECT COUNT(*), COUNT(DISTINCT mch_billno) FROM packets "
+        return probe.query(self.srv, "SELECT COUNT(*), COUNT(DISTINCT mch_billno) FROM packets "
                            "WHERE mch_id = ? AND " + where, (LOAD_MCH,))[0]
 
     def test_200_signed_sends_make_200_packets(self):
@@ -51,10 +52,10 @@ class BenchSmoke(rpsim.E2ETestCase):
         self.assertEqual(doc["answers"], {"SUCCESS": 200})
         self.assertEqual(doc["handshakes"], 4)
         self.assertEqual(self.packets(), (200, 200))
-        self.assertEqual(sum(rpsim.query(self.srv, "SELECT COUNT(*) FROM shares s JOIN packets p"
+        self.assertEqual(sum(probe.query(self.srv, "SELECT COUNT(*) FROM shares s JOIN packets p"
                                          " ON p.id = s.packet_id WHERE p.mch_id = ?",
                                          (LOAD_MCH,))[0]), 600)
-        rpsim.check_invariants_api(self.srv)
+        control.check(self.srv)
 
     def test_two_threads_share_the_count(self):
         doc = self.bench("--requests", "101", "--connections", "3", "--threads", "2")

@@ -8,58 +8,57 @@ import shutil
 import tempfile
 import unittest
 
-import rpsim
-from rpsim import MCH_ID, SEED_OPENID
+from harness import answers, contract, control, probe, process, wire
+from harness.cases import LifecycleCase
+from harness.contract import SEED_OPENID
 
-import lifecycle_util as lu
-import ondemand_util as u
 
 DAY = 86400
 LATEST_TEXT = "9999-11-30T00:00:00+08:00"
-LATEST = lu.iso_epoch(LATEST_TEXT)
+LATEST = contract.iso_epoch(LATEST_TEXT)
 FAULTS = "/admin/v1/faults"
 
 
 def move(srv, **body):
-    st, doc, raw = lu.admin(srv, "POST", "/admin/v1/clock", body)
+    st, doc, raw = control.admin(srv, "POST", "/admin/v1/clock", body)
     return st, doc
 
 
-class ClockRange(lu.LifecycleCase):
+class ClockRange(LifecycleCase):
     def assertRefused(self, srv, before, **body):
         st, doc = move(srv, **body)
         self.assertEqual(st, 400, doc)
         self.assertIn(LATEST_TEXT, doc["error"])
-        self.assertIn(lu.beijing_iso(before)[:10], doc["error"], "the range starts at the clock")
-        self.assertEqual(lu.clock(srv)["offset_seconds"] >= 0, True)
+        self.assertIn(contract.beijing_iso(before)[:10], doc["error"], "the range starts at the clock")
+        self.assertEqual(control.clock(srv)["offset_seconds"] >= 0, True)
         return doc
 
     def assertSendsDated(self, srv):
         """A send answers SUCCESS with a 31-digit send_listid of today's Beijing date."""
         req = self.group(srv)
-        row = rpsim.packet_rows(srv, req["mch_billno"])[0]
-        m = rpsim.SEND_LISTID_RE.fullmatch(row[7])
+        row = probe.packet_rows(srv, req["mch_billno"])[0]
+        m = contract.SEND_LISTID_RE.fullmatch(row[7])
         self.assertIsNotNone(m, row[7])
         self.assertEqual(len(row[7]), 31)
-        self.assertEqual(m.group(1), lu.beijing_ymd(lu.clock(srv)["epoch"]))
+        self.assertEqual(m.group(1), contract.beijing_ymd(control.clock(srv)["epoch"]))
         return req
 
     def test_past_latest_is_refused(self):
         srv = self.start_server()
-        now = lu.clock(srv)["epoch"]
+        now = control.clock(srv)["epoch"]
         for text in ("9999-12-31T23:59:00+08:00", "9999-11-30T00:00:01+08:00",
                      "9999-11-29T23:00:00-08:00"):
             with self.subTest(now=text):
                 self.assertRefused(srv, now, now=text)
-                self.assertLess(lu.clock(srv)["epoch"], now + 60, "a refused move moved")
+                self.assertLess(control.clock(srv)["epoch"], now + 60, "a refused move moved")
         self.assertSendsDated(srv)
         # The latest second itself is allowed; the clock then answers and sends work.
         st, doc = move(srv, now=LATEST_TEXT)
         self.assertEqual(st, 200, doc)
-        lu.check_clock_doc(doc)
+        control.check_clock_doc(doc)
         self.assertGreaterEqual(doc["epoch"], LATEST)
         req = self.assertSendsDated(srv)
-        self.assertTrue(rpsim.packet_rows(srv, req["mch_billno"])[0][7][10:18].startswith("9999"))
+        self.assertTrue(probe.packet_rows(srv, req["mch_billno"])[0][7][10:18].startswith("9999"))
         self.assertRefused(srv, LATEST, advance_seconds=DAY)
 
     def test_repeated_advance_stops_at_the_bound(self):
@@ -71,17 +70,17 @@ class ClockRange(lu.LifecycleCase):
             if st != 200:
                 refused = (st, doc)
                 break
-            lu.check_clock_doc(doc)
+            control.check_clock_doc(doc)
         self.assertIsNotNone(refused, "100 moves of 100 years were all accepted")
         self.assertEqual(refused[0], 400, refused)
         self.assertIn(LATEST_TEXT, refused[1]["error"])
-        doc = lu.clock(srv)
+        doc = control.clock(srv)
         self.assertLessEqual(doc["epoch"], LATEST)
         self.assertTrue(doc["now"].startswith("99"), doc)
         # Up to the bound by smaller steps, then nothing further.
         st, doc = move(srv, advance_seconds=LATEST - doc["epoch"] - 5)
         self.assertEqual(st, 200, doc)
-        lu.check_clock_doc(doc)
+        control.check_clock_doc(doc)
         st, doc = move(srv, advance_seconds=3600)
         self.assertEqual(st, 400, doc)
         self.assertSendsDated(srv)
@@ -92,13 +91,13 @@ class StoredOffset(unittest.TestCase):
         d = tempfile.mkdtemp(prefix="redpack-clock-")
         self.addCleanup(shutil.rmtree, d, True)
         path = os.path.join(d, "redpack.db")
-        srv = rpsim.DbServer(path)
+        srv = process.Server(db_file=path)
         srv.start()
         srv.stop()
-        lu.write_db(path, "INSERT OR REPLACE INTO meta (key, value) VALUES ('clock_offset', ?)",
+        probe.write_db(path, "INSERT OR REPLACE INTO meta (key, value) VALUES ('clock_offset', ?)",
                     (LATEST * 2,))
-        srv = rpsim.DbServer(path)
-        with self.assertRaises(rpsim.ServerError) as cm:
+        srv = process.Server(db_file=path)
+        with self.assertRaises(process.ServerError) as cm:
             srv.start()
         srv._kill()
         text = str(cm.exception)
@@ -107,59 +106,59 @@ class StoredOffset(unittest.TestCase):
         self.assertIn("clock_offset", text)
 
 
-class DueTimes(lu.LifecycleCase):
+class DueTimes(LifecycleCase):
     def pending(self, srv, delay_ms=60000):
         """A group order left PROCESSING by a rule that settles it delay_ms later."""
-        req = u.group_request()
-        rule = u.admin_ok(srv, "POST", FAULTS, {"match": {"mch_billno": req["mch_billno"]},
+        req = wire.fresh_group_request()
+        rule = control.admin_ok(srv, "POST", FAULTS, {"match": {"mch_billno": req["mch_billno"]},
                                                 "err_code": "PROCESSING", "delay_ms": delay_ms},
                           want=201)
-        self.assertEqual(u.answer(u.call(srv, "sendgroupredpack", req))["err_code"], "PROCESSING")
-        u.admin_ok(srv, "DELETE", "%s/%d" % (FAULTS, rule["id"]))
+        self.assertEqual(answers.answer(wire.call(srv, "sendgroupredpack", req))["err_code"], "PROCESSING")
+        control.admin_ok(srv, "DELETE", "%s/%d" % (FAULTS, rule["id"]))
         return req
 
     def test_one_jump_settles_expires_and_refunds_at_their_due_times(self):
         delay = 3600
         srv = self.start_server(args=["--refund-delay", str(delay)])
-        lu.to_noon(srv)
+        control.to_noon(srv)
         req = self.pending(srv)
         billno = req["mch_billno"]
-        created = rpsim.query(srv, "SELECT created_at, settle_at FROM packets WHERE mch_billno = ?",
+        created = probe.query(srv, "SELECT created_at, settle_at FROM packets WHERE mch_billno = ?",
                               (billno,))[0]
         self.assertEqual(created[1], created[0] + 60)
-        lu.advance(srv, 10 * DAY)
-        p = lu.db_packet(srv, billno)
+        control.advance(srv, 10 * DAY)
+        p = probe.db_packet(srv, billno)
         self.assertEqual(p["status"], "REFUND", p)
         self.assertEqual(p["send_time"], created[1], "settled at settle_at, not at the jump")
         self.assertEqual(p["refund_time"], created[1] + DAY + delay)
-        debits = rpsim.query(srv, "SELECT kind, amount, at FROM ledger WHERE packet_id = ?"
+        debits = probe.query(srv, "SELECT kind, amount, at FROM ledger WHERE packet_id = ?"
                              " ORDER BY id", (p["id"],))
         self.assertEqual([(k, a) for k, a, _ in debits], [("send", -300), ("refund", 300)])
         self.assertEqual([t for _, _, t in debits], [created[1], created[1] + DAY + delay])
         self.claim_refused(srv, billno, SEED_OPENID, status="REFUND")
-        q = u.answer(u.call(srv, "gethbinfo", u.query_request(billno)))
+        q = answers.answer(wire.call(srv, "gethbinfo", wire.query_request(billno)))
         self.assertEqual(q["status"], "REFUND")
-        self.assertEqual(q["send_time"], lu.beijing_text(created[1]))
-        again = u.answer(u.call(srv, "sendgroupredpack", dict(req, nonce_str=rpsim.new_nonce())))
+        self.assertEqual(q["send_time"], contract.beijing_text(created[1]))
+        again = answers.answer(wire.call(srv, "sendgroupredpack", dict(req, nonce_str=wire.new_nonce())))
         self.assertEqual(again["err_code"], "SUCCESS")
 
 
-class FullDatabase(lu.LifecycleCase):
+class FullDatabase(LifecycleCase):
     def test_clock_move_reports_a_failing_step_and_the_rest_goes_on(self):
         d = tempfile.mkdtemp(prefix="redpack-full-")
         self.addCleanup(shutil.rmtree, d, True)
         path = os.path.join(d, "redpack.db")
-        srv = rpsim.DbServer(path)
+        srv = process.Server(db_file=path)
         srv.start()
-        pages = rpsim.query(srv, "PRAGMA page_count")[0][0]
+        pages = probe.query(srv, "PRAGMA page_count")[0][0]
         srv.stop()
-        srv = rpsim.DbServer(path, args=["--db-max-pages", str(pages + 24)])
+        srv = process.Server(db_file=path, args=["--db-max-pages", str(pages + 24)])
         srv.start()
         self.addCleanup(lambda: srv.stopped or srv.stop())
         sent = []
         for _ in range(1000):
-            req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-            ans = rpsim.answer_dict(rpsim.send_group(srv, req).body)
+            req = wire.group_request(re_openid=wire.new_openid())
+            ans = answers.answer_dict(wire.send_group(srv, req).body)
             if ans["err_code"] != "SUCCESS":
                 self.assertEqual(ans["err_code"], "SYSTEMERROR", ans)
                 break
@@ -167,24 +166,24 @@ class FullDatabase(lu.LifecycleCase):
         self.assertGreater(len(sent), 0)
         self.assertLess(len(sent), 1000, "the database never filled")
         print("full database: %d sends fit" % len(sent))
-        before = lu.clock(srv)["offset_seconds"]
-        st, doc, raw = lu.admin(srv, "POST", "/admin/v1/clock", {"advance_seconds": 3 * DAY})
+        before = control.clock(srv)["offset_seconds"]
+        st, doc, raw = control.admin(srv, "POST", "/admin/v1/clock", {"advance_seconds": 3 * DAY})
         self.assertEqual(st, 500, raw)
         self.assertIn(doc["step"], ("expire", "refund"), doc)
         self.assertIn("full", doc["sqlite"])
         self.assertIs(doc["moved"], True)
         self.assertGreaterEqual(doc["failed"], 1)
-        self.assertGreaterEqual(lu.clock(srv)["offset_seconds"], before + 3 * DAY)
+        self.assertGreaterEqual(control.clock(srv)["offset_seconds"], before + 3 * DAY)
         # The steps that fit were kept though others failed.
-        statuses = {r[0] for r in rpsim.query(srv, "SELECT status FROM packets WHERE mch_billno"
+        statuses = {r[0] for r in probe.query(srv, "SELECT status FROM packets WHERE mch_billno"
                                               " IN (%s)" % ",".join("?" * len(sent)), sent)}
         self.assertTrue(statuses & {"RFUND_ING", "REFUND"}, statuses)
         srv.stop()
         # With room again, the start-up sweep refunds them at their due time.
-        srv = rpsim.DbServer(path)
+        srv = process.Server(db_file=path)
         srv.start()
         self.addCleanup(lambda: srv.stopped or srv.stop())
-        rows = rpsim.query(srv, "SELECT status, refund_time - send_time FROM packets WHERE"
+        rows = probe.query(srv, "SELECT status, refund_time - send_time FROM packets WHERE"
                            " mch_billno IN (%s)" % ",".join("?" * len(sent)), sent)
         self.assertEqual({r for r in rows}, {("REFUND", DAY)})
         srv.stop()

@@ -11,9 +11,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import rpsim  # noqa: E402
-import ondemand_util as u  # noqa: E402
-from rpsim import MCH_ID, MCH2_ID, LOAD_MCH_ID  # noqa: E402
+from harness import answers, contract, control, golden, probe, wire  # noqa: E402
+from harness.cases import E2ETestCase  # noqa: E402
+from harness.contract import LOAD_MCH_ID, MCH2_ID, MCH_ID  # noqa: E402
 
 DEFAULT_LIMITS = {"sends_per_minute": 1800, "packets_per_user_per_day": 10,
                   "amount_per_user_per_day": 100000, "amount_per_day": 100000000}
@@ -21,15 +21,15 @@ IP_TEXT = "IP地址非你在商户平台设置的可用IP地址"
 
 
 def merchant(srv, mch_id=MCH_ID):
-    return u.admin_ok(srv, "GET", "/admin/v1/merchants/" + mch_id)
+    return control.admin_ok(srv, "GET", "/admin/v1/merchants/" + mch_id)
 
 
 def put(srv, body, mch_id=MCH_ID, want=200):
-    return u.admin_ok(srv, "PUT", "/admin/v1/merchants/" + mch_id, body, want=want)
+    return control.admin_ok(srv, "PUT", "/admin/v1/merchants/" + mch_id, body, want=want)
 
 
 def ledger_sum(srv, mch_id=MCH_ID):
-    return rpsim.query(srv, "SELECT SUM(amount) FROM ledger WHERE mch_id = ?", (mch_id,))[0][0]
+    return probe.query(srv, "SELECT SUM(amount) FROM ledger WHERE mch_id = ?", (mch_id,))[0][0]
 
 
 def is_asan(path):
@@ -40,7 +40,7 @@ def is_asan(path):
         return False
 
 
-class Merchants(rpsim.E2ETestCase):
+class Merchants(E2ETestCase):
 
     def setUp(self):
         self.srv = self.start_server()
@@ -53,113 +53,113 @@ class Merchants(rpsim.E2ETestCase):
         self.assertEqual(m["limits"], {k: 0 for k in DEFAULT_LIMITS})
         self.assertNotIn("api_key", merchant(self.srv, MCH2_ID))
         for bad in ("99999999", "abc", "1000009800"):
-            st, doc, raw = u.admin(self.srv, "GET", "/admin/v1/merchants/" + bad)
+            st, doc, raw = control.admin(self.srv, "GET", "/admin/v1/merchants/" + bad)
             self.assertEqual(st, 404, raw)
-            st, doc, raw = u.admin(self.srv, "PUT", "/admin/v1/merchants/" + bad, {"topup": 1})
+            st, doc, raw = control.admin(self.srv, "PUT", "/admin/v1/merchants/" + bad, {"topup": 1})
             self.assertEqual(st, 404, raw)
             self.assertIsInstance(doc.get("error"), str)
 
     def test_balance_set_and_topup_through_the_ledger(self):
         m = put(self.srv, {"balance": 12345})
         self.assertEqual(m["balance"], 12345)
-        self.assertEqual(rpsim.balance(self.srv), 12345)
+        self.assertEqual(probe.balance(self.srv), 12345)
         self.assertEqual(ledger_sum(self.srv), 12345)
-        rows = rpsim.query(self.srv, "SELECT amount, kind, packet_id FROM ledger WHERE mch_id = ? "
+        rows = probe.query(self.srv, "SELECT amount, kind, packet_id FROM ledger WHERE mch_id = ? "
                            "ORDER BY id DESC LIMIT 1", (MCH_ID,))
         self.assertEqual(rows, [(12345 - 100000000, "set", None)])
         m = put(self.srv, {"topup": 655})
         self.assertEqual(m["balance"], 13000)
-        rows = rpsim.query(self.srv, "SELECT amount, kind FROM ledger WHERE mch_id = ? "
+        rows = probe.query(self.srv, "SELECT amount, kind FROM ledger WHERE mch_id = ? "
                            "ORDER BY id DESC LIMIT 1", (MCH_ID,))
         self.assertEqual(rows, [(655, "topup")])
         self.assertEqual(ledger_sum(self.srv), 13000)
         # A balance set to what it already is writes no row; 0 is allowed.
-        n = rpsim.query(self.srv, "SELECT COUNT(*) FROM ledger")[0][0]
+        n = probe.query(self.srv, "SELECT COUNT(*) FROM ledger")[0][0]
         put(self.srv, {"balance": 13000})
-        self.assertEqual(rpsim.query(self.srv, "SELECT COUNT(*) FROM ledger")[0][0], n)
+        self.assertEqual(probe.query(self.srv, "SELECT COUNT(*) FROM ledger")[0][0], n)
         put(self.srv, {"balance": 0})
-        req = u.group_request()
-        ans = u.answer(u.call(self.srv, "sendgroupredpack", req))
+        req = wire.fresh_group_request()
+        ans = answers.answer(wire.call(self.srv, "sendgroupredpack", req))
         self.assertEqual(ans["err_code"], "NOTENOUGH")
         put(self.srv, {"topup": 300})
-        ans = u.answer(u.call(self.srv, "sendgroupredpack", u.group_request()))
+        ans = answers.answer(wire.call(self.srv, "sendgroupredpack", wire.fresh_group_request()))
         self.assertEqual(ans["err_code"], "SUCCESS")
         self.assertEqual(merchant(self.srv)["balance"], 0)
         self.assertEqual(ledger_sum(self.srv), 0)
-        u.check_api(self.srv)
+        control.check(self.srv)
 
     def test_limits(self):
         m = put(self.srv, {"limits": {"packets_per_user_per_day": 1}})
         self.assertEqual(m["limits"], dict(DEFAULT_LIMITS, packets_per_user_per_day=1))
-        who = rpsim.new_openid()
-        self.assertEqual(u.answer(u.call(self.srv, "sendgroupredpack", u.group_request(re_openid=who)))
+        who = wire.new_openid()
+        self.assertEqual(answers.answer(wire.call(self.srv, "sendgroupredpack", wire.fresh_group_request(re_openid=who)))
                          ["err_code"], "SUCCESS")
-        req = u.group_request(re_openid=who)
-        resp = u.call(self.srv, "sendgroupredpack", req)
-        u.assert_golden(self, resp, "sendgroupredpack", "SENDNUM_LIMIT",
+        req = wire.fresh_group_request(re_openid=who)
+        resp = wire.call(self.srv, "sendgroupredpack", req)
+        golden.assert_golden(self, resp, "sendgroupredpack", "SENDNUM_LIMIT",
                         {"mch_billno": req["mch_billno"], "re_openid": who})
         put(self.srv, {"limits": {"packets_per_user_per_day": 0, "sends_per_minute": 3}})
         self.assertEqual(merchant(self.srv)["limits"]["packets_per_user_per_day"], 0)
-        codes = [u.answer(u.call(self.srv, "sendgroupredpack", u.group_request(re_openid=who)))["err_code"]
+        codes = [answers.answer(wire.call(self.srv, "sendgroupredpack", wire.fresh_group_request(re_openid=who)))["err_code"]
                  for _ in range(2)]
         self.assertEqual(codes, ["SUCCESS", "FREQ_LIMIT"], "3 orders in the last minute: the next is refused")
         put(self.srv, {"limits": {"sends_per_minute": 0, "amount_per_day": 1}})
-        self.assertEqual(u.answer(u.call(self.srv, "sendgroupredpack", u.group_request()))["err_code"],
+        self.assertEqual(answers.answer(wire.call(self.srv, "sendgroupredpack", wire.fresh_group_request()))["err_code"],
                          "SENDAMOUNT_LIMIT")
         put(self.srv, {"limits": DEFAULT_LIMITS})
         self.assertEqual(merchant(self.srv)["limits"], DEFAULT_LIMITS)
-        self.assertEqual(u.answer(u.call(self.srv, "sendgroupredpack", u.group_request()))["err_code"],
+        self.assertEqual(answers.answer(wire.call(self.srv, "sendgroupredpack", wire.fresh_group_request()))["err_code"],
                          "SUCCESS")
 
     def test_api_switch(self):
         m = put(self.srv, {"api_enabled": False})
         self.assertIs(m["api_enabled"], False)
         for ep in ("sendgroupredpack", "sendredpack"):
-            req = u.request_for(ep)
-            resp = u.call(self.srv, ep, req)
-            u.assert_golden(self, resp, ep, "API_METHOD_CLOSED",
+            req = wire.request_for(ep)
+            resp = wire.call(self.srv, ep, req)
+            golden.assert_golden(self, resp, ep, "API_METHOD_CLOSED",
                             {"mch_billno": req["mch_billno"], "re_openid": req["re_openid"]})
-            self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"]), [], "no order is created")
+            self.assertEqual(probe.packet_rows(self.srv, req["mch_billno"]), [], "no order is created")
         # Other merchants are not affected; queries still work.
-        ans = u.answer(u.call(self.srv, "sendgroupredpack",
-                              u.group_request(mch_id=MCH2_ID, wxappid=rpsim.MCH2_APPID)))
+        ans = answers.answer(wire.call(self.srv, "sendgroupredpack",
+                              wire.fresh_group_request(mch_id=MCH2_ID, wxappid=contract.MCH2_APPID)))
         self.assertEqual(ans["err_code"], "SUCCESS")
-        q = u.answer(u.call(self.srv, "gethbinfo", u.query_request(rpsim.new_billno())))
+        q = answers.answer(wire.call(self.srv, "gethbinfo", wire.query_request(wire.new_billno())))
         self.assertEqual(q["err_code"], "NOT_FOUND")
         put(self.srv, {"api_enabled": True})
-        self.assertEqual(u.answer(u.call(self.srv, "sendgroupredpack", u.group_request()))["err_code"],
+        self.assertEqual(answers.answer(wire.call(self.srv, "sendgroupredpack", wire.fresh_group_request()))["err_code"],
                          "SUCCESS")
 
     def test_ip_allowlist(self):
         m = put(self.srv, {"ip_allowlist": ["10.9.9.9"]})
         self.assertEqual(m["ip_allowlist"], ["10.9.9.9"])
         for ep in ("sendgroupredpack", "sendredpack"):
-            req = u.request_for(ep)
-            resp = u.call(self.srv, ep, req)
-            ans = u.answer(resp)
+            req = wire.request_for(ep)
+            resp = wire.call(self.srv, ep, req)
+            ans = answers.answer(resp)
             self.assertEqual((ans["err_code"], ans["err_code_des"], ans["return_msg"]),
                              ("NO_AUTH", IP_TEXT, IP_TEXT))
             # The whole answer: the NO_AUTH golden layout with the IP text (capture F6).
-            with open(u.golden_path(ep, "NO_AUTH"), encoding="utf-8") as f:
-                want = u.fill(f.read(), {"mch_billno": req["mch_billno"], "re_openid": req["re_openid"]})
+            with open(golden.golden_path(ep, "NO_AUTH"), encoding="utf-8") as f:
+                want = golden.fill(f.read(), {"mch_billno": req["mch_billno"], "re_openid": req["re_openid"]})
             want = want.replace("发放失败，此请求可能存在风险，已被微信拦截", IP_TEXT)
             self.assertEqual(resp.body.decode("utf-8"), want)
-            self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"]), [])
+            self.assertEqual(probe.packet_rows(self.srv, req["mch_billno"]), [])
         m = put(self.srv, {"ip_allowlist": ["10.9.9.9", "127.0.0.1"]})
         self.assertEqual(m["ip_allowlist"], ["10.9.9.9", "127.0.0.1"])
-        self.assertEqual(u.answer(u.call(self.srv, "sendgroupredpack", u.group_request()))["err_code"],
+        self.assertEqual(answers.answer(wire.call(self.srv, "sendgroupredpack", wire.fresh_group_request()))["err_code"],
                          "SUCCESS")
         put(self.srv, {"ip_allowlist": ["127.0.0.1"]})
-        self.assertEqual(u.answer(u.call(self.srv, "sendredpack", u.normal_request()))["err_code"],
+        self.assertEqual(answers.answer(wire.call(self.srv, "sendredpack", wire.fresh_normal_request()))["err_code"],
                          "SUCCESS")
         m = put(self.srv, {"ip_allowlist": []})
         self.assertEqual(m["ip_allowlist"], [])
-        self.assertEqual(u.answer(u.call(self.srv, "sendgroupredpack", u.group_request()))["err_code"],
+        self.assertEqual(answers.answer(wire.call(self.srv, "sendgroupredpack", wire.fresh_group_request()))["err_code"],
                          "SUCCESS")
 
     def test_bad_bodies(self):
         before = merchant(self.srv)
-        nledger = rpsim.query(self.srv, "SELECT COUNT(*) FROM ledger")[0][0]
+        nledger = probe.query(self.srv, "SELECT COUNT(*) FROM ledger")[0][0]
         cases = [
             ({"balance": -1}, "balance"), ({"balance": "100"}, "balance"), ({"balance": 1.5}, "balance"),
             ({"topup": 0}, "topup"), ({"topup": -5}, "topup"), ({"topup": "5"}, "topup"),
@@ -176,15 +176,15 @@ class Merchants(rpsim.E2ETestCase):
         ]
         for body, word in cases:
             with self.subTest(body=body):
-                st, doc, raw = u.admin(self.srv, "PUT", "/admin/v1/merchants/" + MCH_ID, body)
+                st, doc, raw = control.admin(self.srv, "PUT", "/admin/v1/merchants/" + MCH_ID, body)
                 self.assertEqual(st, 400, raw)
                 self.assertIn(word, doc.get("error", ""))
         for raw_body in (b"", b"{", b"[1]", b'{"topup": 1, "topup": 2}'):
             with self.subTest(raw=raw_body):
-                st, doc, raw = u.admin(self.srv, "PUT", "/admin/v1/merchants/" + MCH_ID, raw=raw_body)
+                st, doc, raw = control.admin(self.srv, "PUT", "/admin/v1/merchants/" + MCH_ID, raw=raw_body)
                 self.assertEqual(st, 400, raw)
         self.assertEqual(merchant(self.srv), before)
-        self.assertEqual(rpsim.query(self.srv, "SELECT COUNT(*) FROM ledger")[0][0], nledger)
+        self.assertEqual(probe.query(self.srv, "SELECT COUNT(*) FROM ledger")[0][0], nledger)
 
 
 TABLES = {
@@ -201,37 +201,37 @@ TABLES = {
 def snapshot(srv, mch_id=None):
     out = {}
     for t, sql in TABLES.items():
-        rows = rpsim.query(srv, sql)
+        rows = probe.query(srv, sql)
         if mch_id is not None and t in ("merchants", "apps", "scenes", "ledger"):
             rows = [r for r in rows if r[0] == mch_id]
         out[t] = rows
     if mch_id is not None:
-        out["packets"] = rpsim.query(srv, "SELECT * FROM packets WHERE mch_id = ? ORDER BY id", (mch_id,))
-        out["shares"] = rpsim.query(srv, "SELECT s.* FROM shares s JOIN packets p ON p.id = s.packet_id "
+        out["packets"] = probe.query(srv, "SELECT * FROM packets WHERE mch_id = ? ORDER BY id", (mch_id,))
+        out["shares"] = probe.query(srv, "SELECT s.* FROM shares s JOIN packets p ON p.id = s.packet_id "
                                     "WHERE p.mch_id = ? ORDER BY s.packet_id, s.seq", (mch_id,))
     return out
 
 
-class Reset(rpsim.E2ETestCase):
+class Reset(E2ETestCase):
 
     def dirty(self, srv):
         """Sends, claims, held and pending orders, merchant edits, a clock move."""
-        for mch, app in ((MCH_ID, rpsim.APPID), (MCH2_ID, rpsim.MCH2_APPID)):
-            req = u.group_request(mch_id=mch, wxappid=app)
-            self.assertEqual(u.answer(u.call(srv, "sendgroupredpack", req))["err_code"], "SUCCESS")
-            first = u.admin_ok(srv, "POST", "/admin/v1/packets/%s/claims" % req["mch_billno"],
+        for mch, app in ((MCH_ID, contract.APPID), (MCH2_ID, contract.MCH2_APPID)):
+            req = wire.fresh_group_request(mch_id=mch, wxappid=app)
+            self.assertEqual(answers.answer(wire.call(srv, "sendgroupredpack", req))["err_code"], "SUCCESS")
+            first = control.admin_ok(srv, "POST", "/admin/v1/packets/%s/claims" % req["mch_billno"],
                                {"openid": req["re_openid"]}, want=201)
             self.assertEqual(first["seq"], 0)
-            u.admin_ok(srv, "POST", "/admin/v1/packets/%s/claims" % req["mch_billno"],
-                       {"openid": rpsim.new_openid()}, want=201)
-            u.call(srv, "sendredpack", u.normal_request(mch_id=mch, wxappid=app))
-            u.call(srv, "sendgroupredpack", u.group_request(mch_id=mch, wxappid=app,
+            control.admin_ok(srv, "POST", "/admin/v1/packets/%s/claims" % req["mch_billno"],
+                       {"openid": wire.new_openid()}, want=201)
+            wire.call(srv, "sendredpack", wire.fresh_normal_request(mch_id=mch, wxappid=app))
+            wire.call(srv, "sendgroupredpack", wire.fresh_group_request(mch_id=mch, wxappid=app,
                                                             re_openid="oMOCK_NOTENOUGH"))
-            u.call(srv, "sendgroupredpack", u.group_request(mch_id=mch, wxappid=app,
+            wire.call(srv, "sendgroupredpack", wire.fresh_group_request(mch_id=mch, wxappid=app,
                                                             re_openid="oMOCK_PROCESSING"))
             put(srv, {"topup": 777, "limits": {"sends_per_minute": 5}, "api_enabled": False,
                       "ip_allowlist": ["10.1.2.3"]}, mch_id=mch)
-        u.advance(srv, 3 * 86400 + 17)
+        control.advance(srv, 3 * 86400 + 17)
 
     def test_reset_everything(self):
         fresh = self.start_server()
@@ -240,20 +240,20 @@ class Reset(rpsim.E2ETestCase):
         srv = self.start_server()
         self.dirty(srv)
         self.assertNotEqual(snapshot(srv), clean)
-        offset = u.admin_ok(srv, "GET", "/admin/v1/clock")["offset_seconds"]
+        offset = control.admin_ok(srv, "GET", "/admin/v1/clock")["offset_seconds"]
         self.assertGreaterEqual(offset, 3 * 86400)
-        doc = u.admin_ok(srv, "POST", "/admin/v1/reset")
+        doc = control.admin_ok(srv, "POST", "/admin/v1/reset")
         self.assertIs(doc["reset"], True)
         self.assertIsNone(doc["mch_id"])
         self.assertEqual(snapshot(srv), clean)
-        clk = u.admin_ok(srv, "GET", "/admin/v1/clock")
+        clk = control.admin_ok(srv, "GET", "/admin/v1/clock")
         self.assertEqual(clk["offset_seconds"], offset, "reset keeps the business clock")
         self.assertEqual(merchant(srv)["ip_allowlist"], [])
-        u.check_api(srv)
-        rpsim.check_invariants(srv)
+        control.check(srv)
+        probe.check_invariants(srv)
         # The world works again, and send_listids stay unique (the id sequence is kept).
-        req = u.group_request()
-        ans = u.answer(u.call(srv, "sendgroupredpack", req))
+        req = wire.fresh_group_request()
+        ans = answers.answer(wire.call(srv, "sendgroupredpack", req))
         self.assertEqual(ans["err_code"], "SUCCESS")
         self.assertNotEqual(ans["send_listid"][-11:], "00000000001")
 
@@ -263,35 +263,35 @@ class Reset(rpsim.E2ETestCase):
         srv = self.start_server()
         self.dirty(srv)
         kept = snapshot(srv, MCH_ID)
-        kept_users = rpsim.query(srv, TABLES["users"])
-        offset = u.admin_ok(srv, "GET", "/admin/v1/clock")["offset_seconds"]
-        doc = u.admin_ok(srv, "POST", "/admin/v1/reset?mch_id=" + MCH2_ID)
+        kept_users = probe.query(srv, TABLES["users"])
+        offset = control.admin_ok(srv, "GET", "/admin/v1/clock")["offset_seconds"]
+        doc = control.admin_ok(srv, "POST", "/admin/v1/reset?mch_id=" + MCH2_ID)
         self.assertEqual(doc["mch_id"], MCH2_ID)
         self.assertEqual(snapshot(srv, MCH2_ID), clean2)
         self.assertEqual(snapshot(srv, MCH_ID), kept, "reset of 10000099 touched 10000098")
-        self.assertEqual(rpsim.query(srv, TABLES["users"]), kept_users)
-        self.assertEqual(u.admin_ok(srv, "GET", "/admin/v1/clock")["offset_seconds"], offset)
+        self.assertEqual(probe.query(srv, TABLES["users"]), kept_users)
+        self.assertEqual(control.admin_ok(srv, "GET", "/admin/v1/clock")["offset_seconds"], offset)
         for bad in ("99999999", "10000101"):
-            st, doc, raw = u.admin(srv, "POST", "/admin/v1/reset?mch_id=" + bad)
+            st, doc, raw = control.admin(srv, "POST", "/admin/v1/reset?mch_id=" + bad)
             self.assertEqual(st, 404, raw)
             self.assertIsInstance(doc.get("error"), str)
         self.assertEqual(snapshot(srv, MCH_ID), kept)
-        u.check_api(srv)
+        control.check(srv)
 
 
-class Journal(rpsim.E2ETestCase):
+class Journal(E2ETestCase):
 
     def journal(self, srv, query=""):
-        return u.admin_ok(srv, "GET", "/admin/v1/journal" + query)
+        return control.admin_ok(srv, "GET", "/admin/v1/journal" + query)
 
     def test_filters_and_order(self):
         srv = self.start_server()
-        req = u.group_request()
-        r1 = u.call(srv, "sendgroupredpack", req)
-        r2 = u.call(srv, "sendgroupredpack", dict(req, nonce_str=rpsim.new_nonce()))
-        other = u.group_request(re_openid="oMOCK_NOTENOUGH")
-        r3 = u.call(srv, "sendgroupredpack", other)
-        q = u.call(srv, "gethbinfo", u.query_request(req["mch_billno"]))
+        req = wire.fresh_group_request()
+        r1 = wire.call(srv, "sendgroupredpack", req)
+        r2 = wire.call(srv, "sendgroupredpack", dict(req, nonce_str=wire.new_nonce()))
+        other = wire.fresh_group_request(re_openid="oMOCK_NOTENOUGH")
+        r3 = wire.call(srv, "sendgroupredpack", other)
+        q = wire.call(srv, "gethbinfo", wire.query_request(req["mch_billno"]))
         doc = self.journal(srv)
         self.assertEqual(doc["kept"], 4)
         self.assertGreater(doc["bytes"], 0)
@@ -317,12 +317,12 @@ class Journal(rpsim.E2ETestCase):
         self.assertEqual(one["kept"], 4)
         self.assertEqual(self.journal(srv, "?mch_billno=nope")["entries"], [])
         for bad in ("?limit=0", "?limit=1001", "?limit=x", "?limit=-1"):
-            st, _, raw = u.admin(srv, "GET", "/admin/v1/journal" + bad)
+            st, _, raw = control.admin(srv, "GET", "/admin/v1/journal" + bad)
             self.assertEqual(st, 400, (bad, raw))
         # Default limit: 50.
-        with rpsim.Connection(srv) as conn:
+        with wire.Connection(srv) as conn:
             for _ in range(60):
-                u.call(srv, "gethbinfo", u.query_request(rpsim.new_billno()), conn=conn)
+                wire.call(srv, "gethbinfo", wire.query_request(wire.new_billno()), conn=conn)
         self.assertEqual(len(self.journal(srv)["entries"]), 50)
         self.assertEqual(len(self.journal(srv, "?limit=1000")["entries"]), 64)
 
@@ -331,46 +331,46 @@ class Journal(rpsim.E2ETestCase):
         cases = []
 
         def bad(name, fields, body, endpoint="sendgroupredpack", server_fields=None):
-            resp = rpsim.post(srv, u.PATHS[endpoint], body, cert=fields["mch_id"])
-            self.assertEqual(u.answer(resp)["err_code"], "SIGN_ERROR", name)
+            resp = wire.post(srv, contract.PATHS[endpoint], body, cert=fields["mch_id"])
+            self.assertEqual(answers.answer(resp)["err_code"], "SIGN_ERROR", name)
             cases.append((name, fields, server_fields))
 
         # wechatpy's send_group signs a client_ip the endpoint does not have.
-        f = u.group_request(client_ip="127.0.0.1")
-        f["sign"] = rpsim.sign(f, rpsim.MCH_KEY)
-        bad("client_ip", f, rpsim.build_xml(f, "wechatpy"),
+        f = wire.fresh_group_request(client_ip="127.0.0.1")
+        f["sign"] = wire.sign(f, contract.MCH_KEY)
+        bad("client_ip", f, wire.build_xml(f, "wechatpy"),
             server_fields={k: v for k, v in f.items() if k != "client_ip"})
         # sign_type signed (the endpoint leaves it out).
-        f = u.group_request(sign_type="MD5")
-        f["sign"] = rpsim.sign(f, rpsim.MCH_KEY)
-        bad("sign_type", f, rpsim.build_xml(f), server_fields={k: v for k, v in f.items() if k != "sign_type"})
+        f = wire.fresh_group_request(sign_type="MD5")
+        f["sign"] = wire.sign(f, contract.MCH_KEY)
+        bad("sign_type", f, wire.build_xml(f), server_fields={k: v for k, v in f.items() if k != "sign_type"})
         # Lower-case hex.
-        f = u.group_request()
-        f["sign"] = rpsim.sign(f, rpsim.MCH_KEY).lower()
-        bad("lower", f, rpsim.build_xml(f))
+        f = wire.fresh_group_request()
+        f["sign"] = wire.sign(f, contract.MCH_KEY).lower()
+        bad("lower", f, wire.build_xml(f))
         # HMAC-SHA256 (64 hex digits).
-        f = u.group_request()
-        f["sign"] = rpsim.sign_hmac_sha256(f, rpsim.MCH_KEY)
-        bad("hmac", f, rpsim.build_xml(f))
+        f = wire.fresh_group_request()
+        f["sign"] = wire.sign_hmac_sha256(f, contract.MCH_KEY)
+        bad("hmac", f, wire.build_xml(f))
         # An empty value signed.
-        f = u.group_request(consume_mch_id="")
-        f["sign"] = rpsim.sign(f, rpsim.MCH_KEY, keep_empty=True)
-        bad("empty", f, rpsim.build_xml(f))
+        f = wire.fresh_group_request(consume_mch_id="")
+        f["sign"] = wire.sign(f, contract.MCH_KEY, keep_empty=True)
+        bad("empty", f, wire.build_xml(f))
         # A wrong key (merchant 10000099's).
-        f = u.group_request()
-        f["sign"] = rpsim.sign(f, rpsim.MCH2_KEY)
-        bad("key", f, rpsim.build_xml(f))
+        f = wire.fresh_group_request()
+        f["sign"] = wire.sign(f, contract.MCH2_KEY)
+        bad("key", f, wire.build_xml(f))
         # gethbinfo too.
-        f = u.query_request(rpsim.new_billno())
-        f["sign"] = rpsim.sign(f, rpsim.MCH_KEY).lower()
-        bad("query-lower", f, rpsim.build_xml(f), endpoint="gethbinfo")
+        f = wire.query_request(wire.new_billno())
+        f["sign"] = wire.sign(f, contract.MCH_KEY).lower()
+        bad("query-lower", f, wire.build_xml(f), endpoint="gethbinfo")
         # The other two merchants (their keys must not leak either).
-        f = u.normal_request(mch_id=MCH2_ID, wxappid=rpsim.MCH2_APPID)
-        f["sign"] = rpsim.sign(f, rpsim.MCH2_KEY).lower()
-        bad("mch2-lower", f, rpsim.build_xml(f), endpoint="sendredpack")
-        f = u.group_request(mch_id=LOAD_MCH_ID, wxappid=rpsim.LOAD_APPID)
-        f["sign"] = rpsim.sign_hmac_sha256(f, rpsim.LOAD_MCH_KEY)
-        bad("load-hmac", f, rpsim.build_xml(f))
+        f = wire.fresh_normal_request(mch_id=MCH2_ID, wxappid=contract.MCH2_APPID)
+        f["sign"] = wire.sign(f, contract.MCH2_KEY).lower()
+        bad("mch2-lower", f, wire.build_xml(f), endpoint="sendredpack")
+        f = wire.fresh_group_request(mch_id=LOAD_MCH_ID, wxappid=contract.LOAD_APPID)
+        f["sign"] = wire.sign_hmac_sha256(f, contract.LOAD_MCH_KEY)
+        bad("load-hmac", f, wire.build_xml(f))
 
         entries = {e["mch_billno"]: e for e in self.journal(srv, "?err_code=SIGN_ERROR")["entries"]}
         self.assertEqual(len(entries), len(cases))
@@ -385,35 +385,35 @@ class Journal(rpsim.E2ETestCase):
                 self.assertIsInstance(sc, dict, e)
                 s = sc["string_to_sign"]
                 self.assertTrue(s.endswith("&key=***"), s)
-                expect = rpsim.sign_string({k: v for k, v in (server_fields or fields).items()
+                expect = wire.sign_string({k: v for k, v in (server_fields or fields).items()
                                             if k != "sign"}, "***")
                 self.assertEqual(s, expect, "the string the server signed (empty values and "
                                  "fields of no endpoint left out)")
                 for word in want_cause[name]:
                     self.assertIn(word.lower(), sc["likely_cause"].lower(), sc)
         # Entries that are not SIGN_ERRORs carry no sign_check.
-        u.call(srv, "sendgroupredpack", u.group_request())
+        wire.call(srv, "sendgroupredpack", wire.fresh_group_request())
         e = self.journal(srv, "?limit=1")["entries"][0]
         self.assertNotIn("sign_check", e)
         self.assertNoKeys(srv)
 
     def assertNoKeys(self, srv):
-        j = u.admin(srv, "GET", "/admin/v1/journal?limit=1000")[2].decode("utf-8")
-        for key in u.FIXTURE_KEYS:
+        j = control.admin(srv, "GET", "/admin/v1/journal?limit=1000")[2].decode("utf-8")
+        for key in contract.FIXTURE_KEYS:
             self.assertNotIn(key, j, "an API key in the journal")
             self.assertNotIn(key.upper(), j)
             self.assertNotIn(key, srv.stderr_text(), "an API key in the server's stderr")
 
     def test_journal_off(self):
         srv = self.start_server(args=["--journal-size", "0"])
-        u.call(srv, "sendgroupredpack", u.group_request())
-        st, doc, raw = u.admin(srv, "GET", "/admin/v1/journal")
+        wire.call(srv, "sendgroupredpack", wire.fresh_group_request())
+        st, doc, raw = control.admin(srv, "GET", "/admin/v1/journal")
         self.assertEqual(st, 404, raw)
         self.assertIsInstance(doc.get("error"), str)
 
     def test_bounded_under_10000_requests(self):
         srv = self.start_server(args=["--journal-size", "100", "--journal-bytes", "65536"])
-        asan = is_asan(rpsim.bin_path())
+        asan = is_asan(contract.bin_path())
         threads, per_thread = 4, 2500
         errors = []
         expected = [0]
@@ -426,13 +426,13 @@ class Journal(rpsim.E2ETestCase):
 
         def worker(n, count):
             try:
-                with rpsim.Connection(srv, cert=LOAD_MCH_ID) as conn:
+                with wire.Connection(srv, cert=LOAD_MCH_ID) as conn:
                     for i in range(count):
-                        req = u.group_request(mch_id=LOAD_MCH_ID, wxappid=rpsim.LOAD_APPID,
-                                              re_openid=rpsim.LOAD_OPENID if i % 7 else "oMOCK_SYSTEMERROR")
+                        req = wire.fresh_group_request(mch_id=LOAD_MCH_ID, wxappid=contract.LOAD_APPID,
+                                              re_openid=contract.LOAD_OPENID if i % 7 else "oMOCK_SYSTEMERROR")
                         if i % 11 == 0:
                             req["sign"] = "0" * 32  # a SIGN_ERROR now and then (diagnosis entries)
-                        resp = u.call(srv, "sendgroupredpack", req, conn=conn)
+                        resp = wire.call(srv, "sendgroupredpack", req, conn=conn)
                         if resp.status != 200:
                             raise AssertionError("HTTP %d" % resp.status)
                         if i % 7 and i % 11:
@@ -469,7 +469,7 @@ class Journal(rpsim.E2ETestCase):
         seqs = [e["seq"] for e in doc["entries"]]
         self.assertEqual(seqs, list(range(seqs[0], seqs[0] - len(seqs), -1)),
                          "the kept entries are the newest ones, consecutive")
-        self.assertEqual(rpsim.query(srv, "SELECT COUNT(*) FROM packets")[0][0], expected[0])
+        self.assertEqual(probe.query(srv, "SELECT COUNT(*) FROM packets")[0][0], expected[0])
         growth = (rss_10000 - rss_2000) / 1024.0
         sys.stderr.write("\n[journal] 10,000 requests in %.1f s; RSS %d kB at 2,000, %d kB at 10,000 "
                          "(%+.1f MB)%s\n" % (elapsed, rss_2000, rss_10000, growth,
@@ -478,7 +478,7 @@ class Journal(rpsim.E2ETestCase):
             self.assertLess(growth, 6.0, "server RSS grew by %.1f MB between request 2,000 and 10,000"
                             % growth)
         self.assertNoKeys(srv)
-        u.check_api(srv)
+        control.check(srv)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import rpsim  # noqa: E402
-import ondemand_util as u  # noqa: E402
-from rpsim import HOST, MCH_ID, MCH2_ID  # noqa: E402
+from harness import answers, contract, control, probe, wire  # noqa: E402
+from harness.cases import E2ETestCase  # noqa: E402
+from harness.contract import HOST, MCH2_ID, MCH_ID  # noqa: E402
 
 # Every control route, with a body that would succeed, and the query parameters
 # it takes (README "The control API").
@@ -57,20 +57,20 @@ def raw_admin(srv, request_line, body=b""):
 
 
 def packets_of(srv, mch_id):
-    return rpsim.query(srv, "SELECT mch_billno, status FROM packets WHERE mch_id = ? ORDER BY id",
+    return probe.query(srv, "SELECT mch_billno, status FROM packets WHERE mch_id = ? ORDER BY id",
                        (mch_id,))
 
 
 def send_ok(tc, srv, **overrides):
-    req = u.group_request(**overrides)
-    tc.assertEqual(u.answer(u.call(srv, "sendgroupredpack", req))["err_code"], "SUCCESS")
+    req = wire.fresh_group_request(**overrides)
+    tc.assertEqual(answers.answer(wire.call(srv, "sendgroupredpack", req))["err_code"], "SUCCESS")
     return req
 
 
-class QueryStrings(rpsim.E2ETestCase):
+class QueryStrings(E2ETestCase):
 
     def assert400(self, srv, method, path, naming=None, body=None):
-        st, doc, raw = u.admin(srv, method, path, body)
+        st, doc, raw = control.admin(srv, method, path, body)
         self.assertEqual(st, 400, (method, path, raw))
         self.assertIsInstance(doc, dict, raw)
         self.assertIsInstance(doc.get("error"), str, raw)
@@ -81,7 +81,7 @@ class QueryStrings(rpsim.E2ETestCase):
 
     def test_reset_never_widens_its_scope(self):
         srv = self.start_server()
-        for mch, app in ((MCH_ID, rpsim.APPID), (MCH2_ID, rpsim.MCH2_APPID)):
+        for mch, app in ((MCH_ID, contract.APPID), (MCH2_ID, contract.MCH2_APPID)):
             send_ok(self, srv, mch_id=mch, wxappid=app)
             send_ok(self, srv, mch_id=mch, wxappid=app)
         mine, theirs = packets_of(srv, MCH_ID), packets_of(srv, MCH2_ID)
@@ -112,18 +112,18 @@ class QueryStrings(rpsim.E2ETestCase):
                 self.assertEqual(packets_of(srv, MCH_ID), mine, "a refused reset touched 10000098")
                 self.assertEqual(packets_of(srv, MCH2_ID), theirs, "a refused reset touched 10000099")
         # Percent-encoding is decoded ("%31" is "1") before the value is checked.
-        doc = u.admin_ok(srv, "POST", "/admin/v1/reset?mch_id=1000009%39")
+        doc = control.admin_ok(srv, "POST", "/admin/v1/reset?mch_id=1000009%39")
         self.assertEqual(doc["mch_id"], MCH2_ID)
         self.assertEqual(packets_of(srv, MCH2_ID), [])
         self.assertEqual(packets_of(srv, MCH_ID), mine, "the other merchant's packets survive")
         # An empty query string is no parameter at all: the whole world goes back.
-        doc = u.admin_ok(srv, "POST", "/admin/v1/reset?")
+        doc = control.admin_ok(srv, "POST", "/admin/v1/reset?")
         self.assertIsNone(doc["mch_id"])
         self.assertEqual(packets_of(srv, MCH_ID), [])
 
     def test_raw_bytes_in_the_query(self):
         srv = self.start_server()
-        send_ok(self, srv, mch_id=MCH2_ID, wxappid=rpsim.MCH2_APPID)
+        send_ok(self, srv, mch_id=MCH2_ID, wxappid=contract.MCH2_APPID)
         theirs = packets_of(srv, MCH2_ID)
         for line in (b"POST /admin/v1/reset?mch_id=\xe4\xb8\xad HTTP/1.1",
                      b"POST /admin/v1/reset?mch_id=10000099\xff HTTP/1.1",
@@ -134,15 +134,15 @@ class QueryStrings(rpsim.E2ETestCase):
                 st, body = raw_admin(srv, line)
                 self.assertEqual(st, 400, body)
                 self.assertEqual(packets_of(srv, MCH2_ID), theirs)
-        self.assertEqual(u.admin_ok(srv, "GET", "/admin/v1/clock")["offset_seconds"], 0)
+        self.assertEqual(control.admin_ok(srv, "GET", "/admin/v1/clock")["offset_seconds"], 0)
 
     def test_every_route_checks_its_parameters(self):
         srv = self.start_server()
-        req = u.group_request(re_openid="oMOCK_PROCESSING")
-        self.assertEqual(u.answer(u.call(srv, "sendgroupredpack", req))["err_code"], "PROCESSING")
-        rule = u.admin_ok(srv, "POST", "/admin/v1/faults",
+        req = wire.fresh_group_request(re_openid="oMOCK_PROCESSING")
+        self.assertEqual(answers.answer(wire.call(srv, "sendgroupredpack", req))["err_code"], "PROCESSING")
+        rule = control.admin_ok(srv, "POST", "/admin/v1/faults",
                           {"transport": "http_503", "match": {"mch_billno": "NEVER"}}, want=201)
-        balance = rpsim.balance(srv)
+        balance = probe.balance(srv)
         for method, path, body, takes in ROUTES:
             path = path.format(billno=req["mch_billno"], rule=rule["id"])
             with self.subTest(route=(method, path)):
@@ -156,18 +156,18 @@ class QueryStrings(rpsim.E2ETestCase):
                 if takes:
                     self.assert400(srv, method, path + sep + "other=2", "other", body)
         # Nothing was done by any refused call.
-        self.assertEqual(rpsim.balance(srv), balance)
-        self.assertEqual(u.admin_ok(srv, "GET", "/admin/v1/clock")["offset_seconds"], 0)
-        self.assertEqual([r["id"] for r in u.admin_ok(srv, "GET", "/admin/v1/faults")["faults"]],
+        self.assertEqual(probe.balance(srv), balance)
+        self.assertEqual(control.admin_ok(srv, "GET", "/admin/v1/clock")["offset_seconds"], 0)
+        self.assertEqual([r["id"] for r in control.admin_ok(srv, "GET", "/admin/v1/faults")["faults"]],
                          [rule["id"]], "DELETE /admin/v1/faults?x must not delete every rule")
-        self.assertEqual(u.packet(srv, req["mch_billno"])["status"], "SENDING")
-        self.assertEqual(u.packet(srv, req["mch_billno"])["shares"], [])
+        self.assertEqual(control.packet_doc(srv, req["mch_billno"])["status"], "SENDING")
+        self.assertEqual(control.packet_doc(srv, req["mch_billno"])["shares"], [])
         # Unknown paths and methods keep their 404 and 405 whatever the query.
-        self.assertEqual(u.admin(srv, "GET", "/admin/v1/nope?bogus=1")[0], 404)
-        self.assertEqual(u.admin(srv, "PUT", "/admin/v1/reset?bogus=1")[0], 405)
+        self.assertEqual(control.admin(srv, "GET", "/admin/v1/nope?bogus=1")[0], 404)
+        self.assertEqual(control.admin(srv, "PUT", "/admin/v1/reset?bogus=1")[0], 405)
         # The good spellings still work.
-        u.admin_ok(srv, "GET", "/healthz?")
-        u.admin_ok(srv, "GET", "/admin/v1/packets/%s?mch_id=%s" % (req["mch_billno"], MCH_ID))
+        control.admin_ok(srv, "GET", "/healthz?")
+        control.admin_ok(srv, "GET", "/admin/v1/packets/%s?mch_id=%s" % (req["mch_billno"], MCH_ID))
 
     def test_values_are_checked_once_for_every_route(self):
         srv = self.start_server()
@@ -186,17 +186,17 @@ class QueryStrings(rpsim.E2ETestCase):
         for path, naming in bad:
             with self.subTest(path=path):
                 if naming is None:
-                    st, _, raw = u.admin(srv, "GET", path)
+                    st, _, raw = control.admin(srv, "GET", path)
                     self.assertIn(st, (200, 400), raw)  # leading zeros: either, but never 5xx
                 else:
                     self.assert400(srv, "GET", path, naming)
         for path in ("/admin/v1/packets?status=SENT&limit=1000&mch_id=" + MCH_ID,
                      "/admin/v1/journal?err_code=SUCCESS&limit=1",
                      "/admin/v1/faults?limit=1&cursor=7"):
-            u.admin_ok(srv, "GET", path)
+            control.admin_ok(srv, "GET", path)
 
 
-class Pagination(rpsim.E2ETestCase):
+class Pagination(E2ETestCase):
 
     def walk(self, srv, path, key, limit=None):
         """Follows "next" from the first page; returns (every item, pages)."""
@@ -208,7 +208,7 @@ class Pagination(rpsim.E2ETestCase):
                 q.append("limit=%d" % limit)
             if cursor is not None:
                 q.append("cursor=" + cursor)
-            doc = u.admin_ok(srv, "GET", path + (sep + "&".join(q) if q else ""))
+            doc = control.admin_ok(srv, "GET", path + (sep + "&".join(q) if q else ""))
             self.assertIn("next", doc)
             pages += 1
             if limit is not None:
@@ -234,42 +234,42 @@ class Pagination(rpsim.E2ETestCase):
             self.assertEqual(resp.status, 201)
             ids.append(json.loads(resp.read())["id"])
         conn.close()
-        st, doc, raw = u.admin(srv, "GET", "/admin/v1/faults")
+        st, doc, raw = control.admin(srv, "GET", "/admin/v1/faults")
         self.assertEqual(st, 200)
         self.assertEqual([r["id"] for r in doc["faults"]], ids[:100], "default page: 100, in order")
         self.assertEqual(doc["next"], str(ids[99]))
         self.assertLess(len(raw), 40000, "the default answer stays small")
-        doc = u.admin_ok(srv, "GET", "/admin/v1/faults?limit=1000")
+        doc = control.admin_ok(srv, "GET", "/admin/v1/faults?limit=1000")
         self.assertEqual(len(doc["faults"]), 1000)
         items, pages = self.walk(srv, "/admin/v1/faults", "faults", limit=1000)
         self.assertEqual(([r["id"] for r in items], pages), (ids, 2))
         items, pages = self.walk(srv, "/admin/v1/faults", "faults", limit=350)
         self.assertEqual(([r["id"] for r in items], pages), (ids, 3))
         # A page that ends exactly at the last rule says so.
-        doc = u.admin_ok(srv, "GET", "/admin/v1/faults?limit=50&cursor=%d" % ids[-51])
+        doc = control.admin_ok(srv, "GET", "/admin/v1/faults?limit=50&cursor=%d" % ids[-51])
         self.assertEqual(([r["id"] for r in doc["faults"]], doc["next"]), (ids[-50:], None))
         # Rules deleted between pages: the walk neither repeats nor skips the others.
-        first = u.admin_ok(srv, "GET", "/admin/v1/faults?limit=10")
-        u.admin_ok(srv, "DELETE", "/admin/v1/faults/%d" % ids[10])   # on the next page
-        u.admin_ok(srv, "DELETE", "/admin/v1/faults/%d" % ids[9])    # the cursor itself
-        doc = u.admin_ok(srv, "GET", "/admin/v1/faults?limit=10&cursor=" + first["next"])
+        first = control.admin_ok(srv, "GET", "/admin/v1/faults?limit=10")
+        control.admin_ok(srv, "DELETE", "/admin/v1/faults/%d" % ids[10])   # on the next page
+        control.admin_ok(srv, "DELETE", "/admin/v1/faults/%d" % ids[9])    # the cursor itself
+        doc = control.admin_ok(srv, "GET", "/admin/v1/faults?limit=10&cursor=" + first["next"])
         self.assertEqual([r["id"] for r in doc["faults"]], ids[11:21])
         # A cursor past the end: an empty last page.
-        doc = u.admin_ok(srv, "GET", "/admin/v1/faults?cursor=%d" % (ids[-1] + 5))
+        doc = control.admin_ok(srv, "GET", "/admin/v1/faults?cursor=%d" % (ids[-1] + 5))
         self.assertEqual((doc["faults"], doc["next"]), ([], None))
-        u.admin_ok(srv, "DELETE", "/admin/v1/faults")
-        self.assertEqual(u.admin_ok(srv, "GET", "/admin/v1/faults"), {"faults": [], "next": None})
+        control.admin_ok(srv, "DELETE", "/admin/v1/faults")
+        self.assertEqual(control.admin_ok(srv, "GET", "/admin/v1/faults"), {"faults": [], "next": None})
 
     def test_packets(self):
         srv = self.start_server()
         for i in range(23):
             if i % 3 == 2:
-                send_ok(self, srv, mch_id=MCH2_ID, wxappid=rpsim.MCH2_APPID)
+                send_ok(self, srv, mch_id=MCH2_ID, wxappid=contract.MCH2_APPID)
             else:
                 send_ok(self, srv)
-        u.call(srv, "sendgroupredpack", u.group_request(re_openid="oMOCK_NOTENOUGH"))
-        every = [r[0] for r in rpsim.query(srv, "SELECT mch_billno FROM packets ORDER BY id DESC")]
-        mine = [r[0] for r in rpsim.query(
+        wire.call(srv, "sendgroupredpack", wire.fresh_group_request(re_openid="oMOCK_NOTENOUGH"))
+        every = [r[0] for r in probe.query(srv, "SELECT mch_billno FROM packets ORDER BY id DESC")]
+        mine = [r[0] for r in probe.query(
             srv, "SELECT mch_billno FROM packets WHERE mch_id = ? AND status = 'SENT' ORDER BY id DESC",
             (MCH_ID,))]
         items, pages = self.walk(srv, "/admin/v1/packets", "packets", limit=5)
@@ -279,17 +279,17 @@ class Pagination(rpsim.E2ETestCase):
         self.assertEqual([p["mch_billno"] for p in items], mine)
         self.assertEqual(len(mine), 16)
         self.assertEqual(pages, 4, "the page that holds the last one says there is no more")
-        doc = u.admin_ok(srv, "GET", "/admin/v1/packets")
+        doc = control.admin_ok(srv, "GET", "/admin/v1/packets")
         self.assertEqual(([p["mch_billno"] for p in doc["packets"]], doc["next"]), (every, None))
-        doc = u.admin_ok(srv, "GET", "/admin/v1/packets?limit=%d" % len(every))
+        doc = control.admin_ok(srv, "GET", "/admin/v1/packets?limit=%d" % len(every))
         self.assertIsNone(doc["next"], "a page that holds the rest says there is no more")
 
     def test_journal(self):
         srv = self.start_server()
         sent = [send_ok(self, srv) for _ in range(9)]
         for _ in range(4):
-            u.call(srv, "gethbinfo", u.query_request(rpsim.new_billno()))
-        doc = u.admin_ok(srv, "GET", "/admin/v1/journal")
+            wire.call(srv, "gethbinfo", wire.query_request(wire.new_billno()))
+        doc = control.admin_ok(srv, "GET", "/admin/v1/journal")
         self.assertEqual((doc["kept"], len(doc["entries"]), doc["next"]), (13, 13, None))
         seqs = [e["seq"] for e in doc["entries"]]
         items, pages = self.walk(srv, "/admin/v1/journal", "entries", limit=4)
@@ -300,23 +300,23 @@ class Pagination(rpsim.E2ETestCase):
         self.assertEqual(pages, 3)
         items, _ = self.walk(srv, "/admin/v1/journal?err_code=NOT_FOUND", "entries", limit=1)
         self.assertEqual(len(items), 4)
-        one = u.admin_ok(srv, "GET", "/admin/v1/journal?mch_billno=" + sent[3]["mch_billno"])
+        one = control.admin_ok(srv, "GET", "/admin/v1/journal?mch_billno=" + sent[3]["mch_billno"])
         self.assertEqual((len(one["entries"]), one["next"]), (1, None))
 
 
-class JournalBodies(rpsim.E2ETestCase):
+class JournalBodies(E2ETestCase):
 
     def entries(self, srv, query):
-        return u.admin_ok(srv, "GET", "/admin/v1/journal?" + query)["entries"]
+        return control.admin_ok(srv, "GET", "/admin/v1/journal?" + query)["entries"]
 
     def test_invalid_utf8_is_escaped_not_dropped(self):
         srv = self.start_server()
         gbk = "<xml><mch_id>10000098</mch_id><send_name>天虹百货</send_name></xml>".encode("gbk")
-        resp = rpsim.post(srv, u.PATHS["sendgroupredpack"], gbk)
-        self.assertEqual(u.answer(resp)["err_code"], "XML_ERROR")
+        resp = wire.post(srv, contract.PATHS["sendgroupredpack"], gbk)
+        self.assertEqual(answers.answer(resp)["err_code"], "XML_ERROR")
         stray = b"<xml>\x00\x80\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80ok\\x41</xml>"
-        resp = rpsim.post(srv, u.PATHS["gethbinfo"], stray)
-        self.assertEqual(u.answer(resp)["err_code"], "XML_ERROR")
+        resp = wire.post(srv, contract.PATHS["gethbinfo"], stray)
+        self.assertEqual(answers.answer(resp)["err_code"], "XML_ERROR")
         got = self.entries(srv, "err_code=XML_ERROR")
         self.assertEqual(len(got), 2, "both bodies are in the journal")
         # Python's own decoder, with each byte it refuses written as \xNN, agrees
@@ -336,16 +336,16 @@ class JournalBodies(rpsim.E2ETestCase):
     def test_long_body_cut_on_a_character(self):
         srv = self.start_server()
         for shift in range(3):
-            req = u.group_request()
-            req["sign"] = rpsim.sign(req, rpsim.MCH_KEY)
+            req = wire.fresh_group_request()
+            req["sign"] = wire.sign(req, contract.MCH_KEY)
             # An element the endpoint does not know (not signed, ignored) carries
             # Chinese text so that byte 8192 falls inside a character for shifts 1 and 2.
-            head = len(rpsim.build_xml(dict(req, pad="")).split(b"<pad>")[0]) + len(b"<pad>")
+            head = len(wire.build_xml(dict(req, pad="")).split(b"<pad>")[0]) + len(b"<pad>")
             pad = "x" * ((8192 - head - shift) % 3) + "中" * 3000
-            body = rpsim.build_xml(dict(req, pad=pad))
+            body = wire.build_xml(dict(req, pad=pad))
             self.assertGreater(len(body), 8192 + 100)
-            resp = rpsim.post(srv, u.PATHS["sendgroupredpack"], body)
-            self.assertEqual(u.answer(resp)["err_code"], "SUCCESS")
+            resp = wire.post(srv, contract.PATHS["sendgroupredpack"], body)
+            self.assertEqual(answers.answer(resp)["err_code"], "SUCCESS")
             got = self.entries(srv, "mch_billno=" + req["mch_billno"])
             self.assertEqual(len(got), 1, "a 9 KB SUCCESS send is in the journal")
             e = got[0]

@@ -12,9 +12,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import rpsim  # noqa: E402
-import ondemand_util as u  # noqa: E402
-from rpsim import MCH_ID, MCH2_ID, SEED_OPENID  # noqa: E402
+from harness import answers, contract, control, golden, probe, wire  # noqa: E402
+from harness.cases import SharedServerCase  # noqa: E402
+from harness.contract import MCH2_ID, MCH_ID, SEED_OPENID  # noqa: E402
 
 COMMANDS = ("check", "health", "send", "packets", "packet", "claim", "settle", "clock", "merchant",
             "reset", "journal", "faults", "errors")
@@ -29,30 +29,16 @@ def free_port():
     return port
 
 
-class CtlCase(rpsim.E2ETestCase):
-
-    srv = None
+class CtlCase(SharedServerCase):
 
     @classmethod
     def setUpClass(cls):
-        if not os.access(u.ctl_path(), os.X_OK):
-            raise unittest.SkipTest("redpack-ctl not found at %s (set REDPACK_CTL_BIN)" % u.ctl_path())
-        cls.srv = rpsim.Server()
-        cls.srv.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        srv, cls.srv = cls.srv, None
-        if srv is None:
-            return
-        try:
-            rpsim.check_invariants(srv)
-            u.check_api(srv)
-        finally:
-            srv.stop()
+        if not os.access(contract.ctl_bin_path(), os.X_OK):
+            raise unittest.SkipTest("redpack-ctl not found at %s (set REDPACK_CTL_BIN)" % contract.ctl_bin_path())
+        super().setUpClass()
 
     def ctl(self, *args, rc=0, admin=True):
-        p = u.ctl(self.srv, *args, admin_url=admin)
+        p = control.ctl(self.srv, *args, admin_url=admin)
         if p.returncode != rc:
             self.fail("redpack-ctl %s: exit %d (expected %d)\n--- stdout ---\n%s\n--- stderr ---\n%s"
                       % (" ".join(args), p.returncode, rc, p.stdout, p.stderr))
@@ -66,12 +52,12 @@ class CtlCase(rpsim.E2ETestCase):
             self.fail("redpack-ctl --json %s printed no JSON:\n%s" % (" ".join(args), p.stdout))
 
     def send(self, endpoint=None, *extra, rc=0):
-        return self.ctl(*(u.send_args(self.srv, endpoint) + list(extra)), rc=rc)
+        return self.ctl(*(control.send_args(self.srv, endpoint) + list(extra)), rc=rc)
 
     def send_answer(self, endpoint=None, *extra, rc=0):
         p = self.send(endpoint, *extra, rc=rc)
         self.assertTrue(p.stdout.endswith("</xml>\n"), p.stdout)
-        return p.stdout[:-1], rpsim.answer_dict(p.stdout[:-1])
+        return p.stdout[:-1], answers.answer_dict(p.stdout[:-1])
 
 
 class Send(CtlCase):
@@ -81,24 +67,24 @@ class Send(CtlCase):
         self.assertEqual(ans["err_code"], "SUCCESS")
         self.assertRegex(ans["mch_billno"], r"^10000098\d{18}$")
         self.assertEqual(ans["re_openid"], SEED_OPENID, "the fixtures' user of the merchant's app")
-        row = rpsim.packet_rows(self.srv, ans["mch_billno"])[0]
-        with open(u.golden_path("sendgroupredpack", "SUCCESS"), encoding="utf-8") as f:
-            want = u.fill(f.read(), {"mch_billno": ans["mch_billno"], "re_openid": SEED_OPENID,
+        row = probe.packet_rows(self.srv, ans["mch_billno"])[0]
+        with open(golden.golden_path("sendgroupredpack", "SUCCESS"), encoding="utf-8") as f:
+            want = golden.fill(f.read(), {"mch_billno": ans["mch_billno"], "re_openid": SEED_OPENID,
                                      "send_listid": row[7]})
         self.assertEqual(text, want)
 
     def test_each_endpoint(self):
         text, ans = self.send_answer("sendredpack", "--set", "total_amount=150",
-                                     "--set", "re_openid=" + rpsim.new_openid())
+                                     "--set", "re_openid=" + wire.new_openid())
         self.assertEqual((ans["err_code"], ans["total_amount"]), ("SUCCESS", "150"))
         self.assertNotIn("total_num", ans)
         billno = ans["mch_billno"]
-        self.assertEqual(rpsim.packet_rows(self.srv, billno)[0][1], "SENT")
+        self.assertEqual(probe.packet_rows(self.srv, billno)[0][1], "SENT")
         text, q = self.send_answer("gethbinfo", "--set", "mch_billno=" + billno)
         self.assertEqual((q["err_code"], q["status"], q["hb_type"], q["total_amount"]),
                          ("SUCCESS", "SENT", "NORMAL", "150"))
         # A failure answer exits 1, and is still printed.
-        text, q = self.send_answer("gethbinfo", "--set", "mch_billno=" + rpsim.new_billno(), rc=1)
+        text, q = self.send_answer("gethbinfo", "--set", "mch_billno=" + wire.new_billno(), rc=1)
         self.assertEqual(q["err_code"], "NOT_FOUND")
         text, ans = self.send_answer("sendgroupredpack", "--set", "re_openid=oMOCK_NOTENOUGH", rc=1)
         self.assertEqual(ans["err_code"], "NOTENOUGH")
@@ -107,12 +93,12 @@ class Send(CtlCase):
         # Another merchant: its key, app and user come from the fixtures.
         text, ans = self.send_answer(None, "--mch-id", MCH2_ID)
         self.assertEqual((ans["err_code"], ans["mch_id"], ans["wxappid"], ans["re_openid"]),
-                         ("SUCCESS", MCH2_ID, rpsim.MCH2_APPID, rpsim.MCH2_OPENID))
+                         ("SUCCESS", MCH2_ID, contract.MCH2_APPID, contract.MCH2_OPENID))
 
     def test_header(self):
         text, ans = self.send_answer(None, "--header", "Wechatpay-Negative-Test: SYSTEMERROR", rc=1)
         self.assertEqual(ans["err_code"], "SYSTEMERROR")
-        self.assertEqual(rpsim.packet_rows(self.srv, ans["mch_billno"]), [])
+        self.assertEqual(probe.packet_rows(self.srv, ans["mch_billno"]), [])
         text, ans = self.send_answer("gethbinfo", "--header", "Wechatpay-Negative-Test: NO_AUTH",
                                      "--set", "mch_billno=X1", rc=1)
         self.assertEqual((ans["err_code"], ans["err_code_des"]), ("NO_AUTH", "没有权限"))
@@ -120,29 +106,29 @@ class Send(CtlCase):
     def test_set_and_unset(self):
         text, ans = self.send_answer(None, "--unset", "wishing", rc=1)
         self.assertEqual((ans["err_code"], ans["err_code_des"]),
-                         ("PARAM_ERROR", rpsim.DES["wishing"]))
+                         ("PARAM_ERROR", contract.DES["wishing"]))
         text, ans = self.send_answer(None, "--set", "total_num=21", rc=1)
-        self.assertEqual(ans["err_code_des"], rpsim.DES["total_num"])
+        self.assertEqual(ans["err_code_des"], contract.DES["total_num"])
         # A new field is added and signed (scene_id), an override replaces (total_amount).
         text, ans = self.send_answer(None, "--set", "scene_id=PRODUCT_2", "--set", "total_amount=3",
-                                     "--set", "re_openid=" + rpsim.new_openid())
+                                     "--set", "re_openid=" + wire.new_openid())
         self.assertEqual((ans["err_code"], ans["total_amount"]), ("SUCCESS", "3"))
-        self.assertEqual(u.packet(self.srv, ans["mch_billno"])["scene_id"], "PRODUCT_2")
+        self.assertEqual(control.packet_doc(self.srv, ans["mch_billno"])["scene_id"], "PRODUCT_2")
         # A --set sign is sent as given: a wrong one is SIGN_ERROR.
         text, ans = self.send_answer(None, "--set", "sign=" + "A" * 32, rc=1)
         self.assertEqual(ans["err_code"], "SIGN_ERROR")
         # A wrong --key too; the right one explicitly works.
-        text, ans = self.send_answer(None, "--key", rpsim.MCH2_KEY, rc=1)
+        text, ans = self.send_answer(None, "--key", contract.MCH2_KEY, rc=1)
         self.assertEqual(ans["err_code"], "SIGN_ERROR")
-        text, ans = self.send_answer(None, "--key", rpsim.MCH_KEY, "--set", "re_openid=" + rpsim.new_openid())
+        text, ans = self.send_answer(None, "--key", contract.MCH_KEY, "--set", "re_openid=" + wire.new_openid())
         self.assertEqual(ans["err_code"], "SUCCESS")
 
     def test_raw(self):
-        req = u.group_request()
+        req = wire.fresh_group_request()
         with tempfile.TemporaryDirectory() as d:
             good = os.path.join(d, "good.xml")
             with open(good, "wb") as f:
-                f.write(u.signed_body(self.srv, req))
+                f.write(wire.signed_body(self.srv, req))
             text, ans = self.send_answer(None, "--raw", good)
             self.assertEqual((ans["err_code"], ans["mch_billno"]), ("SUCCESS", req["mch_billno"]))
             # The same file again: the original answer, byte for byte.
@@ -152,31 +138,31 @@ class Send(CtlCase):
             with open(bad, "wb") as f:
                 f.write(b"<xml><mch_id>10000098</mch_id>")
             text, ans = self.send_answer(None, "--raw", bad, rc=1)
-            self.assertEqual(text.encode("utf-8"), rpsim.XML_ERROR_BODY)
+            self.assertEqual(text.encode("utf-8"), answers.XML_ERROR_BODY)
             text, ans = self.send_answer(None, "--raw", good, "--header",
                                          "Wechatpay-Negative-Test: XML_ERROR", rc=1)
             self.assertEqual(ans["err_code"], "XML_ERROR")
             self.send(None, "--raw", os.path.join(d, "missing.xml"), rc=2)
 
     def test_json(self):
-        p = self.ctl(*(["--json"] + u.send_args(self.srv, "sendgroupredpack")))
+        p = self.ctl(*(["--json"] + control.send_args(self.srv, "sendgroupredpack")))
         doc = json.loads(p.stdout)
         self.assertEqual((doc["return_code"], doc["result_code"], doc["err_code"]),
                          ("SUCCESS", "SUCCESS", "SUCCESS"))
         self.assertEqual(doc["total_num"], "3")
-        self.assertRegex(doc["send_listid"], rpsim.SEND_LISTID_RE)
+        self.assertRegex(doc["send_listid"], contract.SEND_LISTID_RE)
         # --json after the command works too.
-        p = self.ctl(*(u.send_args(self.srv, "gethbinfo") + ["--set", "mch_billno=" + doc["mch_billno"],
+        p = self.ctl(*(control.send_args(self.srv, "gethbinfo") + ["--set", "mch_billno=" + doc["mch_billno"],
                                                              "--json"]))
         q = json.loads(p.stdout)
         self.assertEqual((q["err_code"], q["detail_id"]), ("SUCCESS", doc["send_listid"]))
-        p = self.ctl(*(u.send_args(self.srv) + ["--set", "re_openid=oMOCK_FREQ_LIMIT", "--json"]), rc=1)
+        p = self.ctl(*(control.send_args(self.srv) + ["--set", "re_openid=oMOCK_FREQ_LIMIT", "--json"]), rc=1)
         self.assertEqual(json.loads(p.stdout)["err_code"], "FREQ_LIMIT")
 
     def test_connection_errors_exit_2(self):
         port = free_port()
         p = self.ctl("send", "--api", "https://127.0.0.1:%d" % port, "--certs", self.srv.certs,
-                     "--fixtures", rpsim.default_fixtures_path(), rc=2)
+                     "--fixtures", contract.default_fixtures_path(), rc=2)
         self.assertIn("127.0.0.1", p.stderr)
         for args in (["check"], ["health"], ["errors"], ["packets"], ["faults"], ["journal"],
                      ["clock"], ["merchant", MCH_ID]):
@@ -184,11 +170,11 @@ class Send(CtlCase):
                 self.ctl("--admin", "http://127.0.0.1:%d" % port, *args, rc=2, admin=False)
 
     def test_http_error_page_exits_1(self):
-        req = u.group_request()
+        req = wire.fresh_group_request()
         with tempfile.TemporaryDirectory() as d:
             f = os.path.join(d, "b.xml")
             with open(f, "wb") as fh:
-                fh.write(u.signed_body(self.srv, req))
+                fh.write(wire.signed_body(self.srv, req))
             self.ctl("faults", "add", "--match", "mch_billno=" + req["mch_billno"], "--transport",
                      "http_503", "--times", "1")
             p = self.send(None, "--raw", f, rc=1)
@@ -206,7 +192,7 @@ class Admin(CtlCase):
         p = self.ctl("health")
         self.assertEqual(p.stdout.strip(), "ok")
         doc = self.ctl_json("errors")
-        self.assertEqual(doc, u.admin_ok(self.srv, "GET", "/admin/v1/errors"))
+        self.assertEqual(doc, control.admin_ok(self.srv, "GET", "/admin/v1/errors"))
         p = self.ctl("errors", "--json")
         self.assertEqual(json.loads(p.stdout), doc)
         p = self.ctl("errors")
@@ -217,7 +203,7 @@ class Admin(CtlCase):
         self.assertEqual(len(p.stdout.strip().split("\n")), 2 + len(doc["errors"]))
 
     def test_packets_packet_claim(self):
-        text, ans = self.send_answer(None, "--set", "re_openid=" + rpsim.new_openid(),
+        text, ans = self.send_answer(None, "--set", "re_openid=" + wire.new_openid(),
                                      "--set", "total_amount=600")
         billno, who = ans["mch_billno"], ans["re_openid"]
         doc = self.ctl_json("packets", "--mch-id", MCH_ID, "--status", "SENT", "--limit", "5")
@@ -231,14 +217,14 @@ class Admin(CtlCase):
         self.assertEqual((doc["mch_billno"], doc["total_amount"], len(doc["shares"])), (billno, 600, 3))
         p = self.ctl("packet", billno, "--mch-id", MCH_ID)
         self.assertIn("(unopened)", p.stdout)
-        self.ctl("packet", rpsim.new_billno(), rc=1)
+        self.ctl("packet", wire.new_billno(), rc=1)
         p = self.ctl("claim", billno, who)
         self.assertIn("opened share #0", p.stdout)
-        doc = self.ctl_json("claim", billno, rpsim.new_openid())
+        doc = self.ctl_json("claim", billno, wire.new_openid())
         self.assertEqual(doc["seq"], 1)
         self.ctl("claim", billno, who, rc=1)  # twice
-        self.ctl("claim", rpsim.new_billno(), who, rc=1)
-        shares = u.packet(self.srv, billno)["shares"]
+        self.ctl("claim", wire.new_billno(), who, rc=1)
+        shares = control.packet_doc(self.srv, billno)["shares"]
         self.assertEqual([s["openid"] is not None for s in shares], [True, True, False])
 
     def test_settle(self):
@@ -250,7 +236,7 @@ class Admin(CtlCase):
                 doc = self.ctl_json("settle", billno, result)
                 self.assertEqual(doc["status"], status)
                 self.ctl("settle", billno, "SENT", rc=1)
-        self.ctl("settle", rpsim.new_billno(), "SENT", rc=1)
+        self.ctl("settle", wire.new_billno(), "SENT", rc=1)
         self.ctl("settle", "X1", "MAYBE", rc=1)  # the server refuses the result (400)
 
     def test_clock(self):
@@ -259,7 +245,7 @@ class Admin(CtlCase):
         self.assertIn("offset", p.stdout)
         after = self.ctl_json("clock", "--advance", "120")
         self.assertGreaterEqual(after["offset_seconds"] - before["offset_seconds"], 120)
-        self.assertEqual(u.admin_ok(self.srv, "GET", "/admin/v1/clock")["offset_seconds"],
+        self.assertEqual(control.admin_ok(self.srv, "GET", "/admin/v1/clock")["offset_seconds"],
                          after["offset_seconds"])
         self.ctl("clock", "--now", "2020-01-01T00:00:00+08:00", rc=1)  # backwards: 409
 
@@ -287,20 +273,20 @@ class Admin(CtlCase):
         text, ans = self.send_answer(None, "--mch-id", MCH2_ID)
         m = self.ctl_json("merchant", MCH2_ID, "--ip-allowlist", "none")
         self.assertEqual(m["ip_allowlist"], [])
-        self.assertEqual(rpsim.balance(self.srv, MCH2_ID),
-                         rpsim.query(self.srv, "SELECT SUM(amount) FROM ledger WHERE mch_id = ?",
+        self.assertEqual(probe.balance(self.srv, MCH2_ID),
+                         probe.query(self.srv, "SELECT SUM(amount) FROM ledger WHERE mch_id = ?",
                                      (MCH2_ID,))[0][0])
         self.ctl("merchant", "99999999", rc=1)
         self.ctl("merchant", MCH2_ID, "--limit", "nope=1", rc=1)  # refused by the server (400)
         self.ctl("merchant", MCH2_ID, "--ip-allowlist", "bad-ip", rc=1)
 
     def test_reset(self):
-        text, ans = self.send_answer(None, "--mch-id", MCH2_ID, "--set", "re_openid=" + rpsim.new_openid())
+        text, ans = self.send_answer(None, "--mch-id", MCH2_ID, "--set", "re_openid=" + wire.new_openid())
         self.ctl("merchant", MCH2_ID, "--topup", "1")
         p = self.ctl("reset", "--mch-id", MCH2_ID)
         self.assertIn(MCH2_ID, p.stdout)
-        self.assertEqual(rpsim.packet_rows(self.srv, ans["mch_billno"], MCH2_ID), [])
-        self.assertEqual(rpsim.balance(self.srv, MCH2_ID), 5000000)
+        self.assertEqual(probe.packet_rows(self.srv, ans["mch_billno"], MCH2_ID), [])
+        self.assertEqual(probe.balance(self.srv, MCH2_ID), 5000000)
         self.ctl("reset", "--mch-id", "99999999", rc=1)
         doc = self.ctl_json("reset", "--mch-id", MCH2_ID)
         self.assertEqual(doc["mch_id"], MCH2_ID)
@@ -308,13 +294,13 @@ class Admin(CtlCase):
     def test_reset_everything(self):
         # On a server of its own: the others share theirs.
         srv = self.start_server()
-        p = u.ctl(srv, "send", "--api", "https://127.0.0.1:%d" % srv.api_port, "--certs", srv.certs,
-                  "--fixtures", rpsim.default_fixtures_path())
+        p = control.ctl(srv, "send", "--api", "https://127.0.0.1:%d" % srv.api_port, "--certs", srv.certs,
+                  "--fixtures", contract.default_fixtures_path())
         self.assertEqual(p.returncode, 0, p.stderr)
-        p = u.ctl(srv, "reset")
+        p = control.ctl(srv, "reset")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("everything", p.stdout)
-        self.assertEqual(rpsim.query(srv, "SELECT COUNT(*) FROM packets"), [(0,)])
+        self.assertEqual(probe.query(srv, "SELECT COUNT(*) FROM packets"), [(0,)])
 
     def test_journal(self):
         text, ans = self.send_answer(None, "--set", "sign=" + "B" * 32, rc=1)
@@ -332,11 +318,11 @@ class Admin(CtlCase):
         doc = self.ctl_json("journal", "--mch-billno", ans["mch_billno"])
         self.assertEqual([x["mch_billno"] for x in doc["entries"]], [ans["mch_billno"]])
         self.ctl("journal", "--limit", "0", rc=1)  # refused by the server (400)
-        for key in u.FIXTURE_KEYS:
+        for key in contract.FIXTURE_KEYS:
             self.assertNotIn(key, p.stdout)
 
     def test_faults(self):
-        who = rpsim.new_openid()
+        who = wire.new_openid()
         rule = self.ctl_json("faults", "add", "--api", "sendgroupredpack", "--match", "re_openid=" + who,
                              "--err-code", "NOTENOUGH", "--times", "2")
         self.assertEqual((rule["err_code"], rule["match"], rule["times"], rule["api"]),
@@ -366,7 +352,7 @@ class Paging(CtlCase):
     """Listing commands page through the control API's lists (issue 9 part 7)."""
 
     def test_packets_pages(self):
-        sent = [self.send_answer(None, "--set", "re_openid=" + rpsim.new_openid())[1]["mch_billno"]
+        sent = [self.send_answer(None, "--set", "re_openid=" + wire.new_openid())[1]["mch_billno"]
                 for _ in range(5)]
         newest = list(reversed(sent))
         doc = self.ctl_json("packets", "--mch-id", MCH_ID, "--limit", "2")
@@ -379,7 +365,7 @@ class Paging(CtlCase):
         every = self.ctl_json("packets", "--mch-id", MCH_ID, "--limit", "2", "--all")
         self.assertEqual([p["mch_billno"] for p in every["packets"]][:5], newest)
         self.assertIsNone(every["next"])
-        db = [r[0] for r in rpsim.query(self.srv, "SELECT mch_billno FROM packets WHERE mch_id = ? "
+        db = [r[0] for r in probe.query(self.srv, "SELECT mch_billno FROM packets WHERE mch_id = ? "
                                         "ORDER BY id DESC", (MCH_ID,))]
         self.assertEqual([p["mch_billno"] for p in every["packets"]], db)
         p = self.ctl("packets", "--mch-id", MCH_ID, "--limit", "2", "--all")
@@ -459,10 +445,10 @@ class Usage(CtlCase):
             with self.subTest(args=args):
                 self.ctl(*args, rc=2)
         # Nothing reached the server as a change.
-        self.assertEqual(u.admin_ok(self.srv, "GET", "/admin/v1/faults")["faults"], [])
+        self.assertEqual(control.admin_ok(self.srv, "GET", "/admin/v1/faults")["faults"], [])
 
     def test_send_unknown_merchant_without_key(self):
-        p = self.ctl(*(u.send_args(self.srv) + ["--mch-id", "12345678"]), rc=2)
+        p = self.ctl(*(control.send_args(self.srv) + ["--mch-id", "12345678"]), rc=2)
         self.assertIn("12345678", p.stderr)
 
 

@@ -23,9 +23,9 @@ import threading
 import time
 import unittest
 
-import rpsim
-import ondemand_util
-from rpsim import GROUP_PATH, LOAD_MCH_ID, LOAD_APPID
+from harness import answers, contract, control, probe, process, wire
+from harness.cases import E2ETestCase
+from harness.contract import GROUP_PATH, LOAD_APPID, LOAD_MCH_ID
 
 SEED = int(os.environ.get("REDPACK_TEST_SEED", "20240605"))
 CYCLES = 6          # SIGKILLs; the server is started CYCLES + 1 times
@@ -61,11 +61,11 @@ class Stream:
 
 def new_record(srv, rng):
     n = rng.randint(3, 10)
-    req = rpsim.default_group_request(mch_id=LOAD_MCH_ID, wxappid=LOAD_APPID, send_name="压测商户",
-                                      re_openid=rpsim.new_openid(), total_num=n,
+    req = wire.group_request(mch_id=LOAD_MCH_ID, wxappid=LOAD_APPID, send_name="压测商户",
+                                      re_openid=wire.new_openid(), total_num=n,
                                       total_amount=n * rng.randint(100, 2000))
-    req["sign"] = rpsim.sign(req, srv.key(LOAD_MCH_ID))
-    return Record(req, rpsim.build_xml(req))
+    req["sign"] = wire.sign(req, srv.key(LOAD_MCH_ID))
+    return Record(req, wire.build_xml(req))
 
 
 def client(stream, tid):
@@ -82,9 +82,9 @@ def client(stream, tid):
             stage = "connect"
             try:
                 if conn is None:
-                    conn = rpsim.Connection(srv, cert=LOAD_MCH_ID, timeout=10)
+                    conn = wire.Connection(srv, cert=LOAD_MCH_ID, timeout=10)
                 stage = "request"
-                resp = conn.post(GROUP_PATH, rec.body, rpsim.PHP_HEADERS)
+                resp = conn.post(GROUP_PATH, rec.body, contract.PHP_HEADERS)
             except Exception:  # the server was killed under this request (or before it)
                 if conn is not None:
                     conn.close()
@@ -116,20 +116,20 @@ def client(stream, tid):
             conn.close()
 
 
-class Durability(rpsim.E2ETestCase):
+class Durability(E2ETestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="redpack-e2e-crash-")
         self.addCleanup(shutil.rmtree, self.dir, True)
         self.db_path = os.path.join(self.dir, "redpack.db")
 
     def server(self):
-        srv = rpsim.DbServer(self.db_path, seed=42)
+        srv = process.Server(db_file=self.db_path, seed=42)
         srv.start()
         return srv
 
     def load_state(self, srv):
         """{billno: (status, total, num, send_listid, shares count, shares sum, [debits])}."""
-        conn = rpsim.db(srv)
+        conn = probe.db(srv)
         try:
             conn.execute("BEGIN")
             out = {}
@@ -154,7 +154,7 @@ class Durability(rpsim.E2ETestCase):
         if status == "SENT":
             self.assertEqual((cnt, ssum), (num, total), "%s: shares of a SENT packet" % billno)
             self.assertEqual(debits, [-total], "%s: debits of a SENT packet" % billno)
-            self.assertRegex(sl, rpsim.SEND_LISTID_RE)
+            self.assertRegex(sl, contract.SEND_LISTID_RE)
         else:
             self.assertEqual(status, "SENDING", billno)
             self.assertEqual((cnt, debits), (0, []), "%s: a SENDING packet with shares or debits"
@@ -200,7 +200,7 @@ class Durability(rpsim.E2ETestCase):
             self.assertFalse(any(t.is_alive() for t in threads), "client threads hang")
             self.assertEqual(stream.replay_mismatch[:3], [],
                              "a replay of an acknowledged billno answered differently")
-            codes = collections.Counter(rpsim.answer_dict(a)["err_code"] for _, a in stream.answered)
+            codes = collections.Counter(answers.answer_dict(a)["err_code"] for _, a in stream.answered)
             self.assertEqual(set(codes), {"SUCCESS"}, "cycle %d answers: %s" % (cycle, codes))
             acked.extend(stream.answered)
             unanswered.extend(stream.unanswered)
@@ -224,7 +224,7 @@ class Durability(rpsim.E2ETestCase):
                 self.assertIn(billno, state, "acknowledged %s is lost" % billno)
                 row = state[billno]
                 self.assertEqual(row[0], "SENT", billno)
-                self.assertEqual(row[3], rpsim.answer_dict(answer)["send_listid"], billno)
+                self.assertEqual(row[3], answers.answer_dict(answer)["send_listid"], billno)
                 self.assertWhole(billno, row, int(rec.req["total_amount"]), int(rec.req["total_num"]))
             existed = 0
             for rec in unanswered:
@@ -239,9 +239,9 @@ class Durability(rpsim.E2ETestCase):
             results = [None] * len(jobs)
 
             def resend(k):
-                with rpsim.Connection(srv, cert=LOAD_MCH_ID, timeout=60) as conn:
+                with wire.Connection(srv, cert=LOAD_MCH_ID, timeout=60) as conn:
                     for j in range(k, len(jobs), THREADS * 2):
-                        results[j] = conn.post(GROUP_PATH, jobs[j][0].body, rpsim.PHP_HEADERS)
+                        results[j] = conn.post(GROUP_PATH, jobs[j][0].body, contract.PHP_HEADERS)
 
             threads = [threading.Thread(target=resend, args=(k,)) for k in range(THREADS * 2)]
             for t in threads:
@@ -264,14 +264,14 @@ class Durability(rpsim.E2ETestCase):
                                          "answers with another send_listid")
             # gethbinfo tells the same story: every acknowledged packet SENT,
             # its detail_id the send_listid the merchant was given.
-            with rpsim.Connection(srv, cert=LOAD_MCH_ID, timeout=60) as conn:
+            with wire.Connection(srv, cert=LOAD_MCH_ID, timeout=60) as conn:
                 for rec, answer in acked:
                     billno = rec.req["mch_billno"]
-                    q = ondemand_util.query_request(billno, mch_id=LOAD_MCH_ID, appid=LOAD_APPID)
-                    info = rpsim.answer_dict(ondemand_util.call(srv, "gethbinfo", q, conn=conn).body)
+                    q = wire.query_request(billno, mch_id=LOAD_MCH_ID, appid=LOAD_APPID)
+                    info = answers.answer_dict(wire.call(srv, "gethbinfo", q, conn=conn).body)
                     self.assertEqual(info["err_code"], "SUCCESS", billno)
                     self.assertEqual(info["status"], "SENT", billno)
-                    self.assertEqual(info["detail_id"], rpsim.answer_dict(answer)["send_listid"])
+                    self.assertEqual(info["detail_id"], answers.answer_dict(answer)["send_listid"])
             after = self.load_state(srv)
             for rec, _ in jobs:
                 billno = rec.req["mch_billno"]
@@ -279,15 +279,15 @@ class Durability(rpsim.E2ETestCase):
                 self.assertWhole(billno, after[billno], int(rec.req["total_amount"]),
                                  int(rec.req["total_num"]))
             self.assertEqual(len(after), len(jobs))
-            n_debits = rpsim.query(srv, "SELECT COUNT(*) FROM ledger WHERE kind = 'send' AND mch_id = ?",
+            n_debits = probe.query(srv, "SELECT COUNT(*) FROM ledger WHERE kind = 'send' AND mch_id = ?",
                                    (LOAD_MCH_ID,))[0][0]
             self.assertEqual(n_debits, len(jobs))
             total = sum(int(rec.req["total_amount"]) for rec, _ in jobs)
-            self.assertEqual(rpsim.balance(srv, LOAD_MCH_ID),
+            self.assertEqual(probe.balance(srv, LOAD_MCH_ID),
                              srv.merchant(LOAD_MCH_ID)["balance"] - total)
-            rpsim.check_invariants(srv)
-            rpsim.check_invariants_api(srv)
-            rpsim.check_invariants_ctl(srv)
+            probe.check_invariants(srv)
+            control.check(srv)
+            control.ctl_check(srv)
         finally:
             srv.stop()
         report("durability (seed %d): %d SIGKILL cycles, %d server starts; %d requests sent, "

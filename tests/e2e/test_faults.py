@@ -12,9 +12,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import rpsim  # noqa: E402
-import ondemand_util as u  # noqa: E402
-from rpsim import MCH_ID, MCH2_ID  # noqa: E402
+from harness import answers, contract, control, golden, probe, wire  # noqa: E402
+from harness.cases import E2ETestCase, SharedServerCase  # noqa: E402
+from harness.contract import MCH2_ID, MCH_ID  # noqa: E402
 
 FAULTS = "/admin/v1/faults"
 
@@ -25,47 +25,31 @@ TIMER_SLACK = 0.005
 
 
 def add_rule(srv, body, want=201):
-    return u.admin_ok(srv, "POST", FAULTS, body, want=want)
+    return control.admin_ok(srv, "POST", FAULTS, body, want=want)
 
 
 def rules(srv):
-    return {r["id"]: r for r in u.admin_ok(srv, "GET", FAULTS)["faults"]}
+    return {r["id"]: r for r in control.admin_ok(srv, "GET", FAULTS)["faults"]}
 
 
-class FaultCase(rpsim.E2ETestCase):
+class FaultCase(SharedServerCase):
     """One server per class; every rule a test adds is deleted after it."""
 
-    srv = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = rpsim.Server()
-        cls.srv.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        srv, cls.srv = cls.srv, None
-        try:
-            rpsim.check_invariants(srv)
-            u.check_api(srv)
-        finally:
-            srv.stop()
-
     def setUp(self):
-        u.admin_ok(self.srv, "DELETE", FAULTS)
+        control.admin_ok(self.srv, "DELETE", FAULTS)
 
     def tearDown(self):
         if self.srv is not None and self.srv.alive():
-            u.admin(self.srv, "DELETE", FAULTS)
+            control.admin(self.srv, "DELETE", FAULTS)
 
     def row(self, billno, mch_id=MCH_ID):
-        rows = rpsim.query(self.srv, "SELECT status, send_listid, reason FROM packets "
+        rows = probe.query(self.srv, "SELECT status, send_listid, reason FROM packets "
                            "WHERE mch_id = ? AND mch_billno = ?", (mch_id, billno))
         return rows[0] if rows else None
 
     def send_ok(self, endpoint="sendgroupredpack", **overrides):
-        req = u.request_for(endpoint, **overrides)
-        ans = u.answer(u.call(self.srv, endpoint, req))
+        req = wire.request_for(endpoint, **overrides)
+        ans = answers.answer(wire.call(self.srv, endpoint, req))
         self.assertEqual(ans["err_code"], "SUCCESS", ans)
         return req, ans
 
@@ -95,24 +79,24 @@ class RuleApi(FaultCase):
                                  "transport": "http_503"})
         self.assertEqual(r3["match"], {"mch_id": MCH2_ID, "mch_billno": "B1"})
         self.assertTrue(r1["id"] < r2["id"] < r3["id"])
-        listed = u.admin_ok(self.srv, "GET", FAULTS)["faults"]
+        listed = control.admin_ok(self.srv, "GET", FAULTS)["faults"]
         self.assertEqual([r["id"] for r in listed], [r1["id"], r2["id"], r3["id"]],
                          "rules are listed in the order they were added")
         self.assertEqual(listed[0], r1)
-        doc = u.admin_ok(self.srv, "DELETE", "%s/%d" % (FAULTS, r2["id"]))
+        doc = control.admin_ok(self.srv, "DELETE", "%s/%d" % (FAULTS, r2["id"]))
         self.assertEqual(doc.get("deleted"), True)
         self.assertEqual(list(rules(self.srv)), [r1["id"], r3["id"]])
         for bad in ("%s/%d" % (FAULTS, r2["id"]), FAULTS + "/999999", FAULTS + "/abc",
                     FAULTS + "/-1", FAULTS + "/99999999999999999999"):
-            st, doc, raw = u.admin(self.srv, "DELETE", bad)
+            st, doc, raw = control.admin(self.srv, "DELETE", bad)
             self.assertEqual(st, 404, (bad, raw))
             self.assertIsInstance(doc.get("error"), str)
-        u.admin_ok(self.srv, "DELETE", FAULTS)
+        control.admin_ok(self.srv, "DELETE", FAULTS)
         self.assertEqual(rules(self.srv), {})
         # Ids are not reused.
         r4 = add_rule(self.srv, {"err_code": "SYSTEMERROR"})
         self.assertGreater(r4["id"], r3["id"])
-        st, _, raw = u.admin(self.srv, "PUT", FAULTS, {"err_code": "SYSTEMERROR"})
+        st, _, raw = control.admin(self.srv, "PUT", FAULTS, {"err_code": "SYSTEMERROR"})
         self.assertEqual(st, 405, raw)
 
     def test_validation_names_the_problem(self):
@@ -153,13 +137,13 @@ class RuleApi(FaultCase):
         ]
         for body, word in cases:
             with self.subTest(body=body):
-                st, doc, raw = u.admin(self.srv, "POST", FAULTS, body)
+                st, doc, raw = control.admin(self.srv, "POST", FAULTS, body)
                 self.assertEqual(st, 400, raw)
                 self.assertIsInstance(doc, dict, raw)
                 self.assertIn(word, doc.get("error", ""), "the error should name %r: %r" % (word, doc))
         for raw_body in (b"", b"{", b"[]", b"null", b'{"err_code": "NOTENOUGH", "err_code": "SYSTEMERROR"}'):
             with self.subTest(raw=raw_body):
-                st, doc, raw = u.admin(self.srv, "POST", FAULTS, raw=raw_body)
+                st, doc, raw = control.admin(self.srv, "POST", FAULTS, raw=raw_body)
                 self.assertEqual(st, 400, raw)
                 self.assertIsInstance(doc.get("error"), str)
         self.assertEqual(rules(self.srv), {}, "a refused rule must not be added")
@@ -168,29 +152,29 @@ class RuleApi(FaultCase):
 class InjectedCodes(FaultCase):
 
     def test_match_re_openid_and_times(self):
-        who = rpsim.new_openid()
+        who = wire.new_openid()
         r = add_rule(self.srv, {"api": "sendgroupredpack", "match": {"re_openid": who},
                                 "err_code": "NOTENOUGH", "times": 2})
-        bal = rpsim.balance(self.srv)
+        bal = probe.balance(self.srv)
         for i in range(2):
-            req = u.group_request(re_openid=who)
-            resp = u.call(self.srv, "sendgroupredpack", req)
-            u.assert_golden(self, resp, "sendgroupredpack", "NOTENOUGH",
+            req = wire.fresh_group_request(re_openid=who)
+            resp = wire.call(self.srv, "sendgroupredpack", req)
+            golden.assert_golden(self, resp, "sendgroupredpack", "NOTENOUGH",
                             {"mch_billno": req["mch_billno"], "re_openid": who})
             # err_code acts like a magic value: NOTENOUGH holds the order.
             self.assertEqual(self.row(req["mch_billno"])[0::2],
                              ("SENDING", "帐号余额不足，请到商户平台充值后再重试"))
-        self.assertEqual(rpsim.balance(self.srv), bal)
+        self.assertEqual(probe.balance(self.srv), bal)
         # Other openids were never affected; the third send of this one is normal.
-        self.send_ok(re_openid=rpsim.new_openid())
+        self.send_ok(re_openid=wire.new_openid())
         self.send_ok(re_openid=who)
         got = rules(self.srv)[r["id"]]
         self.assertEqual((got["hits"], got["times"]), (2, 0))
 
     def test_match_mch_id(self):
         r = add_rule(self.srv, {"match": {"mch_id": MCH2_ID}, "err_code": "SYSTEMERROR"})
-        req = u.group_request(mch_id=MCH2_ID, wxappid=rpsim.MCH2_APPID)
-        ans = u.answer(u.call(self.srv, "sendgroupredpack", req))
+        req = wire.fresh_group_request(mch_id=MCH2_ID, wxappid=contract.MCH2_APPID)
+        ans = answers.answer(wire.call(self.srv, "sendgroupredpack", req))
         self.assertEqual(ans["err_code"], "SYSTEMERROR")
         self.assertEqual(ans["mch_id"], MCH2_ID)
         self.assertIsNone(self.row(req["mch_billno"], MCH2_ID), "SYSTEMERROR on demand stores nothing")
@@ -199,28 +183,28 @@ class InjectedCodes(FaultCase):
         self.assertEqual(rules(self.srv)[r["id"]]["hits"], 1)
 
     def test_match_mch_billno(self):
-        req = u.group_request()
+        req = wire.fresh_group_request()
         r = add_rule(self.srv, {"match": {"mch_billno": req["mch_billno"]}, "err_code": "FREQ_LIMIT",
                                 "times": 1})
         self.send_ok()
-        resp = u.call(self.srv, "sendgroupredpack", req)
-        u.assert_golden(self, resp, "sendgroupredpack", "FREQ_LIMIT",
+        resp = wire.call(self.srv, "sendgroupredpack", req)
+        golden.assert_golden(self, resp, "sendgroupredpack", "FREQ_LIMIT",
                         {"mch_billno": req["mch_billno"], "re_openid": req["re_openid"]})
         self.assertIsNone(self.row(req["mch_billno"]))
         # FREQ_LIMIT leaves nothing: the same billno then goes through.
-        ans = u.answer(u.call(self.srv, "sendgroupredpack", dict(req, nonce_str=rpsim.new_nonce())))
+        ans = answers.answer(wire.call(self.srv, "sendgroupredpack", dict(req, nonce_str=wire.new_nonce())))
         self.assertEqual(ans["err_code"], "SUCCESS")
         self.assertEqual(rules(self.srv)[r["id"]]["hits"], 1)
 
     def test_api_narrows_to_one_endpoint(self):
         r = add_rule(self.srv, {"api": "sendredpack", "err_code": "SYSTEMERROR"})
         self.send_ok("sendgroupredpack")
-        req = u.normal_request()
-        resp = u.call(self.srv, "sendredpack", req)
-        u.assert_golden(self, resp, "sendredpack", "SYSTEMERROR",
+        req = wire.fresh_normal_request()
+        resp = wire.call(self.srv, "sendredpack", req)
+        golden.assert_golden(self, resp, "sendredpack", "SYSTEMERROR",
                         {"mch_billno": req["mch_billno"], "re_openid": req["re_openid"]})
         greq, _ = self.send_ok("sendgroupredpack")
-        q = u.answer(u.call(self.srv, "gethbinfo", u.query_request(greq["mch_billno"])))
+        q = answers.answer(wire.call(self.srv, "gethbinfo", wire.query_request(greq["mch_billno"])))
         self.assertEqual(q["err_code"], "SUCCESS")
         self.assertEqual(rules(self.srv)[r["id"]]["hits"], 1)
 
@@ -229,57 +213,57 @@ class InjectedCodes(FaultCase):
         billno = greq["mch_billno"]
         add_rule(self.srv, {"api": "gethbinfo", "match": {"mch_billno": billno},
                             "err_code": "SYSTEMERROR", "times": 1})
-        resp = u.call(self.srv, "gethbinfo", u.query_request(billno))
-        u.assert_golden(self, resp, "gethbinfo", "SYSTEMERROR", {"mch_billno": billno})
-        q = u.answer(u.call(self.srv, "gethbinfo", u.query_request(billno)))
+        resp = wire.call(self.srv, "gethbinfo", wire.query_request(billno))
+        golden.assert_golden(self, resp, "gethbinfo", "SYSTEMERROR", {"mch_billno": billno})
+        q = answers.answer(wire.call(self.srv, "gethbinfo", wire.query_request(billno)))
         self.assertEqual((q["err_code"], q["status"]), ("SUCCESS", "SENT"))
 
     def test_first_matching_rule_applies(self):
-        who = rpsim.new_openid()
+        who = wire.new_openid()
         first = add_rule(self.srv, {"match": {"re_openid": who}, "err_code": "SENDNUM_LIMIT"})
         second = add_rule(self.srv, {"err_code": "SYSTEMERROR"})
-        req = u.group_request(re_openid=who)
-        self.assertEqual(u.answer(u.call(self.srv, "sendgroupredpack", req))["err_code"], "SENDNUM_LIMIT")
-        other = u.group_request()
-        self.assertEqual(u.answer(u.call(self.srv, "sendgroupredpack", other))["err_code"], "SYSTEMERROR")
+        req = wire.fresh_group_request(re_openid=who)
+        self.assertEqual(answers.answer(wire.call(self.srv, "sendgroupredpack", req))["err_code"], "SENDNUM_LIMIT")
+        other = wire.fresh_group_request()
+        self.assertEqual(answers.answer(wire.call(self.srv, "sendgroupredpack", other))["err_code"], "SYSTEMERROR")
         got = rules(self.srv)
         self.assertEqual((got[first["id"]]["hits"], got[second["id"]]["hits"]), (1, 1))
 
     def test_rules_apply_after_signature_and_fields(self):
         r = add_rule(self.srv, {"err_code": "NOTENOUGH"})
-        req = u.group_request()
-        self.assertEqual(u.answer(u.call(self.srv, "sendgroupredpack", req, key="0" * 32))["err_code"],
+        req = wire.fresh_group_request()
+        self.assertEqual(answers.answer(wire.call(self.srv, "sendgroupredpack", req, key="0" * 32))["err_code"],
                          "SIGN_ERROR")
-        req = u.group_request(total_num=1)
-        self.assertEqual(u.answer(u.call(self.srv, "sendgroupredpack", req))["err_code"], "PARAM_ERROR")
+        req = wire.fresh_group_request(total_num=1)
+        self.assertEqual(answers.answer(wire.call(self.srv, "sendgroupredpack", req))["err_code"], "PARAM_ERROR")
         self.assertEqual(rules(self.srv)[r["id"]]["hits"], 0)
 
     def test_rule_code_never_answered_where_the_endpoint_does_not_list_it(self):
         """A rule without "api" is accepted for a code only some endpoints list; on the
         others the catalogue (GET /admin/v1/errors) must still hold: the endpoint never
         answers a code it does not list (README: such codes are ignored)."""
-        cat = u.catalogue(self.srv)
+        cat = control.catalogue(self.srv)
         for code, ep, other in (("NOT_FOUND", "sendgroupredpack", "gethbinfo"),
                                 ("PROCESSING", "gethbinfo", "sendgroupredpack"),
                                 ("MSGAPPID_ERROR", "sendgroupredpack", "sendredpack")):
             with self.subTest(code=code, endpoint=ep):
                 self.assertNotIn(ep, cat[code]["endpoints"])
-                st, doc, raw = u.admin(self.srv, "POST", FAULTS, {"err_code": code, "times": 1})
+                st, doc, raw = control.admin(self.srv, "POST", FAULTS, {"err_code": code, "times": 1})
                 if st == 400:
                     continue  # refusing such a rule is fine too
                 self.assertEqual(st, 201, raw)
                 if ep == "gethbinfo":
-                    resp = u.call(self.srv, ep, u.query_request(rpsim.new_billno()))
+                    resp = wire.call(self.srv, ep, wire.query_request(wire.new_billno()))
                 else:
-                    resp = u.call(self.srv, ep, u.request_for(ep))
-                got = u.answer(resp)["err_code"]
+                    resp = wire.call(self.srv, ep, wire.request_for(ep))
+                got = answers.answer(resp)["err_code"]
                 listed = [c for c, e in cat.items() if ep in e["endpoints"]]
                 self.assertIn(got, listed, "rule {\"err_code\": \"%s\"}: %s answered %s, a code the "
                               "catalogue does not list for it" % (code, ep, got))
-                u.admin(self.srv, "DELETE", FAULTS)
+                control.admin(self.srv, "DELETE", FAULTS)
 
 
-class Probability(rpsim.E2ETestCase):
+class Probability(E2ETestCase):
 
     N = 80
 
@@ -287,10 +271,10 @@ class Probability(rpsim.E2ETestCase):
         srv = self.start_server(seed=seed)
         rule = add_rule(srv, {"api": "gethbinfo", "err_code": "SYSTEMERROR", "probability": 0.5})
         out = []
-        with rpsim.Connection(srv) as conn:
+        with wire.Connection(srv) as conn:
             for _ in range(self.N):
-                resp = u.call(srv, "gethbinfo", u.query_request(rpsim.new_billno()), conn=conn)
-                code = u.answer(resp)["err_code"]
+                resp = wire.call(srv, "gethbinfo", wire.query_request(wire.new_billno()), conn=conn)
+                code = answers.answer(resp)["err_code"]
                 self.assertIn(code, ("SYSTEMERROR", "NOT_FOUND"))
                 out.append(code == "SYSTEMERROR")
         self.assertEqual(rules(srv)[rule["id"]]["hits"], sum(out))
@@ -316,29 +300,29 @@ class Transport(FaultCase):
         row = self.row(req["mch_billno"])
         self.assertIsNotNone(row, "the request was processed: the packet must exist")
         self.assertEqual(row[0], "SENT")
-        resp = u.call(self.srv, endpoint, dict(req, nonce_str=rpsim.new_nonce()))
-        u.assert_golden(self, resp, endpoint, "SUCCESS",
+        resp = wire.call(self.srv, endpoint, dict(req, nonce_str=wire.new_nonce()))
+        golden.assert_golden(self, resp, endpoint, "SUCCESS",
                         {"mch_billno": req["mch_billno"], "re_openid": req["re_openid"],
                          "send_listid": row[1]})
-        self.assertEqual(rpsim.send_debits(self.srv, req["mch_billno"]), [-int(req["total_amount"])])
+        self.assertEqual(probe.send_debits(self.srv, req["mch_billno"]), [-int(req["total_amount"])])
 
     def assertNotProcessed(self, req):
         self.assertIsNone(self.row(req["mch_billno"]), "the request must not have been processed")
-        ans = u.answer(u.call(self.srv, "sendgroupredpack", dict(req, nonce_str=rpsim.new_nonce())))
+        ans = answers.answer(wire.call(self.srv, "sendgroupredpack", dict(req, nonce_str=wire.new_nonce())))
         self.assertEqual(ans["err_code"], "SUCCESS")
 
     def timed_send(self, results, key):
         t0 = time.monotonic()
-        req = u.group_request()
-        ans = u.answer(u.call(self.srv, "sendgroupredpack", req))
+        req = wire.fresh_group_request()
+        ans = answers.answer(wire.call(self.srv, "sendgroupredpack", req))
         results[key] = (time.monotonic() - t0, ans["err_code"])
 
     def test_delay_other_connections_keep_their_latency(self):
-        req = u.group_request()
+        req = wire.fresh_group_request()
         self.rule_for(req, transport="delay", delay_ms=1500)
         out = {}
         t = threading.Thread(target=lambda: out.__setitem__(
-            "slow", u.raw_exchange(self.srv, "sendgroupredpack", req, timeout=20)))
+            "slow", wire.raw_exchange(self.srv, "sendgroupredpack", req, timeout=20)))
         t.start()
         time.sleep(0.3)
         self.timed_send(out, "fast")
@@ -350,26 +334,26 @@ class Transport(FaultCase):
         fast_elapsed, fast_code = out["fast"]
         self.assertEqual(fast_code, "SUCCESS")
         self.assertLess(fast_elapsed, 0.9, "a request on another connection was held by the delay")
-        status, headers, body = u.split_http(slow.data)
+        status, headers, body = wire.split_http(slow.data)
         self.assertEqual(status, 200)
-        self.assertEqual([h[0] for h in headers], rpsim.XML_HEADER_NAMES)
+        self.assertEqual([h[0] for h in headers], answers.XML_HEADER_NAMES)
         row = self.row(req["mch_billno"])
-        u.assert_golden(self, rpsim.Response(status, headers, body), "sendgroupredpack", "SUCCESS",
+        golden.assert_golden(self, wire.Response(status, headers, body), "sendgroupredpack", "SUCCESS",
                         {"mch_billno": req["mch_billno"], "re_openid": req["re_openid"],
                          "send_listid": row[1]})
         self.assertProcessed(req)
         self.assertServes()
 
     def test_delay_range(self):
-        who = rpsim.new_openid()
+        who = wire.new_openid()
         r = add_rule(self.srv, {"match": {"re_openid": who}, "transport": "delay",
                                 "delay_ms": 300, "delay_max_ms": 900, "times": 6})
         times = []
         for _ in range(6):
-            req = u.group_request(re_openid=who)
-            res = u.raw_exchange(self.srv, "sendgroupredpack", req, timeout=20)
+            req = wire.fresh_group_request(re_openid=who)
+            res = wire.raw_exchange(self.srv, "sendgroupredpack", req, timeout=20)
             self.assertEqual(res.end, "complete", res)
-            self.assertEqual(u.split_http(res.data)[0], 200)
+            self.assertEqual(wire.split_http(res.data)[0], 200)
             times.append(res.elapsed)
         self.assertGreaterEqual(min(times), 0.3 - TIMER_SLACK, times)
         self.assertLess(max(times), 0.9 + 0.8, times)
@@ -378,22 +362,22 @@ class Transport(FaultCase):
         self.assertServes()
 
     def test_delay_with_err_code(self):
-        req = u.group_request()
+        req = wire.fresh_group_request()
         self.rule_for(req, transport="delay", delay_ms=400, err_code="NOTENOUGH")
-        res = u.raw_exchange(self.srv, "sendgroupredpack", req, timeout=20)
+        res = wire.raw_exchange(self.srv, "sendgroupredpack", req, timeout=20)
         self.assertEqual(res.end, "complete", res)
         self.assertGreaterEqual(res.elapsed, 0.4 - TIMER_SLACK, res)
-        status, headers, body = u.split_http(res.data)
-        u.assert_golden(self, rpsim.Response(status, headers, body), "sendgroupredpack", "NOTENOUGH",
+        status, headers, body = wire.split_http(res.data)
+        golden.assert_golden(self, wire.Response(status, headers, body), "sendgroupredpack", "NOTENOUGH",
                         {"mch_billno": req["mch_billno"], "re_openid": req["re_openid"]})
         self.assertEqual(self.row(req["mch_billno"])[0], "SENDING")
 
     def test_hang(self):
-        req = u.group_request()
+        req = wire.fresh_group_request()
         self.rule_for(req, transport="hang")
         out = {}
         t = threading.Thread(target=lambda: out.__setitem__(
-            "hung", u.raw_exchange(self.srv, "sendgroupredpack", req, timeout=2.5)))
+            "hung", wire.raw_exchange(self.srv, "sendgroupredpack", req, timeout=2.5)))
         t.start()
         time.sleep(0.4)
         self.timed_send(out, "other")
@@ -407,9 +391,9 @@ class Transport(FaultCase):
         self.assertServes()
 
     def test_reset(self):
-        req = u.group_request()
+        req = wire.fresh_group_request()
         self.rule_for(req, transport="reset")
-        res = u.raw_exchange(self.srv, "sendgroupredpack", req, timeout=10, read_until_close=True)
+        res = wire.raw_exchange(self.srv, "sendgroupredpack", req, timeout=10, read_until_close=True)
         self.assertEqual(res.end, "reset", res)
         self.assertIsInstance(res.exc, ConnectionResetError)
         self.assertEqual(res.data, b"")
@@ -424,34 +408,34 @@ class Transport(FaultCase):
         import tempfile
         for transport, want_rc in (("reset", 56), ("empty", 52), ("truncate", 18)):
             with self.subTest(transport=transport):
-                req = u.group_request()
+                req = wire.fresh_group_request()
                 self.rule_for(req, transport=transport)
                 with tempfile.NamedTemporaryFile(suffix=".xml") as f:
-                    f.write(u.signed_body(self.srv, req))
+                    f.write(wire.signed_body(self.srv, req))
                     f.flush()
                     cert, key = self.srv.cert(MCH_ID)
                     p = subprocess.run(
                         [curl, "-sS", "--max-time", "20", "--cacert", os.path.join(self.srv.certs, "ca.pem"),
                          "--cert", cert, "--key", key, "--data-binary", "@" + f.name,
-                         "https://127.0.0.1:%d%s" % (self.srv.api_port, u.GROUP_PATH)],
+                         "https://127.0.0.1:%d%s" % (self.srv.api_port, contract.GROUP_PATH)],
                         capture_output=True, timeout=60)
                 self.assertEqual(p.returncode, want_rc, p.stderr)
                 self.assertProcessed(req)
 
     def test_empty(self):
-        req = u.group_request()
+        req = wire.fresh_group_request()
         self.rule_for(req, transport="empty")
-        res = u.raw_exchange(self.srv, "sendgroupredpack", req, timeout=10, read_until_close=True)
+        res = wire.raw_exchange(self.srv, "sendgroupredpack", req, timeout=10, read_until_close=True)
         self.assertEqual((res.end, res.data), ("eof", b""), res)
         self.assertProcessed(req)
         self.assertServes()
 
     def test_truncate(self):
-        req = u.group_request()
+        req = wire.fresh_group_request()
         self.rule_for(req, transport="truncate")
-        res = u.raw_exchange(self.srv, "sendgroupredpack", req, timeout=10, read_until_close=True)
+        res = wire.raw_exchange(self.srv, "sendgroupredpack", req, timeout=10, read_until_close=True)
         self.assertEqual(res.end, "eof", res)
-        status, headers, body = u.split_http(res.data)
+        status, headers, body = wire.split_http(res.data)
         self.assertEqual(status, 200)
         h = {k.lower(): v for k, v in headers}
         n = int(h["content-length"])
@@ -459,9 +443,9 @@ class Transport(FaultCase):
         self.assertLess(len(body), n, "fewer bytes than Content-Length promised")
         self.assertGreater(len(body), 0, "some of the body arrives")
         row = self.row(req["mch_billno"])
-        with open(u.golden_path("sendgroupredpack", "SUCCESS"), encoding="utf-8") as f:
+        with open(golden.golden_path("sendgroupredpack", "SUCCESS"), encoding="utf-8") as f:
             template = f.read()
-        full = u.fill(template,
+        full = golden.fill(template,
                       {"mch_billno": req["mch_billno"], "re_openid": req["re_openid"],
                        "send_listid": row[1]}).encode("utf-8")
         self.assertEqual(n, len(full), "Content-Length is the whole answer's")
@@ -470,25 +454,25 @@ class Transport(FaultCase):
         self.assertServes()
 
     def _page(self, transport, status, reason):
-        req = u.group_request()
+        req = wire.fresh_group_request()
         self.rule_for(req, transport=transport)
-        res = u.raw_exchange(self.srv, "sendgroupredpack", req, timeout=10)
+        res = wire.raw_exchange(self.srv, "sendgroupredpack", req, timeout=10)
         self.assertEqual(res.end, "complete", res)
         first = res.data.split(b"\r\n", 1)[0]
         self.assertEqual(first, ("HTTP/1.1 %d %s" % (status, reason)).encode())
-        st, headers, body = u.split_http(res.data)
+        st, headers, body = wire.split_http(res.data)
         h = dict(headers)
         self.assertEqual((h.get("Server"), h.get("Content-Type")), ("nginx", "text/html"))
-        self.assertEqual(body, rpsim.nginx_page("%d %s" % (status, reason)))
+        self.assertEqual(body, contract.nginx_page("%d %s" % (status, reason)))
         self.assertNotProcessed(req)
         # The page keeps the connection usable (nginx answered with keep-alive).
-        req2 = u.group_request()
+        req2 = wire.fresh_group_request()
         self.rule_for(req2, transport=transport)
-        with rpsim.Connection(self.srv) as conn:
-            r1 = u.call(self.srv, "sendgroupredpack", req2, conn=conn)
+        with wire.Connection(self.srv) as conn:
+            r1 = wire.call(self.srv, "sendgroupredpack", req2, conn=conn)
             self.assertEqual(r1.status, status)
-            r2 = u.call(self.srv, "sendgroupredpack", dict(req2, nonce_str=rpsim.new_nonce()), conn=conn)
-            self.assertEqual(u.answer(r2)["err_code"], "SUCCESS")
+            r2 = wire.call(self.srv, "sendgroupredpack", dict(req2, nonce_str=wire.new_nonce()), conn=conn)
+            self.assertEqual(answers.answer(r2)["err_code"], "SUCCESS")
             self.assertTrue(conn.same_socket())
         self.assertServes()
 
@@ -500,56 +484,56 @@ class Transport(FaultCase):
 
     def test_probability_with_transport(self):
         """A transport rule with a probability: the clients that lose the draw are answered."""
-        who = rpsim.new_openid()
+        who = wire.new_openid()
         r = add_rule(self.srv, {"match": {"re_openid": who}, "transport": "http_503", "probability": 0.5})
         seen = {}
         for _ in range(30):
-            req = u.group_request(re_openid=who)
-            resp = u.call(self.srv, "sendgroupredpack", req)
+            req = wire.fresh_group_request(re_openid=who)
+            resp = wire.call(self.srv, "sendgroupredpack", req)
             seen.setdefault(resp.status, 0)
             seen[resp.status] += 1
         self.assertEqual(set(seen), {200, 503}, seen)
         self.assertEqual(rules(self.srv)[r["id"]]["hits"], seen[503])
 
 
-class ProcessingRule(rpsim.E2ETestCase):
+class ProcessingRule(E2ETestCase):
     """A PROCESSING rule with a delay settles the order by itself (README)."""
 
     def test_settles_by_itself(self):
         srv = self.start_server()
         for settle, final in (("SENT", "SUCCESS"), ("FAILED", "SEND_FAILED"), (None, "SUCCESS")):
             with self.subTest(settle_result=settle):
-                req = u.group_request()
+                req = wire.fresh_group_request()
                 body = {"match": {"mch_billno": req["mch_billno"]}, "err_code": "PROCESSING",
                         "delay_ms": 60000}
                 if settle:
                     body["settle_result"] = settle
                 r = add_rule(srv, body)
                 self.assertEqual(r.get("settle_result"), settle or "SENT")
-                resp = u.call(srv, "sendgroupredpack", req)
-                self.assertEqual(u.answer(resp)["err_code"], "PROCESSING")
+                resp = wire.call(srv, "sendgroupredpack", req)
+                self.assertEqual(answers.answer(resp)["err_code"], "PROCESSING")
                 # While pending, a resend says PROCESSING (the rule, until deleted, is not
                 # what answers: the order is), gethbinfo SENDING.
-                u.admin_ok(srv, "DELETE", "%s/%d" % (FAULTS, r["id"]))
-                again = u.answer(u.call(srv, "sendgroupredpack", dict(req, nonce_str=rpsim.new_nonce())))
+                control.admin_ok(srv, "DELETE", "%s/%d" % (FAULTS, r["id"]))
+                again = answers.answer(wire.call(srv, "sendgroupredpack", dict(req, nonce_str=wire.new_nonce())))
                 self.assertEqual(again["err_code"], "PROCESSING")
-                q = u.answer(u.call(srv, "gethbinfo", u.query_request(req["mch_billno"])))
+                q = answers.answer(wire.call(srv, "gethbinfo", wire.query_request(req["mch_billno"])))
                 self.assertEqual(q["status"], "SENDING")
-                u.advance(srv, 30)
-                q = u.answer(u.call(srv, "gethbinfo", u.query_request(req["mch_billno"])))
+                control.advance(srv, 30)
+                q = answers.answer(wire.call(srv, "gethbinfo", wire.query_request(req["mch_billno"])))
                 self.assertEqual(q["status"], "SENDING", "settled before delay_ms")
-                u.advance(srv, 31)
-                q = u.answer(u.call(srv, "gethbinfo", u.query_request(req["mch_billno"])))
+                control.advance(srv, 31)
+                q = answers.answer(wire.call(srv, "gethbinfo", wire.query_request(req["mch_billno"])))
                 self.assertEqual(q["status"], "SENT" if final == "SUCCESS" else "FAILED")
-                resp = u.call(srv, "sendgroupredpack", dict(req, nonce_str=rpsim.new_nonce()))
-                ans = u.answer(resp)
+                resp = wire.call(srv, "sendgroupredpack", dict(req, nonce_str=wire.new_nonce()))
+                ans = answers.answer(resp)
                 self.assertEqual(ans["err_code"], final)
                 if final == "SUCCESS":
                     self.assertEqual(ans["send_listid"], q["detail_id"])
-                    self.assertEqual(rpsim.send_debits(srv, req["mch_billno"]), [-300])
+                    self.assertEqual(probe.send_debits(srv, req["mch_billno"]), [-300])
                 else:
-                    self.assertEqual(rpsim.send_debits(srv, req["mch_billno"]), [])
-        u.check_api(srv)
+                    self.assertEqual(probe.send_debits(srv, req["mch_billno"]), [])
+        control.check(srv)
 
 
 if __name__ == "__main__":

@@ -11,15 +11,15 @@ import subprocess
 import tempfile
 import unittest
 
-import lifecycle_util as lu
-import rpsim
+from harness import answers, contract, control, probe, wire
+from harness.cases import LifecycleCase
 
 DAY = 24 * 3600
 EXPIRED = "该订单已经过期,请更换商户单号"
 RISK_INFO = "posttime%3d123123412%26clientversion%3d234134%26mobile%3d122344545%26deviceid%3dIOS"
 
 
-class SeedExample(lu.LifecycleCase):
+class SeedExample(LifecycleCase):
     """Issue 8.1: the example every merchant copied succeeds out of the box."""
 
     def test_official_example_as_wechatpay_php_sends_it(self):
@@ -29,10 +29,10 @@ class SeedExample(lu.LifecycleCase):
         # order the caller wrote them, then nonce_str and sign (clients.md).
         fields = [
             ("mch_billno", "0010010404201411170000046545"),
-            ("mch_id", rpsim.MCH_ID),
-            ("wxappid", rpsim.APPID),
+            ("mch_id", contract.MCH_ID),
+            ("wxappid", contract.APPID),
             ("send_name", "天虹百货"),
-            ("re_openid", rpsim.SEED_OPENID),
+            ("re_openid", contract.SEED_OPENID),
             ("total_amount", "1000"),
             ("total_num", "3"),
             ("amt_type", "ALL_RAND"),
@@ -44,87 +44,87 @@ class SeedExample(lu.LifecycleCase):
             ("nonce_str", "50780e0cca98c8c8e814883e5caa672e"),
         ]
         signed = dict(fields)
-        fields.append(("sign", rpsim.sign(signed, srv.key(rpsim.MCH_ID))))
+        fields.append(("sign", wire.sign(signed, srv.key(contract.MCH_ID))))
         body = "<xml>" + "".join("<%s>%s</%s>" % (k, v, k) for k, v in fields) + "</xml>"
-        headers = dict(rpsim.PHP_HEADERS, **{"Content-Length": str(len(body.encode()))})
-        resp = rpsim.post(srv, rpsim.GROUP_PATH, body.encode("utf-8"), headers=headers)
+        headers = dict(contract.PHP_HEADERS, **{"Content-Length": str(len(body.encode()))})
+        resp = wire.post(srv, contract.GROUP_PATH, body.encode("utf-8"), headers=headers)
         self.assertSuccess(resp, dict(fields))
-        p = lu.db_packet(srv, "0010010404201411170000046545")
+        p = probe.db_packet(srv, "0010010404201411170000046545")
         self.assertEqual(len(p["shares"]), 3)
         self.assertEqual(sum(s["amount"] for s in p["shares"]), 1000)
 
     def test_scene_not_enabled_still_reachable(self):
         srv = self.start_server()
-        req, resp = self.send(srv, mch_id=rpsim.MCH2_ID, wxappid=rpsim.MCH2_APPID,
-                              re_openid=rpsim.MCH2_OPENID, scene_id="PRODUCT_8")
+        req, resp = self.send(srv, mch_id=contract.MCH2_ID, wxappid=contract.MCH2_APPID,
+                              re_openid=contract.MCH2_OPENID, scene_id="PRODUCT_8")
         self.assertErr(resp, req, "PARAM_ERROR", "scene")
 
     def test_readme_fixtures_example_is_the_shipped_file(self):
-        with open(os.path.join(rpsim.REPO, "README.md"), encoding="utf-8") as f:
+        with open(os.path.join(contract.REPO, "README.md"), encoding="utf-8") as f:
             readme = f.read()
         section = readme[readme.index("### Fixtures"):]
         block = re.search(r"```json\n(.*?)```", section, re.S).group(1)
         example = json.loads(block)
-        shipped = rpsim.load_default_fixtures()
+        shipped = contract.load_default_fixtures()
         self.assertEqual(example["merchants"][0], shipped["merchants"][0])
         for user in example["users"]:
             self.assertIn(user, shipped["users"])
 
 
-class ExpiredOrders(lu.LifecycleCase):
+class ExpiredOrders(LifecycleCase):
     """Issue 8.2: a billno never issued answers the expiry text once a day old."""
 
     def resend(self, srv, req):
-        again = dict(req, nonce_str=rpsim.new_nonce())
-        return again, rpsim.send_group(srv, again)
+        again = dict(req, nonce_str=wire.new_nonce())
+        return again, wire.send_group(srv, again)
 
     def test_held_pending_and_issued_orders_a_day_later(self):
         srv = self.start_server()
-        lu.to_noon(srv)
-        held = rpsim.default_group_request(re_openid="oMOCK_NOTENOUGH")
-        pending = rpsim.default_group_request()
-        issued = rpsim.default_group_request()
-        self.assertEqual(rpsim.answer_dict(rpsim.send_group(srv, held).body)["err_code"], "NOTENOUGH")
-        resp = rpsim.send_group(srv, pending, headers=dict(rpsim.PHP_HEADERS,
+        control.to_noon(srv)
+        held = wire.group_request(re_openid="oMOCK_NOTENOUGH")
+        pending = wire.group_request()
+        issued = wire.group_request()
+        self.assertEqual(answers.answer_dict(wire.send_group(srv, held).body)["err_code"], "NOTENOUGH")
+        resp = wire.send_group(srv, pending, headers=dict(contract.PHP_HEADERS,
                                                            **{"Wechatpay-Negative-Test": "PROCESSING"}))
-        self.assertEqual(rpsim.answer_dict(resp.body)["err_code"], "PROCESSING")
-        first = self.assertSendSuccess(rpsim.send_group(srv, issued), issued, srv)
+        self.assertEqual(answers.answer_dict(resp.body)["err_code"], "PROCESSING")
+        first = self.assertSendSuccess(wire.send_group(srv, issued), issued, srv)
 
-        lu.advance(srv, DAY - 1)  # a second short of a day: not yet expired
+        control.advance(srv, DAY - 1)  # a second short of a day: not yet expired
         again, resp = self.resend(srv, held)
         self.assertErr(resp, again, "SEND_FAILED", "send_failed")
         again, resp = self.resend(srv, pending)
         self.assertErr(resp, again, "PROCESSING", "请求已受理，请稍后使用原单号查询发放结果")
 
-        lu.advance(srv, 1)
+        control.advance(srv, 1)
         for req in (held, pending):
             with self.subTest(billno=req["mch_billno"]):
                 again, resp = self.resend(srv, req)
                 self.assertErr(resp, again, "SEND_FAILED", EXPIRED)
                 # The billno rules still come first: another openid is FATAL_ERROR.
-                other = dict(again, re_openid=rpsim.new_openid())
-                self.assertErr(rpsim.send_group(srv, other), other, "FATAL_ERROR", "fatal_openid")
+                other = dict(again, re_openid=wire.new_openid())
+                self.assertErr(wire.send_group(srv, other), other, "FATAL_ERROR", "fatal_openid")
         # An issued packet is replayed as it was, whatever its age.
         again, resp = self.resend(srv, issued)
-        ans = rpsim.answer_dict(resp.body)
+        ans = answers.answer_dict(resp.body)
         self.assertEqual((ans["err_code"], ans["send_listid"]), ("SUCCESS", first))
 
 
-class WhatAUserReceives(lu.LifecycleCase):
+class WhatAUserReceives(LifecycleCase):
     """Issue 8.3: the per-user limits count what a user actually received."""
 
     def test_group_of_2000_yuan_in_20_shares(self):
         srv = self.start_server()
-        lu.to_noon(srv)
-        self.group(srv, re_openid=rpsim.new_openid(), total_amount="200000", total_num="20")
+        control.to_noon(srv)
+        self.group(srv, re_openid=wire.new_openid(), total_amount="200000", total_num="20")
 
     def test_seed_share_and_opened_shares_count_for_normal_packets(self):
-        srv = self.start_server(fixtures=rpsim.fixtures_with(
+        srv = self.start_server(fixtures=contract.fixtures_with(
             limits={"packets_per_user_per_day": 0, "amount_per_user_per_day": 30000}))
-        lu.to_noon(srv)
-        seed, opener = rpsim.new_openid(), rpsim.new_openid()
+        control.to_noon(srv)
+        seed, opener = wire.new_openid(), wire.new_openid()
         g = self.group(srv, re_openid=seed, total_amount="30000", total_num="3")["mch_billno"]
-        shares = [s["amount"] for s in lu.db_packet(srv, g)["shares"]]
+        shares = [s["amount"] for s in probe.db_packet(srv, g)["shares"]]
         # The seed user received shares[0], not 30000: room is left for the rest.
         room = 30000 - shares[0]
         self.assertGreater(room, 0)
@@ -134,8 +134,8 @@ class WhatAUserReceives(lu.LifecycleCase):
         if room >= 100:
             self.normal(srv, re_openid=seed, total_amount=str(room))
             room = 0
-        req = lu.default_normal_request(re_openid=seed, total_amount=str(room + 100))
-        self.assertNormalErr(lu.send_normal(srv, req), req, "RCVDAMOUNT_LIMIT", "rcvdamount")
+        req = wire.normal_request(re_openid=seed, total_amount=str(room + 100))
+        self.assertNormalErr(wire.send_normal(srv, req), req, "RCVDAMOUNT_LIMIT", "rcvdamount")
         # An opened share counts for its opener.
         self.claim_ok(srv, g, seed)
         self.claim_ok(srv, g, opener)
@@ -143,19 +143,19 @@ class WhatAUserReceives(lu.LifecycleCase):
         while room >= 20000:
             self.normal(srv, re_openid=opener, total_amount="20000")
             room -= 20000
-        req = lu.default_normal_request(re_openid=opener, total_amount=str(room + 1))
+        req = wire.normal_request(re_openid=opener, total_amount=str(room + 1))
         if room + 1 >= 100:
-            self.assertNormalErr(lu.send_normal(srv, req), req, "RCVDAMOUNT_LIMIT", "rcvdamount")
-        req = lu.default_normal_request(re_openid=opener, total_amount="20000")
-        self.assertNormalErr(lu.send_normal(srv, req), req, "RCVDAMOUNT_LIMIT", "rcvdamount")
+            self.assertNormalErr(wire.send_normal(srv, req), req, "RCVDAMOUNT_LIMIT", "rcvdamount")
+        req = wire.normal_request(re_openid=opener, total_amount="20000")
+        self.assertNormalErr(wire.send_normal(srv, req), req, "RCVDAMOUNT_LIMIT", "rcvdamount")
 
     def test_rcvdamount_on_demand_is_not_a_group_code(self):
         srv = self.start_server()
         # A magic value naming a code the endpoint does not list is ignored.
         req, resp = self.send(srv, re_openid="oMOCK_RCVDAMOUNT_LIMIT")
         self.assertSuccess(resp, req)
-        req = lu.default_normal_request(re_openid="oMOCK_RCVDAMOUNT_LIMIT")
-        self.assertNormalErr(lu.send_normal(srv, req), req, "RCVDAMOUNT_LIMIT", "rcvdamount")
+        req = wire.normal_request(re_openid="oMOCK_RCVDAMOUNT_LIMIT")
+        self.assertNormalErr(wire.send_normal(srv, req), req, "RCVDAMOUNT_LIMIT", "rcvdamount")
 
 
 class ImpossibleFixtures(unittest.TestCase):
@@ -166,8 +166,8 @@ class ImpossibleFixtures(unittest.TestCase):
         path = os.path.join(d, "bad.json")
         with open(path, "w", encoding="utf-8") as f:
             json.dump(fixtures, f, ensure_ascii=False)
-        certs = rpsim.certs_dir()
-        cmd = [rpsim.bin_path(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+        certs = contract.certs_dir()
+        cmd = [contract.bin_path(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
                "--db", os.path.join(d, "db"), "--fixtures", path,
                "--tls-cert", os.path.join(certs, "server.pem"),
                "--tls-key", os.path.join(certs, "server.key"),
@@ -188,7 +188,7 @@ class ImpossibleFixtures(unittest.TestCase):
         ]
         for change, message in cases:
             with self.subTest(message=message):
-                fx = rpsim.load_default_fixtures()
+                fx = contract.load_default_fixtures()
                 change(fx)
                 proc, path = self.start_with(fx)
                 self.assertNotEqual(proc.returncode, 0)

@@ -23,8 +23,9 @@ import threading
 import time
 import unittest
 
-import rpsim
-from rpsim import GROUP_PATH, MCH_KEY
+from harness import answers, contract, control, probe, process, wire
+from harness.cases import E2ETestCase, SharedServerCase
+from harness.contract import GROUP_PATH, MCH_KEY
 
 SYSTEMERROR_DES = "请求已受理，请稍后使用原单号查询发放结果"
 
@@ -32,7 +33,7 @@ SYSTEMERROR_DES = "请求已受理，请稍后使用原单号查询发放结果"
 def sanitized_build():
     """True when the server binary is an ASan/UBSan build (slower: time bounds widen)."""
     try:
-        with open(rpsim.bin_path(), "rb") as f:
+        with open(contract.bin_path(), "rb") as f:
             return b"__asan_init" in f.read()
     except OSError:
         return False
@@ -48,23 +49,23 @@ def report(msg):
 
 
 def valid_fields(**overrides):
-    req = rpsim.default_group_request(re_openid=rpsim.new_openid(), **overrides)
-    req["sign"] = rpsim.sign(req, MCH_KEY)
+    req = wire.group_request(re_openid=wire.new_openid(), **overrides)
+    req["sign"] = wire.sign(req, MCH_KEY)
     return req
 
 
 def inner_elements(req=None):
     """The elements of a valid, signed php-style body, without the <xml> root."""
-    body = rpsim.build_xml(req or valid_fields())
+    body = wire.build_xml(req or valid_fields())
     return body[len(b"<xml>"):-len(b"</xml>")]
 
 
-def tls_socket(srv, cert=rpsim.MCH_ID, timeout=10):
+def tls_socket(srv, cert=contract.MCH_ID, timeout=10):
     """A raw TLS socket to the API port (mutual TLS with cert)."""
-    ctx = rpsim.client_context(srv, cert)
-    raw = socket.create_connection((rpsim.HOST, srv.api_port), timeout=timeout)
+    ctx = wire.client_context(srv, cert)
+    raw = socket.create_connection((contract.HOST, srv.api_port), timeout=timeout)
     try:
-        return ctx.wrap_socket(raw, server_hostname=rpsim.HOST)
+        return ctx.wrap_socket(raw, server_hostname=contract.HOST)
     except BaseException:
         raw.close()
         raise
@@ -73,7 +74,7 @@ def tls_socket(srv, cert=rpsim.MCH_ID, timeout=10):
 def read_response(sock):
     resp = http.client.HTTPResponse(sock)
     resp.begin()
-    return rpsim.Response(resp.status, resp.getheaders(), resp.read())
+    return wire.Response(resp.status, resp.getheaders(), resp.read())
 
 
 def request_head(length, extra=b""):
@@ -105,16 +106,16 @@ class ServesMixin:
         """A normal successful send, on a fresh connection."""
         srv.check_alive()
         req = valid_fields()
-        resp = rpsim.post(srv, GROUP_PATH, rpsim.build_xml(req), headers=rpsim.PHP_HEADERS)
+        resp = wire.post(srv, GROUP_PATH, wire.build_xml(req), headers=contract.PHP_HEADERS)
         self.assertSuccess(resp, req)
         return req
 
     def assertXmlError(self, srv, body, name, headers=None):
         t0 = time.monotonic()
-        resp = rpsim.post(srv, GROUP_PATH, body,
-                          headers=rpsim.PHP_HEADERS if headers is None else headers)
+        resp = wire.post(srv, GROUP_PATH, body,
+                          headers=contract.PHP_HEADERS if headers is None else headers)
         took = time.monotonic() - t0
-        self.assertAnswer(resp, rpsim.XML_ERROR_BODY)
+        self.assertAnswer(resp, answers.XML_ERROR_BODY)
         self.assertLess(took, FAST, "%s: XML_ERROR took %.2f s" % (name, took))
         return took
 
@@ -123,18 +124,10 @@ class ServesMixin:
 # Bodies and headers, one server with the default settings
 # ---------------------------------------------------------------------------
 
-class HostileRequests(ServesMixin, rpsim.E2ETestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = rpsim.Server()
-        cls.srv.start()
-        cls.addClassCleanup(cls.srv.stop)
-        cls.addClassCleanup(rpsim.check_invariants_api, cls.srv)
-        cls.addClassCleanup(rpsim.check_invariants, cls.srv)
-
+class HostileRequests(ServesMixin, SharedServerCase):
     def tearDown(self):
-        rpsim.check_invariants(self.srv)
-        rpsim.check_invariants_api(self.srv)
+        probe.check_invariants(self.srv)
+        control.check(self.srv)
 
     def test_entity_attacks(self):
         inner = inner_elements()
@@ -169,7 +162,7 @@ class HostileRequests(ServesMixin, rpsim.E2ETestCase):
                 took = self.assertXmlError(self.srv, body, name)
                 report("hostile %s: XML_ERROR in %.3f s" % (name, took))
                 self.still_serves(self.srv)
-        self.assertEqual(rpsim.query(self.srv, "SELECT COUNT(*) FROM packets WHERE status != 'SENT'")[0][0], 0)
+        self.assertEqual(probe.query(self.srv, "SELECT COUNT(*) FROM packets WHERE status != 'SENT'")[0][0], 0)
 
     def test_ten_megabyte_body_is_413(self):
         ten_mb = 10 * 1024 * 1024
@@ -181,13 +174,13 @@ class HostileRequests(ServesMixin, rpsim.E2ETestCase):
         self.still_serves(self.srv)
         # Sent in full (the client writes on until the server closes).
         t0 = time.monotonic()
-        resp = rpsim.post(self.srv, GROUP_PATH, os.urandom(ten_mb), headers=rpsim.PHP_HEADERS,
+        resp = wire.post(self.srv, GROUP_PATH, os.urandom(ten_mb), headers=contract.PHP_HEADERS,
                           timeout=60)
         self.assertEqual(resp.status, 413, resp.body[:300])
         report("hostile 10 MB body: HTTP 413 in %.3f s" % (time.monotonic() - t0))
         self.still_serves(self.srv)
         # Just over the limit (the default --max-body, nginx's 1 MiB).
-        resp = rpsim.post(self.srv, GROUP_PATH, b"<xml>" + b" " * 1048566 + b"</xml>")
+        resp = wire.post(self.srv, GROUP_PATH, b"<xml>" + b" " * 1048566 + b"</xml>")
         self.assertEqual(len(b"<xml>" + b" " * 1048566 + b"</xml>"), 1048577)
         self.assertEqual(resp.status, 413)
         self.still_serves(self.srv)
@@ -210,7 +203,7 @@ class HostileRequests(ServesMixin, rpsim.E2ETestCase):
         # 300,000 elements are over the default --max-body (1 MiB) -> 413.
         body = b"<xml>" + b"<a/>" * 300000 + b"</xml>"
         self.assertGreater(len(body), 1048576)
-        resp = rpsim.post(self.srv, GROUP_PATH, body, headers=rpsim.PHP_HEADERS)
+        resp = wire.post(self.srv, GROUP_PATH, body, headers=contract.PHP_HEADERS)
         self.assertEqual(resp.status, 413, resp.body[:300])
         self.still_serves(self.srv)
 
@@ -223,12 +216,12 @@ class HostileRequests(ServesMixin, rpsim.E2ETestCase):
                 + inner_elements(req) + b"</xml>")
         self.assertLessEqual(len(body), 65536)
         t0 = time.monotonic()
-        resp = rpsim.post(self.srv, GROUP_PATH, body, headers=rpsim.PHP_HEADERS)
+        resp = wire.post(self.srv, GROUP_PATH, body, headers=contract.PHP_HEADERS)
         took = time.monotonic() - t0
         self.assertLess(took, FAST)
-        if resp.body == rpsim.XML_ERROR_BODY:
-            self.assertAnswer(resp, rpsim.XML_ERROR_BODY)
-            self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"]), [])
+        if resp.body == answers.XML_ERROR_BODY:
+            self.assertAnswer(resp, answers.XML_ERROR_BODY)
+            self.assertEqual(probe.packet_rows(self.srv, req["mch_billno"]), [])
             report("hostile 10,000 distinct unknown empty elements + valid request: XML_ERROR "
                    "(the server caps the element count) in %.3f s" % took)
         else:
@@ -279,10 +272,10 @@ class HostileRequests(ServesMixin, rpsim.E2ETestCase):
                     body = b"<xml>" + part + b"</xml>"
                 if name == "latin-1 declared":
                     # A declared legacy encoding is well-formed XML: record what the server does.
-                    resp = rpsim.post(self.srv, GROUP_PATH, body, headers=rpsim.PHP_HEADERS)
+                    resp = wire.post(self.srv, GROUP_PATH, body, headers=contract.PHP_HEADERS)
                     self.assertEqual(resp.status, 200)
                     report("hostile ISO-8859-1 declared body: %s"
-                           % rpsim.answer_dict(resp.body)["err_code"])
+                           % answers.answer_dict(resp.body)["err_code"])
                 else:
                     self.assertXmlError(self.srv, body, name)
                 self.still_serves(self.srv)
@@ -303,7 +296,7 @@ class HostileRequests(ServesMixin, rpsim.E2ETestCase):
             with self.subTest(case=name):
                 self.assertXmlError(self.srv, b"<xml>" + part + b"</xml>", name)
                 self.still_serves(self.srv)
-        self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"]), [])
+        self.assertEqual(probe.packet_rows(self.srv, req["mch_billno"]), [])
 
     def test_huge_header(self):
         outcomes = []
@@ -315,7 +308,7 @@ class HostileRequests(ServesMixin, rpsim.E2ETestCase):
         ]:
             with self.subTest(case=name):
                 req = valid_fields()
-                body = rpsim.build_xml(req)
+                body = wire.build_xml(req)
                 if extra is None:
                     head = (b"POST " + GROUP_PATH.encode() + b"?" + b"q" * 100000
                             + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
@@ -335,13 +328,13 @@ class HostileRequests(ServesMixin, rpsim.E2ETestCase):
                             OSError) as e:
                         outcome = "connection closed (%s)" % type(e).__name__
                 outcomes.append("%s: %s" % (name, outcome))
-                self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"]), [])
+                self.assertEqual(probe.packet_rows(self.srv, req["mch_billno"]), [])
                 self.still_serves(self.srv)
         report("hostile huge headers (--max-headers 8192): " + "; ".join(outcomes))
 
     def test_plain_http_on_tls_port(self):
-        body = rpsim.build_xml(valid_fields())
-        with socket.create_connection((rpsim.HOST, self.srv.api_port), timeout=10) as sock:
+        body = wire.build_xml(valid_fields())
+        with socket.create_connection((contract.HOST, self.srv.api_port), timeout=10) as sock:
             sock.sendall(request_head(len(body)) + body)
             closed, data, took = read_until_closed(sock, 10)
         self.assertTrue(closed, "plain HTTP on the TLS port: connection still open after 10 s")
@@ -356,7 +349,7 @@ class HostileRequests(ServesMixin, rpsim.E2ETestCase):
             garbage = bytes(rnd.getrandbits(8) for _ in range(1024))
             if i == 1:  # a whole TLS handshake record of garbage
                 garbage = b"\x16\x03\x01\x03\xfb" + garbage[5:]
-            with socket.create_connection((rpsim.HOST, self.srv.api_port), timeout=10) as sock:
+            with socket.create_connection((contract.HOST, self.srv.api_port), timeout=10) as sock:
                 try:
                     sock.sendall(garbage)
                 except (BrokenPipeError, ConnectionResetError):
@@ -372,7 +365,7 @@ class HostileRequests(ServesMixin, rpsim.E2ETestCase):
         for how in ("close", "shutdown-write", "tls-unwrap"):
             req = valid_fields()
             reqs.append(req)
-            body = rpsim.build_xml(req)
+            body = wire.build_xml(req)
             sock = tls_socket(self.srv)
             try:
                 sock.sendall(request_head(len(body)) + body[:len(body) // 2])
@@ -388,17 +381,17 @@ class HostileRequests(ServesMixin, rpsim.E2ETestCase):
                 sock.close()
             self.still_serves(self.srv)
         for req in reqs:
-            self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"]), [])
+            self.assertEqual(probe.packet_rows(self.srv, req["mch_billno"]), [])
         # The same billnos are free: the half bodies created nothing.
         for req in reqs:
-            self.assertSuccess(rpsim.post(self.srv, GROUP_PATH, rpsim.build_xml(req)), req)
+            self.assertSuccess(wire.post(self.srv, GROUP_PATH, wire.build_xml(req)), req)
 
 
 # ---------------------------------------------------------------------------
 # Deep nesting beyond 64 KiB (a server with a larger --max-body)
 # ---------------------------------------------------------------------------
 
-class DeepNesting(ServesMixin, rpsim.E2ETestCase):
+class DeepNesting(ServesMixin, E2ETestCase):
     def test_fifty_thousand_deep(self):
         srv = self.start_server(args=["--max-body", "400000"])
         cases = [
@@ -413,14 +406,14 @@ class DeepNesting(ServesMixin, rpsim.E2ETestCase):
                 took = self.assertXmlError(srv, body, name)
                 report("hostile %s (--max-body 400000): XML_ERROR in %.3f s" % (name, took))
                 self.still_serves(srv)
-        rpsim.check_invariants_api(srv)
+        control.check(srv)
 
 
 # ---------------------------------------------------------------------------
 # Slow senders (--request-timeout 2)
 # ---------------------------------------------------------------------------
 
-class SlowSenders(ServesMixin, rpsim.E2ETestCase):
+class SlowSenders(ServesMixin, E2ETestCase):
     LIMIT = 2
 
     def trickle(self, srv, prefix, trickled, out, key):
@@ -468,7 +461,7 @@ class SlowSenders(ServesMixin, rpsim.E2ETestCase):
     def test_slowloris(self):
         srv = self.start_server(args=["--request-timeout", str(self.LIMIT)])
         req = valid_fields()
-        body = rpsim.build_xml(req)
+        body = wire.build_xml(req)
         head = request_head(len(body))
         out = {}
         threads = [
@@ -479,10 +472,10 @@ class SlowSenders(ServesMixin, rpsim.E2ETestCase):
             t.start()
         # Meanwhile a well-behaved keep-alive client: each request well inside the limit,
         # the whole exchange longer than it, never cut.
-        with rpsim.Connection(srv) as conn:
+        with wire.Connection(srv) as conn:
             for _ in range(4):
                 r = valid_fields()
-                self.assertSuccess(conn.post(GROUP_PATH, rpsim.build_xml(r), rpsim.PHP_HEADERS), r)
+                self.assertSuccess(conn.post(GROUP_PATH, wire.build_xml(r), contract.PHP_HEADERS), r)
                 time.sleep(0.8)
             self.assertTrue(conn.same_socket(), "a polite keep-alive connection was cut")
         for t in threads:
@@ -496,9 +489,9 @@ class SlowSenders(ServesMixin, rpsim.E2ETestCase):
             self.assertNotIn(b"HTTP/1.1 200", data)
             report("slowloris (%s trickled 1 byte / 0.5 s, --request-timeout %d): closed after "
                    "%.2f s, %d bytes sent" % (key, self.LIMIT, closed_at, sent))
-        self.assertEqual(rpsim.packet_rows(srv, req["mch_billno"]), [])
+        self.assertEqual(probe.packet_rows(srv, req["mch_billno"]), [])
         self.still_serves(srv)
-        rpsim.check_invariants_api(srv)
+        control.check(srv)
 
     def test_slowloris_on_admin_port(self):
         # The control port is plain HTTP and, with --admin-token, may face the network: a
@@ -508,7 +501,7 @@ class SlowSenders(ServesMixin, rpsim.E2ETestCase):
                + b"\r\n\r\n")
         t0 = time.monotonic()
         closed_at, sent, data = None, 0, b""
-        with socket.create_connection((rpsim.HOST, srv.admin_port), timeout=10) as sock:
+        with socket.create_connection((contract.HOST, srv.admin_port), timeout=10) as sock:
             for b in msg:
                 if time.monotonic() - t0 > self.LIMIT + 6:
                     break
@@ -531,7 +524,7 @@ class SlowSenders(ServesMixin, rpsim.E2ETestCase):
                % (self.LIMIT, "closed after %.2f s" % closed_at if closed_at is not None
                   else "still open after %.1f s and %d bytes" % (time.monotonic() - t0, sent)))
         srv.check_alive()
-        rpsim.check_invariants_api(srv)
+        control.check(srv)
         self.still_serves(srv)
         self.assertIsNotNone(closed_at, "a request trickled to the admin port 1 byte / 0.5 s was "
                              "not cut within %d s (--request-timeout %d)" % (self.LIMIT + 6, self.LIMIT))
@@ -543,12 +536,12 @@ class SlowSenders(ServesMixin, rpsim.E2ETestCase):
 # 10,000 idle TCP connections (--timeout 2 --request-timeout 3)
 # ---------------------------------------------------------------------------
 
-class IdleFlood(ServesMixin, rpsim.E2ETestCase):
+class IdleFlood(ServesMixin, E2ETestCase):
     N = 10000
     WITHIN = 20.0
 
     def test_ten_thousand_idle_connections(self):
-        rpsim.raise_nofile_limit(self.N + 1000)
+        process.raise_nofile_limit(self.N + 1000)
         srv = self.start_server(args=["--timeout", "2", "--request-timeout", "3"])
         socks = []
         t_open = time.monotonic()
@@ -556,7 +549,7 @@ class IdleFlood(ServesMixin, rpsim.E2ETestCase):
             for _ in range(self.N):
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 s.setblocking(False)
-                err = s.connect_ex((rpsim.HOST, srv.api_port))
+                err = s.connect_ex((contract.HOST, srv.api_port))
                 socks.append(s)
                 if err not in (0, 115, 11):  # EINPROGRESS, EAGAIN
                     raise OSError(err, os.strerror(err))
@@ -570,8 +563,8 @@ class IdleFlood(ServesMixin, rpsim.E2ETestCase):
                 srv.check_alive()
                 req = valid_fields()
                 try:
-                    resp = rpsim.post(srv, GROUP_PATH, rpsim.build_xml(req),
-                                      headers=rpsim.PHP_HEADERS, timeout=5)
+                    resp = wire.post(srv, GROUP_PATH, wire.build_xml(req),
+                                      headers=contract.PHP_HEADERS, timeout=5)
                 except (OSError, http.client.HTTPException, ssl.SSLError) as e:
                     last = repr(e)
                     first = first or last
@@ -591,7 +584,7 @@ class IdleFlood(ServesMixin, rpsim.E2ETestCase):
                 s.close()
         time.sleep(0.5)
         self.still_serves(srv)
-        rpsim.check_invariants_api(srv)
+        control.check(srv)
 
 
 # ---------------------------------------------------------------------------
@@ -599,18 +592,18 @@ class IdleFlood(ServesMixin, rpsim.E2ETestCase):
 # ---------------------------------------------------------------------------
 
 def table_counts(srv):
-    return tuple(rpsim.query(srv, "SELECT COUNT(*) FROM %s" % t)[0][0]
+    return tuple(probe.query(srv, "SELECT COUNT(*) FROM %s" % t)[0][0]
                  for t in ("packets", "shares", "ledger"))
 
 
-class Storage(ServesMixin, rpsim.E2ETestCase):
+class Storage(ServesMixin, E2ETestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="redpack-e2e-db-")
         self.addCleanup(shutil.rmtree, self.dir, True)
         self.db_path = os.path.join(self.dir, "redpack.db")
 
     def server(self, **kwargs):
-        srv = rpsim.DbServer(self.db_path, **kwargs)
+        srv = process.Server(db_file=self.db_path, **kwargs)
         srv.start()
         return srv
 
@@ -619,7 +612,7 @@ class Storage(ServesMixin, rpsim.E2ETestCase):
         # (SQLite cannot cap below the current page count).
         srv = self.server()
         try:
-            pages = rpsim.query(srv, "PRAGMA page_count")[0][0]
+            pages = probe.query(srv, "PRAGMA page_count")[0][0]
         finally:
             srv.stop()
         cap = pages + 1
@@ -629,8 +622,8 @@ class Storage(ServesMixin, rpsim.E2ETestCase):
             failed = None
             for _ in range(300):
                 req = valid_fields()
-                resp = rpsim.post(srv, GROUP_PATH, rpsim.build_xml(req), headers=rpsim.PHP_HEADERS)
-                if rpsim.answer_dict(resp.body)["err_code"] == "SUCCESS":
+                resp = wire.post(srv, GROUP_PATH, wire.build_xml(req), headers=contract.PHP_HEADERS)
+                if answers.answer_dict(resp.body)["err_code"] == "SUCCESS":
                     sent.append((req, resp.body))
                     continue
                 failed = (req, resp)
@@ -638,41 +631,41 @@ class Storage(ServesMixin, rpsim.E2ETestCase):
             self.assertIsNotNone(failed, "300 sends never filled a %d-page database" % cap)
             self.assertGreater(len(sent), 0, "the first send on the capped database already failed")
             req, resp = failed
-            self.assertAnswer(resp, rpsim.expected_answer("SYSTEMERROR", SYSTEMERROR_DES, req))
+            self.assertAnswer(resp, answers.expected_answer("SYSTEMERROR", SYSTEMERROR_DES, req))
             report("full disk (fresh database of %d pages, --db-max-pages %d): %d sends succeeded, "
                    "then SYSTEMERROR" % (pages, cap, len(sent)))
             counts = table_counts(srv)
-            self.assertEqual(rpsim.packet_rows(srv, req["mch_billno"]), [])
+            self.assertEqual(probe.packet_rows(srv, req["mch_billno"]), [])
             # Still full: the same and other sends fail the same way, nothing is written.
-            again = rpsim.post(srv, GROUP_PATH, rpsim.build_xml(req), headers=rpsim.PHP_HEADERS)
-            self.assertAnswer(again, rpsim.expected_answer("SYSTEMERROR", SYSTEMERROR_DES, req))
+            again = wire.post(srv, GROUP_PATH, wire.build_xml(req), headers=contract.PHP_HEADERS)
+            self.assertAnswer(again, answers.expected_answer("SYSTEMERROR", SYSTEMERROR_DES, req))
             other = valid_fields()
-            resp = rpsim.post(srv, GROUP_PATH, rpsim.build_xml(other), headers=rpsim.PHP_HEADERS)
-            self.assertAnswer(resp, rpsim.expected_answer("SYSTEMERROR", SYSTEMERROR_DES, other))
+            resp = wire.post(srv, GROUP_PATH, wire.build_xml(other), headers=contract.PHP_HEADERS)
+            self.assertAnswer(resp, answers.expected_answer("SYSTEMERROR", SYSTEMERROR_DES, other))
             # Reads still work: an issued packet replays its original answer.
             first_req, first_body = sent[0]
-            replay = rpsim.post(srv, GROUP_PATH, rpsim.build_xml(first_req), headers=rpsim.PHP_HEADERS)
+            replay = wire.post(srv, GROUP_PATH, wire.build_xml(first_req), headers=contract.PHP_HEADERS)
             self.assertEqual(replay.body, first_body)
             self.assertEqual(table_counts(srv), counts)
-            self.assertEqual(rpsim.packet_rows(srv, other["mch_billno"]), [])
-            rpsim.check_invariants(srv)
-            rpsim.check_invariants_api(srv)
-            rpsim.check_invariants_ctl(srv)
+            self.assertEqual(probe.packet_rows(srv, other["mch_billno"]), [])
+            probe.check_invariants(srv)
+            control.check(srv)
+            control.ctl_check(srv)
         finally:
             srv.stop()
         # Without the cap, the billno that failed was never written: it can be sent now.
         srv = self.server()
         try:
-            resp = rpsim.post(srv, GROUP_PATH, rpsim.build_xml(req), headers=rpsim.PHP_HEADERS)
+            resp = wire.post(srv, GROUP_PATH, wire.build_xml(req), headers=contract.PHP_HEADERS)
             self.assertSuccess(resp, req)
-            self.assertEqual(len(rpsim.packet_rows(srv, req["mch_billno"])), 1)
-            self.assertEqual(rpsim.send_debits(srv, req["mch_billno"]), [-int(req["total_amount"])])
+            self.assertEqual(len(probe.packet_rows(srv, req["mch_billno"])), 1)
+            self.assertEqual(probe.send_debits(srv, req["mch_billno"]), [-int(req["total_amount"])])
             for r, b in sent:
-                self.assertEqual(rpsim.post(srv, GROUP_PATH, rpsim.build_xml(r),
-                                            headers=rpsim.PHP_HEADERS).body, b)
+                self.assertEqual(wire.post(srv, GROUP_PATH, wire.build_xml(r),
+                                            headers=contract.PHP_HEADERS).body, b)
             self.still_serves(srv)
-            rpsim.check_invariants(srv)
-            rpsim.check_invariants_api(srv)
+            probe.check_invariants(srv)
+            control.check(srv)
         finally:
             srv.stop()
 
@@ -681,8 +674,8 @@ class Storage(ServesMixin, rpsim.E2ETestCase):
         srv = self.server()
         try:
             first = valid_fields()
-            first_body = rpsim.post(srv, GROUP_PATH, rpsim.build_xml(first)).body
-            self.assertEqual(rpsim.answer_dict(first_body)["err_code"], "SUCCESS")
+            first_body = wire.post(srv, GROUP_PATH, wire.build_xml(first)).body
+            self.assertEqual(answers.answer_dict(first_body)["err_code"], "SUCCESS")
         finally:
             srv.stop()
 
@@ -691,11 +684,11 @@ class Storage(ServesMixin, rpsim.E2ETestCase):
                 return hashlib.sha256(f.read()).hexdigest()
 
         before = digest()
-        ro = rpsim.DbServer(self.db_path, db_arg="file:%s?mode=ro" % self.db_path)
+        ro = process.Server(db_file=self.db_path, db_arg="file:%s?mode=ro" % self.db_path)
         req = valid_fields()
         try:
             ro.start()
-        except rpsim.ServerError:
+        except process.ServerError:
             rc = ro.proc.returncode if ro.proc else None
             err = ro.stderr_text()
             ro.stopped = True
@@ -705,16 +698,16 @@ class Storage(ServesMixin, rpsim.E2ETestCase):
                    % (rc, err.strip().splitlines()[-1] if err.strip() else ""))
         else:
             try:
-                resp = rpsim.post(ro, GROUP_PATH, rpsim.build_xml(req), headers=rpsim.PHP_HEADERS)
-                self.assertAnswer(resp, rpsim.expected_answer("SYSTEMERROR", SYSTEMERROR_DES, req))
-                replay = rpsim.post(ro, GROUP_PATH, rpsim.build_xml(first), headers=rpsim.PHP_HEADERS)
-                replay_code = rpsim.answer_dict(replay.body)["err_code"]
+                resp = wire.post(ro, GROUP_PATH, wire.build_xml(req), headers=contract.PHP_HEADERS)
+                self.assertAnswer(resp, answers.expected_answer("SYSTEMERROR", SYSTEMERROR_DES, req))
+                replay = wire.post(ro, GROUP_PATH, wire.build_xml(first), headers=contract.PHP_HEADERS)
+                replay_code = answers.answer_dict(replay.body)["err_code"]
                 if replay_code == "SUCCESS":
                     self.assertEqual(replay.body, first_body)
                 else:
-                    self.assertAnswer(replay, rpsim.expected_answer("SYSTEMERROR", SYSTEMERROR_DES,
+                    self.assertAnswer(replay, answers.expected_answer("SYSTEMERROR", SYSTEMERROR_DES,
                                                                     first))
-                check = rpsim.admin_request(ro, "GET", "/admin/v1/check")
+                check = control.request(ro, "GET", "/admin/v1/check")
                 report("read-only database: the server starts; a new send answers SYSTEMERROR, "
                        "a replay of an issued billno answers %s, /admin/v1/check HTTP %d"
                        % (replay_code, check.status))
@@ -724,11 +717,11 @@ class Storage(ServesMixin, rpsim.E2ETestCase):
         self.assertEqual(digest(), before, "the read-only run changed the database file")
         srv = self.server()
         try:
-            self.assertEqual(rpsim.packet_rows(srv, req["mch_billno"]), [])
-            self.assertSuccess(rpsim.post(srv, GROUP_PATH, rpsim.build_xml(req)), req)
-            self.assertEqual(rpsim.post(srv, GROUP_PATH, rpsim.build_xml(first)).body, first_body)
-            rpsim.check_invariants(srv)
-            rpsim.check_invariants_api(srv)
+            self.assertEqual(probe.packet_rows(srv, req["mch_billno"]), [])
+            self.assertSuccess(wire.post(srv, GROUP_PATH, wire.build_xml(req)), req)
+            self.assertEqual(wire.post(srv, GROUP_PATH, wire.build_xml(first)).body, first_body)
+            probe.check_invariants(srv)
+            control.check(srv)
         finally:
             srv.stop()
 

@@ -4,19 +4,20 @@ keeps serving (and never expands entities or reads files)."""
 
 import unittest
 
-import rpsim
-from rpsim import GROUP_PATH, MCH_KEY
+from harness import answers, contract, probe, wire
+from harness.cases import SharedServerCase
+from harness.contract import GROUP_PATH, MCH_KEY
 
 
 def valid_fields(**overrides):
-    req = rpsim.default_group_request(re_openid=rpsim.new_openid(), **overrides)
-    req["sign"] = rpsim.sign(req, MCH_KEY)
+    req = wire.group_request(re_openid=wire.new_openid(), **overrides)
+    req["sign"] = wire.sign(req, MCH_KEY)
     return req
 
 
 def elements(req):
     """The inner elements of a php-style body, as bytes."""
-    body = rpsim.build_xml(req)
+    body = wire.build_xml(req)
     return body[len(b"<xml>"):-len(b"</xml>")]
 
 
@@ -70,31 +71,24 @@ def cases():
     return out
 
 
-class Hostile(rpsim.E2ETestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = rpsim.Server()
-        cls.srv.start()
-        cls.addClassCleanup(cls.srv.stop)
-        cls.addClassCleanup(rpsim.check_invariants, cls.srv)
-
+class Hostile(SharedServerCase):
     def tearDown(self):
-        rpsim.check_invariants(self.srv)
+        probe.check_invariants(self.srv)
 
     def still_serves(self):
         self.srv.check_alive()
         req = valid_fields()
-        self.assertSuccess(rpsim.post(self.srv, GROUP_PATH, rpsim.build_xml(req)), req)
+        self.assertSuccess(wire.post(self.srv, GROUP_PATH, wire.build_xml(req)), req)
 
     def test_malformed_bodies_are_xml_error(self):
         for name, body in cases():
             with self.subTest(case=name):
                 self.assertLessEqual(len(body), 65536, name)
-                for headers in (rpsim.PHP_HEADERS, {}):
-                    resp = rpsim.post(self.srv, GROUP_PATH, body, headers=headers)
-                    self.assertAnswer(resp, rpsim.XML_ERROR_BODY)
+                for headers in (contract.PHP_HEADERS, {}):
+                    resp = wire.post(self.srv, GROUP_PATH, body, headers=headers)
+                    self.assertAnswer(resp, answers.XML_ERROR_BODY)
                 self.still_serves()
-        rows = rpsim.query(self.srv, "SELECT COUNT(*) FROM packets WHERE status != 'SENT'")
+        rows = probe.query(self.srv, "SELECT COUNT(*) FROM packets WHERE status != 'SENT'")
         self.assertEqual(rows[0][0], 0)
 
     def test_other_endpoints_refuse_the_same_bodies(self):
@@ -103,16 +97,16 @@ class Hostile(rpsim.E2ETestCase):
         for path in ("/mmpaymkttransfers/sendredpack", "/mmpaymkttransfers/gethbinfo"):
             for name, body in cases():
                 with self.subTest(path=path, case=name):
-                    self.assertAnswer(rpsim.post(self.srv, path, body), rpsim.XML_ERROR_BODY)
+                    self.assertAnswer(wire.post(self.srv, path, body), answers.XML_ERROR_BODY)
             self.still_serves()
 
     def test_xxe_does_not_leak(self):
         inner = elements(valid_fields())
         body = (b'<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml>'
                 + inner.replace(b"<mch_billno>", b"<mch_billno>&x;", 1) + b"</xml>")
-        resp = rpsim.post(self.srv, GROUP_PATH, body)
+        resp = wire.post(self.srv, GROUP_PATH, body)
         self.assertNotIn(b"root:", resp.body)
-        self.assertAnswer(resp, rpsim.XML_ERROR_BODY)
+        self.assertAnswer(resp, answers.XML_ERROR_BODY)
 
     def test_echo_of_hostile_values_stays_well_formed(self):
         # Values that fail validation are echoed; the answer must stay well-formed XML
@@ -120,19 +114,19 @@ class Hostile(rpsim.E2ETestCase):
         for billno in ("a]]>b", "]]>", "<x>&amp;</x>", "a\nb\n", "]]]]><![CDATA[", "引号\"'"):
             for style in ("cdata", "php"):
                 with self.subTest(billno=billno, style=style):
-                    req = rpsim.default_group_request(mch_billno=billno, re_openid=rpsim.new_openid())
-                    resp = rpsim.send_group(self.srv, req, style=style)
+                    req = wire.group_request(mch_billno=billno, re_openid=wire.new_openid())
+                    resp = wire.send_group(self.srv, req, style=style)
                     self.assertErr(resp, req, "PARAM_ERROR", "mch_billno")
         self.still_serves()
 
     def test_bad_requests_on_one_connection(self):
         # A malformed body does not spoil the keep-alive connection.
-        with rpsim.Connection(self.srv) as conn:
+        with wire.Connection(self.srv) as conn:
             for name, body in cases()[:8]:
                 with self.subTest(case=name):
-                    self.assertAnswer(conn.post(GROUP_PATH, body), rpsim.XML_ERROR_BODY)
+                    self.assertAnswer(conn.post(GROUP_PATH, body), answers.XML_ERROR_BODY)
             req = valid_fields()
-            self.assertSuccess(conn.post(GROUP_PATH, rpsim.build_xml(req)), req)
+            self.assertSuccess(conn.post(GROUP_PATH, wire.build_xml(req)), req)
             self.assertTrue(conn.same_socket())
 
 

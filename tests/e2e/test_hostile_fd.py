@@ -9,7 +9,6 @@ a use after free or a leak fails the server's exit check.
 import http.client
 import json
 import os
-import re
 import resource
 import socket
 import ssl
@@ -20,8 +19,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import rpsim  # noqa: E402
-from rpsim import GROUP_PATH, MCH_KEY  # noqa: E402
+from harness import contract, control, probe, process, wire  # noqa: E402
+from harness.cases import E2ETestCase  # noqa: E402
+from harness.contract import GROUP_PATH, MCH_KEY  # noqa: E402
 
 
 def report(msg):
@@ -30,9 +30,9 @@ def report(msg):
 
 
 def signed_body():
-    req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-    req["sign"] = rpsim.sign(req, MCH_KEY)
-    return req, rpsim.build_xml(req)
+    req = wire.group_request(re_openid=wire.new_openid())
+    req["sign"] = wire.sign(req, MCH_KEY)
+    return req, wire.build_xml(req)
 
 
 def post_bytes(body):
@@ -41,7 +41,7 @@ def post_bytes(body):
             + str(len(body)).encode() + b"\r\n\r\n" + body)
 
 
-class LimitedServer(rpsim.Server):
+class LimitedServer(process.Server):
     """A server started with RLIMIT_NOFILE (soft and hard) at `nofile`."""
 
     def __init__(self, nofile, **kwargs):
@@ -49,18 +49,18 @@ class LimitedServer(rpsim.Server):
         self.nofile = nofile
 
     def _spawn(self, exe):
-        original = rpsim._die_with_parent
+        original = process._die_with_parent
         nofile = self.nofile
 
         def preexec():
             original()
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
-        rpsim._die_with_parent = preexec
+        process._die_with_parent = preexec
         try:
             super()._spawn(exe)
         finally:
-            rpsim._die_with_parent = original
+            process._die_with_parent = original
 
 
 def idle_sockets(port, n):
@@ -69,7 +69,7 @@ def idle_sockets(port, n):
     for _ in range(n):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setblocking(False)
-        s.connect_ex((rpsim.HOST, port))
+        s.connect_ex((contract.HOST, port))
         socks.append(s)
     time.sleep(1.0)  # let the server accept, refuse, or fail to accept them
     return socks
@@ -81,7 +81,7 @@ def healthz_eventually(srv, within=20.0):
     while time.monotonic() - t0 < within:
         srv.check_alive()
         try:
-            if rpsim.admin_request(srv, "GET", "/healthz", timeout=2).status == 200:
+            if control.request(srv, "GET", "/healthz", timeout=2).status == 200:
                 return time.monotonic() - t0
         except (OSError, http.client.HTTPException):
             pass
@@ -96,7 +96,7 @@ def send_eventually(test, srv, within=20.0):
         srv.check_alive()
         req, body = signed_body()
         try:
-            resp = rpsim.post(srv, GROUP_PATH, body, headers=rpsim.PHP_HEADERS, timeout=3)
+            resp = wire.post(srv, GROUP_PATH, body, headers=contract.PHP_HEADERS, timeout=3)
         except (OSError, http.client.HTTPException, ssl.SSLError) as e:
             last = e
             time.sleep(0.2)
@@ -106,7 +106,7 @@ def send_eventually(test, srv, within=20.0):
     test.fail("no send succeeded within %.0f s (last error %r)" % (within, last))
 
 
-class Descriptors(rpsim.E2ETestCase):
+class Descriptors(E2ETestCase):
     """ulimit -n 64 and 100 idle connections (the use after free of issue 9 part 1)."""
 
     NOFILE = 64
@@ -116,19 +116,19 @@ class Descriptors(rpsim.E2ETestCase):
         srv = LimitedServer(self.NOFILE, args=self.ARGS)
         srv.start()
         self.addCleanup(srv.stop)
-        self.addCleanup(rpsim.check_invariants, srv)
+        self.addCleanup(probe.check_invariants, srv)
         # The caps were fitted under the limit, and the log says so.
         self.assertRegex(srv.stderr_text(), r"RLIMIT_NOFILE is 64: --max-connections 1024 -> \d+")
         return srv
 
     def flood(self, srv, port):
         # Connections opened before the flood, kept alive through it.
-        admin = http.client.HTTPConnection(rpsim.HOST, srv.admin_port, timeout=10)
+        admin = http.client.HTTPConnection(contract.HOST, srv.admin_port, timeout=10)
         admin.request("GET", "/healthz")
         self.assertEqual(admin.getresponse().read(), b"ok\n")
-        api = rpsim.Connection(srv)
+        api = wire.Connection(srv)
         req, body = signed_body()
-        self.assertSuccess(api.post(GROUP_PATH, body, rpsim.PHP_HEADERS), req)
+        self.assertSuccess(api.post(GROUP_PATH, body, contract.PHP_HEADERS), req)
 
         socks = idle_sockets(port, 100)
         try:
@@ -137,7 +137,7 @@ class Descriptors(rpsim.E2ETestCase):
             admin.request("GET", "/healthz")
             self.assertEqual(admin.getresponse().read(), b"ok\n")
             req, body = signed_body()
-            self.assertSuccess(api.post(GROUP_PATH, body, rpsim.PHP_HEADERS), req)
+            self.assertSuccess(api.post(GROUP_PATH, body, contract.PHP_HEADERS), req)
             self.assertTrue(api.same_socket())
         finally:
             for s in socks:
@@ -166,18 +166,18 @@ class Descriptors(rpsim.E2ETestCase):
                      "/healthz on a new connection %.2f s after they closed" % took)
 
 
-class ControlCap(rpsim.E2ETestCase):
+class ControlCap(E2ETestCase):
     def test_connection_cap_on_the_control_port(self):
         srv = self.start_server(args=["--admin-max-connections", "3", "--timeout", "30",
                                       "--request-timeout", "30"])
         conns = []
         for _ in range(3):
-            c = http.client.HTTPConnection(rpsim.HOST, srv.admin_port, timeout=5)
+            c = http.client.HTTPConnection(contract.HOST, srv.admin_port, timeout=5)
             c.request("GET", "/healthz")
             self.assertEqual(c.getresponse().read(), b"ok\n")
             conns.append(c)
         # The fourth is closed at once, without an answer.
-        extra = socket.create_connection((rpsim.HOST, srv.admin_port), timeout=5)
+        extra = socket.create_connection((contract.HOST, srv.admin_port), timeout=5)
         try:
             extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             try:
@@ -199,11 +199,11 @@ class ControlCap(rpsim.E2ETestCase):
         send_eventually(self, srv, within=5)
 
 
-class BearerToken(rpsim.E2ETestCase):
+class BearerToken(E2ETestCase):
     TOKEN = "s3cret-token"
 
     def raw(self, srv, auth):
-        with socket.create_connection((rpsim.HOST, srv.admin_port), timeout=5) as s:
+        with socket.create_connection((contract.HOST, srv.admin_port), timeout=5) as s:
             s.sendall(b"GET /admin/v1/clock HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth
                       + b"\r\n\r\n")
             data = b""
@@ -227,7 +227,7 @@ class BearerToken(rpsim.E2ETestCase):
                 self.assertEqual(self.raw(srv, auth), b"HTTP/1.1 401 Unauthorized")
 
 
-class FaultPaths(rpsim.E2ETestCase):
+class FaultPaths(E2ETestCase):
     """Every transport fault against every client behaviour; nothing may leak (LSan
     checks at the server's exit) and the server keeps serving."""
 
@@ -237,8 +237,8 @@ class FaultPaths(rpsim.E2ETestCase):
 
     def client(self, srv, behaviour):
         req, body = signed_body()
-        raw = socket.create_connection((rpsim.HOST, srv.api_port), timeout=5)
-        s = rpsim.client_context(srv, rpsim.MCH_ID).wrap_socket(raw, server_hostname=rpsim.HOST)
+        raw = socket.create_connection((contract.HOST, srv.api_port), timeout=5)
+        s = wire.client_context(srv, contract.MCH_ID).wrap_socket(raw, server_hostname=contract.HOST)
         s.sendall(post_bytes(body))
         if behaviour == "closed early, reset":
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -268,7 +268,7 @@ class FaultPaths(rpsim.E2ETestCase):
     def test_every_fault_every_client(self):
         srv = self.start_server(invariants=False)
         for rule in self.RULES:
-            r = rpsim.admin_request(srv, "POST", "/admin/v1/faults", body=json.dumps(rule),
+            r = control.request(srv, "POST", "/admin/v1/faults", body=json.dumps(rule),
                                     headers={"Content-Type": "application/json"})
             self.assertEqual(r.status, 201, r.body)
             for behaviour in ("waits", "keeps the connection", "closed early",
@@ -277,10 +277,10 @@ class FaultPaths(rpsim.E2ETestCase):
                     for _ in range(3):
                         self.client(srv, behaviour)
                     srv.check_alive()
-            self.assertEqual(rpsim.admin_request(srv, "DELETE", "/admin/v1/faults").status, 200)
+            self.assertEqual(control.request(srv, "DELETE", "/admin/v1/faults").status, 200)
             time.sleep(0.4)  # the delays fall due while the server still runs
         send_eventually(self, srv, within=5)
-        rpsim.check_invariants_api(srv)
+        control.check(srv)
         # stop() (the cleanup) fails on any sanitizer report, leaks included.
 
 

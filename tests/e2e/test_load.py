@@ -12,8 +12,9 @@ import threading
 import time
 import unittest
 
-import rpsim
-from rpsim import GROUP_PATH, LOAD_MCH_ID, LOAD_APPID
+from harness import answers, contract, control, probe, process, wire
+from harness.cases import E2ETestCase
+from harness.contract import GROUP_PATH, LOAD_APPID, LOAD_MCH_ID
 
 N = 1000
 SERVER_ARGS = ["--max-connections", "2048", "--timeout", "120", "--request-timeout", "120"]
@@ -24,7 +25,7 @@ def report(msg):
     sys.stdout.flush()
 
 
-def run_simultaneous(srv, bodies, cert=rpsim.MCH_ID, connect_within=120.0):
+def run_simultaneous(srv, bodies, cert=contract.MCH_ID, connect_within=120.0):
     """One thread and one TLS connection per body; every connection is established,
     then all requests are released together.
 
@@ -44,12 +45,12 @@ def run_simultaneous(srv, bodies, cert=rpsim.MCH_ID, connect_within=120.0):
             last = None
             while time.monotonic() < deadline:
                 try:
-                    conns[i] = rpsim.Connection(srv, cert=cert, timeout=180)
+                    conns[i] = wire.Connection(srv, cert=cert, timeout=180)
                     break
                 except OSError as e:  # ssl.SSLError included
                     last = e
                     time.sleep(0.05)
-                except Exception as e:  # the server died (rpsim.ServerError)
+                except Exception as e:  # the server died (process.ServerError)
                     last = e
                     break
             if conns[i] is None:
@@ -63,7 +64,7 @@ def run_simultaneous(srv, bodies, cert=rpsim.MCH_ID, connect_within=120.0):
             return
         go.wait(timeout=connect_within + 60)
         try:
-            responses[i] = conns[i].post(GROUP_PATH, bodies[i], rpsim.PHP_HEADERS)
+            responses[i] = conns[i].post(GROUP_PATH, bodies[i], contract.PHP_HEADERS)
         except Exception as e:  # recorded, asserted by the caller
             errors[i] = "request: %r" % (e,)
         finally:
@@ -92,10 +93,10 @@ def run_simultaneous(srv, bodies, cert=rpsim.MCH_ID, connect_within=120.0):
     return responses, errors, t_connected - start, t_done - t_connected
 
 
-class Load(rpsim.E2ETestCase):
+class Load(E2ETestCase):
     @classmethod
     def setUpClass(cls):
-        cls.nofile = rpsim.raise_nofile_limit(4 * N + 256)
+        cls.nofile = process.raise_nofile_limit(4 * N + 256)
         if cls.nofile < 2 * N + 64:
             raise unittest.SkipTest("RLIMIT_NOFILE %d is too low for %d connections" % (cls.nofile, N))
 
@@ -106,10 +107,10 @@ class Load(rpsim.E2ETestCase):
 
     def test_identical_sends(self):
         srv = self.start_server(args=SERVER_ARGS)
-        before = rpsim.balance(srv)
-        req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-        req["sign"] = rpsim.sign(req, rpsim.MCH_KEY)
-        body = rpsim.build_xml(req)
+        before = probe.balance(srv)
+        req = wire.group_request(re_openid=wire.new_openid())
+        req["sign"] = wire.sign(req, contract.MCH_KEY)
+        body = wire.build_xml(req)
         responses, errors, t_conn, t_ans = run_simultaneous(srv, [body] * N)
         self.check_no_errors(responses, errors)
         report("load: %d identical sends on %d simultaneous connections: connections open in "
@@ -120,34 +121,34 @@ class Load(rpsim.E2ETestCase):
         self.assertEqual(len(bodies), 1, "%d different answers, e.g.:\n%s" % (
             len(bodies), "\n".join(b.decode("utf-8", "replace") for b in list(bodies)[:3])))
         sl = self.assertSuccess(responses[0], req)
-        rows = rpsim.packet_rows(srv, req["mch_billno"])
+        rows = probe.packet_rows(srv, req["mch_billno"])
         self.assertEqual(len(rows), 1, rows)
         self.assertEqual(rows[0][7], sl)
-        self.assertEqual(rpsim.send_debits(srv, req["mch_billno"]), [-300])
-        self.assertEqual(rpsim.query(srv, "SELECT COUNT(*) FROM ledger WHERE kind = 'send'")[0][0], 1)
-        self.assertEqual(rpsim.query(srv, "SELECT COUNT(*) FROM packets")[0][0], 1)
-        self.assertEqual(rpsim.balance(srv), before - 300)
-        self.assertEqual(sum(rpsim.shares_of(srv, req["mch_billno"])), 300)
-        rpsim.check_invariants(srv)
-        rpsim.check_invariants_api(srv)
+        self.assertEqual(probe.send_debits(srv, req["mch_billno"]), [-300])
+        self.assertEqual(probe.query(srv, "SELECT COUNT(*) FROM ledger WHERE kind = 'send'")[0][0], 1)
+        self.assertEqual(probe.query(srv, "SELECT COUNT(*) FROM packets")[0][0], 1)
+        self.assertEqual(probe.balance(srv), before - 300)
+        self.assertEqual(sum(probe.shares_of(srv, req["mch_billno"])), 300)
+        probe.check_invariants(srv)
+        control.check(srv)
 
     def test_balance_for_exactly_half(self):
         limits = {"sends_per_minute": 0, "packets_per_user_per_day": 0,
                   "amount_per_user_per_day": 0, "amount_per_day": 0}
-        fixtures = rpsim.fixtures_with(LOAD_MCH_ID, limits=limits, balance=(N // 2) * 300)
+        fixtures = contract.fixtures_with(LOAD_MCH_ID, limits=limits, balance=(N // 2) * 300)
         srv = self.start_server(fixtures=fixtures, args=SERVER_ARGS)
-        self.assertEqual(rpsim.balance(srv, LOAD_MCH_ID), 150000)
+        self.assertEqual(probe.balance(srv, LOAD_MCH_ID), 150000)
         reqs = []
         for _ in range(N):
-            req = rpsim.default_group_request(mch_id=LOAD_MCH_ID, wxappid=LOAD_APPID,
-                                              send_name="压测商户", re_openid=rpsim.new_openid(),
+            req = wire.group_request(mch_id=LOAD_MCH_ID, wxappid=LOAD_APPID,
+                                              send_name="压测商户", re_openid=wire.new_openid(),
                                               total_amount=300, total_num=3)
-            req["sign"] = rpsim.sign(req, srv.key(LOAD_MCH_ID))
+            req["sign"] = wire.sign(req, srv.key(LOAD_MCH_ID))
             reqs.append(req)
-        bodies = [rpsim.build_xml(r) for r in reqs]
+        bodies = [wire.build_xml(r) for r in reqs]
         responses, errors, t_conn, t_ans = run_simultaneous(srv, bodies, cert=LOAD_MCH_ID)
         self.check_no_errors(responses, errors)
-        codes = [rpsim.answer_dict(r.body)["err_code"] for r in responses]
+        codes = [answers.answer_dict(r.body)["err_code"] for r in responses]
         report("load: %d distinct 300-fen sends racing for a 150000-fen balance: connections "
                "open in %.2f s, all answered %.2f s after release (%.0f answers/s); %d SUCCESS, "
                "%d NOTENOUGH" % (N, t_conn, t_ans, N / t_ans, codes.count("SUCCESS"),
@@ -161,48 +162,48 @@ class Load(rpsim.E2ETestCase):
             else:
                 self.assertErr(resp, req, "NOTENOUGH", "notenough")
         self.assertEqual(len(listids), N // 2)
-        self.assertEqual(rpsim.balance(srv, LOAD_MCH_ID), 0)
-        rows = rpsim.query(srv, "SELECT status, reason, COUNT(*) FROM packets WHERE mch_id = ? "
+        self.assertEqual(probe.balance(srv, LOAD_MCH_ID), 0)
+        rows = probe.query(srv, "SELECT status, reason, COUNT(*) FROM packets WHERE mch_id = ? "
                                 "GROUP BY status, reason ORDER BY status", (LOAD_MCH_ID,))
-        self.assertEqual(rows, [("SENDING", rpsim.DES["notenough"], N // 2), ("SENT", None, N // 2)])
-        self.assertEqual(rpsim.query(srv, "SELECT COUNT(*), SUM(amount) FROM ledger WHERE kind = 'send' "
+        self.assertEqual(rows, [("SENDING", contract.DES["notenough"], N // 2), ("SENT", None, N // 2)])
+        self.assertEqual(probe.query(srv, "SELECT COUNT(*), SUM(amount) FROM ledger WHERE kind = 'send' "
                                           "AND mch_id = ?", (LOAD_MCH_ID,))[0], (N // 2, -150000))
         # The SENDING rows are the NOTENOUGH billnos, the SENT ones the successes.
-        status = dict(rpsim.query(srv, "SELECT mch_billno, status FROM packets WHERE mch_id = ?",
+        status = dict(probe.query(srv, "SELECT mch_billno, status FROM packets WHERE mch_id = ?",
                                   (LOAD_MCH_ID,)))
         for req, code in zip(reqs, codes):
             self.assertEqual(status[req["mch_billno"]], "SENT" if code == "SUCCESS" else "SENDING")
-        rpsim.check_invariants(srv)
-        rpsim.check_invariants_api(srv)
+        probe.check_invariants(srv)
+        control.check(srv)
 
     def test_connection_limit(self):
         # --max-connections 20: the 21st connection is refused in the handshake; once one
         # closes, a new one is accepted again.
         srv = self.start_server(args=["--max-connections", "20"])
-        conns = [rpsim.Connection(srv) for _ in range(20)]
+        conns = [wire.Connection(srv) for _ in range(20)]
         try:
             with self.assertRaises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
-                rpsim.Connection(srv, timeout=10).close()
-            req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-            self.assertSuccess(rpsim.send_group(srv, req, conn=conns[5]), req)
+                wire.Connection(srv, timeout=10).close()
+            req = wire.group_request(re_openid=wire.new_openid())
+            self.assertSuccess(wire.send_group(srv, req, conn=conns[5]), req)
             conns.pop().close()
             t0 = time.monotonic()
             while True:
                 try:
-                    extra = rpsim.Connection(srv, timeout=10)
+                    extra = wire.Connection(srv, timeout=10)
                     break
                 except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
                     self.assertLess(time.monotonic() - t0, 5.0, "no slot free 5 s after a close")
                     time.sleep(0.05)
             conns.append(extra)
-            req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-            self.assertSuccess(rpsim.send_group(srv, req, conn=extra), req)
+            req = wire.group_request(re_openid=wire.new_openid())
+            self.assertSuccess(wire.send_group(srv, req, conn=extra), req)
             report("load: --max-connections 20: the 21st handshake is refused; a slot is free "
                    "again %.3f s after a close" % (time.monotonic() - t0))
         finally:
             for c in conns:
                 c.close()
-        rpsim.check_invariants_api(srv)
+        control.check(srv)
 
     def test_keep_alive_latency(self):
         # One client, one keep-alive connection, requests one after another. A server that
@@ -210,14 +211,14 @@ class Load(rpsim.E2ETestCase):
         # wait for the client's delayed ACK (about 40 ms on Linux), whatever the load.
         srv = self.start_server()
         times = []
-        with rpsim.Connection(srv, cert=LOAD_MCH_ID) as conn:
+        with wire.Connection(srv, cert=LOAD_MCH_ID) as conn:
             for _ in range(30):
-                req = rpsim.default_group_request(mch_id=LOAD_MCH_ID, wxappid=LOAD_APPID,
-                                                  send_name="压测商户", re_openid=rpsim.new_openid())
-                req["sign"] = rpsim.sign(req, srv.key(LOAD_MCH_ID))
-                body = rpsim.build_xml(req)
+                req = wire.group_request(mch_id=LOAD_MCH_ID, wxappid=LOAD_APPID,
+                                                  send_name="压测商户", re_openid=wire.new_openid())
+                req["sign"] = wire.sign(req, srv.key(LOAD_MCH_ID))
+                body = wire.build_xml(req)
                 t0 = time.monotonic()
-                resp = conn.post(GROUP_PATH, body, rpsim.PHP_HEADERS)
+                resp = conn.post(GROUP_PATH, body, contract.PHP_HEADERS)
                 times.append(time.monotonic() - t0)
                 self.assertSuccess(resp, req)
             self.assertTrue(conn.same_socket())
@@ -225,7 +226,7 @@ class Load(rpsim.E2ETestCase):
         median = times[len(times) // 2]
         report("load: sequential sends on one keep-alive connection: median %.1f ms, min %.1f ms, "
                "max %.1f ms" % (median * 1000, times[0] * 1000, times[-1] * 1000))
-        rpsim.check_invariants_api(srv)
+        control.check(srv)
         self.assertLess(median, 0.030, "median answer time %.1f ms on an idle server: the answer "
                         "is held back (Nagle + delayed ACK: two TCP writes, no TCP_NODELAY?)"
                         % (median * 1000))

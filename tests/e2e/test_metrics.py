@@ -6,7 +6,8 @@ import re
 import unittest
 import urllib.request
 
-import rpsim
+from harness import answers, control, wire
+from harness.cases import E2ETestCase
 
 
 def metrics(srv):
@@ -23,19 +24,19 @@ def value(text, name, **labels):
     return int(m.group(1)) if m else 0
 
 
-class Metrics(rpsim.E2ETestCase):
+class Metrics(E2ETestCase):
     def test_counts_follow_the_traffic(self):
         srv = self.start_server()
         before = metrics(srv)
         self.assertEqual(value(before, "redpack_packets", status="SENT"), 0)
         for _ in range(3):
-            req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-            self.assertSuccess(rpsim.send_group(srv, req), req)
-        bad = rpsim.default_group_request(re_openid=rpsim.new_openid())
-        resp = rpsim.send_group(srv, bad, key="0" * 32)
-        self.assertEqual(rpsim.answer_dict(resp.body)["err_code"], "SIGN_ERROR")
-        held = rpsim.default_group_request(re_openid="oMOCK_NOTENOUGH")
-        rpsim.send_group(srv, held)
+            req = wire.group_request(re_openid=wire.new_openid())
+            self.assertSuccess(wire.send_group(srv, req), req)
+        bad = wire.group_request(re_openid=wire.new_openid())
+        resp = wire.send_group(srv, bad, key="0" * 32)
+        self.assertEqual(answers.answer_dict(resp.body)["err_code"], "SIGN_ERROR")
+        held = wire.group_request(re_openid="oMOCK_NOTENOUGH")
+        wire.send_group(srv, held)
         text = metrics(srv)
         ep = "sendgroupredpack"
         self.assertEqual(value(text, "redpack_answers_total", endpoint=ep, err_code="SUCCESS"), 3)
@@ -47,7 +48,7 @@ class Metrics(rpsim.E2ETestCase):
         self.assertEqual(value(text, "redpack_clock_offset_seconds"), 0)
         for line in text.splitlines():
             self.assertRegex(line, r"^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? \d+)$")
-        rpsim.check_invariants_api(srv)
+        control.check(srv)
 
 
 if __name__ == "__main__":

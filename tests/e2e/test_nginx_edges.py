@@ -9,24 +9,24 @@ Also: versions and NUL bytes on the control port.
 import os
 import socket
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import rpsim  # noqa: E402
-from rpsim import GROUP_PATH, MCH_KEY  # noqa: E402
+from harness import answers, contract, probe, wire  # noqa: E402
+from harness.cases import SharedServerCase  # noqa: E402
+from harness.contract import GROUP_PATH, MCH_KEY  # noqa: E402
 
-PAGE_400 = rpsim.nginx_page("400 Bad Request")
-PAGE_413 = rpsim.nginx_page("413 Request Entity Too Large")
-PAGE_400_HEADER = rpsim.nginx_page("400", "Request Header Or Cookie Too Large")
-PAGE_400_PLAIN = rpsim.nginx_page("400", "The plain HTTP request was sent to HTTPS port")
+PAGE_400 = contract.nginx_page("400 Bad Request")
+PAGE_413 = contract.nginx_page("413 Request Entity Too Large")
+PAGE_400_HEADER = contract.nginx_page("400", "Request Header Or Cookie Too Large")
+PAGE_400_PLAIN = contract.nginx_page("400", "The plain HTTP request was sent to HTTPS port")
 
 
 def signed_body():
-    req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-    req["sign"] = rpsim.sign(req, MCH_KEY)
-    return req, rpsim.build_xml(req)
+    req = wire.group_request(re_openid=wire.new_openid())
+    req["sign"] = wire.sign(req, MCH_KEY)
+    return req, wire.build_xml(req)
 
 
 def post_head(path, length, version=b"HTTP/1.1", extra=b""):
@@ -55,10 +55,10 @@ class Answer:
 class Wire:
     """A raw socket (TLS with a merchant certificate, or plain TCP) with a read buffer."""
 
-    def __init__(self, srv, tls=True, port=None, cert=rpsim.MCH_ID, timeout=10):
-        raw = socket.create_connection((rpsim.HOST, port or srv.api_port), timeout=timeout)
+    def __init__(self, srv, tls=True, port=None, cert=contract.MCH_ID, timeout=10):
+        raw = socket.create_connection((contract.HOST, port or srv.api_port), timeout=timeout)
         if tls:
-            raw = rpsim.client_context(srv, cert).wrap_socket(raw, server_hostname=rpsim.HOST)
+            raw = wire.client_context(srv, cert).wrap_socket(raw, server_hostname=contract.HOST)
         self.sock, self.buf = raw, b""
 
     def send(self, data):
@@ -106,16 +106,12 @@ class Wire:
         return False
 
 
-class EdgeCase(rpsim.E2ETestCase):
-    srv = None
+class EdgeCase(SharedServerCase):
     ARGS = ()
 
     @classmethod
-    def setUpClass(cls):
-        cls.srv = rpsim.Server(args=list(cls.ARGS))
-        cls.srv.start()
-        cls.addClassCleanup(cls.srv.stop)
-        cls.addClassCleanup(rpsim.check_invariants, cls.srv)
+    def server_kwargs(cls):
+        return {"args": list(cls.ARGS)}
 
     def assertPage(self, ans, status_line, page, close):
         """nginx's page: exact status line, headers in order, body bytes."""
@@ -131,7 +127,7 @@ class EdgeCase(rpsim.E2ETestCase):
 
     def assertServes(self):
         req, body = signed_body()
-        self.assertSuccess(rpsim.post(self.srv, GROUP_PATH, body, headers=rpsim.PHP_HEADERS), req)
+        self.assertSuccess(wire.post(self.srv, GROUP_PATH, body, headers=contract.PHP_HEADERS), req)
 
 
 class Versions(EdgeCase):
@@ -146,12 +142,12 @@ class Versions(EdgeCase):
                              ["Server", "Date", "Content-Type", "Content-Length", "Connection",
                               "Request-Id"])
             self.assertEqual(ans.header("Connection"), "close")
-            self.assertEqual(rpsim.answer_dict(ans.body)["err_code"], "SUCCESS")
+            self.assertEqual(answers.answer_dict(ans.body)["err_code"], "SUCCESS")
             self.assertTrue(w.closed(), "HTTP/1.0 without keep-alive: the server must close")
         # A page too.
         with Wire(self.srv) as w:
             w.send(b"GET " + GROUP_PATH.encode() + b" HTTP/1.0\r\n\r\n")
-            self.assertPage(w.answer(), b"HTTP/1.1 405 Not Allowed", rpsim.PAGE_405, close=True)
+            self.assertPage(w.answer(), b"HTTP/1.1 405 Not Allowed", contract.PAGE_405, close=True)
             self.assertTrue(w.closed())
 
     def test_http10_keep_alive_stays_open(self):
@@ -163,9 +159,9 @@ class Versions(EdgeCase):
                 ans = w.answer()
                 self.assertEqual(ans.status_line, b"HTTP/1.1 200 OK")
                 # One Connection header, ours, in its place.
-                self.assertEqual([k for k, _ in ans.headers], rpsim.XML_HEADER_NAMES, ans)
+                self.assertEqual([k for k, _ in ans.headers], answers.XML_HEADER_NAMES, ans)
                 self.assertEqual(ans.header("Connection"), "keep-alive")
-                self.assertEqual(rpsim.answer_dict(ans.body)["err_code"], "SUCCESS")
+                self.assertEqual(answers.answer_dict(ans.body)["err_code"], "SUCCESS")
 
     def test_connection_close_on_http11(self):
         req, body = signed_body()
@@ -219,24 +215,24 @@ class Methods(EdgeCase):
                     if method == b"HEAD":  # the headers of the page, no body
                         self.assertEqual(ans.status_line, b"HTTP/1.1 405 Not Allowed")
                         continue
-                    self.assertPage(ans, b"HTTP/1.1 405 Not Allowed", rpsim.PAGE_405, close=False)
+                    self.assertPage(ans, b"HTTP/1.1 405 Not Allowed", contract.PAGE_405, close=False)
             # The connection is still good for a real request.
             req, body = signed_body()
             w.send(post_head(GROUP_PATH, len(body)) + body)
             ans = w.answer()
-            self.assertEqual(rpsim.answer_dict(ans.body)["err_code"], "SUCCESS", ans)
+            self.assertEqual(answers.answer_dict(ans.body)["err_code"], "SUCCESS", ans)
 
     def test_unknown_path_is_404_whatever_the_method(self):
         with Wire(self.srv) as w:
             for method in (b"TRACE", b"POST", b"FOO"):
                 w.send(method + b" /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
-                self.assertPage(w.answer(), b"HTTP/1.1 404 Not Found", rpsim.PAGE_404, close=False)
+                self.assertPage(w.answer(), b"HTTP/1.1 404 Not Found", contract.PAGE_404, close=False)
 
     def test_body_on_a_method_without_one_closes(self):
         # evhttp reads no body for GET: the connection cannot go on after it.
         with Wire(self.srv) as w:
             w.send(b"GET " + GROUP_PATH.encode() + b" HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
-            self.assertPage(w.answer(), b"HTTP/1.1 405 Not Allowed", rpsim.PAGE_405, close=True)
+            self.assertPage(w.answer(), b"HTTP/1.1 405 Not Allowed", contract.PAGE_405, close=True)
             self.assertTrue(w.closed())
 
 
@@ -253,8 +249,8 @@ class Paths(EdgeCase):
                      "http://api.mch.weixin.qq.com:443//mmpaymkttransfers/sendgroupredpack?a"):
             with self.subTest(path=path):
                 req, body = signed_body()
-                with rpsim.Connection(self.srv) as conn:
-                    resp = conn.post(path, body, rpsim.PHP_HEADERS)
+                with wire.Connection(self.srv) as conn:
+                    resp = conn.post(path, body, contract.PHP_HEADERS)
                 self.assertSuccess(resp, req)
 
     def test_other_paths_stay_404(self):
@@ -262,7 +258,7 @@ class Paths(EdgeCase):
                      "/mmpaymkttransfers/SENDGROUPREDPACK", "/mmpaymkttransfers"):
             with self.subTest(path=path), Wire(self.srv) as w:
                 w.send(post_head(path, 0))
-                self.assertPage(w.answer(), b"HTTP/1.1 404 Not Found", rpsim.PAGE_404, close=False)
+                self.assertPage(w.answer(), b"HTTP/1.1 404 Not Found", contract.PAGE_404, close=False)
 
     def test_nul_bad_escapes_and_climbing_above_the_root_are_400(self):
         for path in (b"/%00", b"/mmpaymkttransfers/sendgroupredpack%00", b"/%zz",
@@ -290,21 +286,21 @@ class BodyLimit(EdgeCase):
         # 413 is read, not lost to a reset. Any path (nginx checks the size first).
         for path in (GROUP_PATH, "/nowhere"):
             with self.subTest(path=path):
-                resp = rpsim.post(self.srv, path, b"<xml>" + b" " * 1048566 + b"</xml>",
-                                  headers=rpsim.PHP_HEADERS, timeout=30)
+                resp = wire.post(self.srv, path, b"<xml>" + b" " * 1048566 + b"</xml>",
+                                  headers=contract.PHP_HEADERS, timeout=30)
                 self.assertEqual(resp.status, 413)
                 self.assertEqual(resp.body, PAGE_413)
                 self.assertEqual(dict(resp.headers)["Connection"], "close")
         # At the limit: read and handled (an XML answer: it is not a valid request).
-        resp = rpsim.post(self.srv, GROUP_PATH, b"<xml>" + b" " * 1048565 + b"</xml>")
+        resp = wire.post(self.srv, GROUP_PATH, b"<xml>" + b" " * 1048565 + b"</xml>")
         self.assertEqual(resp.status, 200)
-        self.assertNotEqual(rpsim.answer_dict(resp.body)["err_code"], "SUCCESS")
+        self.assertNotEqual(answers.answer_dict(resp.body)["err_code"], "SUCCESS")
         self.assertServes()
 
     def test_certificate_comes_first(self):
         with Wire(self.srv, cert=None) as w:
             w.send(post_head(GROUP_PATH, 1048577))
-            self.assertPage(w.answer(), b"HTTP/1.1 400 Bad Request", rpsim.PAGE_400_NO_CERT,
+            self.assertPage(w.answer(), b"HTTP/1.1 400 Bad Request", contract.PAGE_400_NO_CERT,
                             close=True)
 
 
@@ -321,7 +317,7 @@ class SmallLimits(EdgeCase):
             w.send(post_head(GROUP_PATH, 1000) + b"x" * 1000)
             ans = w.answer()
             self.assertEqual(ans.status, 200)
-            self.assertEqual(rpsim.answer_dict(ans.body)["err_code"], "XML_ERROR")
+            self.assertEqual(answers.answer_dict(ans.body)["err_code"], "XML_ERROR")
 
     def test_header_block_over_max_headers(self):
         def head(total):
@@ -330,7 +326,7 @@ class SmallLimits(EdgeCase):
         self.assertEqual(len(head(1024)), 1024)
         with Wire(self.srv) as w:  # at the limit: served
             w.send(head(1024))
-            self.assertPage(w.answer(), b"HTTP/1.1 405 Not Allowed", rpsim.PAGE_405, close=False)
+            self.assertPage(w.answer(), b"HTTP/1.1 405 Not Allowed", contract.PAGE_405, close=False)
         for total in (1025, 5000):
             with self.subTest(total=total), Wire(self.srv) as w:
                 w.send(head(total))
@@ -361,7 +357,7 @@ class PlainHttp(EdgeCase):
                 self.assertPage(w.answer(), b"HTTP/1.1 400 Bad Request", PAGE_400_PLAIN,
                                 close=True)
                 self.assertTrue(w.closed(), "the server must close after the page (a FIN)")
-        self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"]), [])
+        self.assertEqual(probe.packet_rows(self.srv, req["mch_billno"]), [])
         self.assertServes()
 
 

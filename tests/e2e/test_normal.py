@@ -4,13 +4,12 @@
 
 import unittest
 
-import rpsim
-from rpsim import DES, MCH_ID, MCH_KEY, SEED_OPENID
+from harness import answers, contract, control, probe, wire
+from harness.cases import LifecycleCase, SharedServerCase
+from harness.contract import DES, EXPIRY, MCH_ID, MCH_KEY, NORMAL_PATH, SEED_OPENID
 
-import lifecycle_util as lu
-from lifecycle_util import EXPIRY, NORMAL_PATH
 
-INITIAL = lu.FIXTURE_BALANCES[MCH_ID]
+INITIAL = contract.FIXTURE_BALANCES[MCH_ID]
 
 # Capture F3 of the protocol reference (section 3.4), published on one line.
 F3 = ("<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[参数错误:total_num"
@@ -22,146 +21,146 @@ F3 = ("<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[�
       "</total_num></xml>")
 
 
-class Success(lu.LifecycleCase):
+class Success(LifecycleCase):
     def setUp(self):
         self.srv = self.start_server()
 
     def test_success_exact_answer_and_rows(self):
-        req = lu.default_normal_request()
-        resp = lu.send_normal(self.srv, req)
+        req = wire.normal_request()
+        resp = wire.send_normal(self.srv, req)
         sl = self.assertSendSuccess(resp, req, self.srv, normal=True)
         self.assertNotIn(b"<total_num>", resp.body)
         # Element order of capture S1: no total_num, send_listid last.
-        self.assertEqual([n for n, _, _ in rpsim.parse_answer(resp.body)],
+        self.assertEqual([n for n, _, _ in answers.parse_answer(resp.body)],
                          ["return_code", "return_msg", "result_code", "err_code", "err_code_des",
                           "mch_billno", "mch_id", "wxappid", "re_openid", "total_amount",
                           "send_listid"])
-        p = lu.db_packet(self.srv, req["mch_billno"])
+        p = probe.db_packet(self.srv, req["mch_billno"])
         self.assertEqual((p["hb_type"], p["status"], p["total_num"], p["total_amount"],
                           p["send_listid"], p["reason"], p["re_openid"]),
                          ("NORMAL", "SENT", 1, 200, sl, None, SEED_OPENID))
         self.assertEqual([(s["seq"], s["amount"], s["openid"]) for s in p["shares"]],
                          [(0, 200, None)])
         self.assertEqual([(l["kind"], l["amount"]) for l in p["ledger"]], [("send", -200)])
-        self.assertEqual(rpsim.balance(self.srv), INITIAL - 200)
-        adm = lu.packet_ok(self.srv, req["mch_billno"])
+        self.assertEqual(probe.balance(self.srv), INITIAL - 200)
+        adm = control.packet_ok(self.srv, req["mch_billno"])
         self.assertEqual((adm["send_name"], adm["wishing"], adm["act_name"], adm["remark"],
                           adm["scene_id"], adm["wxappid"]),
                          (req["send_name"], req["wishing"], req["act_name"], req["remark"], None,
                           req["wxappid"]))
 
     def test_wechatpy_style_and_optional_fields(self):
-        req = lu.default_normal_request(scene_id="PRODUCT_2", nick_name="天虹" * 8,
+        req = wire.normal_request(scene_id="PRODUCT_2", nick_name="天虹" * 8,
                                         min_value="200", max_value="200",
                                         risk_info="posttime%3d123123412%26clientversion%3d234134")
-        resp = lu.send_normal(self.srv, req, style="wechatpy")
+        resp = wire.send_normal(self.srv, req, style="wechatpy")
         self.assertSendSuccess(resp, req, self.srv, normal=True)
-        self.assertEqual(lu.packet_ok(self.srv, req["mch_billno"])["scene_id"], "PRODUCT_2")
+        self.assertEqual(control.packet_ok(self.srv, req["mch_billno"])["scene_id"], "PRODUCT_2")
 
     def test_client_ip_is_signed(self):
-        req = lu.default_normal_request()
+        req = wire.normal_request()
         unsigned = {k: v for k, v in req.items() if k != "client_ip"}
-        body = dict(req, sign=rpsim.sign(unsigned, MCH_KEY))
-        self.assertNormalErr(lu.send_normal(self.srv, body), req, "SIGN_ERROR", "sign")
+        body = dict(req, sign=wire.sign(unsigned, MCH_KEY))
+        self.assertNormalErr(wire.send_normal(self.srv, body), req, "SIGN_ERROR", "sign")
         # sign_type and unknown elements are not signed.
-        body = dict(req, sign=rpsim.sign(req, MCH_KEY), sign_type="MD5", foo="bar")
-        self.assertSendSuccess(lu.send_normal(self.srv, body), req, self.srv, normal=True)
+        body = dict(req, sign=wire.sign(req, MCH_KEY), sign_type="MD5", foo="bar")
+        self.assertSendSuccess(wire.send_normal(self.srv, body), req, self.srv, normal=True)
 
     def test_valid_client_ips(self):
         for ip in ("0.0.0.0", "255.255.255.255", "10.1.2.3", "192.168.100.200"):
             with self.subTest(ip=ip):
-                self.normal(self.srv, client_ip=ip, re_openid=rpsim.new_openid())
+                self.normal(self.srv, client_ip=ip, re_openid=wire.new_openid())
 
     def test_amount_bounds(self):
         for amount in ("100", "20000"):
             with self.subTest(amount=amount):
-                self.normal(self.srv, total_amount=amount, re_openid=rpsim.new_openid())
+                self.normal(self.srv, total_amount=amount, re_openid=wire.new_openid())
         for amount in ("99", "20001", "1"):
             with self.subTest(amount=amount):
-                req = lu.default_normal_request(total_amount=amount)
-                self.assertNormalErr(lu.send_normal(self.srv, req), req, "MONEY_LIMIT", "money_avg")
-                self.assertIsNone(lu.db_packet(self.srv, req["mch_billno"]))
+                req = wire.normal_request(total_amount=amount)
+                self.assertNormalErr(wire.send_normal(self.srv, req), req, "MONEY_LIMIT", "money_avg")
+                self.assertIsNone(probe.db_packet(self.srv, req["mch_billno"]))
 
     def test_amount_bounds_with_scene(self):
         self.normal(self.srv, total_amount="1", scene_id="PRODUCT_1")
         srv = self.srv
-        load = dict(mch_id=rpsim.LOAD_MCH_ID, wxappid=rpsim.LOAD_APPID, re_openid=rpsim.LOAD_OPENID,
+        load = dict(mch_id=contract.LOAD_MCH_ID, wxappid=contract.LOAD_APPID, re_openid=contract.LOAD_OPENID,
                     scene_id="PRODUCT_3")
         self.normal(srv, total_amount="499900", **load)
-        req = lu.default_normal_request(total_amount="499901", **load)
-        self.assertNormalErr(lu.send_normal(srv, req), req, "MONEY_LIMIT", "money_scene")
-        req = lu.default_normal_request(scene_id="PRODUCT_9")
-        self.assertNormalErr(lu.send_normal(srv, req), req, "PARAM_ERROR", "scene")
+        req = wire.normal_request(total_amount="499901", **load)
+        self.assertNormalErr(wire.send_normal(srv, req), req, "MONEY_LIMIT", "money_scene")
+        req = wire.normal_request(scene_id="PRODUCT_9")
+        self.assertNormalErr(wire.send_normal(srv, req), req, "PARAM_ERROR", "scene")
 
     def test_identical_resend_original_answer(self):
         req = self.normal(self.srv)
-        first = lu.db_packet(self.srv, req["mch_billno"])
-        resp = lu.send_normal(self.srv, dict(req, nonce_str=rpsim.new_nonce(), wishing="再来"))
+        first = probe.db_packet(self.srv, req["mch_billno"])
+        resp = wire.send_normal(self.srv, dict(req, nonce_str=wire.new_nonce(), wishing="再来"))
         self.assertSendSuccess(resp, req, self.srv, normal=True, replay_of=first["send_listid"])
-        self.assertEqual(rpsim.balance(self.srv), INITIAL - 200)
-        self.assertEqual(len(lu.db_packet(self.srv, req["mch_billno"])["ledger"]), 1)
+        self.assertEqual(probe.balance(self.srv), INITIAL - 200)
+        self.assertEqual(len(probe.db_packet(self.srv, req["mch_billno"])["ledger"]), 1)
 
     def test_bindings(self):
-        req = lu.default_normal_request(wxappid=rpsim.MOBILE_APPID)
-        self.assertNormalErr(lu.send_normal(self.srv, req), req, "ILLEGAL_APPID", "illegal_appid")
-        req = lu.default_normal_request(wxappid=rpsim.MCH2_APPID)
-        self.assertNormalErr(lu.send_normal(self.srv, req), req, "PARAM_ERROR", "appid_mismatch")
-        req = lu.default_normal_request(re_openid=rpsim.MCH2_OPENID)
-        self.assertNormalErr(lu.send_normal(self.srv, req), req, "OPENID_ERROR", "openid")
+        req = wire.normal_request(wxappid=contract.MOBILE_APPID)
+        self.assertNormalErr(wire.send_normal(self.srv, req), req, "ILLEGAL_APPID", "illegal_appid")
+        req = wire.normal_request(wxappid=contract.MCH2_APPID)
+        self.assertNormalErr(wire.send_normal(self.srv, req), req, "PARAM_ERROR", "appid_mismatch")
+        req = wire.normal_request(re_openid=contract.MCH2_OPENID)
+        self.assertNormalErr(wire.send_normal(self.srv, req), req, "OPENID_ERROR", "openid")
 
 
-class BillnoSpace(lu.LifecycleCase):
+class BillnoSpace(LifecycleCase):
     def setUp(self):
         self.srv = self.start_server()
 
     def test_group_billno_resent_as_normal(self):
         g = self.group(self.srv)
-        req = lu.default_normal_request(mch_billno=g["mch_billno"], total_amount="300")
-        self.assertNormalErr(lu.send_normal(self.srv, req), req, "FATAL_ERROR", "fatal_amount")
-        req = lu.default_normal_request(mch_billno=g["mch_billno"], re_openid=rpsim.new_openid())
-        self.assertNormalErr(lu.send_normal(self.srv, req), req, "FATAL_ERROR", "fatal_openid")
-        p = lu.db_packet(self.srv, g["mch_billno"])
+        req = wire.normal_request(mch_billno=g["mch_billno"], total_amount="300")
+        self.assertNormalErr(wire.send_normal(self.srv, req), req, "FATAL_ERROR", "fatal_amount")
+        req = wire.normal_request(mch_billno=g["mch_billno"], re_openid=wire.new_openid())
+        self.assertNormalErr(wire.send_normal(self.srv, req), req, "FATAL_ERROR", "fatal_openid")
+        p = probe.db_packet(self.srv, g["mch_billno"])
         self.assertEqual((p["hb_type"], p["total_num"], len(p["ledger"])), ("GROUP", 3, 1))
 
     def test_normal_billno_resent_as_group(self):
         n = self.normal(self.srv, total_amount="300")
-        req = rpsim.default_group_request(mch_billno=n["mch_billno"], total_amount="300")
-        self.assertErr(rpsim.send_group(self.srv, req), req, "FATAL_ERROR", "fatal_amount")
-        p = lu.db_packet(self.srv, n["mch_billno"])
+        req = wire.group_request(mch_billno=n["mch_billno"], total_amount="300")
+        self.assertErr(wire.send_group(self.srv, req), req, "FATAL_ERROR", "fatal_amount")
+        p = probe.db_packet(self.srv, n["mch_billno"])
         self.assertEqual((p["hb_type"], p["total_num"], len(p["ledger"])), ("NORMAL", 1, 1))
-        self.assertEqual(rpsim.balance(self.srv), INITIAL - 300)
+        self.assertEqual(probe.balance(self.srv), INITIAL - 300)
 
     def test_normal_fatal_errors(self):
         n = self.normal(self.srv)
-        req = dict(n, total_amount="201", nonce_str=rpsim.new_nonce())
-        self.assertNormalErr(lu.send_normal(self.srv, req), req, "FATAL_ERROR", "fatal_amount")
-        req = dict(n, re_openid=rpsim.new_openid(), total_amount="201")
-        self.assertNormalErr(lu.send_normal(self.srv, req), req, "FATAL_ERROR", "fatal_openid")
+        req = dict(n, total_amount="201", nonce_str=wire.new_nonce())
+        self.assertNormalErr(wire.send_normal(self.srv, req), req, "FATAL_ERROR", "fatal_amount")
+        req = dict(n, re_openid=wire.new_openid(), total_amount="201")
+        self.assertNormalErr(wire.send_normal(self.srv, req), req, "FATAL_ERROR", "fatal_openid")
 
     def test_held_normal_then_send_failed(self):
         srv = self.start_server(
-            fixtures=rpsim.fixtures_with(limits={"packets_per_user_per_day": 1}))
-        lu.to_noon(srv)
+            fixtures=contract.fixtures_with(limits={"packets_per_user_per_day": 1}))
+        control.to_noon(srv)
         self.normal(srv)
-        req = lu.default_normal_request()
-        self.assertNormalErr(lu.send_normal(srv, req), req, "SENDNUM_LIMIT", "sendnum")
+        req = wire.normal_request()
+        self.assertNormalErr(wire.send_normal(srv, req), req, "SENDNUM_LIMIT", "sendnum")
         p, ans, hb = self.assertQuery(srv, req["mch_billno"], status="SENDING")
         self.assertEqual((ans["hb_type"], ans["total_num"], ans["reason"]),
                          ("NORMAL", "1", DES["sendnum"]))
-        req2 = dict(req, nonce_str=rpsim.new_nonce())
-        self.assertNormalErr(lu.send_normal(srv, req2), req2, "SEND_FAILED", "send_failed")
-        lu.advance(srv, EXPIRY + 1)
+        req2 = dict(req, nonce_str=wire.new_nonce())
+        self.assertNormalErr(wire.send_normal(srv, req2), req2, "SEND_FAILED", "send_failed")
+        control.advance(srv, EXPIRY + 1)
         self.assertQuery(srv, req["mch_billno"], status="FAILED")
         # More than a day after it was first used, the billno has expired (spec 3.2 row 21).
-        self.assertNormalErr(lu.send_normal(srv, req2), req2, "SEND_FAILED", "expired")
+        self.assertNormalErr(wire.send_normal(srv, req2), req2, "SEND_FAILED", "expired")
 
 
-class Lifecycle(lu.LifecycleCase):
+class Lifecycle(LifecycleCase):
     def setUp(self):
         self.srv = self.start_server()
 
     def test_only_the_receiver_opens_then_received(self):
-        u = rpsim.new_openid()
+        u = wire.new_openid()
         n = self.normal(self.srv, re_openid=u, total_amount="888")
         billno = n["mch_billno"]
         p, ans, hb = self.assertQuery(self.srv, billno, status="SENT")
@@ -169,29 +168,29 @@ class Lifecycle(lu.LifecycleCase):
                          ("NORMAL", "1", "888"))
         self.assertEqual(hb, [])
         self.claim_refused(self.srv, billno, SEED_OPENID, status="SENT")
-        self.claim_refused(self.srv, billno, rpsim.new_openid(), status="SENT")
+        self.claim_refused(self.srv, billno, wire.new_openid(), status="SENT")
         doc = self.claim_ok(self.srv, billno, u, status="RECEIVED")
         self.assertEqual((doc["seq"], doc["amount"]), (0, 888))
         p, ans, hb = self.assertQuery(self.srv, billno, status="RECEIVED")
         self.assertEqual([(o, a) for o, a, _ in hb], [(u, 888)])
         self.claim_refused(self.srv, billno, u, status="RECEIVED")
-        self.claim_refused(self.srv, billno, rpsim.new_openid(), status="RECEIVED")
-        lu.advance(self.srv, 2 * EXPIRY)
+        self.claim_refused(self.srv, billno, wire.new_openid(), status="RECEIVED")
+        control.advance(self.srv, 2 * EXPIRY)
         self.assertQuery(self.srv, billno, status="RECEIVED")
-        self.assertEqual(rpsim.balance(self.srv), INITIAL - 888)
-        resp = lu.send_normal(self.srv, dict(n, nonce_str=rpsim.new_nonce()))
+        self.assertEqual(probe.balance(self.srv), INITIAL - 888)
+        resp = wire.send_normal(self.srv, dict(n, nonce_str=wire.new_nonce()))
         self.assertSendSuccess(resp, n, self.srv, normal=True, replay_of=p["send_listid"])
 
     def test_unopened_normal_is_refunded(self):
         n = self.normal(self.srv, total_amount="5000")
-        sent = lu.db_packet(self.srv, n["mch_billno"])
-        lu.advance(self.srv, EXPIRY)
+        sent = probe.db_packet(self.srv, n["mch_billno"])
+        control.advance(self.srv, EXPIRY)
         p, ans, hb = self.assertQuery(self.srv, n["mch_billno"], status="REFUND")
         self.assertEqual((p["refund_amount"], p["refund_time"]), (5000, sent["send_time"] + EXPIRY))
         self.assertEqual(ans["refund_amount"], "5000")
-        self.assertEqual(rpsim.balance(self.srv), INITIAL)
+        self.assertEqual(probe.balance(self.srv), INITIAL)
         self.claim_refused(self.srv, n["mch_billno"], n["re_openid"], status="REFUND")
-        resp = lu.send_normal(self.srv, dict(n, nonce_str=rpsim.new_nonce()))
+        resp = wire.send_normal(self.srv, dict(n, nonce_str=wire.new_nonce()))
         self.assertSendSuccess(resp, n, self.srv, normal=True, replay_of=sent["send_listid"])
 
 
@@ -200,22 +199,14 @@ class Lifecycle(lu.LifecycleCase):
 # ---------------------------------------------------------------------------
 
 
-class Validation(lu.LifecycleCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = rpsim.Server()
-        cls.srv.start()
-        cls.addClassCleanup(cls.srv.stop)
-        cls.addClassCleanup(rpsim.check_invariants, cls.srv)
-        cls.addClassCleanup(lu.check_api, cls.srv)
-
+class Validation(LifecycleCase, SharedServerCase):
     def tearDown(self):
-        rows = rpsim.query(self.srv, "SELECT mch_id, mch_billno, status FROM packets")
+        rows = probe.query(self.srv, "SELECT mch_id, mch_billno, status FROM packets")
         self.assertEqual(rows, [], "a validation failure created an order")
 
     def check(self, overrides, err_code, des, **kw):
-        req = lu.default_normal_request(**overrides)
-        self.assertNormalErr(lu.send_normal(self.srv, req, **kw), req, err_code, des)
+        req = wire.normal_request(**overrides)
+        self.assertNormalErr(wire.send_normal(self.srv, req, **kw), req, err_code, des)
         return req
 
     def cases(self, cases, err_code="PARAM_ERROR"):
@@ -226,8 +217,8 @@ class Validation(lu.LifecycleCase):
 
     def test_total_num_capture_f3_layout(self):
         req = self.check({"total_num": "2", "total_amount": "100"}, "PARAM_ERROR", "total_num1")
-        resp = lu.send_normal(self.srv, req)
-        names = [n for n, _, _ in rpsim.parse_answer(resp.body)]
+        resp = wire.send_normal(self.srv, req)
+        names = [n for n, _, _ in answers.parse_answer(resp.body)]
         self.assertEqual(names[-2:], ["total_amount", "total_num"])
         # F3 itself, with our echoes and in the multi-line layout.
         want = F3
@@ -248,11 +239,11 @@ class Validation(lu.LifecycleCase):
                     ({"total_num": None}, "total_num1"), ({"total_num": "-1"}, "total_num1")])
         # The echo: the request's integer; nothing when it was not sent as one
         # (a field that was not sent is not echoed with a value, issue 8.4).
-        resp = lu.send_normal(self.srv, lu.default_normal_request(total_num="7"))
+        resp = wire.send_normal(self.srv, wire.normal_request(total_num="7"))
         self.assertIn(b"<total_num>7</total_num>", resp.body)
         for missing in (None, "", "x"):
             with self.subTest(total_num=missing):
-                resp = lu.send_normal(self.srv, lu.default_normal_request(total_num=missing))
+                resp = wire.send_normal(self.srv, wire.normal_request(total_num=missing))
                 self.assertIn("total_num必须等于1".encode(), resp.body)
                 self.assertNotIn(b"<total_num>", resp.body)
 
@@ -282,9 +273,9 @@ class Validation(lu.LifecycleCase):
 
     def test_nick_name_optional_up_to_16(self):
         # (16 characters is accepted: see Success.test_wechatpy_style_and_optional_fields)
-        req = lu.default_normal_request(nick_name="n" * 17)
-        resp = lu.send_normal(self.srv, req)
-        ans = rpsim.answer_dict(resp.body)
+        req = wire.normal_request(nick_name="n" * 17)
+        resp = wire.send_normal(self.srv, req)
+        ans = answers.answer_dict(resp.body)
         self.assertEqual((ans["err_code"], ans["result_code"]), ("PARAM_ERROR", "FAIL"), ans)
         self.assertIn("nick_name", ans["err_code_des"])
         self.assertNormalErr(resp, req, "PARAM_ERROR", ans["err_code_des"])
@@ -311,14 +302,14 @@ class Validation(lu.LifecycleCase):
     def test_decision_order_before_fields(self):
         self.check({"mch_id": None}, "PARAM_ERROR", "mch_id_bad")
         self.check({"mch_id": "12345678"}, "PARAM_ERROR", "mch_id_unknown")
-        self.check({"client_ip": None}, "CA_ERROR", "ca", cert=rpsim.MCH2_ID)
-        self.check({"client_ip": None}, "SIGN_ERROR", "sign", key=rpsim.MCH2_KEY)
+        self.check({"client_ip": None}, "CA_ERROR", "ca", cert=contract.MCH2_ID)
+        self.check({"client_ip": None}, "SIGN_ERROR", "sign", key=contract.MCH2_KEY)
         # sign_type signed by the client: SIGN_ERROR.
         self.check({"sign_type": "MD5"}, "SIGN_ERROR", "sign")
 
     def test_xml_error(self):
-        resp = rpsim.post(self.srv, NORMAL_PATH, b"<xml><mch_id>10000098</mch_id>")
-        self.assertAnswer(resp, rpsim.XML_ERROR_BODY)
+        resp = wire.post(self.srv, NORMAL_PATH, b"<xml><mch_id>10000098</mch_id>")
+        self.assertAnswer(resp, answers.XML_ERROR_BODY)
 
 
 if __name__ == "__main__":

@@ -1,50 +1,50 @@
 #!/usr/bin/env python3
-"""Unit tests of the test client itself (rpsim): signature examples of spec 8.4,
+"""Unit tests of the test client itself (the harness package): signature examples of spec 8.4,
 request body shapes of the two SDKs, and the strict answer parser. No server."""
 
 import unittest
 
-import rpsim
+from harness import answers, contract, probe, wire
 
 
 class SignTests(unittest.TestCase):
     def test_spec_8_4_examples(self):
-        for name, fields, key, expected in rpsim.sign_examples():
+        for name, fields, key, expected in wire.sign_examples():
             with self.subTest(example=name):
-                self.assertEqual(rpsim.sign(fields, key), expected)
+                self.assertEqual(wire.sign(fields, key), expected)
 
     def test_example_c_string(self):
-        _, fields, key, _ = rpsim.sign_examples()[2]
-        s = rpsim.sign_string(fields, key)
+        _, fields, key, _ = wire.sign_examples()[2]
+        s = wire.sign_string(fields, key)
         self.assertEqual(len(s.encode("utf-8").split(b"&key=")[0]), 404)
         self.assertTrue(s.startswith("act_name=新年红包&client_ip=127.0.0.1&mch_billno="))
         self.assertNotIn("consume_mch_id", s)
 
     def test_example_a_hmac(self):
-        _, fields, key, _ = rpsim.sign_examples()[0]
-        self.assertEqual(rpsim.sign_hmac_sha256(fields, key), rpsim.SIGN_EXAMPLE_A_HMAC)
+        _, fields, key, _ = wire.sign_examples()[0]
+        self.assertEqual(wire.sign_hmac_sha256(fields, key), wire.SIGN_EXAMPLE_A_HMAC)
 
     def test_empty_values_and_sign_are_dropped(self):
         f = {"b": "2", "a": "1", "c": "", "sign": "X"}
-        self.assertEqual(rpsim.sign_string(f, "K"), "a=1&b=2&key=K")
-        self.assertEqual(rpsim.sign_string(f, "K", keep_empty=True), "a=1&b=2&c=&key=K")
+        self.assertEqual(wire.sign_string(f, "K"), "a=1&b=2&key=K")
+        self.assertEqual(wire.sign_string(f, "K", keep_empty=True), "a=1&b=2&c=&key=K")
 
 
 class BodyTests(unittest.TestCase):
     def setUp(self):
-        self.req = rpsim.default_group_request(wishing='a<b>&"c"', risk_info="")
-        self.req["sign"] = rpsim.sign(self.req, rpsim.MCH_KEY)
+        self.req = wire.group_request(wishing='a<b>&"c"', risk_info="")
+        self.req["sign"] = wire.sign(self.req, contract.MCH_KEY)
 
     def test_default_request(self):
-        r = rpsim.default_group_request()
+        r = wire.group_request()
         self.assertEqual(len(r["mch_billno"]), 28)
         self.assertTrue(r["mch_billno"].isalnum() and r["mch_billno"].isascii())
         self.assertEqual(len(r["nonce_str"]), 32)
-        self.assertNotEqual(r["mch_billno"], rpsim.default_group_request()["mch_billno"])
-        self.assertNotIn("remark", rpsim.default_group_request(remark=None))
+        self.assertNotEqual(r["mch_billno"], wire.group_request()["mch_billno"])
+        self.assertNotIn("remark", wire.group_request(remark=None))
 
     def test_php_style(self):
-        body = rpsim.build_xml(self.req, "php").decode("utf-8")
+        body = wire.build_xml(self.req, "php").decode("utf-8")
         self.assertTrue(body.startswith("<xml><mch_billno>"))
         self.assertNotIn("\n", body)
         self.assertIn("<wishing><![CDATA[a<b>&\"c\"]]></wishing>", body)
@@ -54,7 +54,7 @@ class BodyTests(unittest.TestCase):
                                       % (self.req["nonce_str"], self.req["sign"])))
 
     def test_wechatpy_style(self):
-        body = rpsim.build_xml(self.req, "wechatpy").decode("utf-8")
+        body = wire.build_xml(self.req, "wechatpy").decode("utf-8")
         lines = body.split("\n")
         self.assertEqual(lines[0], "<xml>")
         self.assertEqual(lines[1], "<act_name><![CDATA[新春裂变红包]]></act_name>")
@@ -68,7 +68,7 @@ class BodyTests(unittest.TestCase):
         import xml.etree.ElementTree as ET
         for style in ("php", "wechatpy", "cdata"):
             with self.subTest(style=style):
-                root = ET.fromstring(rpsim.build_xml(self.req, style))
+                root = ET.fromstring(wire.build_xml(self.req, style))
                 got = {c.tag: c.text or "" for c in root}
                 want = {k: v for k, v in self.req.items()
                         if not (style == "wechatpy" and v == "")}
@@ -80,14 +80,14 @@ class AnswerParserTests(unittest.TestCase):
             "<mch_billno><![CDATA[]]></mch_billno>\n<total_amount>300</total_amount>\n</xml>")
 
     def test_good(self):
-        self.assertEqual(rpsim.parse_answer(self.GOOD.encode()),
+        self.assertEqual(answers.parse_answer(self.GOOD.encode()),
                          [("return_code", "SUCCESS", True), ("mch_billno", "", True),
                           ("total_amount", "300", False)])
 
     def test_split_cdata(self):
         body = "<xml>\n<mch_billno><![CDATA[a]]]]><![CDATA[>b]]></mch_billno>\n</xml>"
-        self.assertEqual(rpsim.parse_answer(body.encode()), [("mch_billno", "a]]>b", True)])
-        self.assertEqual(rpsim.render_answer([("mch_billno", "a]]>b", True)]), body.encode())
+        self.assertEqual(answers.parse_answer(body.encode()), [("mch_billno", "a]]>b", True)])
+        self.assertEqual(answers.render_answer([("mch_billno", "a]]>b", True)]), body.encode())
 
     def test_spec_s1_sample(self):
         s1 = ("<xml>\n<return_code><![CDATA[SUCCESS]]></return_code>\n"
@@ -101,8 +101,8 @@ class AnswerParserTests(unittest.TestCase):
               "<re_openid><![CDATA[odgJP5w-s6pRav3pIcIeB1urmqX8]]></re_openid>\n"
               "<total_amount>200</total_amount>\n"
               "<send_listid><![CDATA[1000041701202208213033416589419]]></send_listid>\n</xml>")
-        d = rpsim.answer_dict(s1.encode())
-        self.assertTrue(rpsim.SEND_LISTID_RE.fullmatch(d["send_listid"]))
+        d = answers.answer_dict(s1.encode())
+        self.assertTrue(contract.SEND_LISTID_RE.fullmatch(d["send_listid"]))
 
     def test_layout_errors_are_caught(self):
         bad = [
@@ -121,21 +121,21 @@ class AnswerParserTests(unittest.TestCase):
         ]
         for b in bad:
             with self.subTest(body=b):
-                with self.assertRaises(rpsim.AnswerLayoutError):
-                    rpsim.parse_answer(b.encode())
+                with self.assertRaises(answers.AnswerLayoutError):
+                    answers.parse_answer(b.encode())
 
     def test_expected_bodies(self):
-        req = rpsim.default_group_request(mch_billno="", total_num="abc")
-        body = rpsim.expected_answer("PARAM_ERROR", rpsim.DES["mch_billno"], req).decode()
+        req = wire.group_request(mch_billno="", total_num="abc")
+        body = answers.expected_answer("PARAM_ERROR", contract.DES["mch_billno"], req).decode()
         self.assertIn("<mch_billno><![CDATA[]]></mch_billno>\n", body)
         # A total_num that was not sent as a number is not echoed (issue 8.4).
         self.assertNotIn("<total_num>", body)
         self.assertIn("<mch_id><![CDATA[10000098]]></mch_id>\n", body)
         self.assertTrue(body.endswith("<total_amount>300</total_amount>\n</xml>"))
-        req = rpsim.default_group_request(total_num="07")
-        body = rpsim.expected_answer("PARAM_ERROR", rpsim.DES["mch_billno"], req).decode()
+        req = wire.group_request(total_num="07")
+        body = answers.expected_answer("PARAM_ERROR", contract.DES["mch_billno"], req).decode()
         self.assertTrue(body.endswith("<total_amount>300</total_amount>\n<total_num>7</total_num>\n</xml>"))
-        rpsim.parse_answer(rpsim.XML_ERROR_BODY)
+        answers.parse_answer(answers.XML_ERROR_BODY)
 
 
 class InvariantCheckTests(unittest.TestCase):
@@ -180,11 +180,11 @@ class InvariantCheckTests(unittest.TestCase):
         conn.commit()
         conn.close()
         with self.assertRaises(AssertionError) as ctx:
-            rpsim.check_invariants(self.fake)
+            probe.check_invariants(self.fake)
         self.assertIn(expected_words, str(ctx.exception))
 
     def test_good_database(self):
-        rpsim.check_invariants(self.fake)
+        probe.check_invariants(self.fake)
 
     def test_balance_mismatch(self):
         self.broken("UPDATE merchants SET balance = 701", "SUM(ledger.amount)")

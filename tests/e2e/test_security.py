@@ -18,8 +18,9 @@ import tempfile
 import time
 import unittest
 
-import rpsim
-from rpsim import GROUP_PATH, MCH_ID, MCH2_ID, LOAD_MCH_ID
+from harness import answers, contract, control, probe, process, wire
+from harness.cases import E2ETestCase
+from harness.contract import GROUP_PATH, LOAD_MCH_ID, MCH2_ID, MCH_ID
 
 TOKEN = "s3cret"
 
@@ -30,9 +31,9 @@ def report(msg):
 
 
 def base_cmd(tmp, db_name="x.db"):
-    certs = rpsim.certs_dir()
-    return [rpsim.bin_path(), "--listen", "127.0.0.1:0",
-            "--db", os.path.join(tmp, db_name), "--fixtures", rpsim.default_fixtures_path(),
+    certs = contract.certs_dir()
+    return [contract.bin_path(), "--listen", "127.0.0.1:0",
+            "--db", os.path.join(tmp, db_name), "--fixtures", contract.default_fixtures_path(),
             "--tls-cert", os.path.join(certs, "server.pem"),
             "--tls-key", os.path.join(certs, "server.key"),
             "--client-ca", os.path.join(certs, "ca.pem"), "--seed", "42"]
@@ -71,14 +72,14 @@ def pem_body_lines(path):
 
 def private_key_files():
     out = []
-    for root, _, files in os.walk(rpsim.certs_dir()):
+    for root, _, files in os.walk(contract.certs_dir()):
         for name in files:
             if name.endswith(".key") or name == "apiclient_key.pem":
                 out.append(os.path.join(root, name))
     return sorted(out)
 
 
-class AdminExposure(rpsim.E2ETestCase):
+class AdminExposure(E2ETestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="redpack-e2e-sec-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
@@ -116,7 +117,7 @@ class AdminExposure(rpsim.E2ETestCase):
         ]
         for name, headers, want in cases:
             with self.subTest(case=name):
-                resp = rpsim.admin_request(srv, "GET", "/admin/v1/check", headers=headers, token="")
+                resp = control.request(srv, "GET", "/admin/v1/check", headers=headers, token="")
                 self.assertEqual(resp.status, want, "%s: %r" % (name, resp))
                 doc = json.loads(resp.body.decode("utf-8"))
                 if want == 401:
@@ -126,32 +127,32 @@ class AdminExposure(rpsim.E2ETestCase):
                     self.assertIs(doc["ok"], True)
         # Every control path but /healthz needs it, known or not.
         for path in ("/admin/v1/nothing-here", "/admin/v1/check?x=1", "/"):
-            resp = rpsim.admin_request(srv, "GET", path, token="")
+            resp = control.request(srv, "GET", path, token="")
             self.assertEqual(resp.status, 401, "%s without a token: %r" % (path, resp))
-        resp = rpsim.admin_request(srv, "GET", "/healthz", token="")
+        resp = control.request(srv, "GET", "/healthz", token="")
         self.assertEqual((resp.status, resp.body.strip()), (200, b"ok"))
         # redpack-ctl: with the token it passes, without it does not.
-        rpsim.check_invariants_ctl(srv)
-        p = subprocess.run([rpsim.ctl_bin_path(), "--admin", "http://127.0.0.1:%d" % srv.admin_port,
+        control.ctl_check(srv)
+        p = subprocess.run([contract.ctl_bin_path(), "--admin", "http://127.0.0.1:%d" % srv.admin_port,
                             "check"], capture_output=True, timeout=60, env=clean_env())
         self.assertNotEqual(p.returncode, 0, p.stdout)
         report("security: redpack-ctl check without the token exits %d: %s"
                % (p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace").strip()[:200]))
-        rpsim.check_invariants(srv)
-        rpsim.check_invariants_api(srv)
+        probe.check_invariants(srv)
+        control.check(srv)
         srv.stop()
         self.assertNotIn(TOKEN, srv.stderr_text(), "the admin token appears in the log")
 
     def test_merchant_certificate_on_admin_port(self):
         srv = self.start_server()
         # A full TLS client with the merchant certificate.
-        ctx = rpsim.client_context(srv, MCH_ID)
+        ctx = wire.client_context(srv, MCH_ID)
         ctx.check_hostname = False
         outcome = None
-        raw = socket.create_connection((rpsim.HOST, srv.admin_port), timeout=10)
+        raw = socket.create_connection((contract.HOST, srv.admin_port), timeout=10)
         try:
             try:
-                tls = ctx.wrap_socket(raw, server_hostname=rpsim.HOST)
+                tls = ctx.wrap_socket(raw, server_hostname=contract.HOST)
             except (ssl.SSLError, ConnectionResetError, OSError) as e:
                 outcome = "TLS handshake failed (%s)" % type(e).__name__
             else:
@@ -166,14 +167,14 @@ class AdminExposure(rpsim.E2ETestCase):
             raw.close()
         # The raw ClientHello bytes: whatever comes back is not a 200.
         bio_in, bio_out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        obj = ctx.wrap_bio(bio_in, bio_out, server_hostname=rpsim.HOST)
+        obj = ctx.wrap_bio(bio_in, bio_out, server_hostname=contract.HOST)
         try:
             obj.do_handshake()
         except ssl.SSLWantReadError:
             pass
         hello = bio_out.read()
         self.assertTrue(hello.startswith(b"\x16\x03"))
-        with socket.create_connection((rpsim.HOST, srv.admin_port), timeout=10) as sock:
+        with socket.create_connection((contract.HOST, srv.admin_port), timeout=10) as sock:
             sock.sendall(hello)
             data = b""
             sock.settimeout(10)
@@ -191,43 +192,43 @@ class AdminExposure(rpsim.E2ETestCase):
         report("security: merchant certificate on the admin port: %s; raw ClientHello answered %r"
                % (outcome, data.split(b"\r\n", 1)[0][:60]))
         srv.check_alive()
-        rpsim.check_invariants_api(srv)
+        control.check(srv)
 
 
-class SecretsAndModes(rpsim.E2ETestCase):
+class SecretsAndModes(E2ETestCase):
     def traffic(self, srv):
         """Successes for each merchant, SIGN_ERRORs, CA_ERRORs, XML_ERRORs, certificate errors."""
         codes = []
         for mch in (MCH_ID, MCH2_ID, LOAD_MCH_ID):
             m = srv.merchant(mch)
-            req = rpsim.default_group_request(mch_id=mch, wxappid=m["apps"][0],
-                                              re_openid=rpsim.new_openid())
-            codes.append(rpsim.answer_dict(rpsim.send_group(srv, req).body)["err_code"])
+            req = wire.group_request(mch_id=mch, wxappid=m["apps"][0],
+                                              re_openid=wire.new_openid())
+            codes.append(answers.answer_dict(wire.send_group(srv, req).body)["err_code"])
             # SIGN_ERROR: another merchant's key, a lower-case sign, an HMAC.
             bad = dict(req)
-            bad["sign"] = rpsim.sign(req, rpsim.MCH2_KEY if mch != MCH2_ID else rpsim.MCH_KEY)
-            codes.append(rpsim.answer_dict(rpsim.send_group(srv, bad).body)["err_code"])
-            low = dict(req, mch_billno=rpsim.new_billno())
-            low["sign"] = rpsim.sign(low, m["api_key"]).lower()
-            codes.append(rpsim.answer_dict(rpsim.send_group(srv, low).body)["err_code"])
-            h = dict(req, mch_billno=rpsim.new_billno(), sign_type="HMAC-SHA256")
-            h["sign"] = rpsim.sign_hmac_sha256(h, m["api_key"])
-            codes.append(rpsim.answer_dict(rpsim.send_group(srv, h).body)["err_code"])
+            bad["sign"] = wire.sign(req, contract.MCH2_KEY if mch != MCH2_ID else contract.MCH_KEY)
+            codes.append(answers.answer_dict(wire.send_group(srv, bad).body)["err_code"])
+            low = dict(req, mch_billno=wire.new_billno())
+            low["sign"] = wire.sign(low, m["api_key"]).lower()
+            codes.append(answers.answer_dict(wire.send_group(srv, low).body)["err_code"])
+            h = dict(req, mch_billno=wire.new_billno(), sign_type="HMAC-SHA256")
+            h["sign"] = wire.sign_hmac_sha256(h, m["api_key"])
+            codes.append(answers.answer_dict(wire.send_group(srv, h).body)["err_code"])
             # CA_ERROR: the other merchant's certificate.
             other = MCH2_ID if mch != MCH2_ID else MCH_ID
-            ca = rpsim.default_group_request(mch_id=mch, wxappid=m["apps"][0])
-            codes.append(rpsim.answer_dict(rpsim.send_group(srv, ca, cert=other).body)["err_code"])
+            ca = wire.group_request(mch_id=mch, wxappid=m["apps"][0])
+            codes.append(answers.answer_dict(wire.send_group(srv, ca, cert=other).body)["err_code"])
         for body in (b"", b"<xml><a>", b"<!DOCTYPE xml [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
                                        b"<xml><mch_id>&x;</mch_id></xml>", b"\xff\xfe"):
-            codes.append(rpsim.answer_dict(rpsim.post(srv, GROUP_PATH, body).body)["err_code"])
+            codes.append(answers.answer_dict(wire.post(srv, GROUP_PATH, body).body)["err_code"])
         for cert in ("untrusted", "expired", None):
-            codes.append("HTTP %d" % rpsim.post(srv, GROUP_PATH, b"<xml></xml>", cert=cert).status)
-        rpsim.admin_request(srv, "GET", "/admin/v1/check",
-                            headers={"Authorization": "Bearer " + rpsim.MCH_KEY})
+            codes.append("HTTP %d" % wire.post(srv, GROUP_PATH, b"<xml></xml>", cert=cert).status)
+        control.request(srv, "GET", "/admin/v1/check",
+                            headers={"Authorization": "Bearer " + contract.MCH_KEY})
         return codes
 
     def test_no_secrets_in_the_log(self):
-        keys = [m["api_key"] for m in rpsim.load_default_fixtures()["merchants"]]
+        keys = [m["api_key"] for m in contract.load_default_fixtures()["merchants"]]
         self.assertEqual(len(keys), 3)
         key_files = private_key_files()
         pem_lines = {path: pem_body_lines(path) for path in key_files}
@@ -239,7 +240,7 @@ class SecretsAndModes(rpsim.E2ETestCase):
                 for want in ("SUCCESS", "SIGN_ERROR", "CA_ERROR", "XML_ERROR", "HTTP 400"):
                     self.assertIn(want, codes)
                 # The request journal of the control API (SIGN_ERROR diagnoses) keeps no key either.
-                journal = rpsim.admin_request(srv, "GET", "/admin/v1/journal")
+                journal = control.request(srv, "GET", "/admin/v1/journal")
                 if journal.status == 200:
                     text = journal.body.decode("utf-8", "replace")
                     self.assertIn("SIGN_ERROR", text)
@@ -247,8 +248,8 @@ class SecretsAndModes(rpsim.E2ETestCase):
                         self.assertNotIn(k, text, "an api_key is in /admin/v1/journal")
                         self.assertNotIn(k.upper(), text, "an api_key is in /admin/v1/journal")
                     self.assertNotIn("BEGIN", text)
-                rpsim.check_invariants(srv)
-                rpsim.check_invariants_api(srv)
+                probe.check_invariants(srv)
+                control.check(srv)
                 srv.stop()
                 err = srv.stderr_text()
                 self.assertGreater(len(err.splitlines()), len(codes) - 4,
@@ -273,17 +274,17 @@ class SecretsAndModes(rpsim.E2ETestCase):
     def test_database_file_mode(self):
         old = os.umask(0)  # even a permissive umask must not widen the database's mode
         try:
-            srv = rpsim.Server()
+            srv = process.Server()
             srv.start()
         finally:
             os.umask(old)
         try:
-            req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-            self.assertEqual(rpsim.answer_dict(rpsim.send_group(srv, req).body)["err_code"], "SUCCESS")
+            req = wire.group_request(re_openid=wire.new_openid())
+            self.assertEqual(answers.answer_dict(wire.send_group(srv, req).body)["err_code"], "SUCCESS")
             modes = {}
             for path in [srv.db_path] + glob.glob(srv.db_path + "-*"):
                 modes[os.path.basename(path)] = stat.S_IMODE(os.stat(path).st_mode)
-            rpsim.check_invariants_api(srv)
+            control.check(srv)
         finally:
             srv.stop()
         report("security: database file modes under umask 000: %s"
@@ -294,7 +295,7 @@ class SecretsAndModes(rpsim.E2ETestCase):
     def test_private_key_file_modes(self):
         files = private_key_files()
         self.assertGreaterEqual(len(files), 6, files)
-        p12 = glob.glob(os.path.join(rpsim.certs_dir(), "*", "*.p12"))
+        p12 = glob.glob(os.path.join(contract.certs_dir(), "*", "*.p12"))
         bad = ["%s %o" % (f, stat.S_IMODE(os.stat(f).st_mode)) for f in files + p12
                if stat.S_IMODE(os.stat(f).st_mode) != 0o600]
         self.assertEqual(bad, [], "private key files not mode 0600")

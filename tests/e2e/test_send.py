@@ -3,52 +3,53 @@
 
 import unittest
 
-import rpsim
-from rpsim import DES, GROUP_PATH, MCH_ID, MCH_KEY, MCH2_ID, MCH2_KEY
+from harness import answers, contract, probe, process, wire
+from harness.cases import E2ETestCase, SharedServerCase
+from harness.contract import DES, GROUP_PATH, MCH2_ID, MCH2_KEY, MCH_ID, MCH_KEY
 
 # ---------------------------------------------------------------------------
 # Success paths and body styles
 # ---------------------------------------------------------------------------
 
 
-class Success(rpsim.E2ETestCase):
+class Success(E2ETestCase):
     def setUp(self):
         self.srv = self.start_server()
 
     def test_seed_request_exact_answer_and_rows(self):
-        before = rpsim.balance(self.srv)
+        before = probe.balance(self.srv)
         self.assertEqual(before, 100000000)
         req, resp = self.send(self.srv)
         sl = self.assertSuccess(resp, req)
-        rows = rpsim.packet_rows(self.srv, req["mch_billno"])
+        rows = probe.packet_rows(self.srv, req["mch_billno"])
         self.assertEqual(len(rows), 1)
         _, status, reason, total, num, openid, appid, row_sl, hb_type = rows[0]
         self.assertEqual((status, reason, total, num, openid, appid, row_sl, hb_type),
-                         ("SENT", None, 300, 3, rpsim.SEED_OPENID, rpsim.APPID, sl, "GROUP"))
-        shares = rpsim.shares_of(self.srv, req["mch_billno"])
+                         ("SENT", None, 300, 3, contract.SEED_OPENID, contract.APPID, sl, "GROUP"))
+        shares = probe.shares_of(self.srv, req["mch_billno"])
         self.assertEqual(len(shares), 3)
         self.assertEqual(sum(shares), 300)
         self.assertTrue(all(s >= 1 for s in shares), shares)
-        self.assertEqual(rpsim.send_debits(self.srv, req["mch_billno"]), [-300])
-        self.assertEqual(rpsim.balance(self.srv), before - 300)
-        self.assertEqual(rpsim.query(self.srv, "SELECT seq, openid, rcv_time FROM shares "
+        self.assertEqual(probe.send_debits(self.srv, req["mch_billno"]), [-300])
+        self.assertEqual(probe.balance(self.srv), before - 300)
+        self.assertEqual(probe.query(self.srv, "SELECT seq, openid, rcv_time FROM shares "
                                      "WHERE packet_id = ? ORDER BY seq", (rows[0][0],)),
                          [(0, None, None), (1, None, None), (2, None, None)])
-        self.assertEqual(rpsim.query(self.srv, "SELECT kind, amount, packet_id FROM ledger "
+        self.assertEqual(probe.query(self.srv, "SELECT kind, amount, packet_id FROM ledger "
                                      "WHERE mch_id = ? ORDER BY id", (MCH_ID,)),
                          [("fixture", 100000000, None), ("send", -300, rows[0][0])])
-        self.assertEqual(rpsim.query(self.srv, "PRAGMA journal_mode")[0][0].lower(), "wal")
+        self.assertEqual(probe.query(self.srv, "PRAGMA journal_mode")[0][0].lower(), "wal")
         # Nothing else moved: the other merchants keep their fixture balances.
-        self.assertEqual(rpsim.balance(self.srv, MCH2_ID), 5000000)
-        self.assertEqual(rpsim.balance(self.srv, rpsim.LOAD_MCH_ID), 100000000000)
+        self.assertEqual(probe.balance(self.srv, MCH2_ID), 5000000)
+        self.assertEqual(probe.balance(self.srv, contract.LOAD_MCH_ID), 100000000000)
 
     def test_wechatpy_style(self):
         req, resp = self.send(self.srv, style="wechatpy")
         self.assertSuccess(resp, req)
 
     def test_wechatpy_style_without_content_type(self):
-        req = rpsim.default_group_request()
-        resp = rpsim.send_group(self.srv, req, style="wechatpy", headers={})
+        req = wire.group_request()
+        resp = wire.send_group(self.srv, req, style="wechatpy", headers={})
         self.assertSuccess(resp, req)
 
     def test_all_cdata_style(self):
@@ -58,13 +59,13 @@ class Success(rpsim.E2ETestCase):
     def test_php_style_empty_values_are_not_signed(self):
         # wechatpay-php sends empty values as <k></k> and leaves them out of the sign.
         req, resp = self.send(self.srv, risk_info="", consume_mch_id="")
-        self.assertIn(b"<risk_info></risk_info>", rpsim.build_xml(dict(req, sign="X")))
+        self.assertIn(b"<risk_info></risk_info>", wire.build_xml(dict(req, sign="X")))
         self.assertSuccess(resp, req)
 
     def test_cdata_special_characters_signed_decoded(self):
         req, resp = self.send(self.srv, wishing='恭喜<发财>&"大吉"', remark="a]b>c&d")
         self.assertIn(b'<wishing><![CDATA[\xe6\x81\xad\xe5\x96\x9c<',
-                      rpsim.build_xml(dict(req, sign="X")))
+                      wire.build_xml(dict(req, sign="X")))
         self.assertSuccess(resp, req)
 
     def test_values_are_signed_raw_with_spaces(self):
@@ -72,42 +73,42 @@ class Success(rpsim.E2ETestCase):
         self.assertSuccess(resp, req)
 
     def test_xml_declaration_tolerated(self):
-        req = rpsim.default_group_request()
-        req["sign"] = rpsim.sign(req, MCH_KEY)
+        req = wire.group_request()
+        req["sign"] = wire.sign(req, MCH_KEY)
         for decl in (b'<?xml version="1.0"?>', b'<?xml version="1.0" encoding="UTF-8"?>\n'):
             with self.subTest(decl=decl):
-                req = dict(req, mch_billno=rpsim.new_billno())
-                req["sign"] = rpsim.sign(req, MCH_KEY)
-                resp = rpsim.post(self.srv, GROUP_PATH, decl + rpsim.build_xml(req))
+                req = dict(req, mch_billno=wire.new_billno())
+                req["sign"] = wire.sign(req, MCH_KEY)
+                resp = wire.post(self.srv, GROUP_PATH, decl + wire.build_xml(req))
                 self.assertSuccess(resp, req)
 
     def test_xml_syntax_variants(self):
         # Plain XML the parser must read like any other: an empty element written
         # self-closing (not signed), a value split over text and CDATA (signed whole).
-        req = rpsim.default_group_request(risk_info="", wishing="恭喜发财")
-        req["sign"] = rpsim.sign(req, MCH_KEY)
-        body = rpsim.build_xml(req).replace(b"<risk_info></risk_info>", b"<risk_info/>")
+        req = wire.group_request(risk_info="", wishing="恭喜发财")
+        req["sign"] = wire.sign(req, MCH_KEY)
+        body = wire.build_xml(req).replace(b"<risk_info></risk_info>", b"<risk_info/>")
         body = body.replace("<wishing>恭喜发财</wishing>".encode(),
                             "<wishing>恭喜<![CDATA[发]]>财</wishing>".encode())
         self.assertIn(b"<risk_info/>", body)
         self.assertIn(b"<![CDATA[", body)
-        self.assertSuccess(rpsim.post(self.srv, GROUP_PATH, body), req)
+        self.assertSuccess(wire.post(self.srv, GROUP_PATH, body), req)
 
     def test_element_order_does_not_matter(self):
-        req = rpsim.default_group_request()
-        req["sign"] = rpsim.sign(req, MCH_KEY)
+        req = wire.group_request()
+        req["sign"] = wire.sign(req, MCH_KEY)
         reordered = {"sign": req["sign"]}
         for k in reversed(list(req)):
             reordered.setdefault(k, req[k])
-        body = rpsim.build_xml(reordered, "php", keep_order=True)
+        body = wire.build_xml(reordered, "php", keep_order=True)
         self.assertTrue(body.startswith(b"<xml><sign>"))
-        self.assertSuccess(rpsim.post(self.srv, GROUP_PATH, body), req)
+        self.assertSuccess(wire.post(self.srv, GROUP_PATH, body), req)
 
     def test_unsigned_extra_elements_are_ignored(self):
-        req = rpsim.default_group_request()
-        signed = rpsim.sign(req, MCH_KEY)
+        req = wire.group_request()
+        signed = wire.sign(req, MCH_KEY)
         extra = dict(req, client_ip="192.168.0.1", sign_type="MD5", foo="bar", sign=signed)
-        self.assertSuccess(rpsim.send_group(self.srv, extra), req)
+        self.assertSuccess(wire.send_group(self.srv, extra), req)
 
     def test_maximum_lengths_in_characters(self):
         req, resp = self.send(
@@ -128,38 +129,38 @@ class Success(rpsim.E2ETestCase):
         for total, num in ((300, 3), (60000, 3), (2000, 20)):
             with self.subTest(total=total, num=num):
                 req, resp = self.send(self.srv, total_amount=total, total_num=num,
-                                      re_openid=rpsim.new_openid())
+                                      re_openid=wire.new_openid())
                 self.assertSuccess(resp, req)
 
     def test_scene_product_1_with_one_fen_shares(self):
         req, resp = self.send(self.srv, total_amount=3, total_num=3, scene_id="PRODUCT_1")
         self.assertSuccess(resp, req)
-        self.assertEqual(rpsim.shares_of(self.srv, req["mch_billno"]), [1, 1, 1])
+        self.assertEqual(probe.shares_of(self.srv, req["mch_billno"]), [1, 1, 1])
 
     def test_enabled_scenes(self):
         # The demo merchant has all eight (the seed document's example uses PRODUCT_8).
         for scene in ("PRODUCT_%d" % i for i in range(1, 9)):
             with self.subTest(scene=scene):
-                req, resp = self.send(self.srv, scene_id=scene, re_openid=rpsim.new_openid())
+                req, resp = self.send(self.srv, scene_id=scene, re_openid=wire.new_openid())
                 self.assertSuccess(resp, req)
 
     def test_merchant_without_scene_list_has_product_8(self):
-        req, resp = self.send(self.srv, mch_id=rpsim.LOAD_MCH_ID, wxappid=rpsim.LOAD_APPID,
-                              re_openid=rpsim.LOAD_OPENID, scene_id="PRODUCT_8")
+        req, resp = self.send(self.srv, mch_id=contract.LOAD_MCH_ID, wxappid=contract.LOAD_APPID,
+                              re_openid=contract.LOAD_OPENID, scene_id="PRODUCT_8")
         self.assertSuccess(resp, req)
-        self.assertEqual(len(rpsim.packet_rows(self.srv, req["mch_billno"], rpsim.LOAD_MCH_ID)), 1)
+        self.assertEqual(len(probe.packet_rows(self.srv, req["mch_billno"], contract.LOAD_MCH_ID)), 1)
 
     def test_scene_not_enabled_for_second_merchant(self):
         # 10000099 lists PRODUCT_1..7: PRODUCT_8 is refused, and no order is left.
-        req, resp = self.send(self.srv, mch_id=MCH2_ID, wxappid=rpsim.MCH2_APPID,
-                              re_openid=rpsim.MCH2_OPENID, scene_id="PRODUCT_8")
+        req, resp = self.send(self.srv, mch_id=MCH2_ID, wxappid=contract.MCH2_APPID,
+                              re_openid=contract.MCH2_OPENID, scene_id="PRODUCT_8")
         self.assertErr(resp, req, "PARAM_ERROR", "scene")
-        self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"], MCH2_ID), [])
+        self.assertEqual(probe.packet_rows(self.srv, req["mch_billno"], MCH2_ID), [])
 
     def test_scene_maximum_average(self):
         # 499900 fen average with a scene; merchant 10000100 has no limits.
-        req, resp = self.send(self.srv, mch_id=rpsim.LOAD_MCH_ID, wxappid=rpsim.LOAD_APPID,
-                              re_openid=rpsim.LOAD_OPENID, scene_id="PRODUCT_1",
+        req, resp = self.send(self.srv, mch_id=contract.LOAD_MCH_ID, wxappid=contract.LOAD_APPID,
+                              re_openid=contract.LOAD_OPENID, scene_id="PRODUCT_1",
                               total_amount=499900 * 3, total_num=3)
         self.assertSuccess(resp, req)
 
@@ -167,34 +168,27 @@ class Success(rpsim.E2ETestCase):
         # Spec 4.2: 300 fen for 4 people refused, same billno with 3 people succeeds.
         req, resp = self.send(self.srv, total_num=4)
         self.assertErr(resp, req, "MONEY_LIMIT", "money_avg")
-        self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"]), [])
-        req2 = dict(req, total_num="3", nonce_str=rpsim.new_nonce())
-        self.assertSuccess(rpsim.send_group(self.srv, req2), req2)
+        self.assertEqual(probe.packet_rows(self.srv, req["mch_billno"]), [])
+        req2 = dict(req, total_num="3", nonce_str=wire.new_nonce())
+        self.assertSuccess(wire.send_group(self.srv, req2), req2)
         # A PARAM_ERROR does not create an order either.
         req3, resp = self.send(self.srv, act_name=None)
         self.assertErr(resp, req3, "PARAM_ERROR", "act_name")
-        self.assertEqual(rpsim.packet_rows(self.srv, req3["mch_billno"]), [])
+        self.assertEqual(probe.packet_rows(self.srv, req3["mch_billno"]), [])
         req3["act_name"] = "补发"
-        self.assertSuccess(rpsim.send_group(self.srv, req3), req3)
+        self.assertSuccess(wire.send_group(self.srv, req3), req3)
 
 
 # ---------------------------------------------------------------------------
 # Decision order, steps 1-8 (no state created; one server for all)
 # ---------------------------------------------------------------------------
 
-class Validation(rpsim.E2ETestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = rpsim.Server()
-        cls.srv.start()
-        cls.addClassCleanup(cls.srv.stop)
-        cls.addClassCleanup(rpsim.check_invariants, cls.srv)
-
+class Validation(SharedServerCase):
     def tearDown(self):
         # Nothing in this class may create an order.
-        rows = rpsim.query(self.srv, "SELECT mch_id, mch_billno, status FROM packets")
+        rows = probe.query(self.srv, "SELECT mch_id, mch_billno, status FROM packets")
         self.assertEqual(rows, [], "a validation failure created an order")
-        rpsim.check_invariants(self.srv)
+        probe.check_invariants(self.srv)
 
     def check(self, overrides, err_code, des, key=None, cert=None, style="php"):
         req, resp = self.send(self.srv, key=key, cert=cert, style=style, **overrides)
@@ -209,16 +203,16 @@ class Validation(rpsim.E2ETestCase):
     # -- before step 1: the body must parse ---------------------------------------
 
     def test_0_xml_error(self):
-        req = rpsim.default_group_request()
-        req["sign"] = rpsim.sign(req, MCH_KEY)
-        body = rpsim.build_xml(req)
+        req = wire.group_request()
+        req["sign"] = wire.sign(req, MCH_KEY)
+        body = wire.build_xml(req)
         for broken in (body[:-1], body.replace(b"<xml>", b"<xml><xml>"), b""):
             with self.subTest(body=broken[:40]):
-                resp = rpsim.post(self.srv, GROUP_PATH, broken)
-                self.assertAnswer(resp, rpsim.XML_ERROR_BODY)
+                resp = wire.post(self.srv, GROUP_PATH, broken)
+                self.assertAnswer(resp, answers.XML_ERROR_BODY)
         # XML_ERROR comes before the certificate check
-        resp = rpsim.post(self.srv, GROUP_PATH, body[:-1], cert=MCH2_ID)
-        self.assertAnswer(resp, rpsim.XML_ERROR_BODY)
+        resp = wire.post(self.srv, GROUP_PATH, body[:-1], cert=MCH2_ID)
+        self.assertAnswer(resp, answers.XML_ERROR_BODY)
 
     # -- step 1: mch_id ------------------------------------------------------
 
@@ -240,7 +234,7 @@ class Validation(rpsim.E2ETestCase):
 
     def test_2_ca_error(self):
         self.check({}, "CA_ERROR", "ca", cert=MCH2_ID)
-        self.check({"mch_id": MCH2_ID, "wxappid": rpsim.MCH2_APPID}, "CA_ERROR", "ca",
+        self.check({"mch_id": MCH2_ID, "wxappid": contract.MCH2_APPID}, "CA_ERROR", "ca",
                    key=MCH2_KEY, cert=MCH_ID)
         # before the sign and the fields
         self.check({"total_num": "1"}, "CA_ERROR", "ca", key="0" * 32, cert=MCH2_ID)
@@ -250,12 +244,12 @@ class Validation(rpsim.E2ETestCase):
     def sign_error(self, req, what):
         for style in ("php", "wechatpy"):
             with self.subTest(sign_case=what, style=style):
-                resp = rpsim.send_group(self.srv, req, style=style)
+                resp = wire.send_group(self.srv, req, style=style)
                 self.assertErr(resp, req, "SIGN_ERROR", "sign")
 
     def test_3_sign_errors(self):
-        base = rpsim.default_group_request
-        good = lambda r: rpsim.sign(r, MCH_KEY)
+        base = wire.group_request
+        good = lambda r: wire.sign(r, MCH_KEY)
 
         r = base()
         r["sign"] = good(r)
@@ -267,7 +261,7 @@ class Validation(rpsim.E2ETestCase):
         self.sign_error(r, "lower-case hex")
 
         r = base()
-        r["sign"] = rpsim.sign_hmac_sha256(r, MCH_KEY)
+        r["sign"] = wire.sign_hmac_sha256(r, MCH_KEY)
         self.assertEqual(len(r["sign"]), 64)
         self.sign_error(r, "HMAC-SHA256")
 
@@ -276,9 +270,9 @@ class Validation(rpsim.E2ETestCase):
         self.sign_error(r, "empty")
 
         r = base()
-        body = rpsim.build_xml(r)  # no sign element at all
+        body = wire.build_xml(r)  # no sign element at all
         with self.subTest(sign_case="missing"):
-            self.assertErr(rpsim.post(self.srv, GROUP_PATH, body), r, "SIGN_ERROR", "sign")
+            self.assertErr(wire.post(self.srv, GROUP_PATH, body), r, "SIGN_ERROR", "sign")
 
         r = base(client_ip="127.0.0.1")
         r["sign"] = good(r)
@@ -289,19 +283,19 @@ class Validation(rpsim.E2ETestCase):
         self.sign_error(r, "signed sign_type")
 
         r = base(risk_info="")
-        r["sign"] = rpsim.sign(r, MCH_KEY, keep_empty=True)
+        r["sign"] = wire.sign(r, MCH_KEY, keep_empty=True)
         self.sign_error(r, "signed empty value")
 
         r = base()
-        r["sign"] = rpsim.sign(r, MCH2_KEY)
+        r["sign"] = wire.sign(r, MCH2_KEY)
         self.sign_error(r, "other merchant's key")
 
         r = base(wishing="a&b")
-        r["sign"] = rpsim.sign(dict(r, wishing="a&amp;b"), MCH_KEY)
+        r["sign"] = wire.sign(dict(r, wishing="a&amp;b"), MCH_KEY)
         self.sign_error(r, "signed the escaped value")
 
         r = base(wishing=" 恭喜 ")
-        r["sign"] = rpsim.sign(dict(r, wishing="恭喜"), MCH_KEY)
+        r["sign"] = wire.sign(dict(r, wishing="恭喜"), MCH_KEY)
         self.sign_error(r, "signed the trimmed value")
 
         r = base(act_name=None, total_num="1", amt_type="NORMAL")
@@ -360,7 +354,7 @@ class Validation(rpsim.E2ETestCase):
         ], "PARAM_ERROR")
         # Negative: the echo of a non-positive integer is not pinned down; check the code only.
         req, resp = self.send(self.srv, total_amount="-300")
-        ans = rpsim.answer_dict(resp.body)
+        ans = answers.answer_dict(resp.body)
         self.assertEqual((ans["err_code"], ans["err_code_des"]),
                          ("PARAM_ERROR", DES["total_amount"]))
 
@@ -446,17 +440,17 @@ class Validation(rpsim.E2ETestCase):
     # -- step 7: apps and users ------------------------------------------------------
 
     def test_7_illegal_appid(self):
-        self.check({"wxappid": rpsim.MOBILE_APPID}, "ILLEGAL_APPID", "illegal_appid")
+        self.check({"wxappid": contract.MOBILE_APPID}, "ILLEGAL_APPID", "illegal_appid")
 
     def test_7_appid_of_another_merchant(self):
-        self.check({"wxappid": rpsim.MCH2_APPID}, "PARAM_ERROR", "appid_mismatch")
-        self.check({"wxappid": rpsim.MCH2_APPID, "re_openid": rpsim.MCH2_OPENID},
+        self.check({"wxappid": contract.MCH2_APPID}, "PARAM_ERROR", "appid_mismatch")
+        self.check({"wxappid": contract.MCH2_APPID, "re_openid": contract.MCH2_OPENID},
                    "PARAM_ERROR", "appid_mismatch")
         self.check({"wxappid": "wx0000000000000000"}, "PARAM_ERROR", "appid_mismatch")
 
     def test_7_openid_of_another_app(self):
-        self.check({"re_openid": rpsim.MCH2_OPENID}, "OPENID_ERROR", "openid")
-        self.check({"re_openid": rpsim.LOAD_OPENID}, "OPENID_ERROR", "openid")
+        self.check({"re_openid": contract.MCH2_OPENID}, "OPENID_ERROR", "openid")
+        self.check({"re_openid": contract.LOAD_OPENID}, "OPENID_ERROR", "openid")
 
     # -- the whole order, one failing check removed at a time ---------------------------
 
@@ -472,7 +466,7 @@ class Validation(rpsim.E2ETestCase):
         broken = {"mch_billno": None, "act_name": None, "re_openid": None, "total_num": None,
                   "total_amount": None, "amt_type": None, "wxappid": None, "send_name": None,
                   "wishing": None, "remark": None, "nonce_str": None}
-        base = rpsim.default_group_request()
+        base = wire.group_request()
         later = {"scene_id": "PRODUCT_9"}  # steps 5+ stay broken while fields are checked
 
         def attempt(overrides, cert):
@@ -482,7 +476,7 @@ class Validation(rpsim.E2ETestCase):
                     req.pop(k, None)
                 else:
                     req[k] = v
-            return req, rpsim.send_group(self.srv, req, cert=cert)
+            return req, wire.send_group(self.srv, req, cert=cert)
 
         all_broken = dict(broken, **later)
         for extra, code, des, cert in steps:
@@ -496,16 +490,16 @@ class Validation(rpsim.E2ETestCase):
                 self.assertErr(resp, req, "PARAM_ERROR", name)
         tail = [
             # scene (5) before money (6) before appid (7) ...
-            ({"scene_id": "PRODUCT_9", "total_amount": "3", "wxappid": rpsim.MOBILE_APPID},
+            ({"scene_id": "PRODUCT_9", "total_amount": "3", "wxappid": contract.MOBILE_APPID},
              "PARAM_ERROR", "scene"),
-            ({"total_amount": "3", "wxappid": rpsim.MOBILE_APPID}, "MONEY_LIMIT", "money_avg"),
-            ({"scene_id": "PRODUCT_1", "total_amount": "2", "wxappid": rpsim.MOBILE_APPID},
+            ({"total_amount": "3", "wxappid": contract.MOBILE_APPID}, "MONEY_LIMIT", "money_avg"),
+            ({"scene_id": "PRODUCT_1", "total_amount": "2", "wxappid": contract.MOBILE_APPID},
              "MONEY_LIMIT", "money_scene"),
-            ({"wxappid": rpsim.MOBILE_APPID, "re_openid": rpsim.MCH2_OPENID},
+            ({"wxappid": contract.MOBILE_APPID, "re_openid": contract.MCH2_OPENID},
              "ILLEGAL_APPID", "illegal_appid"),
-            ({"wxappid": rpsim.MCH2_APPID, "re_openid": rpsim.MCH2_OPENID},
+            ({"wxappid": contract.MCH2_APPID, "re_openid": contract.MCH2_OPENID},
              "PARAM_ERROR", "appid_mismatch"),
-            ({"re_openid": rpsim.MCH2_OPENID}, "OPENID_ERROR", "openid"),
+            ({"re_openid": contract.MCH2_OPENID}, "OPENID_ERROR", "openid"),
         ]
         for overrides, code, des in tail:
             with self.subTest(step=code + ":" + des):
@@ -517,35 +511,35 @@ class Validation(rpsim.E2ETestCase):
 # --sign-fields received
 # ---------------------------------------------------------------------------
 
-class SignFieldsReceived(rpsim.E2ETestCase):
+class SignFieldsReceived(E2ETestCase):
     def test_signed_client_ip_accepted(self):
         srv = self.start_server(sign_fields="received")
         req, resp = self.send(srv, client_ip="127.0.0.1", style="wechatpy")
         self.assertSuccess(resp, req)
-        req, resp = self.send(srv, re_openid=rpsim.new_openid(), client_ip="10.0.0.1", foo="bar")
+        req, resp = self.send(srv, re_openid=wire.new_openid(), client_ip="10.0.0.1", foo="bar")
         self.assertSuccess(resp, req)
         # empty values are still left out of the sign
-        req, resp = self.send(srv, re_openid=rpsim.new_openid(), risk_info="", client_ip="")
+        req, resp = self.send(srv, re_openid=wire.new_openid(), risk_info="", client_ip="")
         self.assertSuccess(resp, req)
 
     def test_sign_type_never_signed(self):
         # spec 8.3: "every received element except sign and sign_type".
         srv = self.start_server(sign_fields="received")
-        req = rpsim.default_group_request()
+        req = wire.group_request()
         unsigned = {k: v for k, v in req.items()}
-        req["sign"] = rpsim.sign(unsigned, srv.key(req["mch_id"]))
+        req["sign"] = wire.sign(unsigned, srv.key(req["mch_id"]))
         req["sign_type"] = "MD5"
-        resp = rpsim.send_group(srv, req)
+        resp = wire.send_group(srv, req)
         self.assertSuccess(resp, req)
         # A client that put sign_type into its string fails here too.
-        req, resp = self.send(srv, re_openid=rpsim.new_openid(), sign_type="MD5")
-        self.assertEqual(rpsim.answer_dict(resp.body)["err_code"], "SIGN_ERROR")
+        req, resp = self.send(srv, re_openid=wire.new_openid(), sign_type="MD5")
+        self.assertEqual(answers.answer_dict(resp.body)["err_code"], "SIGN_ERROR")
 
     def test_unsigned_extra_field_is_sign_error(self):
         srv = self.start_server(sign_fields="received")
-        req = rpsim.default_group_request()
-        signed = rpsim.sign(req, MCH_KEY)
-        resp = rpsim.send_group(srv, dict(req, client_ip="127.0.0.1", sign=signed))
+        req = wire.group_request()
+        signed = wire.sign(req, MCH_KEY)
+        resp = wire.send_group(srv, dict(req, client_ip="127.0.0.1", sign=signed))
         self.assertErr(resp, req, "SIGN_ERROR", "sign")
 
 
@@ -553,29 +547,29 @@ class SignFieldsReceived(rpsim.E2ETestCase):
 # Idempotency (step 9)
 # ---------------------------------------------------------------------------
 
-class Idempotency(rpsim.E2ETestCase):
+class Idempotency(E2ETestCase):
     def setUp(self):
         self.srv = self.start_server()
-        self.req = rpsim.default_group_request()
-        self.req["sign"] = rpsim.sign(self.req, MCH_KEY)
-        self.body = rpsim.build_xml(self.req)
-        first = rpsim.post(self.srv, GROUP_PATH, self.body)
+        self.req = wire.group_request()
+        self.req["sign"] = wire.sign(self.req, MCH_KEY)
+        self.body = wire.build_xml(self.req)
+        first = wire.post(self.srv, GROUP_PATH, self.body)
         self.send_listid = self.assertSuccess(first, self.req)
         self.first = first.body
-        self.balance = rpsim.balance(self.srv)
+        self.balance = probe.balance(self.srv)
 
     def assertUnchanged(self):
-        rows = rpsim.packet_rows(self.srv, self.req["mch_billno"])
+        rows = probe.packet_rows(self.srv, self.req["mch_billno"])
         self.assertEqual(len(rows), 1)
         self.assertEqual((rows[0][1], rows[0][3], rows[0][5], rows[0][7]),
-                         ("SENT", 300, rpsim.SEED_OPENID, self.send_listid))
-        self.assertEqual(rpsim.send_debits(self.srv, self.req["mch_billno"]), [-300])
-        self.assertEqual(rpsim.balance(self.srv), self.balance)
-        self.assertEqual(rpsim.query(self.srv, "SELECT COUNT(*) FROM packets")[0][0], 1)
+                         ("SENT", 300, contract.SEED_OPENID, self.send_listid))
+        self.assertEqual(probe.send_debits(self.srv, self.req["mch_billno"]), [-300])
+        self.assertEqual(probe.balance(self.srv), self.balance)
+        self.assertEqual(probe.query(self.srv, "SELECT COUNT(*) FROM packets")[0][0], 1)
 
     def test_identical_resend(self):
         for _ in range(3):
-            resp = rpsim.post(self.srv, GROUP_PATH, self.body)
+            resp = wire.post(self.srv, GROUP_PATH, self.body)
             self.assertEqual(resp.status, 200)
             self.assertEqual(resp.body, self.first)
         self.assertUnchanged()
@@ -584,20 +578,20 @@ class Idempotency(rpsim.E2ETestCase):
         # An SDK retry has a new nonce_str (hence a new sign); other texts are not compared.
         for style in ("wechatpy", "php"):
             with self.subTest(style=style):
-                req = dict(self.req, nonce_str=rpsim.new_nonce(), wishing="再试一次", remark="重发")
+                req = dict(self.req, nonce_str=wire.new_nonce(), wishing="再试一次", remark="重发")
                 del req["sign"]
-                resp = rpsim.send_group(self.srv, req, style=style)
+                resp = wire.send_group(self.srv, req, style=style)
                 self.assertEqual(resp.status, 200)
                 self.assertEqual(resp.body, self.first)
         self.assertUnchanged()
 
     def resend(self, **changes):
-        req = dict(self.req, nonce_str=rpsim.new_nonce(), **changes)
+        req = dict(self.req, nonce_str=wire.new_nonce(), **changes)
         del req["sign"]
-        return req, rpsim.send_group(self.srv, req)
+        return req, wire.send_group(self.srv, req)
 
     def test_fatal_error_openid(self):
-        req, resp = self.resend(re_openid=rpsim.new_openid())
+        req, resp = self.resend(re_openid=wire.new_openid())
         self.assertErr(resp, req, "FATAL_ERROR", "fatal_openid")
         self.assertUnchanged()
 
@@ -613,37 +607,37 @@ class Idempotency(rpsim.E2ETestCase):
     def test_fatal_error_total_num(self):
         req, resp = self.send(self.srv, total_amount=600, total_num=3)
         self.assertSuccess(resp, req)
-        changed = dict(req, total_num="4", nonce_str=rpsim.new_nonce())
-        self.assertErr(rpsim.send_group(self.srv, changed), changed, "FATAL_ERROR", "fatal_amount")
-        self.assertEqual(len(rpsim.packet_rows(self.srv, req["mch_billno"])), 1)
-        self.assertEqual(rpsim.send_debits(self.srv, req["mch_billno"]), [-600])
+        changed = dict(req, total_num="4", nonce_str=wire.new_nonce())
+        self.assertErr(wire.send_group(self.srv, changed), changed, "FATAL_ERROR", "fatal_amount")
+        self.assertEqual(len(probe.packet_rows(self.srv, req["mch_billno"])), 1)
+        self.assertEqual(probe.send_debits(self.srv, req["mch_billno"]), [-600])
 
     def test_fatal_error_openid_compared_first(self):
-        req, resp = self.resend(re_openid=rpsim.new_openid(), total_amount="600")
+        req, resp = self.resend(re_openid=wire.new_openid(), total_amount="600")
         self.assertErr(resp, req, "FATAL_ERROR", "fatal_openid")
         self.assertUnchanged()
 
     def test_original_answer_after_fatal_error(self):
         self.resend(total_amount="600")
-        resp = rpsim.post(self.srv, GROUP_PATH, self.body)
+        resp = wire.post(self.srv, GROUP_PATH, self.body)
         self.assertEqual(resp.body, self.first)
         self.assertUnchanged()
 
     def test_billno_is_per_merchant(self):
-        req = rpsim.default_group_request(mch_id=MCH2_ID, wxappid=rpsim.MCH2_APPID,
-                                          re_openid=rpsim.MCH2_OPENID,
+        req = wire.group_request(mch_id=MCH2_ID, wxappid=contract.MCH2_APPID,
+                                          re_openid=contract.MCH2_OPENID,
                                           mch_billno=self.req["mch_billno"])
-        resp = rpsim.send_group(self.srv, req)
+        resp = wire.send_group(self.srv, req)
         self.assertNotEqual(self.assertSuccess(resp, req), self.send_listid)
-        self.assertEqual(rpsim.balance(self.srv, MCH2_ID), 5000000 - 300)
-        self.assertEqual(rpsim.balance(self.srv), self.balance)
+        self.assertEqual(probe.balance(self.srv, MCH2_ID), 5000000 - 300)
+        self.assertEqual(probe.balance(self.srv), self.balance)
 
 
 # ---------------------------------------------------------------------------
 # Limits (steps 8 and 10)
 # ---------------------------------------------------------------------------
 
-class Limits(rpsim.E2ETestCase):
+class Limits(E2ETestCase):
     def ok(self, srv, **overrides):
         req, resp = self.send(srv, **overrides)
         self.assertSuccess(resp, req)
@@ -652,35 +646,35 @@ class Limits(rpsim.E2ETestCase):
     def limited(self, srv, err_code, des_key, **overrides):
         """The limit answer, the SENDING row with its reason, no debit, no shares,
         and SEND_FAILED for a resend of that billno."""
-        before = rpsim.balance(srv)
+        before = probe.balance(srv)
         req, resp = self.send(srv, **overrides)
         self.assertErr(resp, req, err_code, des_key)
-        rows = rpsim.packet_rows(srv, req["mch_billno"])
+        rows = probe.packet_rows(srv, req["mch_billno"])
         self.assertEqual(len(rows), 1, "a limit failure records the order")
         self.assertEqual((rows[0][1], rows[0][2]), ("SENDING", DES[des_key]))
-        self.assertEqual(rpsim.shares_of(srv, req["mch_billno"]), [])
-        self.assertEqual(rpsim.send_debits(srv, req["mch_billno"]), [])
-        self.assertEqual(rpsim.balance(srv), before)
-        again = dict(req, nonce_str=rpsim.new_nonce())
-        resp = rpsim.send_group(srv, again)
+        self.assertEqual(probe.shares_of(srv, req["mch_billno"]), [])
+        self.assertEqual(probe.send_debits(srv, req["mch_billno"]), [])
+        self.assertEqual(probe.balance(srv), before)
+        again = dict(req, nonce_str=wire.new_nonce())
+        resp = wire.send_group(srv, again)
         self.assertErr(resp, again, "SEND_FAILED", "send_failed")
         # Step 9 compares openid and amount before looking at the stored status.
-        changed = dict(req, nonce_str=rpsim.new_nonce(), re_openid=rpsim.new_openid())
-        self.assertErr(rpsim.send_group(srv, changed), changed, "FATAL_ERROR", "fatal_openid")
-        changed = dict(req, nonce_str=rpsim.new_nonce(), total_amount=str(int(req["total_amount"]) + 3))
-        self.assertErr(rpsim.send_group(srv, changed), changed, "FATAL_ERROR", "fatal_amount")
-        self.assertEqual(len(rpsim.packet_rows(srv, req["mch_billno"])), 1)
-        self.assertEqual(rpsim.packet_rows(srv, req["mch_billno"])[0][1:4], rows[0][1:4])
-        self.assertEqual(rpsim.balance(srv), before)
+        changed = dict(req, nonce_str=wire.new_nonce(), re_openid=wire.new_openid())
+        self.assertErr(wire.send_group(srv, changed), changed, "FATAL_ERROR", "fatal_openid")
+        changed = dict(req, nonce_str=wire.new_nonce(), total_amount=str(int(req["total_amount"]) + 3))
+        self.assertErr(wire.send_group(srv, changed), changed, "FATAL_ERROR", "fatal_amount")
+        self.assertEqual(len(probe.packet_rows(srv, req["mch_billno"])), 1)
+        self.assertEqual(probe.packet_rows(srv, req["mch_billno"])[0][1:4], rows[0][1:4])
+        self.assertEqual(probe.balance(srv), before)
         return req
 
     def test_sendnum_limit(self):
-        srv = self.start_server(fixtures=rpsim.fixtures_with(limits={"packets_per_user_per_day": 2}))
+        srv = self.start_server(fixtures=contract.fixtures_with(limits={"packets_per_user_per_day": 2}))
         self.ok(srv)
         self.ok(srv)
         self.limited(srv, "SENDNUM_LIMIT", "sendnum")
         self.limited(srv, "SENDNUM_LIMIT", "sendnum")  # failed orders do not count as received
-        self.ok(srv, re_openid=rpsim.new_openid())  # another user is fine
+        self.ok(srv, re_openid=wire.new_openid())  # another user is fine
 
     def test_sendnum_limit_default_is_10(self):
         srv = self.start_server()
@@ -696,95 +690,95 @@ class Limits(rpsim.E2ETestCase):
         self.ok(srv, total_amount=40000)
         self.ok(srv, total_amount=300)
         # 2000 yuan in 20 shares to a fresh seed user, under the default limits.
-        self.ok(srv, re_openid=rpsim.new_openid(), total_amount=200000, total_num=20)
+        self.ok(srv, re_openid=wire.new_openid(), total_amount=200000, total_num=20)
 
     def test_sendamount_limit(self):
-        srv = self.start_server(fixtures=rpsim.fixtures_with(limits={"amount_per_day": 1000}))
-        self.ok(srv, re_openid=rpsim.new_openid(), total_amount=600)
-        self.limited(srv, "SENDAMOUNT_LIMIT", "sendamount", re_openid=rpsim.new_openid(),
+        srv = self.start_server(fixtures=contract.fixtures_with(limits={"amount_per_day": 1000}))
+        self.ok(srv, re_openid=wire.new_openid(), total_amount=600)
+        self.limited(srv, "SENDAMOUNT_LIMIT", "sendamount", re_openid=wire.new_openid(),
                      total_amount=600)
-        self.ok(srv, re_openid=rpsim.new_openid(), total_amount=400)  # exactly the limit
-        self.limited(srv, "SENDAMOUNT_LIMIT", "sendamount", re_openid=rpsim.new_openid(),
+        self.ok(srv, re_openid=wire.new_openid(), total_amount=400)  # exactly the limit
+        self.limited(srv, "SENDAMOUNT_LIMIT", "sendamount", re_openid=wire.new_openid(),
                      total_amount=300)
 
     def test_notenough(self):
-        srv = self.start_server(fixtures=rpsim.fixtures_with(balance=600))
+        srv = self.start_server(fixtures=contract.fixtures_with(balance=600))
         self.ok(srv)
-        self.ok(srv, re_openid=rpsim.new_openid())  # balance exactly enough
-        self.assertEqual(rpsim.balance(srv), 0)
-        self.limited(srv, "NOTENOUGH", "notenough", re_openid=rpsim.new_openid())
+        self.ok(srv, re_openid=wire.new_openid())  # balance exactly enough
+        self.assertEqual(probe.balance(srv), 0)
+        self.limited(srv, "NOTENOUGH", "notenough", re_openid=wire.new_openid())
 
     def test_limit_order(self):
-        fx = rpsim.fixtures_with(balance=1000, limits={
+        fx = contract.fixtures_with(balance=1000, limits={
             "packets_per_user_per_day": 1, "amount_per_user_per_day": 400, "amount_per_day": 700})
         srv = self.start_server(fixtures=fx)
-        x = rpsim.new_openid()
+        x = wire.new_openid()
         self.ok(srv, re_openid=x)  # day 300, balance 700
         # X: count 1 >= 1, 600 > 400  -> SENDNUM first
         self.limited(srv, "SENDNUM_LIMIT", "sendnum", re_openid=x)
         # Y: 500 > 400 per user (not a group's check), 800 > 700 per day -> SENDAMOUNT
-        self.limited(srv, "SENDAMOUNT_LIMIT", "sendamount", re_openid=rpsim.new_openid(),
+        self.limited(srv, "SENDAMOUNT_LIMIT", "sendamount", re_openid=wire.new_openid(),
                      total_amount=500)
-        self.ok(srv, re_openid=rpsim.new_openid(), total_amount=400)  # day 700, balance 300
+        self.ok(srv, re_openid=wire.new_openid(), total_amount=400)  # day 700, balance 300
         # 1001 > 700 per day and balance 300 < 301 -> SENDAMOUNT first
-        self.limited(srv, "SENDAMOUNT_LIMIT", "sendamount", re_openid=rpsim.new_openid(),
+        self.limited(srv, "SENDAMOUNT_LIMIT", "sendamount", re_openid=wire.new_openid(),
                      total_amount=301)
 
     def test_existing_billno_comes_before_limits(self):
         # Step 9 (replay / FATAL_ERROR) is answered before the step 10 limits.
-        srv = self.start_server(fixtures=rpsim.fixtures_with(
+        srv = self.start_server(fixtures=contract.fixtures_with(
             balance=600, limits={"packets_per_user_per_day": 2}))
         first = self.ok(srv)
-        first["sign"] = rpsim.sign(first, MCH_KEY)
-        body = rpsim.build_xml(first)
-        original = rpsim.post(srv, GROUP_PATH, body).body
+        first["sign"] = wire.sign(first, MCH_KEY)
+        body = wire.build_xml(first)
+        original = wire.post(srv, GROUP_PATH, body).body
         self.ok(srv)
-        self.assertEqual(rpsim.balance(srv), 0)
+        self.assertEqual(probe.balance(srv), 0)
         self.limited(srv, "SENDNUM_LIMIT", "sendnum")  # the user is now at the limit
-        resp = rpsim.post(srv, GROUP_PATH, body)
+        resp = wire.post(srv, GROUP_PATH, body)
         self.assertEqual(resp.body, original)
-        changed = dict(first, total_amount="600", nonce_str=rpsim.new_nonce())
+        changed = dict(first, total_amount="600", nonce_str=wire.new_nonce())
         del changed["sign"]
-        self.assertErr(rpsim.send_group(srv, changed), changed, "FATAL_ERROR", "fatal_amount")
-        self.assertEqual(rpsim.balance(srv), 0)
+        self.assertErr(wire.send_group(srv, changed), changed, "FATAL_ERROR", "fatal_amount")
+        self.assertEqual(probe.balance(srv), 0)
 
     def test_zero_means_unlimited(self):
         srv = self.start_server()
         for _ in range(12):
-            self.ok(srv, mch_id=rpsim.LOAD_MCH_ID, wxappid=rpsim.LOAD_APPID,
-                    re_openid=rpsim.LOAD_OPENID, total_amount=60000)
+            self.ok(srv, mch_id=contract.LOAD_MCH_ID, wxappid=contract.LOAD_APPID,
+                    re_openid=contract.LOAD_OPENID, total_amount=60000)
 
     def test_freq_limit(self):
-        srv = self.start_server(fixtures=rpsim.fixtures_with(limits={"sends_per_minute": 2}))
-        self.ok(srv, re_openid=rpsim.new_openid())
-        self.ok(srv, re_openid=rpsim.new_openid())
-        req, resp = self.send(srv, re_openid=rpsim.new_openid())
+        srv = self.start_server(fixtures=contract.fixtures_with(limits={"sends_per_minute": 2}))
+        self.ok(srv, re_openid=wire.new_openid())
+        self.ok(srv, re_openid=wire.new_openid())
+        req, resp = self.send(srv, re_openid=wire.new_openid())
         self.assertErr(resp, req, "FREQ_LIMIT", "freq")
-        self.assertEqual(rpsim.packet_rows(srv, req["mch_billno"]), [])
-        self.assertEqual(rpsim.query(srv, "SELECT COUNT(*) FROM packets")[0][0], 2)
+        self.assertEqual(probe.packet_rows(srv, req["mch_billno"]), [])
+        self.assertEqual(probe.query(srv, "SELECT COUNT(*) FROM packets")[0][0], 2)
         # per merchant: 10000099 still sends
-        req2, resp = self.send(srv, mch_id=MCH2_ID, wxappid=rpsim.MCH2_APPID,
-                               re_openid=rpsim.MCH2_OPENID)
+        req2, resp = self.send(srv, mch_id=MCH2_ID, wxappid=contract.MCH2_APPID,
+                               re_openid=contract.MCH2_OPENID)
         self.assertSuccess(resp, req2)
         # checks 1-7 are still answered by their own step (before 8)
         req3, resp = self.send(srv, total_num="2")
         self.assertErr(resp, req3, "PARAM_ERROR", "total_num")
-        req3, resp = self.send(srv, wxappid=rpsim.MOBILE_APPID)
+        req3, resp = self.send(srv, wxappid=contract.MOBILE_APPID)
         self.assertErr(resp, req3, "ILLEGAL_APPID", "illegal_appid")
-        req3, resp = self.send(srv, re_openid=rpsim.MCH2_OPENID)
+        req3, resp = self.send(srv, re_openid=contract.MCH2_OPENID)
         self.assertErr(resp, req3, "OPENID_ERROR", "openid")
         req3, resp = self.send(srv, cert=MCH2_ID)
         self.assertErr(resp, req3, "CA_ERROR", "ca")
-        self.assertEqual(rpsim.query(srv, "SELECT COUNT(*) FROM packets WHERE mch_id = ?",
+        self.assertEqual(probe.query(srv, "SELECT COUNT(*) FROM packets WHERE mch_id = ?",
                                      (MCH_ID,))[0][0], 2)
 
     def test_freq_limit_comes_before_idempotency(self):
         # Decision order: step 8 (rate) is checked before step 9 (existing billno).
-        srv = self.start_server(fixtures=rpsim.fixtures_with(limits={"sends_per_minute": 2}))
-        first = self.ok(srv, re_openid=rpsim.new_openid())
-        self.ok(srv, re_openid=rpsim.new_openid())
-        again = dict(first, nonce_str=rpsim.new_nonce())
-        resp = rpsim.send_group(srv, again)
+        srv = self.start_server(fixtures=contract.fixtures_with(limits={"sends_per_minute": 2}))
+        first = self.ok(srv, re_openid=wire.new_openid())
+        self.ok(srv, re_openid=wire.new_openid())
+        again = dict(first, nonce_str=wire.new_nonce())
+        resp = wire.send_group(srv, again)
         self.assertErr(resp, again, "FREQ_LIMIT", "freq")
 
 
@@ -792,27 +786,27 @@ class Limits(rpsim.E2ETestCase):
 # The split
 # ---------------------------------------------------------------------------
 
-class Split(rpsim.E2ETestCase):
+class Split(E2ETestCase):
     def shares(self, seed, billno, total, num):
-        srv = rpsim.Server(seed=seed)
+        srv = process.Server(seed=seed)
         with srv:
-            req = rpsim.default_group_request(mch_billno=billno, total_amount=total, total_num=num)
-            self.assertSuccess(rpsim.send_group(srv, req), req)
-            shares = rpsim.shares_of(srv, billno)
-            rpsim.check_invariants(srv)
+            req = wire.group_request(mch_billno=billno, total_amount=total, total_num=num)
+            self.assertSuccess(wire.send_group(srv, req), req)
+            shares = probe.shares_of(srv, billno)
+            probe.check_invariants(srv)
         self.assertEqual(len(shares), num)
         self.assertEqual(sum(shares), total)
         self.assertTrue(all(s >= 1 for s in shares), shares)
         return shares
 
     def test_same_seed_same_shares(self):
-        billno = "SPLIT" + rpsim.random_alnum(23)
+        billno = "SPLIT" + wire.random_alnum(23)
         a = self.shares(42, billno, 100000, 20)
         b = self.shares(42, billno, 100000, 20)
         self.assertEqual(a, b)
 
     def test_different_seed_different_shares(self):
-        billno = "SPLIT" + rpsim.random_alnum(23)
+        billno = "SPLIT" + wire.random_alnum(23)
         a = self.shares(42, billno, 100000, 20)
         b = self.shares(4242, billno, 100000, 20)
         self.assertNotEqual(a, b)
@@ -821,10 +815,10 @@ class Split(rpsim.E2ETestCase):
         srv = self.start_server()
         for num in (3, 7, 20):
             for total in (100 * num, 555 * num + 1, 20000 * num // 4):
-                req, resp = self.send(srv, re_openid=rpsim.new_openid(), total_amount=total,
+                req, resp = self.send(srv, re_openid=wire.new_openid(), total_amount=total,
                                       total_num=num)
                 self.assertSuccess(resp, req)
-                shares = rpsim.shares_of(srv, req["mch_billno"])
+                shares = probe.shares_of(srv, req["mch_billno"])
                 self.assertEqual((len(shares), sum(shares)), (num, total))
                 self.assertGreaterEqual(min(shares), 1)
 

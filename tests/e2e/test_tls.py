@@ -8,30 +8,24 @@ import ssl
 import time
 import unittest
 
-import rpsim
-from rpsim import GROUP_PATH
+from harness import answers, contract, probe, process, wire
+from harness.cases import E2ETestCase, SharedServerCase
+from harness.contract import GROUP_PATH
 
 # What a client sees when the server refuses it during (or right after) the handshake.
 HANDSHAKE_FAILURES = (ssl.SSLError, ConnectionError, http.client.BadStatusLine)
 
 
-class TlsDefaultMode(rpsim.E2ETestCase):
+class TlsDefaultMode(SharedServerCase):
     """One server in the default (nginx-like) client-auth mode for all tests."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = rpsim.Server()
-        cls.srv.start()
-        cls.addClassCleanup(cls.srv.stop)
-        cls.addClassCleanup(rpsim.check_invariants, cls.srv)
-
     def tearDown(self):
-        rpsim.check_invariants(self.srv)
+        probe.check_invariants(self.srv)
 
     def good_body(self, **overrides):
-        req = rpsim.default_group_request(re_openid=rpsim.new_openid(), **overrides)
-        req["sign"] = rpsim.sign(req, rpsim.MCH_KEY)
-        return req, rpsim.build_xml(req)
+        req = wire.group_request(re_openid=wire.new_openid(), **overrides)
+        req["sign"] = wire.sign(req, contract.MCH_KEY)
+        return req, wire.build_xml(req)
 
     def assertPage(self, resp, status, page):
         self.assertEqual(resp.status, status, resp.body)
@@ -40,55 +34,55 @@ class TlsDefaultMode(rpsim.E2ETestCase):
 
     def test_good_certificate(self):
         req, body = self.good_body()
-        resp = rpsim.post(self.srv, GROUP_PATH, body, cert=rpsim.MCH_ID, headers=rpsim.PHP_HEADERS)
+        resp = wire.post(self.srv, GROUP_PATH, body, cert=contract.MCH_ID, headers=contract.PHP_HEADERS)
         self.assertSuccess(resp, req)
 
     def test_no_certificate(self):
         _, body = self.good_body()
-        resp = rpsim.post(self.srv, GROUP_PATH, body, cert=None, headers=rpsim.PHP_HEADERS)
-        self.assertPage(resp, 400, rpsim.PAGE_400_NO_CERT)
+        resp = wire.post(self.srv, GROUP_PATH, body, cert=None, headers=contract.PHP_HEADERS)
+        self.assertPage(resp, 400, contract.PAGE_400_NO_CERT)
 
     def test_no_certificate_comes_before_xml_parsing(self):
-        resp = rpsim.post(self.srv, GROUP_PATH, b"not xml at all", cert=None)
-        self.assertPage(resp, 400, rpsim.PAGE_400_NO_CERT)
+        resp = wire.post(self.srv, GROUP_PATH, b"not xml at all", cert=None)
+        self.assertPage(resp, 400, contract.PAGE_400_NO_CERT)
 
     def test_untrusted_certificate(self):
         _, body = self.good_body()
-        resp = rpsim.post(self.srv, GROUP_PATH, body, cert="untrusted", headers=rpsim.PHP_HEADERS)
-        self.assertPage(resp, 400, rpsim.PAGE_400_CERT_ERROR)
+        resp = wire.post(self.srv, GROUP_PATH, body, cert="untrusted", headers=contract.PHP_HEADERS)
+        self.assertPage(resp, 400, contract.PAGE_400_CERT_ERROR)
 
     def test_expired_certificate(self):
         _, body = self.good_body()
-        resp = rpsim.post(self.srv, GROUP_PATH, body, cert="expired", headers=rpsim.PHP_HEADERS)
-        self.assertPage(resp, 400, rpsim.PAGE_400_CERT_ERROR)
+        resp = wire.post(self.srv, GROUP_PATH, body, cert="expired", headers=contract.PHP_HEADERS)
+        self.assertPage(resp, 400, contract.PAGE_400_CERT_ERROR)
 
     def test_other_merchants_certificate(self):
         req, body = self.good_body()
-        resp = rpsim.post(self.srv, GROUP_PATH, body, cert=rpsim.MCH2_ID, headers=rpsim.PHP_HEADERS)
+        resp = wire.post(self.srv, GROUP_PATH, body, cert=contract.MCH2_ID, headers=contract.PHP_HEADERS)
         self.assertErr(resp, req, "CA_ERROR", "ca")
-        self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"]), [])
+        self.assertEqual(probe.packet_rows(self.srv, req["mch_billno"]), [])
 
     def test_unknown_path(self):
         _, body = self.good_body()
         for path in ("/mmpaymkttransfers/nosuchapi", "/", "/sendgroupredpack"):
             with self.subTest(path=path):
-                resp = rpsim.post(self.srv, path, body)
-                self.assertPage(resp, 404, rpsim.PAGE_404)
+                resp = wire.post(self.srv, path, body)
+                self.assertPage(resp, 404, contract.PAGE_404)
 
     def test_get_on_api_path(self):
-        resp = rpsim.request(self.srv, "GET", GROUP_PATH)
-        self.assertPage(resp, 405, rpsim.PAGE_405)
+        resp = wire.request(self.srv, "GET", GROUP_PATH)
+        self.assertPage(resp, 405, contract.PAGE_405)
 
     def test_put_on_api_path(self):
         _, body = self.good_body()
-        resp = rpsim.request(self.srv, "PUT", GROUP_PATH, body)
-        self.assertPage(resp, 405, rpsim.PAGE_405)
+        resp = wire.request(self.srv, "PUT", GROUP_PATH, body)
+        self.assertPage(resp, 405, contract.PAGE_405)
 
     def test_xml_answer_headers(self):
         for name, (req, body) in (("success", self.good_body()),
                                   ("failure", self.good_body(total_num="2"))):
             with self.subTest(answer=name):
-                resp = rpsim.post(self.srv, GROUP_PATH, body, headers=rpsim.PHP_HEADERS)
+                resp = wire.post(self.srv, GROUP_PATH, body, headers=contract.PHP_HEADERS)
                 self.assertEqual(resp.status, 200)
                 names = [n for n, _ in resp.headers]
                 self.assertEqual(names, ["Server", "Date", "Content-Type", "Content-Length",
@@ -108,16 +102,16 @@ class TlsDefaultMode(rpsim.E2ETestCase):
         ids = set()
         for _ in range(3):
             _, body = self.good_body(total_num="2")
-            ids.add(dict(rpsim.post(self.srv, GROUP_PATH, body).headers).get("Request-Id"))
+            ids.add(dict(wire.post(self.srv, GROUP_PATH, body).headers).get("Request-Id"))
         self.assertEqual(len(ids), 3)
 
     def test_keep_alive(self):
-        with rpsim.Connection(self.srv, cert=rpsim.MCH_ID) as conn:
+        with wire.Connection(self.srv, cert=contract.MCH_ID) as conn:
             port = conn.local_port()
-            reqs = [rpsim.default_group_request(re_openid=rpsim.new_openid()) for _ in range(3)]
+            reqs = [wire.group_request(re_openid=wire.new_openid()) for _ in range(3)]
             reqs[1]["total_num"] = "21"  # an error answer keeps the connection too
             for i, req in enumerate(reqs):
-                resp = rpsim.send_group(self.srv, req, conn=conn)
+                resp = wire.send_group(self.srv, req, conn=conn)
                 if i == 1:
                     self.assertErr(resp, req, "PARAM_ERROR", "total_num")
                 else:
@@ -127,19 +121,19 @@ class TlsDefaultMode(rpsim.E2ETestCase):
             self.assertEqual(conn.requests, 3)
 
     def test_wechatpy_style_keep_alive(self):
-        with rpsim.Connection(self.srv, cert=rpsim.MCH_ID) as conn:
+        with wire.Connection(self.srv, cert=contract.MCH_ID) as conn:
             for _ in range(3):
-                req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-                self.assertSuccess(rpsim.send_group(self.srv, req, conn=conn, style="wechatpy"), req)
+                req = wire.group_request(re_openid=wire.new_openid())
+                self.assertSuccess(wire.send_group(self.srv, req, conn=conn, style="wechatpy"), req)
             self.assertTrue(conn.same_socket())
 
     def test_tls_versions(self):
         for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
             with self.subTest(version=version.name):
-                with rpsim.Connection(self.srv, cert=rpsim.MCH_ID, tls_version=version) as conn:
+                with wire.Connection(self.srv, cert=contract.MCH_ID, tls_version=version) as conn:
                     self.assertEqual(conn.tls_version(), version.name.replace("v1_", "v1."))
-                    req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-                    self.assertSuccess(rpsim.send_group(self.srv, req, conn=conn), req)
+                    req = wire.group_request(re_openid=wire.new_openid())
+                    self.assertSuccess(wire.send_group(self.srv, req, conn=conn), req)
 
     def test_session_resumption(self):
         # A second connection resumes the first one's session (TLS 1.2 session
@@ -148,7 +142,7 @@ class TlsDefaultMode(rpsim.E2ETestCase):
         import http.client
         for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
             with self.subTest(version=version.name):
-                ctx = rpsim.client_context(self.srv, cert=rpsim.MCH_ID, tls_version=version)
+                ctx = wire.client_context(self.srv, cert=contract.MCH_ID, tls_version=version)
                 session = None
                 for attempt in range(2):
                     raw = socket.create_connection(("127.0.0.1", self.srv.api_port), timeout=10)
@@ -156,10 +150,10 @@ class TlsDefaultMode(rpsim.E2ETestCase):
                     conn = http.client.HTTPSConnection("127.0.0.1", self.srv.api_port, context=ctx)
                     conn.sock = tls
                     req, body = self.good_body()
-                    conn.request("POST", GROUP_PATH, body, rpsim.PHP_HEADERS)
+                    conn.request("POST", GROUP_PATH, body, contract.PHP_HEADERS)
                     resp = conn.getresponse()
                     answer = resp.read()
-                    self.assertEqual(rpsim.answer_dict(answer)["err_code"], "SUCCESS", answer)
+                    self.assertEqual(answers.answer_dict(answer)["err_code"], "SUCCESS", answer)
                     if attempt == 1:
                         self.assertTrue(tls.session_reused, "the session was not resumed")
                     session = tls.session
@@ -167,66 +161,63 @@ class TlsDefaultMode(rpsim.E2ETestCase):
 
     def test_no_certificate_tls12(self):
         _, body = self.good_body()
-        resp = rpsim.post(self.srv, GROUP_PATH, body, cert=None, tls_version=ssl.TLSVersion.TLSv1_2)
-        self.assertPage(resp, 400, rpsim.PAGE_400_NO_CERT)
+        resp = wire.post(self.srv, GROUP_PATH, body, cert=None, tls_version=ssl.TLSVersion.TLSv1_2)
+        self.assertPage(resp, 400, contract.PAGE_400_NO_CERT)
 
     def test_body_over_max_body(self):
         # Default --max-body: nginx's client_max_body_size, 1 MiB.
         req, body = self.good_body()
         big = body.replace(b"</xml>", b" " * (1048577 - len(body)) + b"</xml>")
         self.assertEqual(len(big), 1048577)
-        resp = rpsim.post(self.srv, GROUP_PATH, big)
+        resp = wire.post(self.srv, GROUP_PATH, big)
         self.assertEqual(resp.status, 413)
-        self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"]), [])
+        self.assertEqual(probe.packet_rows(self.srv, req["mch_billno"]), [])
         # Much larger body, still refused.
-        resp = rpsim.post(self.srv, GROUP_PATH, b"<xml>" + b"a" * (4 << 20) + b"</xml>")
+        resp = wire.post(self.srv, GROUP_PATH, b"<xml>" + b"a" * (4 << 20) + b"</xml>")
         self.assertEqual(resp.status, 413)
         # And the server still serves.
         req2, body2 = self.good_body()
-        self.assertSuccess(rpsim.post(self.srv, GROUP_PATH, body2), req2)
+        self.assertSuccess(wire.post(self.srv, GROUP_PATH, body2), req2)
 
     def test_body_of_exactly_64k_is_read(self):
         # "over 64 KiB" is refused; 65536 bytes is not over (whitespace padding between elements).
         req, body = self.good_body()
         exact = body.replace(b"</xml>", b"\n" * (65536 - len(body)) + b"</xml>")
         self.assertEqual(len(exact), 65536)
-        resp = rpsim.post(self.srv, GROUP_PATH, exact)
+        resp = wire.post(self.srv, GROUP_PATH, exact)
         self.assertNotEqual(resp.status, 413)
         self.assertSuccess(resp, req)
 
 
-class TlsHandshakeMode(rpsim.E2ETestCase):
+class TlsHandshakeMode(SharedServerCase):
     """--client-auth handshake: bad clients fail in TLS, never see HTTP."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.srv = rpsim.Server(client_auth="handshake")
-        cls.srv.start()
-        cls.addClassCleanup(cls.srv.stop)
-        cls.addClassCleanup(rpsim.check_invariants, cls.srv)
+    def server_kwargs(cls):
+        return {"client_auth": "handshake"}
 
     def tearDown(self):
-        rpsim.check_invariants(self.srv)
+        probe.check_invariants(self.srv)
 
     def assertRefused(self, cert, tls_version=None):
-        req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-        req["sign"] = rpsim.sign(req, rpsim.MCH_KEY)
+        req = wire.group_request(re_openid=wire.new_openid())
+        req["sign"] = wire.sign(req, contract.MCH_KEY)
         try:
-            resp = rpsim.post(self.srv, GROUP_PATH, rpsim.build_xml(req), cert=cert,
+            resp = wire.post(self.srv, GROUP_PATH, wire.build_xml(req), cert=cert,
                               tls_version=tls_version)
         except HANDSHAKE_FAILURES:
             pass
         else:
             self.fail("expected a TLS failure, got HTTP %d %r" % (resp.status, resp.body[:200]))
         self.srv.check_alive()
-        self.assertEqual(rpsim.packet_rows(self.srv, req["mch_billno"]), [])
+        self.assertEqual(probe.packet_rows(self.srv, req["mch_billno"]), [])
 
     def test_good_certificate_works(self):
         for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
             with self.subTest(version=version.name):
-                req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-                with rpsim.Connection(self.srv, tls_version=version) as conn:
-                    self.assertSuccess(rpsim.send_group(self.srv, req, conn=conn), req)
+                req = wire.group_request(re_openid=wire.new_openid())
+                with wire.Connection(self.srv, tls_version=version) as conn:
+                    self.assertSuccess(wire.send_group(self.srv, req, conn=conn), req)
 
     def test_refused_clients(self):
         for cert in (None, "untrusted", "expired"):
@@ -235,34 +226,34 @@ class TlsHandshakeMode(rpsim.E2ETestCase):
                     self.assertRefused(cert, version)
 
     def test_other_merchants_certificate_is_ca_error(self):
-        req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-        resp = rpsim.send_group(self.srv, req, cert=rpsim.MCH2_ID)
+        req = wire.group_request(re_openid=wire.new_openid())
+        resp = wire.send_group(self.srv, req, cert=contract.MCH2_ID)
         self.assertErr(resp, req, "CA_ERROR", "ca")
 
 
-class Shutdown(rpsim.E2ETestCase):
+class Shutdown(E2ETestCase):
     """SIGTERM stops the server cleanly (exit 0, no sanitizer report) whatever its
     connections are doing."""
 
     def test_sigterm_with_open_keep_alive_connections(self):
-        srv = rpsim.Server()
+        srv = process.Server()
         srv.start()
         clients = []
         try:
             try:
-                for cert in (rpsim.MCH_ID, None):
-                    conn = rpsim.Connection(srv, cert=cert)
+                for cert in (contract.MCH_ID, None):
+                    conn = wire.Connection(srv, cert=cert)
                     clients.append(conn)
-                    req = rpsim.default_group_request(re_openid=rpsim.new_openid())
-                    req["sign"] = rpsim.sign(req, rpsim.MCH_KEY)
-                    conn.post(GROUP_PATH, rpsim.build_xml(req))
-                clients.append(socket.create_connection((rpsim.HOST, srv.api_port)))  # no TLS yet
-                half = rpsim.Connection(srv)  # TLS done, request half sent
+                    req = wire.group_request(re_openid=wire.new_openid())
+                    req["sign"] = wire.sign(req, contract.MCH_KEY)
+                    conn.post(GROUP_PATH, wire.build_xml(req))
+                clients.append(socket.create_connection((contract.HOST, srv.api_port)))  # no TLS yet
+                half = wire.Connection(srv)  # TLS done, request half sent
                 clients.append(half)
                 half.sock.sendall(b"POST " + GROUP_PATH.encode() + b" HTTP/1.1\r\nHost: x\r\n"
                                   b"Content-Length: 100\r\n\r\n<xml>")
                 time.sleep(0.2)
-                rpsim.check_invariants(srv)
+                probe.check_invariants(srv)
             finally:
                 srv.stop()  # raises on a non-zero exit or a sanitizer report
         finally:
@@ -274,8 +265,8 @@ class Harness(unittest.TestCase):
     """The test harness itself: a server that cannot start is a clear failure."""
 
     def test_startup_failure_is_reported_with_stderr(self):
-        srv = rpsim.Server(args=["--no-such-option", "1"])
-        with self.assertRaises(rpsim.ServerError) as ctx:
+        srv = process.Server(args=["--no-such-option", "1"])
+        with self.assertRaises(process.ServerError) as ctx:
             srv.start()
         msg = str(ctx.exception)
         self.assertIn("server stderr", msg)
