@@ -15,6 +15,8 @@
 #include "fixtures.h"
 #include "store.h"
 
+/* ---- merchants --------------------------------------------------------- */
+
 struct limit_field {
 	const char *name;
 	size_t offset;
@@ -155,7 +157,6 @@ void admin_merchant_put(struct admin_ctx *ctx, struct admin_request *req,
 out:
 	free(m);
 }
-
 
 /* ---- reset ------------------------------------------------------------- */
 
