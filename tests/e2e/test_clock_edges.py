@@ -3,13 +3,10 @@
 can show, every timed step at its due time whatever the jump, and a clock move on a full
 database that says what failed."""
 
-import os
-import shutil
-import tempfile
 import unittest
 
 from harness import answers, contract, control, probe, process, wire
-from harness.cases import LifecycleCase
+from harness.cases import E2ETestCase, LifecycleCase
 from harness.contract import SEED_OPENID
 
 
@@ -86,11 +83,9 @@ class ClockRange(LifecycleCase):
         self.assertSendsDated(srv)
 
 
-class StoredOffset(unittest.TestCase):
+class StoredOffset(E2ETestCase):
     def test_start_refuses_an_offset_out_of_range(self):
-        d = tempfile.mkdtemp(prefix="redpack-clock-")
-        self.addCleanup(shutil.rmtree, d, True)
-        path = os.path.join(d, "redpack.db")
+        path = self.temp_db("redpack-clock-")
         srv = process.Server(db_file=path)
         srv.start()
         srv.stop()
@@ -145,9 +140,7 @@ class DueTimes(LifecycleCase):
 
 class FullDatabase(LifecycleCase):
     def test_clock_move_reports_a_failing_step_and_the_rest_goes_on(self):
-        d = tempfile.mkdtemp(prefix="redpack-full-")
-        self.addCleanup(shutil.rmtree, d, True)
-        path = os.path.join(d, "redpack.db")
+        path = self.temp_db("redpack-full-")
         srv = process.Server(db_file=path)
         srv.start()
         pages = probe.query(srv, "PRAGMA page_count")[0][0]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The control API's merchants, reset and request journal (README "The control API",
+"""The control API's merchants, reset and request journal (docs/control-api.md,
 "The request journal", issue 5)."""
 
 import os

@@ -18,7 +18,7 @@ from harness.cases import E2ETestCase  # noqa: E402
 from harness.contract import HOST, MCH2_ID, MCH_ID  # noqa: E402
 
 # Every control route, with a body that would succeed, and the query parameters
-# it takes (README "The control API").
+# it takes (docs/control-api.md).
 ROUTES = [
     ("GET", "/healthz", None, ()),
     ("GET", "/admin/v1/check", None, ()),

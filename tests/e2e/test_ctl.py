@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""redpack-ctl end to end (README "redpack-ctl", issue 5): every subcommand against a
+"""redpack-ctl end to end (docs/control-api.md "redpack-ctl", issue 5): every subcommand against a
 real server, its output, and its exit status (0 success, 1 the answer says no,
 2 usage or connection errors)."""
 

@@ -10,7 +10,7 @@ same --seed, several times. Afterwards:
   - every request that got no answer exists at most once and whole (shares sum to
     the total, a debit iff issued), and resending it now succeeds;
   - the database holds no packet nobody asked for, and every invariant holds.
-The figures are printed for the README.
+The figures are printed for docs/reliability.md.
 """
 
 import collections

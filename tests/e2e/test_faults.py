@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fault rules (README "Fault rules", issue 5): POST/GET/DELETE /admin/v1/faults,
+"""Fault rules (docs/control-api.md "Fault rules", issue 5): POST/GET/DELETE /admin/v1/faults,
 injected err_codes with match/api/times/probability, and every transport fault
 as a client sees it (timings, resets and closes observed at the TCP level).
 """
@@ -241,7 +241,7 @@ class InjectedCodes(FaultCase):
     def test_rule_code_never_answered_where_the_endpoint_does_not_list_it(self):
         """A rule without "api" is accepted for a code only some endpoints list; on the
         others the catalogue (GET /admin/v1/errors) must still hold: the endpoint never
-        answers a code it does not list (README: such codes are ignored)."""
+        answers a code it does not list (docs/errors.md: such codes are ignored)."""
         cat = control.catalogue(self.srv)
         for code, ep, other in (("NOT_FOUND", "sendgroupredpack", "gethbinfo"),
                                 ("PROCESSING", "gethbinfo", "sendgroupredpack"),
@@ -497,7 +497,7 @@ class Transport(FaultCase):
 
 
 class ProcessingRule(E2ETestCase):
-    """A PROCESSING rule with a delay settles the order by itself (README)."""
+    """A PROCESSING rule with a delay settles the order by itself (docs/control-api.md "Fault rules")."""
 
     def test_settles_by_itself(self):
         srv = self.start_server()

@@ -5,7 +5,7 @@ full disk and a read-only database.
 
 Every case checks the answer it must get, then proves the server still serves a
 normal successful send. Figures (times, what the server did where the contract
-leaves it open) are printed to stdout for the README.
+leaves it open) are printed to stdout for docs/reliability.md.
 """
 
 import http.client

@@ -3,7 +3,7 @@
 racing for a balance of exactly 500 packets issue exactly 500.
 
 Every connection is opened (TLS handshake done) before any request is sent, then
-all requests go out together. Timing figures are printed for the README.
+all requests go out together. Timing figures are printed for docs/reliability.md.
 """
 
 import ssl

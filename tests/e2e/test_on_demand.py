@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Every error code on demand (README "Every error code on demand", issue 5).
+"""Every error code on demand (docs/errors.md, issue 5).
 
 Each catalogue code of each endpoint (GET /admin/v1/errors) is asked for by
 the magic openid oMOCK_<CODE> (send endpoints) and by the header
@@ -86,7 +86,7 @@ class SharedServer(SharedServerCase):
         return vals
 
     def check_leaves(self, endpoint, code, req):
-        """What the code left behind for req's billno (README: none/held/kept/issued)."""
+        """What the code left behind for req's billno (docs/errors.md: none/held/kept/issued)."""
         rows = self.rows(req["mch_billno"])
         if code == "SUCCESS":
             self.assertEqual([r[0] for r in rows], ["SENT"], "SUCCESS must issue the packet")

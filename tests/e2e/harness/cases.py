@@ -27,6 +27,12 @@ class E2ETestCase(unittest.TestCase):
 
     maxDiff = None
 
+    def temp_db(self, prefix="redpack-db-"):
+        """A database file path in a temp dir that goes away after the test."""
+        d = tempfile.mkdtemp(prefix=prefix)
+        self.addCleanup(shutil.rmtree, d, True)
+        return os.path.join(d, "redpack.db")
+
     def start_server(self, invariants=True, **kwargs):
         srv = Server(**kwargs)
         srv.start()
@@ -113,9 +119,7 @@ class LifecycleCase(E2ETestCase):
     def start_lc_server(self, fixture_balances=None, **kwargs):
         """A server on a database file in a temp dir of this test (restartable, with
         kill9); checked like start_server while it runs."""
-        d = tempfile.mkdtemp(prefix="redpack-lc-")
-        self.addCleanup(shutil.rmtree, d, True)
-        srv = Server(db_file=os.path.join(d, "redpack.db"), **kwargs)
+        srv = Server(db_file=self.temp_db("redpack-lc-"), **kwargs)
         srv.start()
         self.addCleanup(lambda: srv.stopped or srv.stop())
         self.addCleanup(lambda: srv.stopped or probe.check_invariants(srv))

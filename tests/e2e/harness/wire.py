@@ -192,40 +192,26 @@ def _apply(fields, overrides, text):
     return fields
 
 
+def _send_fields(amount, num, wishing, act_name, remark, before_wishing=(), after_wishing=()):
+    """The fields both sends carry, in the SDKs' order, with an endpoint's own around wishing."""
+    return dict([("mch_billno", new_billno()), ("mch_id", MCH_ID), ("wxappid", APPID),
+                 ("send_name", "天虹百货"), ("re_openid", SEED_OPENID), ("total_amount", amount),
+                 ("total_num", num), *before_wishing, ("wishing", wishing), *after_wishing,
+                 ("act_name", act_name), ("remark", remark), ("nonce_str", new_nonce())])
+
+
 def group_request(**overrides):
     """A valid sendgroupredpack field dict for merchant 10000098; an override of None removes the field."""
-    return _apply({
-        "mch_billno": new_billno(),
-        "mch_id": MCH_ID,
-        "wxappid": APPID,
-        "send_name": "天虹百货",
-        "re_openid": SEED_OPENID,
-        "total_amount": "300",
-        "total_num": "3",
-        "amt_type": "ALL_RAND",
-        "wishing": "恭喜发财，大吉大利",
-        "act_name": "新春裂变红包",
-        "remark": "分享给好友一起抢红包",
-        "nonce_str": new_nonce(),
-    }, overrides, text=True)
+    return _apply(_send_fields("300", "3", "恭喜发财，大吉大利", "新春裂变红包", "分享给好友一起抢红包",
+                               before_wishing=[("amt_type", "ALL_RAND")]),
+                  overrides, text=True)
 
 
 def normal_request(**overrides):
     """A valid sendredpack field dict for merchant 10000098 (200 fen); an override of None removes."""
-    return _apply({
-        "mch_billno": new_billno(),
-        "mch_id": MCH_ID,
-        "wxappid": APPID,
-        "send_name": "天虹百货",
-        "re_openid": SEED_OPENID,
-        "total_amount": "200",
-        "total_num": "1",
-        "wishing": "恭喜发财",
-        "client_ip": "127.0.0.1",
-        "act_name": "新年红包",
-        "remark": "新年红包",
-        "nonce_str": new_nonce(),
-    }, overrides, text=False)
+    return _apply(_send_fields("200", "1", "恭喜发财", "新年红包", "新年红包",
+                               after_wishing=[("client_ip", "127.0.0.1")]),
+                  overrides, text=False)
 
 
 def query_request(billno, **overrides):
