@@ -125,6 +125,16 @@ class ServesMixin:
 # ---------------------------------------------------------------------------
 
 class HostileRequests(ServesMixin, SharedServerCase):
+    def assertAllXmlError(self, cases):
+        """Each (name, body) of cases: at most 64 KiB, answered XML_ERROR, and the server
+        still serves after it."""
+        for name, body in cases:
+            with self.subTest(case=name):
+                self.assertLessEqual(len(body), 65536, name)
+                took = self.assertXmlError(self.srv, body, name)
+                report("hostile %s: XML_ERROR in %.3f s" % (name, took))
+                self.still_serves(self.srv)
+
     def tearDown(self):
         probe.check_invariants(self.srv)
         control.check(self.srv)
@@ -156,12 +166,7 @@ class HostileRequests(ServesMixin, SharedServerCase):
              + inner.replace(b"<mch_id>10000098</mch_id>", b"<mch_id>&n;</mch_id>", 1) + b"</xml>"),
             ("bare DOCTYPE", b"<!DOCTYPE xml><xml>" + inner + b"</xml>"),
         ]
-        for name, body in cases:
-            with self.subTest(case=name):
-                self.assertLessEqual(len(body), 65536, name)
-                took = self.assertXmlError(self.srv, body, name)
-                report("hostile %s: XML_ERROR in %.3f s" % (name, took))
-                self.still_serves(self.srv)
+        self.assertAllXmlError(cases)
         self.assertEqual(probe.query(self.srv, "SELECT COUNT(*) FROM packets WHERE status != 'SENT'")[0][0], 0)
 
     def test_ten_megabyte_body_is_413(self):
@@ -239,12 +244,7 @@ class HostileRequests(ServesMixin, SharedServerCase):
             ("9,000-deep with an empty sibling at each level",
              b"<xml>" + b"<a><b/>" * 9000),
         ]
-        for name, body in cases:
-            with self.subTest(case=name):
-                self.assertLessEqual(len(body), 65536, name)
-                took = self.assertXmlError(self.srv, body, name)
-                report("hostile %s: XML_ERROR in %.3f s" % (name, took))
-                self.still_serves(self.srv)
+        self.assertAllXmlError(cases)
 
     def test_bad_encodings_and_nul(self):
         inner = inner_elements()
