@@ -3,6 +3,7 @@
  */
 #include "api.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,7 +46,8 @@ struct request {
 	struct send_result result; /* answer, and the order it found or made */
 	struct fault_decision fault; /* what magic values and fault rules ask */
 	const char *peer_ip;
-	struct opened_shares hb; /* gethbinfo: the order's opened shares */
+	struct opened_shares hb; /* gethbinfo: the order's opened shares; last
+				  * (api_handle zeroes what comes before) */
 };
 
 typedef void (*handler_fn)(struct request *r);
@@ -407,10 +409,16 @@ static int phase_handle(struct request *r, const struct api_call *call)
 
 	r->ep->handle(r);
 	if (call->fallback && store_changes(r->ctx->redpack->store) != changes) {
-		struct request lost = *r;
-		lost.result.replayed = 0;
-		fail(&lost, ERR_SYSTEMERROR, NULL);
-		r->ep->write(&lost, call->fallback);
+		/* The same request answering SYSTEMERROR, then back: a copy
+		 * of the request would be 16 KB of shares for each send. */
+		struct answer kept = r->result.answer;
+		int replayed = r->result.replayed;
+
+		r->result.replayed = 0;
+		fail(r, ERR_SYSTEMERROR, NULL);
+		r->ep->write(r, call->fallback);
+		r->result.answer = kept;
+		r->result.replayed = replayed;
 	}
 	return PHASE_ANSWERED;
 }
@@ -425,7 +433,10 @@ struct fault_decision api_handle(struct api_ctx *ctx, const struct endpoint *ep,
 {
 	struct request r;
 
-	memset(&r, 0, sizeof(r));
+	/* All but the opened shares (64 of them, 16 KB), which only a query
+	 * fills: their count says how many are there. */
+	memset(&r, 0, offsetof(struct request, hb));
+	r.hb.count = 0;
 	r.ctx = ctx;
 	r.ep = ep;
 	r.fault.err = -1;

@@ -241,11 +241,13 @@ static int record(struct redpack *rp, const struct send_request *req, int64_t no
 		.settle_to = req->settle_to ? req->settle_to : "SENT",
 	};
 
-	if (store_packet_insert(rp->store, &p, &o->id) != 0)
+	/* The id first, so the row is written once, with its send_listid. */
+	if (store_packet_next_id(rp->store, &p.id) != 0)
 		return -1;
 	clock_beijing_ymd(now, ymd);
-	redpack_listid(o->id, ymd, o->send_listid);
-	return store_packet_set_listid(rp->store, o->id, o->send_listid);
+	redpack_listid(p.id, ymd, o->send_listid);
+	p.send_listid = o->send_listid;
+	return store_packet_insert(rp->store, &p, &o->id);
 }
 
 static int issue(struct redpack *rp, const struct send_request *req, int64_t now,

@@ -40,6 +40,8 @@ struct packet_new {
 	int64_t send_time; /* 0: not issued */
 	int64_t settle_at;       /* pending order: settles by itself then (0: never) */
 	const char *settle_to;   /* "SENT" or "FAILED" */
+	int64_t id;              /* 0: the next one (store_packet_next_id) */
+	const char *send_listid; /* NULL: none yet (store_packet_set_listid) */
 };
 
 /* What the send path reads back of an existing order. */
@@ -199,11 +201,18 @@ int store_merchant_sent_since(struct store *s, const char *mch_id, int64_t day_s
 	" WHERE s.openid IS NOT NULL AND s.openid != p.re_openid) GROUP BY 1, 2, 3"
 
 /* Writes. */
+/* The id the next packet inserted without one gets (AUTOINCREMENT: one
+ * past the largest ever used), so a send can make its send_listid before
+ * the insert and write the row once. In the caller's transaction. */
+int store_packet_next_id(struct store *s, int64_t *id);
 int store_packet_insert(struct store *s, const struct packet_new *p, int64_t *id);
 int store_packet_set_listid(struct store *s, int64_t id, const char *send_listid);
 int store_share_insert(struct store *s, int64_t packet_id, int seq, int64_t amount);
 /* A ledger row and the matching change of merchants.balance (amount is
- * signed: negative for a debit). packet_id 0 means none. */
+ * signed: negative for a debit). packet_id 0 means none. Both or neither
+ * outside a transaction; inside one, a failure (-1) may leave the row
+ * without the balance change: the caller rolls back, as for any failed
+ * write in its transaction. */
 int store_ledger_add(struct store *s, const char *mch_id, int64_t amount, const char *kind,
 		     int64_t packet_id, int64_t at);
 
