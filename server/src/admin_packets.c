@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "errors.h"
 #include "lifecycle.h"
+#include "status.h"
 #include "store.h"
 
 static json_t *packet_json(const struct packet_row *o)
@@ -83,22 +84,19 @@ static void on_ledger_json(void *arg, const struct ledger_row *l)
 static int find_packet(struct admin_ctx *ctx, struct admin_request *req, const char *billno,
 		       const char *mch_id, struct packet_row *o)
 {
-	int n = 0, rc;
-
-	if (mch_id) {
-		rc = store_packet_find(ctx->redpack->store, mch_id, billno, o);
-		n = rc == 1;
-	} else {
-		rc = store_packets_by_billno(ctx->redpack->store, billno, &n, o);
-	}
-	if (rc < 0)
-		admin_reply_error(req, 500, "the database could not be read");
-	else if (n == 0)
-		admin_reply_error(req, 404, "no packet with this mch_billno");
-	else if (n > 1)
-		admin_reply_error(req, 409, "several merchants use this mch_billno: add ?mch_id=");
-	else
+	switch (store_packet_resolve(ctx->redpack->store, mch_id, billno, o)) {
+	case STORE_RESOLVE_FOUND:
 		return 0;
+	case STORE_RESOLVE_NOT_FOUND:
+		admin_reply_error(req, 404, "no packet with this mch_billno");
+		break;
+	case STORE_RESOLVE_AMBIGUOUS:
+		admin_reply_error(req, 409, "several merchants use this mch_billno: add ?mch_id=");
+		break;
+	case STORE_RESOLVE_ERROR:
+		admin_reply_error(req, 500, "the database could not be read");
+		break;
+	}
 	return -1;
 }
 
@@ -186,7 +184,7 @@ void admin_settle(struct admin_ctx *ctx, struct admin_request *req, const struct
 
 	result = json_string_value(json_object_get(p->body, "result"));
 	mch_id = json_string_value(json_object_get(p->body, "mch_id"));
-	if (!result || (strcmp(result, "SENT") != 0 && strcmp(result, "FAILED") != 0) ||
+	if (!result || (!status_is(result, STATUS_SENT) && !status_is(result, STATUS_FAILED)) ||
 	    (json_object_get(p->body, "mch_id") && !mch_id)) {
 		admin_reply_error(req, 400, "\"result\" must be \"SENT\" or \"FAILED\" (and "
 					    "\"mch_id\", if given, a string)");
@@ -194,7 +192,7 @@ void admin_settle(struct admin_ctx *ctx, struct admin_request *req, const struct
 	}
 	billno = admin_segment(p, 0);
 	o = xcalloc(1, sizeof(*o));
-	r = redpack_settle(ctx->redpack, mch_id, billno, strcmp(result, "SENT") == 0, clock_now(), o);
+	r = redpack_settle(ctx->redpack, mch_id, billno, status_is(result, STATUS_SENT), clock_now(), o);
 	if (r == SETTLE_OK)
 		admin_reply_json(req, 200, packet_json(o));
 	else

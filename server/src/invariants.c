@@ -8,8 +8,6 @@
 
 #include "store.h"
 
-#define ISSUED "('SENT', 'RECEIVED', 'RFUND_ING', 'REFUND')"
-
 struct invariant {
 	const char *name;
 	const char *sql;
@@ -28,22 +26,22 @@ static const struct invariant invariants[] = {
 	 " FROM shares WHERE amount < 1"},
 	{"issued_packet_has_shares",
 	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' without shares' FROM packets p"
-	 " WHERE status IN " ISSUED " AND NOT EXISTS (SELECT 1 FROM shares WHERE packet_id = p.id)"},
+	 " WHERE packet_issued(status) AND NOT EXISTS (SELECT 1 FROM shares WHERE packet_id = p.id)"},
 	{"unissued_packet_has_no_shares",
 	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' but has shares' FROM packets p"
-	 " WHERE status NOT IN " ISSUED " AND EXISTS (SELECT 1 FROM shares WHERE packet_id = p.id)"},
+	 " WHERE NOT packet_issued(status) AND EXISTS (SELECT 1 FROM shares WHERE packet_id = p.id)"},
 	{"status_known",
 	 "SELECT mch_id || '/' || mch_billno || ': unknown status ' || status FROM packets"
-	 " WHERE status NOT IN ('SENDING', 'SENT', 'FAILED', 'RECEIVED', 'RFUND_ING', 'REFUND')"},
+	 " WHERE NOT packet_status_known(status)"},
 	{"issued_packet_debited_once",
 	 "SELECT p.mch_id || '/' || p.mch_billno || ': ' || (SELECT COUNT(*) FROM ledger l"
 	 " WHERE l.packet_id = p.id AND l.kind = 'send' AND l.amount = -p.total_amount) ||"
-	 " ' send debits of -' || p.total_amount FROM packets p WHERE p.status IN " ISSUED
+	 " ' send debits of -' || p.total_amount FROM packets p WHERE packet_issued(p.status)"
 	 " AND (SELECT COUNT(*) FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'send'"
 	 " AND l.amount = -p.total_amount) != 1"},
 	{"unissued_packet_not_debited",
 	 "SELECT p.mch_id || '/' || p.mch_billno || ': ' || p.status || ' but debited' FROM packets p"
-	 " WHERE p.status NOT IN " ISSUED
+	 " WHERE NOT packet_issued(p.status)"
 	 " AND EXISTS (SELECT 1 FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'send')"},
 	{"send_rows_match_packets",
 	 "SELECT 'ledger ' || l.id || ': send of ' || l.amount || ' for packet ' ||"

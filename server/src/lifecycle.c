@@ -11,21 +11,21 @@
 
 #include "clock.h"
 #include "log.h"
+#include "status.h"
 #include "store.h"
 #include "util.h"
 
-#define MAX_SHARES 64
 #define SWEEP_BATCH 256
 
 struct shares {
-	struct share_row rows[MAX_SHARES];
+	struct share_row rows[REDPACK_MAX_SHARES];
 	int count;
 };
 
 static void on_share(void *arg, const struct share_row *share)
 {
 	struct shares *s = arg;
-	if (s->count < MAX_SHARES)
+	if (s->count < REDPACK_MAX_SHARES)
 		s->rows[s->count++] = *share;
 }
 
@@ -59,32 +59,31 @@ const char *lifecycle_claim_message(enum claim_result r)
 static int find_packet(struct redpack *rp, const char *mch_id, const char *mch_billno,
 		       struct packet_row *p, struct claim_outcome *out)
 {
-	int rc, n = 0;
-
-	if (mch_id) {
-		rc = store_packet_find(rp->store, mch_id, mch_billno, p);
-		n = rc == 1;
-	} else {
-		rc = store_packets_by_billno(rp->store, mch_billno, &n, p);
-	}
-	if (rc < 0)
-		out->result = CLAIM_STORE_ERROR;
-	else if (n == 0)
-		out->result = CLAIM_NOT_FOUND;
-	else if (n > 1)
-		out->result = CLAIM_AMBIGUOUS;
-	else
+	switch (store_packet_resolve(rp->store, mch_id, mch_billno, p)) {
+	case STORE_RESOLVE_FOUND:
 		return 0;
+	case STORE_RESOLVE_NOT_FOUND:
+		out->result = CLAIM_NOT_FOUND;
+		break;
+	case STORE_RESOLVE_AMBIGUOUS:
+		out->result = CLAIM_AMBIGUOUS;
+		break;
+	case STORE_RESOLVE_ERROR:
+		out->result = CLAIM_STORE_ERROR;
+		break;
+	}
 	return -1;
 }
 
 static enum claim_result by_status(const struct packet_row *p, int64_t now)
 {
-	if (strcmp(p->status, "SENDING") == 0 || strcmp(p->status, "FAILED") == 0)
+	int st = status_parse(p->status);
+
+	if (st >= 0 && !status_issued(st))
 		return CLAIM_NOT_ISSUED;
-	if (strcmp(p->status, "RECEIVED") == 0)
+	if (st == STATUS_RECEIVED)
 		return CLAIM_ALL_OPENED;
-	if (strcmp(p->status, "SENT") != 0 || now >= p->send_time + LIFECYCLE_EXPIRY)
+	if (st != STATUS_SENT || now >= p->send_time + LIFECYCLE_EXPIRY)
 		return CLAIM_EXPIRED;
 	return CLAIM_OK;
 }
@@ -157,14 +156,15 @@ static void decide_claim(struct redpack *rp, const char *mch_id, const char *mch
 	if (check_opener(rp, &p, openid, sh.rows[next].amount, now, out) != 0)
 		return;
 	if (store_share_open(rp->store, p.id, sh.rows[next].seq, openid, now) != 0 ||
-	    (opened + 1 == sh.count && store_packet_set_status(rp->store, p.id, "RECEIVED") != 0)) {
+	    (opened + 1 == sh.count && store_packet_set_status(rp->store, p.id, STATUS_RECEIVED) != 0)) {
 		out->result = CLAIM_STORE_ERROR;
 		return;
 	}
 	out->seq = sh.rows[next].seq;
 	out->amount = sh.rows[next].amount;
 	out->rcv_time = now;
-	snprintf(out->status, sizeof(out->status), "%s", opened + 1 == sh.count ? "RECEIVED" : "SENT");
+	snprintf(out->status, sizeof(out->status), "%s",
+		 status_name(opened + 1 == sh.count ? STATUS_RECEIVED : STATUS_SENT));
 }
 
 void lifecycle_claim(struct redpack *rp, const char *mch_id, const char *mch_billno,
@@ -207,9 +207,9 @@ static int step(struct redpack *rp, enum store_due which, int64_t id, int64_t at
 		return -1;
 	switch (which) {
 	case DUE_EXPIRE:
-		return store_packet_set_status(rp->store, id, "RFUND_ING");
+		return store_packet_set_status(rp->store, id, STATUS_RFUND_ING);
 	case DUE_FAIL:
-		return store_packet_set_status(rp->store, id, "FAILED");
+		return store_packet_set_status(rp->store, id, STATUS_FAILED);
 	case DUE_SETTLE:
 		/* Issued at settle_at: send_time, the ledger and the expiry
 		 * all count from then, not from when a sweep noticed. */
@@ -220,7 +220,7 @@ static int step(struct redpack *rp, enum store_due which, int64_t id, int64_t at
 		for (int i = 0; i < sh.count; i++)
 			if (!sh.rows[i].openid[0])
 				unopened += sh.rows[i].amount;
-		if (store_packet_set_refund(rp->store, id, "REFUND", at, unopened) != 0)
+		if (store_packet_set_refund(rp->store, id, STATUS_REFUND, at, unopened) != 0)
 			return -1;
 		return unopened ? store_ledger_add(rp->store, p.mch_id, unopened, "refund", id, at) : 0;
 	}
@@ -232,15 +232,17 @@ static int step(struct redpack *rp, enum store_due which, int64_t id, int64_t at
 static int next_step(const struct redpack *rp, const struct packet_row *p, int64_t settle_at,
 		     enum store_due *which, int64_t *at)
 {
-	if (strcmp(p->status, "SENDING") == 0) {
+	int st = status_parse(p->status);
+
+	if (st == STATUS_SENDING) {
 		int settles = !p->err_code[0] && settle_at &&
 			      settle_at < p->created_at + LIFECYCLE_EXPIRY;
 		*which = settles ? DUE_SETTLE : DUE_FAIL;
 		*at = settles ? settle_at : p->created_at + LIFECYCLE_EXPIRY;
-	} else if (strcmp(p->status, "SENT") == 0) {
+	} else if (st == STATUS_SENT) {
 		*which = DUE_EXPIRE;
 		*at = p->send_time + LIFECYCLE_EXPIRY;
-	} else if (strcmp(p->status, "RFUND_ING") == 0) {
+	} else if (st == STATUS_RFUND_ING) {
 		*which = DUE_REFUND;
 		*at = p->send_time + LIFECYCLE_EXPIRY + rp->refund_delay;
 	} else {
@@ -260,7 +262,7 @@ static int one_step(struct redpack *rp, int64_t id, int64_t now, const char **fa
 	int rc = 0;
 
 	if (store_packet_by_id(rp->store, id, p) != 1 ||
-	    (strcmp(p->status, "SENDING") == 0 &&
+	    (status_is(p->status, STATUS_SENDING) &&
 	     store_packet_settle_at(rp->store, id, &settle_at) != 0))
 		rc = -1;
 	else if (next_step(rp, p, settle_at, &which, &at) && at <= now &&
@@ -326,16 +328,13 @@ int lifecycle_catch_up_billno(struct redpack *rp, const char *mch_id, const char
 	struct packet_row *p = xmalloc(sizeof(*p));
 	enum store_due which;
 	int64_t at;
-	int found = 0, n = 0, rc = 0;
+	int n = 0, rc = mch_billno ? store_packet_resolve(rp->store, mch_id, mch_billno, p)
+				   : STORE_RESOLVE_NOT_FOUND;
 
-	if (mch_billno && mch_id)
-		found = (rc = store_packet_find(rp->store, mch_id, mch_billno, p)) == 1;
-	else if (mch_billno)
-		rc = store_packets_by_billno(rp->store, mch_billno, &found, p);
 	/* Most packets touched have nothing due: no unit of work for them
 	 * (a pending order's settle_at is read inside the unit). */
-	if (rc >= 0 && found == 1 && next_step(rp, p, 0, &which, &at) &&
-	    (at <= now || strcmp(p->status, "SENDING") == 0))
+	if (rc == STORE_RESOLVE_FOUND && next_step(rp, p, 0, &which, &at) &&
+	    (at <= now || status_is(p->status, STATUS_SENDING)))
 		n = catch_up_unit(rp, p->id, now, NULL);
 	free(p);
 	return rc < 0 ? -1 : n;

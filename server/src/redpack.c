@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "split.h"
+#include "status.h"
 #include "util.h"
 
 /* Amount bounds of one share on average, in fen: without a scene the
@@ -39,16 +40,6 @@ static int in_allowlist(const char *list, const char *ip)
 		return 0;
 	for (const char *p = list; (p = strstr(p, ip)); p += n)
 		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-			return 1;
-	return 0;
-}
-
-static const char *const issued_statuses[] = {"SENT", "RECEIVED", "RFUND_ING", "REFUND", NULL};
-
-static int is_issued(const char *status)
-{
-	for (const char *const *s = issued_statuses; *s; s++)
-		if (strcmp(status, *s) == 0)
 			return 1;
 	return 0;
 }
@@ -165,12 +156,12 @@ static int check_existing(struct redpack *rp, const struct send_request *req, in
 	else if (o->total_amount != req->total_amount || o->total_num != req->total_num ||
 		 strcmp(o->hb_type, kind) != 0)
 		set(&out->answer, ERR_FATAL_ERROR, FATAL_AMOUNT_TEXT);
-	else if (is_issued(o->status)) {
+	else if (status_issued(status_parse(o->status))) {
 		set(&out->answer, ERR_SUCCESS, NULL);
 		out->replayed = 1;
 	} else if (now - o->created_at >= ORDER_LIFETIME)
 		set(&out->answer, ERR_SEND_FAILED, EXPIRED_TEXT);
-	else if (strcmp(o->status, "SENDING") == 0 && o->err_code[0] == '\0')
+	else if (status_is(o->status, STATUS_SENDING) && o->err_code[0] == '\0')
 		set(&out->answer, ERR_PROCESSING, NULL);
 	else
 		set(&out->answer, ERR_SEND_FAILED, NULL);
@@ -221,7 +212,7 @@ static int record(struct redpack *rp, const struct send_request *req, int64_t no
 		.mch_id = req->mch_id,
 		.mch_billno = req->mch_billno,
 		.hb_type = req->kind == HB_GROUP ? "GROUP" : "NORMAL",
-		.status = held || pending ? "SENDING" : "SENT",
+		.status = status_name(held || pending ? STATUS_SENDING : STATUS_SENT),
 		.wxappid = req->wxappid,
 		.re_openid = req->re_openid,
 		.send_name = req->send_name,
@@ -238,7 +229,7 @@ static int record(struct redpack *rp, const struct send_request *req, int64_t no
 		.created_at = now,
 		.send_time = held || pending ? 0 : now,
 		.settle_at = pending && req->settle_after > 0 ? now + req->settle_after : 0,
-		.settle_to = req->settle_to ? req->settle_to : "SENT",
+		.settle_to = req->settle_to ? req->settle_to : status_name(STATUS_SENT),
 	};
 
 	/* The id first, so the row is written once, with its send_listid. */
@@ -250,21 +241,32 @@ static int record(struct redpack *rp, const struct send_request *req, int64_t no
 	return store_packet_insert(rp->store, &p, &o->id);
 }
 
+/* What issuing packet id (its row written, status SENT) adds, for a send
+ * and a settle alike: the shares split from (mch_id, mch_billno), and the
+ * merchant's debit at now. In the caller's transaction; 0 or -1. */
+static int issue_shares(struct redpack *rp, int64_t id, const char *mch_id,
+			const char *mch_billno, int64_t total_amount, int64_t total_num, int64_t now)
+{
+	int64_t shares[REDPACK_MAX_SHARES];
+	int num = (int)total_num;
+
+	if (total_num < 1 || total_num > REDPACK_MAX_SHARES ||
+	    split_all_rand(rp->seed, mch_id, mch_billno, total_amount, num, shares) != 0)
+		return -1;
+	for (int i = 0; i < num; i++)
+		if (store_share_insert(rp->store, id, i, shares[i]) != 0)
+			return -1;
+	return store_ledger_add(rp->store, mch_id, -total_amount, "send", id, now);
+}
+
+/* A send issued at once: the row, then its shares and debit. */
 static int issue(struct redpack *rp, const struct send_request *req, int64_t now,
 		 struct packet_row *o)
 {
-	int64_t shares[64];
-	int num = (int)req->total_num;
-
-	if (num < 1 || num > (int)(sizeof(shares) / sizeof(shares[0])) ||
-	    split_all_rand(rp->seed, req->mch_id, req->mch_billno, req->total_amount, num, shares) != 0)
-		return -1;
 	if (record(rp, req, now, NULL, o) != 0)
 		return -1;
-	for (int i = 0; i < num; i++)
-		if (store_share_insert(rp->store, o->id, i, shares[i]) != 0)
-			return -1;
-	return store_ledger_add(rp->store, req->mch_id, -req->total_amount, "send", o->id, now);
+	return issue_shares(rp, o->id, req->mch_id, req->mch_billno, req->total_amount,
+			    req->total_num, now);
 }
 
 /* ---- the decision ---------------------------------------------------- */
@@ -358,26 +360,18 @@ static enum settle_result settle_order(struct redpack *rp, int to_sent, int64_t 
 				       struct packet_row *o)
 {
 	struct merchant m;
-	int64_t shares[64];
 
-	if (strcmp(o->status, "SENDING") != 0 || o->err_code[0])
+	if (!status_is(o->status, STATUS_SENDING) || o->err_code[0])
 		return SETTLE_NOT_PENDING;
 	if (!to_sent)
-		return store_packet_set_status(rp->store, o->id, "FAILED") ? SETTLE_STORE_ERROR
+		return store_packet_set_status(rp->store, o->id, STATUS_FAILED) ? SETTLE_STORE_ERROR
 									    : SETTLE_OK;
 	if (store_merchant_lookup(rp->store, o->mch_id, &m) != 1)
 		return SETTLE_STORE_ERROR;
 	if (m.balance < o->total_amount)
 		return SETTLE_NOTENOUGH;
-	if (o->total_num < 1 || o->total_num > 64 ||
-	    split_all_rand(rp->seed, o->mch_id, o->mch_billno, o->total_amount, (int)o->total_num,
-			   shares) != 0 ||
-	    store_packet_issue(rp->store, o->id, now) != 0)
-		return SETTLE_STORE_ERROR;
-	for (int i = 0; i < (int)o->total_num; i++)
-		if (store_share_insert(rp->store, o->id, i, shares[i]) != 0)
-			return SETTLE_STORE_ERROR;
-	if (store_ledger_add(rp->store, o->mch_id, -o->total_amount, "send", o->id, now) != 0)
+	if (store_packet_issue(rp->store, o->id, now) != 0 ||
+	    issue_shares(rp, o->id, o->mch_id, o->mch_billno, o->total_amount, o->total_num, now) != 0)
 		return SETTLE_STORE_ERROR;
 	return SETTLE_OK;
 }
@@ -385,19 +379,17 @@ static enum settle_result settle_order(struct redpack *rp, int to_sent, int64_t 
 static enum settle_result settle(struct redpack *rp, const char *mch_id, const char *mch_billno,
 				 int to_sent, int64_t now, struct packet_row *o)
 {
-	int n = 0, rc;
-
-	rc = mch_id ? store_packet_find(rp->store, mch_id, mch_billno, o)
-		    : store_packets_by_billno(rp->store, mch_billno, &n, o);
-	if (mch_id)
-		n = rc == 1;
-	if (rc < 0)
-		return SETTLE_STORE_ERROR;
-	if (n == 0)
+	switch (store_packet_resolve(rp->store, mch_id, mch_billno, o)) {
+	case STORE_RESOLVE_FOUND:
+		return settle_order(rp, to_sent, now, o);
+	case STORE_RESOLVE_NOT_FOUND:
 		return SETTLE_NOT_FOUND;
-	if (n > 1)
+	case STORE_RESOLVE_AMBIGUOUS:
 		return SETTLE_AMBIGUOUS;
-	return settle_order(rp, to_sent, now, o);
+	case STORE_RESOLVE_ERROR:
+		break;
+	}
+	return SETTLE_STORE_ERROR;
 }
 
 int redpack_settle_due(struct redpack *rp, int64_t id, int64_t now)

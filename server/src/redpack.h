@@ -81,8 +81,13 @@ int redpack_settle_due(struct redpack *rp, int64_t id, int64_t now);
  * rows may be read or written by the merchant API meanwhile. */
 int redpack_resetting(const struct redpack *rp, const char *mch_id);
 
-#define REDPACK_QUERY_WINDOW (30 * 86400) /* gethbinfo sees 30 days back */
-#define REDPACK_QUERY_SHARES 64            /* opened shares a query lists */
+/* The most shares a packet has: above any total_num the field rules let
+ * through (validate.c: a group's is 3-20), the size of every array of a
+ * packet's shares. */
+#define REDPACK_MAX_SHARES 64
+
+#define REDPACK_QUERY_WINDOW (30 * 86400)       /* gethbinfo sees 30 days back */
+#define REDPACK_QUERY_SHARES REDPACK_MAX_SHARES /* opened shares a query lists */
 
 /* The opened shares of an order, newest first (rcv_time, then seq). */
 struct opened_shares {

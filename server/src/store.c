@@ -452,6 +452,34 @@ static int step_row(struct store *s, sqlite3_stmt *q, const char *what)
 	return fail(s, what);
 }
 
+/* status.def's tests as SQL functions, for the queries off the send path
+ * (the checks, a reset's slices): packet_issued(status) and
+ * packet_status_known(status), each 1 or 0. The triggers and CHECKs of
+ * the schema spell theirs out, so the file stands alone. */
+static void sql_issued(sqlite3_context *c, int argc, sqlite3_value **v)
+{
+	(void)argc;
+	sqlite3_result_int(c, status_issued(status_parse((const char *)sqlite3_value_text(v[0]))));
+}
+
+static void sql_known(sqlite3_context *c, int argc, sqlite3_value **v)
+{
+	(void)argc;
+	sqlite3_result_int(c, status_parse((const char *)sqlite3_value_text(v[0])) >= 0);
+}
+
+static int add_functions(sqlite3 *db)
+{
+	int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+
+	if (sqlite3_create_function(db, "packet_issued", 1, flags, NULL, sql_issued, NULL, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_create_function(db, "packet_status_known", 1, flags, NULL, sql_known, NULL,
+				    NULL) != SQLITE_OK)
+		return -1;
+	return 0;
+}
+
 static int migrate(struct store *s, char *err, size_t errlen)
 {
 	sqlite3_stmt *q = NULL;
@@ -543,7 +571,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		goto error;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
-	if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK || add_functions(s->db) != 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto error;
 	}
@@ -1058,10 +1086,10 @@ int store_share_open(struct store *s, int64_t packet_id, int seq, const char *op
 	return sqlite3_changes(s->db) == 1 ? 0 : -1;
 }
 
-int store_packet_set_status(struct store *s, int64_t id, const char *status)
+int store_packet_set_status(struct store *s, int64_t id, enum packet_status status)
 {
 	sqlite3_stmt *q = stmt(s, ST_PACKET_SET_STATUS);
-	bind_text(q, 1, status);
+	bind_text(q, 1, status_name(status));
 	sqlite3_bind_int64(q, 2, id);
 	return exec_done(s, q, "set status");
 }
@@ -1076,11 +1104,11 @@ int store_packet_issue(struct store *s, int64_t id, int64_t send_time)
 	return sqlite3_changes(s->db) == 1 ? 0 : -1;
 }
 
-int store_packet_set_refund(struct store *s, int64_t id, const char *status, int64_t refund_time,
-			    int64_t refund_amount)
+int store_packet_set_refund(struct store *s, int64_t id, enum packet_status status,
+			    int64_t refund_time, int64_t refund_amount)
 {
 	sqlite3_stmt *q = stmt(s, ST_PACKET_SET_REFUND);
-	bind_text(q, 1, status);
+	bind_text(q, 1, status_name(status));
 	sqlite3_bind_int64(q, 2, refund_time);
 	sqlite3_bind_int64(q, 3, refund_amount);
 	sqlite3_bind_int64(q, 4, id);
@@ -1146,21 +1174,25 @@ int store_packets_each(struct store *s, const char *mch_id, const char *status, 
 	return rc == SQLITE_DONE ? 0 : fail(s, "list packets");
 }
 
-int store_packets_by_billno(struct store *s, const char *mch_billno, int *n,
-			    struct packet_row *out)
+enum store_resolved store_packet_resolve(struct store *s, const char *mch_id,
+					 const char *mch_billno, struct packet_row *out)
 {
-	sqlite3_stmt *q = stmt(s, ST_PACKETS_BY_BILLNO);
-	int rc;
+	sqlite3_stmt *q;
+	int n = 0, rc = SQLITE_DONE;
 
-	*n = 0;
+	if (mch_id)
+		return (enum store_resolved)store_packet_find(s, mch_id, mch_billno, out);
+	q = stmt(s, ST_PACKETS_BY_BILLNO);
 	bind_text(q, 1, mch_billno);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (*n == 0)
+	/* Two rows tell it all: the first is the packet, a second makes it
+	 * ambiguous. */
+	while (n < 2 && (rc = sqlite3_step(q)) == SQLITE_ROW)
+		if (n++ == 0)
 			read_packet(q, out);
-		(*n)++;
-	}
 	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? 0 : fail(s, "packets by billno");
+	if (n < 2 && rc != SQLITE_DONE)
+		return (enum store_resolved)fail(s, "packets by billno");
+	return n == 0 ? STORE_RESOLVE_NOT_FOUND : n == 1 ? STORE_RESOLVE_FOUND : STORE_RESOLVE_AMBIGUOUS;
 }
 
 int store_ledger_each(struct store *s, int64_t packet_id,
@@ -1481,6 +1513,8 @@ struct store *store_reader_open(struct store *s, char *err, size_t errlen)
 	if (sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		goto error;
 	sqlite3_busy_timeout(r->db, 100);
+	if (add_functions(r->db) != 0)
+		goto error;
 	/* Only WAL lets the loop commit while this reads: under a rollback
 	 * journal its shared lock would hold every commit back. */
 	if (sqlite3_prepare_v2(r->db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK &&
@@ -1538,17 +1572,17 @@ static const char *const reset_slice_sql[] = {
 	" CROSS JOIN packets p ON p.id = r.id WHERE p.created_at = rate_second.second) WHERE mch_id = ?1",
 	"DELETE FROM rate_second WHERE mch_id = ?1 AND count = 0",
 	"UPDATE day_merchant SET amount = amount - (SELECT SUM(p.total_amount) FROM temp.reset_ids r"
-	" CROSS JOIN packets p ON p.id = r.id WHERE p.send_time > 0 AND p.status IN " ISSUED_STATUSES
+	" CROSS JOIN packets p ON p.id = r.id WHERE p.send_time > 0 AND packet_issued(p.status)"
 	" AND (p.send_time + 28800) / 86400 = day_merchant.day) WHERE mch_id = ?1 AND day IN"
 	" (SELECT (p.send_time + 28800) / 86400 FROM temp.reset_ids r CROSS JOIN packets p ON p.id = r.id"
-	" WHERE p.send_time > 0 AND p.status IN " ISSUED_STATUSES ")",
+	" WHERE p.send_time > 0 AND packet_issued(p.status))",
 	"DELETE FROM day_merchant WHERE mch_id = ?1 AND amount = 0",
 	"WITH gone(openid, day, c, a) AS (SELECT openid, day, SUM(c), SUM(a) FROM ("
 	" SELECT p.re_openid AS openid, (p.send_time + 28800) / 86400 AS day, 1 AS c,"
 	" CASE p.hb_type WHEN 'NORMAL' THEN p.total_amount ELSE IFNULL((SELECT s.amount FROM shares s"
 	" WHERE s.packet_id = p.id AND s.seq = 0), 0) END AS a"
 	" FROM temp.reset_ids r CROSS JOIN packets p ON p.id = r.id"
-	" WHERE p.send_time > 0 AND p.status IN " ISSUED_STATUSES
+	" WHERE p.send_time > 0 AND packet_issued(p.status)"
 	" UNION ALL SELECT s.openid, (s.rcv_time + 28800) / 86400, 1, s.amount"
 	" FROM temp.reset_ids r CROSS JOIN packets p ON p.id = r.id CROSS JOIN shares s ON s.packet_id = p.id"
 	" WHERE s.openid IS NOT NULL AND s.openid != p.re_openid) GROUP BY 1, 2)"

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 struct store;
 
 #define STORE_ID_MAX 132   /* 32 characters of UTF-8, with room to spare */
@@ -233,9 +235,9 @@ int store_share_open(struct store *s, int64_t packet_id, int seq, const char *op
 int store_packet_issue(struct store *s, int64_t id, int64_t send_time);
 
 /* Status changes; refund_time/refund_amount only when refunding. */
-int store_packet_set_status(struct store *s, int64_t id, const char *status);
-int store_packet_set_refund(struct store *s, int64_t id, const char *status, int64_t refund_time,
-			    int64_t refund_amount);
+int store_packet_set_status(struct store *s, int64_t id, enum packet_status status);
+int store_packet_set_refund(struct store *s, int64_t id, enum packet_status status,
+			    int64_t refund_time, int64_t refund_amount);
 
 /* Ids of the packets due for a lifecycle step (at most limit each call):
  * SENT issued at or before t; RFUND_ING issued at or before t; orders
@@ -266,10 +268,17 @@ int64_t store_vm_steps(struct store *s);
  * passed to row(arg, packet). */
 int store_packets_each(struct store *s, const char *mch_id, const char *status, int64_t before_id,
 		       int limit, void (*row)(void *arg, const struct packet_row *p), void *arg);
-/* Packets with this billno, across merchants (for an admin path that
- * names only the billno): count into *n, the first into out. */
-int store_packets_by_billno(struct store *s, const char *mch_billno, int *n,
-			    struct packet_row *out);
+/* The packet a billno names: mch_id's (store_packet_find), or, with
+ * mch_id NULL (a control API path that names only the billno), the one
+ * merchant's that uses it. FOUND fills out. */
+enum store_resolved {
+	STORE_RESOLVE_ERROR = -1,
+	STORE_RESOLVE_NOT_FOUND = 0,
+	STORE_RESOLVE_FOUND = 1,
+	STORE_RESOLVE_AMBIGUOUS = 2, /* several merchants use it: name one */
+};
+enum store_resolved store_packet_resolve(struct store *s, const char *mch_id,
+					 const char *mch_billno, struct packet_row *out);
 int store_ledger_each(struct store *s, int64_t packet_id,
 		      void (*row)(void *arg, const struct ledger_row *l), void *arg);
 
