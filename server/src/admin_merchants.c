@@ -17,32 +17,14 @@
 
 /* ---- merchants --------------------------------------------------------- */
 
-struct limit_field {
-	const char *name;
-	size_t offset;
-};
-
-static const struct limit_field limit_fields[] = {
-	{"sends_per_minute", offsetof(struct merchant, sends_per_minute)},
-	{"packets_per_user_per_day", offsetof(struct merchant, packets_per_user_per_day)},
-	{"amount_per_user_per_day", offsetof(struct merchant, amount_per_user_per_day)},
-	{"amount_per_day", offsetof(struct merchant, amount_per_day)},
-};
-
-#define N_LIMITS (sizeof(limit_fields) / sizeof(limit_fields[0]))
-
-static int64_t *limit_of(struct merchant *m, size_t i)
-{
-	return (int64_t *)((char *)m + limit_fields[i].offset);
-}
-
 static json_t *merchant_json(struct merchant *m)
 {
 	json_t *limits = json_object(), *ips = json_array();
 	char list[sizeof(m->ip_allowlist)];
 
-	for (size_t i = 0; i < N_LIMITS; i++)
-		json_object_set_new(limits, limit_fields[i].name, json_integer(*limit_of(m, i)));
+	for (size_t i = 0; i < REDPACK_LIMITS; i++)
+		json_object_set_new(limits, redpack_limits[i].name,
+				    json_integer(*redpack_limit_of(m, i)));
 	snprintf(list, sizeof(list), "%s", m->ip_allowlist);
 	for (char *save = NULL, *ip = strtok_r(list, " ", &save); ip; ip = strtok_r(NULL, " ", &save))
 		json_array_append_new(ips, json_string(ip));
@@ -79,6 +61,7 @@ void admin_merchant_get(struct admin_ctx *ctx, struct admin_request *req,
 static const char *apply_merchant(json_t *body, struct merchant *m, int64_t *delta,
 				  const char **kind)
 {
+	static char unknown_limit[200];
 	json_t *v, *limits = json_object_get(body, "limits");
 	const char *key;
 
@@ -104,14 +87,16 @@ static const char *apply_merchant(json_t *body, struct merchant *m, int64_t *del
 		return "\"limits\" must be an object";
 	json_object_foreach(limits, key, v) {
 		size_t i;
-		for (i = 0; i < N_LIMITS && strcmp(limit_fields[i].name, key) != 0; i++)
+		for (i = 0; i < REDPACK_LIMITS && strcmp(redpack_limits[i].name, key) != 0; i++)
 			;
-		if (i == N_LIMITS)
-			return "unknown key in \"limits\" (sends_per_minute, packets_per_user_per_day, "
-			       "amount_per_user_per_day, amount_per_day)";
+		if (i == REDPACK_LIMITS) {
+			snprintf(unknown_limit, sizeof(unknown_limit), "unknown key in \"limits\" (%s)",
+				 redpack_limit_names);
+			return unknown_limit;
+		}
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
 			return "limits are integers >= 0 (0: unlimited)";
-		*limit_of(m, i) = json_integer_value(v);
+		*redpack_limit_of(m, i) = json_integer_value(v);
 	}
 	if ((v = json_object_get(body, "api_enabled"))) {
 		if (!json_is_boolean(v))
@@ -128,28 +113,18 @@ static const char *apply_merchant(json_t *body, struct merchant *m, int64_t *del
 void admin_merchant_put(struct admin_ctx *ctx, struct admin_request *req,
 			const struct admin_params *p)
 {
-	struct store *st = ctx->redpack->store;
 	struct merchant *m = xmalloc(sizeof(*m));
 	const char *problem, *kind;
 	int64_t delta;
 
-	if (store_begin(st) != 0) {
-		admin_reply_error(req, 500, "the database could not be written");
+	/* Read, changed and written in one loop turn: nothing writes between. */
+	if (load_merchant(ctx, req, p, m) != 0)
 		goto out;
-	}
-	if (load_merchant(ctx, req, p, m) != 0) {
-		store_rollback(st);
-		goto out;
-	}
 	if ((problem = apply_merchant(p->body, m, &delta, &kind))) {
-		store_rollback(st);
 		admin_reply_error(req, 400, problem);
 		goto out;
 	}
-	if (store_merchant_update(st, m) != 0 ||
-	    (delta && store_ledger_add(st, m->mch_id, delta, kind, 0, clock_now()) != 0) ||
-	    store_merchant_lookup(st, m->mch_id, m) != 1 || store_commit(st) != 0) {
-		store_rollback(st);
+	if (redpack_merchant_update(ctx->redpack, m, delta, kind, clock_now()) != 0) {
 		admin_reply_error(req, 500, "the database could not be written");
 		goto out;
 	}

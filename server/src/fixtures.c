@@ -11,26 +11,10 @@
 
 #include <jansson.h>
 
+#include "redpack.h"
 #include "util.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
-
-struct limit_key {
-	const char *name;
-	size_t offset;
-	int64_t dflt;
-};
-
-static const struct limit_key limit_keys[] = {
-	{"sends_per_minute", offsetof(struct merchant, sends_per_minute),
-	 FIXTURES_DEFAULT_SENDS_PER_MINUTE},
-	{"packets_per_user_per_day", offsetof(struct merchant, packets_per_user_per_day),
-	 FIXTURES_DEFAULT_PACKETS_PER_USER_PER_DAY},
-	{"amount_per_user_per_day", offsetof(struct merchant, amount_per_user_per_day),
-	 FIXTURES_DEFAULT_AMOUNT_PER_USER_PER_DAY},
-	{"amount_per_day", offsetof(struct merchant, amount_per_day),
-	 FIXTURES_DEFAULT_AMOUNT_PER_DAY},
-};
 
 static const char *const merchant_keys[] = {"mch_id", "name", "api_key", "balance", "apps",
 					    "mobile_apps", "scenes", "limits", "api_enabled",
@@ -210,14 +194,14 @@ static int check_merchant(json_t *m, size_t idx, json_t *seen, struct merchant *
 		ERR("merchants[%zu].limits must be an object", idx);
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++)
-		*(int64_t *)((char *)out + limit_keys[i].offset) = limit_keys[i].dflt;
+	for (size_t i = 0; i < REDPACK_LIMITS; i++)
+		*redpack_limit_of(out, i) = redpack_limits[i].dflt;
 	json_object_foreach(limits, key, v) {
 		size_t i;
-		for (i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++)
-			if (strcmp(key, limit_keys[i].name) == 0)
+		for (i = 0; i < REDPACK_LIMITS; i++)
+			if (strcmp(key, redpack_limits[i].name) == 0)
 				break;
-		if (i == sizeof(limit_keys) / sizeof(limit_keys[0])) {
+		if (i == REDPACK_LIMITS) {
 			ERR("merchants[%zu].limits: unknown key \"%s\"", idx, key);
 			return -1;
 		}
@@ -225,7 +209,7 @@ static int check_merchant(json_t *m, size_t idx, json_t *seen, struct merchant *
 			ERR("merchants[%zu].limits.%s must be an integer >= 0 (0: unlimited)", idx, key);
 			return -1;
 		}
-		*(int64_t *)((char *)out + limit_keys[i].offset) = json_integer_value(v);
+		*redpack_limit_of(out, i) = json_integer_value(v);
 	}
 	return 0;
 }

@@ -12,11 +12,8 @@
 
 #include "store.h"
 
-/* The real service's default limits (protocol reference section 10). */
-#define FIXTURES_DEFAULT_SENDS_PER_MINUTE 1800
-#define FIXTURES_DEFAULT_PACKETS_PER_USER_PER_DAY 10
-#define FIXTURES_DEFAULT_AMOUNT_PER_USER_PER_DAY 100000
-#define FIXTURES_DEFAULT_AMOUNT_PER_DAY 100000000
+/* Absent limits take the real service's defaults: redpack_limits
+ * (redpack.h). */
 
 /* Reads and checks the JSON fixtures at path, then, when the store is
  * still empty (or always, if force), writes them in one transaction at

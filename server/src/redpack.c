@@ -399,7 +399,7 @@ int redpack_settle_due(struct redpack *rp, int64_t id, int64_t now)
 	enum settle_result r = SETTLE_STORE_ERROR;
 
 	if (store_packet_by_id(rp->store, id, o) == 1 && store_packet_settle_to(rp->store, id, to) == 0)
-		r = settle_order(rp, strcmp(to, "SENT") == 0, now, o);
+		r = settle_order(rp, status_is(to, STATUS_SENT), now, o);
 	/* A balance that no longer covers the packet fails it, as the real
 	 * service's pending orders ended FAILED. */
 	if (r == SETTLE_NOTENOUGH)
@@ -422,6 +422,41 @@ enum settle_result redpack_settle(struct redpack *rp, const char *mch_id, const 
 	}
 	store_packet_by_id(rp->store, order->id, order);
 	return SETTLE_OK;
+}
+
+/* ---- merchants ------------------------------------------------------- */
+
+/* LIMIT(field, default): the one list of them; the defaults are the real
+ * service's (protocol reference section 10). */
+#define LIMITS(LIMIT)                               \
+	LIMIT(sends_per_minute, 1800)               \
+	LIMIT(packets_per_user_per_day, 10)         \
+	LIMIT(amount_per_user_per_day, 100000)      \
+	LIMIT(amount_per_day, 100000000)
+
+#define LIMIT_ROW(field, dflt) {#field, offsetof(struct merchant, field), dflt},
+#define LIMIT_NAME(field, dflt) ", " #field
+
+const struct redpack_limit redpack_limits[] = {LIMITS(LIMIT_ROW)};
+_Static_assert(sizeof(redpack_limits) / sizeof(redpack_limits[0]) == REDPACK_LIMITS,
+	       "REDPACK_LIMITS counts the rows of LIMITS");
+const char *const redpack_limit_names = LIMITS(LIMIT_NAME) + 2;
+
+int64_t *redpack_limit_of(struct merchant *m, size_t i)
+{
+	return (int64_t *)((char *)m + redpack_limits[i].offset);
+}
+
+int redpack_merchant_update(struct redpack *rp, struct merchant *m, int64_t delta,
+			    const char *kind, int64_t now)
+{
+	if (store_begin(rp->store) != 0 || store_merchant_update(rp->store, m) != 0 ||
+	    (delta && store_ledger_add(rp->store, m->mch_id, delta, kind, 0, now) != 0) ||
+	    store_merchant_lookup(rp->store, m->mch_id, m) != 1 || store_commit(rp->store) != 0) {
+		store_rollback(rp->store);
+		return -1;
+	}
+	return 0;
 }
 
 int redpack_resetting(const struct redpack *rp, const char *mch_id)

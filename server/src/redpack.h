@@ -7,6 +7,7 @@
 #ifndef REDPACK_REDPACK_H
 #define REDPACK_REDPACK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "errors.h"
@@ -76,6 +77,32 @@ enum settle_result redpack_settle(struct redpack *rp, const char *mch_id, const 
 /* Settles the pending order with row id (the sweep, at its settle_at),
  * inside the caller's transaction. Returns 0 or -1. */
 int redpack_settle_due(struct redpack *rp, int64_t id, int64_t now);
+
+/* ---- merchants ---- */
+
+/* A merchant's limits (protocol reference section 10), one row each: the
+ * key the fixtures and the control API name it by, its field of struct
+ * merchant, and the real service's default. 0 means unlimited. */
+struct redpack_limit {
+	const char *name;
+	size_t offset;
+	int64_t dflt;
+};
+extern const struct redpack_limit redpack_limits[];
+#define REDPACK_LIMITS 4
+/* Their names, ", "-separated, for a message. */
+extern const char *const redpack_limit_names;
+
+/* The field of m that redpack_limits[i] is. */
+int64_t *redpack_limit_of(struct merchant *m, size_t i);
+
+/* Writes a control API change of merchant m (read, then changed by the
+ * caller: limits, API switch, allow-list) and moves its balance by delta
+ * (0: not at all) as a ledger row of kind ("set", "topup") at business
+ * time now, in one transaction; then reads m back. Returns 0, or -1 when
+ * the store failed (nothing written). */
+int redpack_merchant_update(struct redpack *rp, struct merchant *m, int64_t delta,
+			    const char *kind, int64_t now);
 
 /* 1 while mch_id's reset runs in slices (rp->resetting): none of its
  * rows may be read or written by the merchant API meanwhile. */
