@@ -3,6 +3,7 @@
  */
 #include "journal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -68,34 +69,55 @@ void journal_free(struct journal *j)
 /* ---- the text encoding ------------------------------------------------ */
 
 /* The length of the valid UTF-8 character at s (n bytes available), or 0
- * when the byte at s is NUL or starts no valid character (RFC 3629 table:
- * the second byte's range depends on the first). */
+ * when the byte at s is NUL or starts no valid character (RFC 3629: no
+ * overlong form, no surrogate, nothing past U+10FFFF). */
 static size_t utf8_char(const unsigned char *s, size_t n)
 {
-	static const struct {
-		unsigned char first_lo, first_hi, second_lo, second_hi;
-		size_t len;
-	} forms[] = {
-		{0x01, 0x7F, 0, 0, 1},	     {0xC2, 0xDF, 0x80, 0xBF, 2},
-		{0xE0, 0xE0, 0xA0, 0xBF, 3}, {0xE1, 0xEC, 0x80, 0xBF, 3},
-		{0xED, 0xED, 0x80, 0x9F, 3}, {0xEE, 0xEF, 0x80, 0xBF, 3},
-		{0xF0, 0xF0, 0x90, 0xBF, 4}, {0xF1, 0xF3, 0x80, 0xBF, 4},
-		{0xF4, 0xF4, 0x80, 0x8F, 4},
-	};
+	unsigned c = s[0];
+	uint32_t cp;
+	size_t len;
 
-	for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
-		if (s[0] < forms[f].first_lo || s[0] > forms[f].first_hi)
-			continue;
-		if (forms[f].len == 1)
-			return 1;
-		if (n < forms[f].len || s[1] < forms[f].second_lo || s[1] > forms[f].second_hi)
+	if (c < 0x80)
+		return c != 0;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2, cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((s[k] & 0xC0) != 0x80)
 			return 0;
-		for (size_t i = 2; i < forms[f].len; i++)
-			if (s[i] < 0x80 || s[i] > 0xBF)
-				return 0;
-		return forms[f].len;
+		cp = cp << 6 | (s[k] & 0x3F);
 	}
-	return 0;
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+/* How many bytes from s are whole valid characters, at most room of them
+ * (n available): what can be copied as it is. ASCII, most of what clients
+ * send, is taken a byte at a time without decoding. */
+static size_t valid_run(const unsigned char *s, size_t n, size_t room)
+{
+	size_t k = 0, lim = n < room ? n : room, c;
+
+	while (k < lim) {
+		if (s[k] - 1u < 0x7Fu) { /* 0x01..0x7F */
+			k++;
+			continue;
+		}
+		c = utf8_char(s + k, n - k);
+		if (!c || c > lim - k)
+			break;
+		k += c;
+	}
+	return k;
 }
 
 unsigned journal_encode(struct buf *out, const char *s, size_t len, size_t max)
@@ -106,40 +128,26 @@ unsigned journal_encode(struct buf *out, const char *s, size_t len, size_t max)
 	size_t used = 0;
 
 	for (size_t i = 0; i < len;) {
-		/* Most of what clients send is ASCII: copy such a run at once. */
-		size_t ascii = 0;
-		while (i + ascii < len && p[i + ascii] >= 0x01 && p[i + ascii] <= 0x7F &&
-		       ascii < max - used)
-			ascii++;
-		if (ascii) {
-			buf_append(out, p + i, ascii);
-			i += ascii;
-			used += ascii;
-			continue;
-		}
-		size_t n = utf8_char(p + i, len - i);
-		size_t cost = n ? n : 4;
-		if (cost > max - used) {
-			flags |= JOURNAL_CUT;
-			break;
-		}
-		if (n) {
-			/* A run of valid characters goes in with one copy. */
-			size_t run = n, next;
-			while (i + run < len && (next = utf8_char(p + i + run, len - i - run)) != 0 &&
-			       next <= max - used - run)
-				run += next;
+		size_t run = valid_run(p + i, len - i, max - used);
+
+		if (run) {
 			buf_append(out, p + i, run);
 			i += run;
 			used += run;
 			continue;
-		} else {
-			char esc[4] = {'\\', 'x', hex[p[i] >> 4], hex[p[i] & 15]};
-			buf_append(out, esc, sizeof(esc));
-			flags |= JOURNAL_ESCAPED;
-			i++;
 		}
-		used += cost;
+		/* A byte that starts no valid character, or a character that
+		 * does not fit: escaped, or the cut. */
+		size_t n = utf8_char(p + i, len - i);
+		if ((n ? n : 4) > max - used) {
+			flags |= JOURNAL_CUT;
+			break;
+		}
+		char esc[4] = {'\\', 'x', hex[p[i] >> 4], hex[p[i] & 15]};
+		buf_append(out, esc, sizeof(esc));
+		flags |= JOURNAL_ESCAPED;
+		i++;
+		used += 4;
 	}
 	return flags;
 }
