@@ -140,10 +140,14 @@ if [ "$engine" = docker ]; then
 else
   build=(podman build --isolation=chroot --format docker --jobs 1 -f "$ctx/docker/Dockerfile" -t "$image" "$ctx")
 fi
+dangling() { "$engine" images -q -f dangling=true 2>/dev/null | sort -u; }
+dangling >"$tmp/dangling.before"
 if ! "${build[@]}" >"$tmp/build.log" 2>&1; then
   tail -40 "$tmp/build.log" >&2
   die "build failed after $((SECONDS - tb))s"
 fi
+# The build stage this build left untagged (hundreds of MB each run): ours, removed.
+dangling | comm -13 "$tmp/dangling.before" - | xargs -r "$engine" rmi >/dev/null 2>&1 || true
 unit=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$tmp/build.log" | tail -1 || true)
 bytes=$("$engine" image inspect --format '{{.Size}}' "$image")
 size_mb=$(( (bytes + 500000) / 1000000 ))
