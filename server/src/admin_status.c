@@ -4,7 +4,9 @@
  */
 #include "admin_handlers.h"
 
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "admin_later.h"
 #include "clock.h"
@@ -35,6 +37,88 @@ static void on_status_count(void *arg, const char *status, int64_t n)
 	buf_printf(arg, "redpack_packets{status=\"%s\"} %lld\n", status, (long long)n);
 }
 
+/* Microseconds as Prometheus seconds ("0.0005", "1"). */
+static void put_seconds(struct buf *out, uint64_t us)
+{
+	buf_printf(out, "%" PRIu64, us / 1000000);
+	if (us % 1000000) {
+		char frac[8];
+		int n = snprintf(frac, sizeof(frac), "%06" PRIu64, us % 1000000);
+		while (n > 0 && frac[n - 1] == '0')
+			frac[--n] = '\0';
+		buf_printf(out, ".%s", frac);
+	}
+}
+
+static void latency_histogram(struct buf *out)
+{
+	buf_puts(out, "# HELP redpack_api_request_duration_seconds Merchant API latency by endpoint,"
+		      " from the request's arrival to its answer leaving (commit included).\n"
+		      "# TYPE redpack_api_request_duration_seconds histogram\n");
+	for (int e = 0; e < ENDPOINT__COUNT; e++) {
+		const char *name = metrics_endpoint_name(e);
+		for (int b = 0; b <= METRICS_LATENCY_BUCKETS; b++) {
+			buf_printf(out, "redpack_api_request_duration_seconds_bucket{endpoint=\"%s\",le=\"",
+				   name);
+			if (b < METRICS_LATENCY_BUCKETS)
+				put_seconds(out, metrics_latency_bound(b));
+			else
+				buf_puts(out, "+Inf");
+			buf_printf(out, "\"} %" PRIu64 "\n", metrics_latency_count(e, b));
+		}
+		buf_printf(out, "redpack_api_request_duration_seconds_sum{endpoint=\"%s\"} ", name);
+		put_seconds(out, metrics_latency_sum_us(e));
+		buf_printf(out, "\nredpack_api_request_duration_seconds_count{endpoint=\"%s\"} %" PRIu64
+				"\n",
+			   name, metrics_latency_count(e, METRICS_LATENCY_BUCKETS));
+	}
+}
+
+static void front_end(struct buf *out)
+{
+	buf_puts(out, "# HELP redpack_tls_refused_total TLS handshakes and client certificates"
+		      " refused, by reason.\n# TYPE redpack_tls_refused_total counter\n");
+	for (int i = 0; i < TLS_REFUSED__COUNT; i++)
+		buf_printf(out, "redpack_tls_refused_total{reason=\"%s\"} %lu\n",
+			   metrics_tls_reason_name(i), metrics_tls_refused_count(i));
+	buf_printf(out, "# HELP redpack_open_connections Connections open, by port (under the caps).\n"
+			"# TYPE redpack_open_connections gauge\n"
+			"redpack_open_connections{port=\"api\"} %d\n"
+			"redpack_open_connections{port=\"admin\"} %d\n",
+		   metrics_connections_open(0), metrics_connections_open(1));
+}
+
+/* Money and size, from counters and pragmas (no scan of the ledger): the
+ * issued amounts are the per-day running totals; refunds go through
+ * the status index. */
+#define TOTALS_SQL                                                                          \
+	"SELECT (SELECT IFNULL(SUM(amount), 0) FROM day_merchant) || ' ' ||"                \
+	" (SELECT IFNULL(SUM(refund_amount), 0) FROM packets WHERE status = 'REFUND') || ' ' ||" \
+	" (SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size())"
+
+static void on_totals(void *arg, const char *text)
+{
+	long long *v = arg;
+	if (sscanf(text, "%lld %lld %lld", &v[0], &v[1], &v[2]) != 3)
+		v[0] = v[1] = v[2] = -1;
+}
+
+static void totals(struct admin_ctx *ctx, struct buf *out)
+{
+	long long v[3] = {-1, -1, -1};
+
+	if (store_each_text(ctx->redpack->store, TOTALS_SQL, on_totals, v) != 1 || v[0] < 0)
+		return; /* logged by the store */
+	buf_printf(out, "# HELP redpack_money_sent_fen Amount issued in packets (fen), refunds not"
+			" deducted.\n# TYPE redpack_money_sent_fen gauge\nredpack_money_sent_fen %lld\n"
+			"# HELP redpack_money_refunded_fen Amount refunded to merchants from expired"
+			" packets (fen).\n# TYPE redpack_money_refunded_fen gauge\n"
+			"redpack_money_refunded_fen %lld\n"
+			"# HELP redpack_db_bytes Database size (page_count * page_size).\n"
+			"# TYPE redpack_db_bytes gauge\nredpack_db_bytes %lld\n",
+		   v[0], v[1], v[2]);
+}
+
 /* Prometheus text format. */
 void admin_metrics(struct admin_ctx *ctx, struct admin_request *req,
 		   const struct admin_params *p)
@@ -50,9 +134,12 @@ void admin_metrics(struct admin_ctx *ctx, struct admin_request *req,
 				buf_printf(out, "redpack_answers_total{endpoint=\"%s\",err_code=\"%s\"} %lu\n",
 					   metrics_endpoint_name(e), errors_info((enum err_id)i)->code,
 					   metrics_answer_count(e, (enum err_id)i));
+	latency_histogram(out);
+	front_end(out);
 	buf_puts(out, "# HELP redpack_packets Packets in the database by status.\n"
 		      "# TYPE redpack_packets gauge\n");
 	store_status_counts(ctx->redpack->store, on_status_count, out);
+	totals(ctx, out);
 	uint64_t commits, units;
 	store_commit_stats(ctx->redpack->store, &commits, &units);
 	buf_printf(out, "# HELP redpack_store_commits_total Transactions committed (group commit:"

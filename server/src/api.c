@@ -428,6 +428,14 @@ static const phase_fn phases[] = {
 	phase_faults, phase_resetting, phase_handle,
 };
 
+/* At most size - 1 bytes of src, NUL-terminated. */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 struct fault_decision api_handle(struct api_ctx *ctx, const struct endpoint *ep,
 				 const struct api_call *call, struct buf *reply)
 {
@@ -450,10 +458,13 @@ struct fault_decision api_handle(struct api_ctx *ctx, const struct endpoint *ep,
 	metrics_answer(ep->id, r.result.answer.err);
 	if (ctx->journal)
 		record(&r, call, reply);
-	/* One line per request; never the key, the sign or the body. */
-	log_info("api %s mch_id=%.32s mch_billno=%.32s -> %s", ep->name,
-		 kvlist_get(&r.params, "mch_id"), kvlist_get(&r.params, "mch_billno"),
-		 errors_info(r.result.answer.err)->code);
+	if (call->outcome) {
+		struct api_outcome *o = call->outcome;
+		o->ep = ep->id;
+		o->err = r.result.answer.err;
+		copy_cut(o->mch_id, sizeof(o->mch_id), kvlist_get(&r.params, "mch_id"));
+		copy_cut(o->mch_billno, sizeof(o->mch_billno), kvlist_get(&r.params, "mch_billno"));
+	}
 	kvlist_release(&r.params);
 	return r.fault;
 }
@@ -461,4 +472,23 @@ struct fault_decision api_handle(struct api_ctx *ctx, const struct endpoint *ep,
 const struct sign_fields *api_signed_fields(const struct endpoint *ep)
 {
 	return &ep->signed_fields;
+}
+
+void api_answered(const struct api_outcome *o, uint64_t latency_us, const char *request_id,
+		  const char *client, const char *cert_cn, const char *fault)
+{
+	struct log_event e;
+
+	metrics_latency(o->ep, latency_us);
+	log_begin(&e, LOG_INFO, "api.request");
+	log_str(&e, "endpoint", metrics_endpoint_name(o->ep));
+	log_str(&e, "mch_id", o->mch_id);
+	log_str(&e, "mch_billno", o->mch_billno);
+	log_str(&e, "err_code", errors_info(o->err)->code);
+	log_ms(&e, "latency_ms", latency_us);
+	log_str(&e, "request_id", request_id);
+	log_str(&e, "client", client);
+	log_str(&e, "cert_cn", cert_cn);
+	log_str(&e, "fault", fault);
+	log_end(&e);
 }

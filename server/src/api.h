@@ -8,7 +8,10 @@
 #define REDPACK_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "endpoints.h"
+#include "errors.h"
 #include "redpack.h"
 #include "faults.h"
 #include "sign.h"
@@ -27,6 +30,16 @@ struct api_ctx {
 
 struct endpoint;
 
+/* What the front end keeps of a handled request for its log line and
+ * latency, once the answer is final (after the commit): copies, cut to
+ * the fields' longest valid length. */
+struct api_outcome {
+	enum endpoint_id ep;
+	enum err_id err;
+	char mch_id[33];
+	char mch_billno[33];
+};
+
 /* The endpoint served at path, or NULL (borrowed, static). */
 const struct endpoint *api_route(const char *path);
 
@@ -42,6 +55,8 @@ struct api_call {
 	 * commit (SYSTEMERROR: nothing was kept, resend the same billno).
 	 * Left empty when nothing was written. NULL: not wanted. */
 	struct buf *fallback;
+	/* Out: filled when not NULL (for api_answered). */
+	struct api_outcome *outcome;
 };
 
 /* Handles one request for ep. The front end answers missing or bad
@@ -52,6 +67,13 @@ struct api_call {
 struct fault_decision api_handle(struct api_ctx *ctx, const struct endpoint *ep,
 				 const struct api_call *call, struct buf *reply);
 
+/* A request's one log line ("api.request": endpoint, mch_id, mch_billno,
+ * err_code, latency_ms, request_id, client, cert_cn, and fault when a
+ * transport fault was carried out) and its latency in the metrics. The
+ * front end calls it once the answer is final; the strings are borrowed
+ * (NULL: left out). Never the key, the sign or the body. */
+void api_answered(const struct api_outcome *o, uint64_t latency_us, const char *request_id,
+		  const char *client, const char *cert_cn, const char *fault);
 
 /* Lets ctx's journal explain its SIGN_ERROR entries when they are read
  * (call once the journal is set; without it they are explained at once). */

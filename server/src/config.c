@@ -31,6 +31,7 @@ struct setting {
 static const char *const client_auth_choices[] = {"http", "handshake", NULL};
 static const char *const sign_fields_choices[] = {"endpoint", "received", NULL};
 static const char *const log_format_choices[] = {"text", "json", NULL};
+static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
 static const char *const durability_choices[] = {"normal", "full", NULL};
 
 #define STR(field) KIND_STRING, offsetof(struct config, field)
@@ -72,7 +73,12 @@ static const struct setting settings[] = {
 	 "requests the journal keeps (GET /admin/v1/journal); 0: no journal"},
 	{"journal-bytes", INT(journal_bytes), "4194304", 65536, 1073741824, NULL,
 	 "memory the journal may use, in bytes; the oldest entries go first"},
-	{"log-format", STR(log_format), "text", 0, 0, log_format_choices, "log lines on stderr"},
+	{"log-format", STR(log_format), "text", 0, 0, log_format_choices,
+	 "log lines on stderr: text (key=value fields) or json (one object per line);"
+	 " docs/settings.md (Logs) lists the fields"},
+	{"log-level", STR(log_level), "info", 0, 0, log_level_choices,
+	 "lowest level logged; debug adds every control API read (GET), warn keeps only"
+	 " warnings and errors"},
 	{"max-body", INT(max_body), "1048576", 1, 16777216, NULL,
 	 "largest request body in bytes (nginx's client_max_body_size); larger gets nginx's 413 page"},
 	{"max-headers", INT(max_headers), "8192", 256, 1048576, NULL,
@@ -131,6 +137,50 @@ static int set_value(struct config *cfg, const struct setting *s, const char *va
 	return 0;
 }
 
+/* Where each setting's value came from, for --print-config: "default",
+ * "file PATH:LINE", "environment REDPACK_NAME" or "flag --name". */
+struct sources {
+	char where[N_SETTINGS][160];
+};
+
+/* set_value, remembering the source when it took. */
+static int assign(struct config *cfg, const struct setting *s, const char *value,
+		  const char *kind, const char *where, struct sources *src, char *err, size_t errlen)
+{
+	if (set_value(cfg, s, value, where, err, errlen) != 0)
+		return -1;
+	snprintf(src->where[s - settings], sizeof(src->where[0]), "%s%s%s", kind, where[0] ? " " : "",
+		 where);
+	return 0;
+}
+
+/* --print-config: one row per setting, name, value and source. The
+ * admin token is a secret: only whether it is set. */
+static void print_config(FILE *out, const struct config *cfg, const struct sources *src)
+{
+	fprintf(out, "# redpack-sim %s: effective settings\n# %-22s %-32s %s\n", REDPACK_VERSION,
+		"setting", "value", "from");
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		const char *from = src->where[i];
+		char value[64];
+		const char *shown = value;
+		if (s->kind == KIND_INT) {
+			snprintf(value, sizeof(value), "%lld",
+				 (long long)*(const int64_t *)((const char *)cfg + s->offset));
+		} else {
+			const char *v = *(char *const *)((const char *)cfg + s->offset);
+			if (s->offset == offsetof(struct config, admin_token) && v[0])
+				shown = "(hidden)";
+			else if (!v[0])
+				shown = "\"\"";
+			else
+				shown = v;
+		}
+		fprintf(out, "%-24s %-32s %s\n", s->name, shown, from);
+	}
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: redpack-sim [--config FILE] [--NAME VALUE]...\n\n"
@@ -148,6 +198,8 @@ static void usage(FILE *out)
 	fprintf(out, "  --%-14s %s\n  --%-14s %s\n  --%-14s %s\n", "config", "read settings from FILE",
 		"help", "print this and exit", "version", "print the version and exit");
 	fprintf(out, "  --%-14s %s\n", "help-markdown", "print the settings as a Markdown table and exit");
+	fprintf(out, "  --%-14s %s\n", "print-config",
+		"print every effective setting and where it came from, and exit");
 	fprintf(out, "\nThe first line on stdout is "
 		     "\"listening api=https://HOST:PORT admin=http://HOST:PORT\".\n");
 }
@@ -184,10 +236,13 @@ static void usage_markdown(FILE *out)
 	fprintf(out, "| `--config FILE` | `REDPACK_CONFIG` | (none) | path | read settings from FILE |\n"
 		     "| `--help` | | | | print the settings and exit |\n"
 		     "| `--help-markdown` | | | | print this table and exit |\n"
+		     "| `--print-config` | | | | print every effective setting and where it came from"
+		     " (default, file, environment, flag; the admin token hidden) and exit |\n"
 		     "| `--version` | | | | print the version and exit |\n");
 }
 
-static int load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+static int load_file(struct config *cfg, const char *path, struct sources *src, char *err,
+		     size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char line[4096], where[512];
@@ -226,13 +281,13 @@ static int load_file(struct config *cfg, const char *path, char *err, size_t err
 		end = v + strlen(v);
 		while (end > v && isspace((unsigned char)end[-1]))
 			*--end = '\0';
-		rc = set_value(cfg, s, v, where, err, errlen);
+		rc = assign(cfg, s, v, "file", where, src, err, errlen);
 	}
 	fclose(f);
 	return rc;
 }
 
-static int load_env(struct config *cfg, char *err, size_t errlen)
+static int load_env(struct config *cfg, struct sources *src, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < N_SETTINGS; i++) {
 		char name[64] = "REDPACK_";
@@ -241,7 +296,7 @@ static int load_env(struct config *cfg, char *err, size_t errlen)
 			name[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
 		name[n] = '\0';
 		const char *v = getenv(name);
-		if (v && set_value(cfg, &settings[i], v, name, err, errlen) != 0)
+		if (v && assign(cfg, &settings[i], v, "environment", name, src, err, errlen) != 0)
 			return -1;
 	}
 	return 0;
@@ -251,12 +306,14 @@ static enum config_result load_all(struct config *cfg, int argc, char **argv, ch
 				   size_t errlen)
 {
 	const char *file = getenv("REDPACK_CONFIG");
+	struct sources src;
+	int print = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < N_SETTINGS; i++)
-		if (set_value(cfg, &settings[i], settings[i].dflt, "default", err, errlen) != 0)
+		if (assign(cfg, &settings[i], settings[i].dflt, "default", "", &src, err, errlen) != 0)
 			return CONFIG_ERROR;
-	/* First pass: --help, --version, --config. */
+	/* First pass: --help, --version, --config, --print-config. */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
@@ -275,37 +332,51 @@ static enum config_result load_all(struct config *cfg, int argc, char **argv, ch
 		else if (strncmp(argv[i], "--config=", 9) == 0)
 			file = argv[i] + 9;
 	}
-	if (file && *file && load_file(cfg, file, err, errlen) != 0)
+	if (file && *file && load_file(cfg, file, &src, err, errlen) != 0)
 		return CONFIG_ERROR;
-	if (load_env(cfg, err, errlen) != 0)
+	if (load_env(cfg, &src, err, errlen) != 0)
 		return CONFIG_ERROR;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value;
+		if (strcmp(arg, "--print-config") == 0) {
+			print = 1;
+			continue;
+		}
+		if (arg[0] == '-' && arg[1] != '-') {
+			snprintf(err, errlen, "unknown option '%s' (see redpack-sim --help)", arg);
+			return CONFIG_ERROR;
+		}
 		if (strncmp(arg, "--", 2) != 0) {
-			snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", arg);
+			snprintf(err, errlen, "unexpected argument '%s' (see redpack-sim --help)", arg);
 			return CONFIG_ERROR;
 		}
 		const char *name = arg + 2, *eq = strchr(name, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		int is_config = len == 6 && strncmp(name, "config", 6) == 0;
+		const struct setting *s = is_config ? NULL : find(name, len);
+		if (!is_config && !s) {
+			snprintf(err, errlen, "unknown option '--%.*s' (see redpack-sim --help)", (int)len,
+				 name);
+			return CONFIG_ERROR;
+		}
 		if (eq)
 			value = eq + 1;
 		else if (i + 1 < argc)
 			value = argv[++i];
 		else {
-			snprintf(err, errlen, "%s needs a value (see --help)", arg);
+			snprintf(err, errlen, "option '%s' needs a value (see redpack-sim --help)", arg);
 			return CONFIG_ERROR;
 		}
-		if (len == 6 && strncmp(name, "config", 6) == 0)
+		if (is_config)
 			continue;
-		const struct setting *s = find(name, len);
-		if (!s) {
-			snprintf(err, errlen, "unknown flag --%.*s (see --help)", (int)len, name);
-			return CONFIG_ERROR;
-		}
 		char where[80];
 		snprintf(where, sizeof(where), "--%s", s->name);
-		if (set_value(cfg, s, value, where, err, errlen) != 0)
+		if (assign(cfg, s, value, "flag", where, &src, err, errlen) != 0)
 			return CONFIG_ERROR;
+	}
+	if (print) {
+		print_config(stdout, cfg, &src);
+		return CONFIG_EXIT_OK;
 	}
 	return CONFIG_OK;
 }
@@ -359,6 +430,11 @@ int config_fit_descriptors(int64_t nofile, int64_t linger_max, int64_t *max_conn
 	*max_connections = api;
 	*admin_max_connections = admin;
 	return 1;
+}
+
+const char *config_version(void)
+{
+	return REDPACK_VERSION;
 }
 
 void config_release(struct config *cfg)

@@ -21,6 +21,7 @@ struct config {
 	char *client_auth;  /* "http" or "handshake" */
 	char *sign_fields;  /* "endpoint" or "received" */
 	char *log_format;   /* "text" or "json" */
+	char *log_level;    /* "debug", "info", "warn" or "error" */
 	char *seed;         /* decimal, or empty: random */
 	char *durability;   /* "normal" or "full" */
 	int64_t max_body;
@@ -37,12 +38,18 @@ struct config {
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };
 
-/* Fills cfg from all sources. CONFIG_EXIT_OK: --help, --help-markdown or
- * --version was printed; CONFIG_ERROR: err says what and where. On either,
- * cfg holds nothing to release (config_release on it is still harmless). */
+/* Fills cfg from all sources. CONFIG_EXIT_OK: --help, --help-markdown,
+ * --version or --print-config (every effective setting and where it came
+ * from: default, file, environment or flag; the admin token hidden) was
+ * printed on stdout; CONFIG_ERROR: err says what and where (an unknown
+ * flag is named: "unknown option '--foo'"). On either, cfg holds nothing
+ * to release (config_release on it is still harmless). */
 enum config_result config_load(struct config *cfg, int argc, char **argv, char *err,
 			       size_t errlen);
 void config_release(struct config *cfg);
+
+/* The version --version prints ("0.1.0"; static). */
+const char *config_version(void);
 
 /* Fits the two connection caps under a descriptor limit of nofile,
  * keeping a fixed reserve (database files, listeners, logs) and

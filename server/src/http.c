@@ -25,9 +25,12 @@
 #include <event2/listener.h>
 #include <openssl/rand.h>
 
+#include "api.h"
 #include "faults.h"
 #include "kv.h"
 #include "log.h"
+#include "metrics.h"
+#include "store.h"
 #include "tls.h"
 #include "transport_faults.h"
 #include "util.h"
@@ -72,6 +75,12 @@ struct held {
 	struct evhttp_request *req;
 	struct buf reply;
 	struct buf fallback; /* the answer if the commit fails; empty: same */
+	/* For the log line and the latency (api_answered). */
+	struct api_outcome outcome;
+	uint64_t start_us;
+	char request_id[33];
+	char client[64];
+	char cn[STORE_ID_MAX];
 };
 
 /* The pages the front end writes itself, one row each. nginx closes the
@@ -135,6 +144,8 @@ struct conn {
 	struct event *attach;            /* control port: finds the evhttp connection */
 	struct evbuffer_cb_entry *watch; /* on the input buffer */
 	struct transport_fault *pending; /* an answer held back by a fault */
+	char fault_rid[33];              /* its Request-Id, as logged */
+	int handshake_done;              /* API: the TLS handshake completed */
 	struct conn *next, **prevp;      /* control port: s->admin_conns */
 	int admin;
 	int counted;          /* under the cap (counted in admin_open / open_connections) */
@@ -229,8 +240,10 @@ struct header {
 };
 
 /* The front end's headers, in the order the real host wrote them
- * (spec 2.2), for a body of len bytes. Returns how many. */
-static int front_headers(struct header h[7], const char *content_type, size_t len, int close)
+ * (spec 2.2), for a body of len bytes, with Request-Id rid (NULL: a new
+ * one). Returns how many. */
+static int front_headers(struct header h[7], const char *content_type, size_t len, int close,
+			 const char *rid)
 {
 	int n = 0;
 
@@ -249,16 +262,19 @@ static int front_headers(struct header h[7], const char *content_type, size_t le
 		snprintf(h[n++].value, sizeof(h->value), "timeout=8");
 	}
 	h[n].name = "Request-Id";
-	request_id(h[n++].value);
+	if (rid)
+		memcpy(h[n++].value, rid, 33);
+	else
+		request_id(h[n++].value);
 	return n;
 }
 
-static void add_headers(struct evhttp_request *req, const char *content_type, size_t len,
-			int close)
+static void add_headers_rid(struct evhttp_request *req, const char *content_type, size_t len,
+			    int close, const char *rid)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	struct header h[7];
-	int n = front_headers(h, content_type, len, close);
+	int n = front_headers(h, content_type, len, close, rid);
 
 	for (int i = 0; i < n; i++)
 		evhttp_add_header(out, h[i].name, h[i].value);
@@ -266,16 +282,17 @@ static void add_headers(struct evhttp_request *req, const char *content_type, si
 
 static void conn_answered(struct conn *c, struct evhttp_request *req, int close);
 
-/* Sends one answer with the front end's headers. close asks evhttp to
- * drop the connection afterwards; so does a head that asked for it (c). */
+/* Sends one answer with the front end's headers, Request-Id rid (NULL:
+ * a new one). close asks evhttp to drop the connection afterwards; so
+ * does a head that asked for it (c). */
 static void send_reply(struct conn *c, struct evhttp_request *req, int code, const char *reason,
-		       const char *content_type, const struct buf *body, int close)
+		       const char *content_type, const struct buf *body, int close, const char *rid)
 {
 	if (c && c->close_after)
 		close = 1;
 	if (close) /* ours says so; evhttp would move the client's to the end */
 		evhttp_remove_header(evhttp_request_get_input_headers(req), "Connection");
-	add_headers(req, content_type, body->len, close);
+	add_headers_rid(req, content_type, body->len, close, rid);
 	evbuffer_add(evhttp_request_get_output_buffer(req), body->data ? body->data : "", body->len);
 	if (c)
 		conn_answered(c, req, close);
@@ -290,14 +307,113 @@ static void send_reply(struct conn *c, struct evhttp_request *req, int code, con
 		evbuffer_pullup(bufferevent_get_output(bev), -1);
 }
 
-static void send_page(struct conn *c, struct evhttp_request *req, enum page_id id)
+static void send_page(struct conn *c, struct evhttp_request *req, enum page_id id, const char *rid)
 {
 	const struct page *pg = &pages[id];
 	struct buf page;
 	buf_init(&page);
 	nginx_page(&page, pg->status, pg->detail);
-	send_reply(c, req, pg->code, pg->reason, "text/html", &page, pg->close);
+	send_reply(c, req, pg->code, pg->reason, "text/html", &page, pg->close, rid);
 	buf_release(&page);
+}
+
+/* ---- log fields ---------------------------------------------------------- */
+
+/* Microseconds on the monotonic clock, for latencies. */
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* "ip:port" ("[v6]:port") into out[64], without printf (once a request). */
+static void format_client(char out[64], const char *ip, unsigned port)
+{
+	size_t n = ip ? strnlen(ip, 45) : 0, o = 0;
+	char num[6], *p = num + sizeof(num);
+	int v6 = n && memchr(ip, ':', n) != NULL;
+
+	if (!n) {
+		out[0] = '\0';
+		return;
+	}
+	if (v6)
+		out[o++] = '[';
+	memcpy(out + o, ip, n);
+	o += n;
+	if (v6)
+		out[o++] = ']';
+	out[o++] = ':';
+	do
+		*--p = (char)('0' + port % 10);
+	while (port /= 10);
+	memcpy(out + o, p, (size_t)(num + sizeof(num) - p));
+	o += (size_t)(num + sizeof(num) - p);
+	out[o] = '\0';
+}
+
+static void request_client(struct evhttp_request *req, char out[64])
+{
+	char *peer = NULL;
+	ev_uint16_t port = 0;
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+
+	if (conn)
+		evhttp_connection_get_peer(conn, &peer, &port);
+	format_client(out, peer, port);
+}
+
+/* The client of a socket (for refusals before any request). */
+static void socket_client(evutil_socket_t fd, char out[64])
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN] = "";
+	unsigned port = 0;
+
+	out[0] = '\0';
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		port = ntohs(a->sin6_port);
+	} else if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		port = ntohs(a->sin_port);
+	}
+	format_client(out, ip, port);
+}
+
+/* A page the API port answered ("http.error"): status, its line, and
+ * what is known of the request. The certificate pages count as refusals. */
+static void log_page(struct evhttp_request *req, enum page_id id, const char *rid,
+		     const char *path, const char *cn, const char *why)
+{
+	const struct page *pg = &pages[id];
+	struct log_event e;
+	char client[64];
+
+	if (id == PAGE_NO_CERT)
+		metrics_tls_refused(TLS_REFUSED_NO_CERTIFICATE);
+	else if (id == PAGE_CERT_ERROR)
+		metrics_tls_refused(TLS_REFUSED_UNTRUSTED);
+	if (!log_enabled(LOG_INFO))
+		return;
+	request_client(req, client);
+	log_begin(&e, LOG_INFO, "http.error");
+	log_str(&e, "port", "api");
+	log_int(&e, "status", pg->code);
+	log_str(&e, "reason", pg->detail ? pg->detail + 4 : pg->status + 4);
+	log_str(&e, "why", why);
+	if (path)
+		log_strn(&e, "path", path, 256);
+	log_str(&e, "request_id", rid);
+	log_str(&e, "client", client);
+	log_str(&e, "cert_cn", cn);
+	log_end(&e);
 }
 
 static SSL *request_ssl(struct evhttp_request *req)
@@ -733,6 +849,61 @@ static void linger_start(struct event_base *base, evutil_socket_t fd)
  * starts like an HTTP request (GET, POST, HEAD, PUT, CONNECT) and writes
  * no alert. The answer goes straight onto the socket, before evhttp
  * shuts its write side; then the request is read and dropped. */
+/* A handshake refused, by us or by the client ("tls.refused"), with
+ * the reason: the alert, OpenSSL's error, the certificate's problem. */
+static void log_tls_refused(const SSL *ssl, enum metrics_tls_reason why, const char *alert,
+			    const char *detail)
+{
+	struct log_event e;
+	char client[64], cn[STORE_ID_MAX];
+
+	metrics_tls_refused(why);
+	if (!log_enabled(LOG_INFO))
+		return;
+	socket_client(SSL_get_fd(ssl), client);
+	tls_peer((SSL *)ssl, cn, sizeof(cn));
+	log_begin(&e, LOG_INFO, "tls.refused");
+	log_str(&e, "reason", metrics_tls_reason_name(why));
+	log_str(&e, "alert", alert);
+	log_str(&e, "detail", detail);
+	log_str(&e, "client", client);
+	log_str(&e, "cert_cn", cn);
+	log_end(&e);
+}
+
+/* A fatal alert during the handshake: written by us (a refusal: why is
+ * in OpenSSL's error queue and the verify result) or read from the
+ * client (it gave up: our certificate, its protocol...). Once. */
+static void on_handshake_alert(const SSL *ssl, int where, int ret)
+{
+	struct http_server *s = SSL_get_app_data(ssl);
+	/* OpenSSL 3.0 has no text for TLS 1.3's certificate_required (116). */
+	const char *alert = (ret & 0xff) == 116 ? "certificate required" : SSL_alert_desc_string_long(ret);
+	enum metrics_tls_reason why;
+	const char *detail = NULL;
+
+	struct conn *c = conn_index >= 0 ? SSL_get_ex_data(ssl, conn_index) : NULL;
+
+	if ((ret >> 8) != SSL3_AL_FATAL || !c || c->handshake_done)
+		return;
+	SSL_set_info_callback((SSL *)ssl, NULL);
+	if (where & SSL_CB_READ) {
+		why = TLS_REFUSED_CLIENT_ALERT;
+	} else if (s && SSL_get_SSL_CTX(ssl) == s->refuse_ctx) {
+		why = TLS_REFUSED_OVER_CAPACITY;
+		detail = "over --max-connections";
+	} else if ((detail = tls_verify_error(ssl)) != NULL) {
+		why = TLS_REFUSED_UNTRUSTED;
+	} else {
+		enum tls_refusal kind;
+		detail = tls_refusal_reason(&kind);
+		if (kind == TLS_REFUSAL_EOF)
+			return; /* the client just went away (a port probe...) */
+		why = kind == TLS_REFUSAL_NO_CERT ? TLS_REFUSED_NO_CERTIFICATE : TLS_REFUSED_HANDSHAKE;
+	}
+	log_tls_refused(ssl, why, alert, detail);
+}
+
 static void on_tls_info(const SSL *ssl, int where, int ret)
 {
 	struct http_server *s = SSL_get_app_data(ssl);
@@ -740,15 +911,27 @@ static void on_tls_info(const SSL *ssl, int where, int ret)
 	struct buf out;
 	struct header h[7];
 
+	if (where & SSL_CB_HANDSHAKE_DONE) {
+		struct conn *c = conn_index >= 0 ? SSL_get_ex_data(ssl, conn_index) : NULL;
+		if (c)
+			c->handshake_done = 1;
+		return;
+	}
+	if (where & SSL_CB_ALERT) {
+		on_handshake_alert(ssl, where, ret);
+		return;
+	}
 	if (where != SSL_CB_ACCEPT_EXIT || ret > 0 || !s || fd < 0 || !tls_failed_on_plain_http())
 		return;
 	SSL_set_info_callback((SSL *)ssl, NULL); /* once */
+	log_tls_refused(ssl, TLS_REFUSED_PLAIN_HTTP, NULL,
+			"the plain HTTP request was sent to HTTPS port (400 page)");
 	const struct page *pg = &pages[PAGE_PLAIN_HTTP];
 	struct buf page;
 	buf_init(&page);
 	buf_init(&out);
 	nginx_page(&page, pg->status, pg->detail);
-	int n = front_headers(h, "text/html", page.len, 1);
+	int n = front_headers(h, "text/html", page.len, 1, NULL);
 	buf_printf(&out, "HTTP/1.1 %d %s\r\n", pg->code, pg->reason);
 	for (int i = 0; i < n; i++)
 		buf_printf(&out, "%s: %s\r\n", h[i].name, h[i].value);
@@ -804,6 +987,9 @@ static void conn_free(struct conn *c, int bev_alive)
 		open_connections--;
 	else if (!c->admin)
 		refused_connections--;
+	/* An API connection's server may be gone (deferred frees at shutdown). */
+	metrics_connections(open_connections,
+			    c->admin ? c->server->admin_open : metrics_connections_open(1));
 	if (!c->admin && api_full && open_connections + refused_connections < api_accept_limit) {
 		if (!evtimer_pending(c->server->accept_pause, NULL)) /* else the retry does */
 			evconnlistener_enable(api_full);
@@ -885,7 +1071,16 @@ static void conn_answered(struct conn *c, struct evhttp_request *req, int close)
 /* The front end's side of a held-back answer (transport_faults.h). */
 static void on_fault_answer(void *conn, struct evhttp_request *req, const struct buf *reply)
 {
-	send_reply(conn, req, 200, "OK", "text/plain", reply, 0);
+	struct conn *c = conn;
+	send_reply(c, req, 200, "OK", "text/plain", reply, 0, c->fault_rid);
+}
+
+/* The headers of a truncated answer, with the Request-Id logged for it. */
+static void fault_headers(struct evhttp_request *req, const char *content_type, size_t len,
+			  int close)
+{
+	struct conn *c = api_conn(req);
+	add_headers_rid(req, content_type, len, close, c && c->fault_rid[0] ? c->fault_rid : NULL);
 }
 
 static void on_fault_released(void *conn)
@@ -893,18 +1088,28 @@ static void on_fault_released(void *conn)
 	((struct conn *)conn)->pending = NULL;
 }
 
-static const struct transport_fault_front fault_front = {on_fault_answer, add_headers,
+static const struct transport_fault_front fault_front = {on_fault_answer, fault_headers,
 							   on_fault_released};
 
 /* Carries out a fault rule's transport fault on this request: the pages
  * here, the rest held back on a timer (transport_faults.c). */
 static void carry_out(struct http_server *s, struct conn *c, struct evhttp_request *req,
-		      const struct fault_decision *fault, const struct buf *reply)
+		      const struct fault_decision *fault, const struct buf *reply,
+		      const struct held *h)
 {
+	char rid[33];
+
+	/* Logged as decided (its delay not counted); the answer, if any,
+	 * carries the same Request-Id. */
+	request_id(rid);
+	api_answered(&h->outcome, now_us() - h->start_us, rid, h->client, h->cn,
+		     faults_transport_name(fault->transport));
 	if (fault->transport == FAULT_HTTP503 || fault->transport == FAULT_HTML) {
-		send_page(c, req, fault->transport == FAULT_HTTP503 ? PAGE_BUSY : PAGE_BAD_GATEWAY);
+		send_page(c, req, fault->transport == FAULT_HTTP503 ? PAGE_BUSY : PAGE_BAD_GATEWAY,
+			  rid);
 		return;
 	}
+	memcpy(c->fault_rid, rid, sizeof(rid));
 	evtimer_del(c->deadline); /* a hang must outlast the client's patience */
 	c->pending = transport_fault_start(s->base, &fault_front, c, req, fault->transport,
 					   fault->delay_ms, reply);
@@ -950,6 +1155,7 @@ static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
 		refused_connections++;
 	else
 		open_connections++;
+	metrics_connections(open_connections, s->admin_open);
 	evtimer_add(c->deadline, &s->request_timeout);
 	if (!api_full && s->listeners[0] &&
 	    open_connections + refused_connections >= s->max_connections + HTTP_REFUSE_MAX) {
@@ -999,6 +1205,7 @@ static struct bufferevent *on_admin_connection(struct event_base *base, void *ar
 	c->counted = s->admin_open < s->admin_max_connections;
 	if (c->counted)
 		s->admin_open++;
+	metrics_connections(open_connections, s->admin_open);
 	c->next = s->admin_conns;
 	c->prevp = &s->admin_conns;
 	if (s->admin_conns)
@@ -1071,12 +1278,20 @@ static void flush_batch(struct http_server *s)
 	failed = store_batch_commit(api_store(s)) != 0;
 	if (failed)
 		log_error("group commit failed: answering SYSTEMERROR to the requests that wrote");
+	/* The turn's lines first (one write), then the answers. */
+	uint64_t now = s->held ? now_us() : 0;
+	for (h = s->held; h; h = h->next) {
+		if (failed && h->fallback.len)
+			h->outcome.err = ERR_SYSTEMERROR;
+		request_id(h->request_id);
+		api_answered(&h->outcome, now - h->start_us, h->request_id, h->client, h->cn, NULL);
+	}
 	log_flush();
 	for (h = s->held; h; h = next) {
 		next = h->next;
 		const struct buf *body = failed && h->fallback.len ? &h->fallback : &h->reply;
 		struct evhttp_request *req = h->req;
-		send_reply(h->conn, req, 200, "OK", "text/plain", body, 0);
+		send_reply(h->conn, req, 200, "OK", "text/plain", body, 0, h->request_id);
 		buf_release(&h->reply);
 		buf_release(&h->fallback);
 		free(h);
@@ -1123,7 +1338,10 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 	enum page_id page = PAGE_NONE;
 	char cn[STORE_ID_MAX];
 	char *path = xmalloc(strlen(evhttp_request_get_uri(req)) + 2);
+	uint64_t start = now_us();
+	const char *why = NULL;
 
+	cn[0] = '\0';
 	if (c && c->refusal != PAGE_NONE && c->refusal != PAGE_TOO_LARGE) {
 		page = c->refusal;
 		goto respond;
@@ -1134,6 +1352,7 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 		goto respond;
 	case CERT_BAD:
 		page = PAGE_CERT_ERROR;
+		why = tls_verify_error(request_ssl(req));
 		goto respond;
 	case CERT_OK:
 		break;
@@ -1165,7 +1384,11 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 	char *peer = NULL;
 	ev_uint16_t peer_port = 0;
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &peer_port);
-	struct held *h = xcalloc(1, sizeof(*h));
+	struct held *h = xmalloc(sizeof(*h));
+	h->next = NULL;
+	h->start_us = start;
+	format_client(h->client, peer, peer_port);
+	memcpy(h->cn, cn, strlen(cn) + 1);
 	struct api_call call = {
 		.body = body,
 		.len = len,
@@ -1174,6 +1397,7 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 			evhttp_find_header(evhttp_request_get_input_headers(req), FAULTS_HEADER),
 		.peer_ip = peer,
 		.fallback = &h->fallback,
+		.outcome = &h->outcome,
 	};
 	buf_init(&h->reply);
 	buf_init(&h->fallback);
@@ -1181,7 +1405,7 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 	struct fault_decision fault = api_handle(s->api, ep, &call, &h->reply);
 	if (fault.transport != FAULT_NONE) {
 		/* Fault answers leave on a timer, after this turn's commit. */
-		carry_out(s, c, req, &fault, &h->reply);
+		carry_out(s, c, req, &fault, &h->reply, h);
 		buf_release(&h->reply);
 		buf_release(&h->fallback);
 		free(h);
@@ -1192,8 +1416,14 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 		s->held_tail = &h->next;
 	}
 respond:
-	if (page != PAGE_NONE)
-		send_page(c, req, page);
+	if (page != PAGE_NONE) {
+		char rid[33];
+		request_id(rid);
+		/* A refused head's request is the stand-in: no path to show. */
+		log_page(req, page, rid, c && c->refusal != PAGE_NONE ? NULL : evhttp_request_get_uri(req),
+			 cn, why);
+		send_page(c, req, page, rid);
+	}
 	free(path);
 }
 
@@ -1217,12 +1447,12 @@ static const char *request_query(struct evhttp_request *req)
 }
 
 static void send_json_error(struct conn *c, struct evhttp_request *req, int code,
-			    const char *reason, const char *text, int close)
+			    const char *reason, const char *text, int close, const char *rid)
 {
 	struct buf body;
 	buf_init(&body);
 	buf_printf(&body, "{\"error\":\"%s\"}\n", text);
-	send_reply(c, req, code, reason, "application/json", &body, close);
+	send_reply(c, req, code, reason, "application/json", &body, close, rid);
 	buf_release(&body);
 }
 
@@ -1240,18 +1470,56 @@ static size_t admin_queued(struct http_server *s)
 	return n;
 }
 
+/* The log line of a control answer: a change ("admin.action", what was
+ * asked: method, path and query, and the body once the route accepted
+ * it, so never a key the route would refuse) or a refusal
+ * ("http.error") at info; a read at debug ("admin.request"). Never the
+ * Authorization header. */
+static void log_admin(struct evhttp_request *req, int status, const char *rid)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	int change = cmd != EVHTTP_REQ_GET;
+	enum log_level level = change || status >= 400 ? LOG_INFO : LOG_DEBUG;
+	struct log_event e;
+	char client[64];
+
+	if (!log_enabled(level))
+		return;
+	request_client(req, client);
+	log_begin(&e, level, change ? "admin.action" : status >= 400 ? "http.error" : "admin.request");
+	log_str(&e, "port", "admin");
+	log_str(&e, "method", method_name(cmd));
+	log_strn(&e, "path", evhttp_request_get_uri(req), 256);
+	log_int(&e, "status", status);
+	if (change && status < 400) {
+		struct evbuffer *in = evhttp_request_get_input_buffer(req);
+		size_t n = evbuffer_get_length(in);
+		if (n)
+			log_strn(&e, "asked", (const char *)evbuffer_pullup(in, -1), n < 512 ? n : 512);
+	}
+	log_str(&e, "request_id", rid);
+	log_str(&e, "client", client);
+	log_end(&e);
+}
+
 /* Sends a control answer, within the budget of unread answers. */
 static void answer_admin(struct http_server *s, struct conn *c, struct evhttp_request *req,
 			 const struct admin_request *ar)
 {
+	char rid[33];
+
+	request_id(rid);
 	if (admin_queued(s) + ar->reply.len > ADMIN_OUTPUT_BUDGET) {
 		/* Clients that do not read their answers hold them here. */
+		log_admin(req, 503, rid);
 		send_json_error(c, req, 503, "Service Unavailable",
 				"answers not yet read by control clients are over 16 MiB; "
 				"read them or close those connections",
-				1);
+				1, rid);
 	} else {
-		send_reply(c, req, ar->status, admin_reason(ar->status), ar->content_type, &ar->reply, 0);
+		log_admin(req, ar->status, rid);
+		send_reply(c, req, ar->status, admin_reason(ar->status), ar->content_type, &ar->reply, 0,
+			   rid);
 	}
 }
 
@@ -1284,7 +1552,18 @@ static void on_admin_request(struct evhttp_request *req, void *arg)
 
 	if (c && c->refusal != PAGE_NONE) {
 		const struct page *pg = &pages[c->refusal];
-		send_json_error(c, req, pg->code, pg->reason, pg->admin_error, 1);
+		char rid[33], client[64];
+		struct log_event e;
+		request_id(rid);
+		request_client(req, client);
+		log_begin(&e, LOG_INFO, "http.error");
+		log_str(&e, "port", "admin");
+		log_int(&e, "status", pg->code);
+		log_str(&e, "reason", pg->admin_error);
+		log_str(&e, "request_id", rid);
+		log_str(&e, "client", client);
+		log_end(&e);
+		send_json_error(c, req, pg->code, pg->reason, pg->admin_error, 1, rid);
 		return;
 	}
 

@@ -31,8 +31,11 @@
 
 static void on_signal(evutil_socket_t sig, short events, void *arg)
 {
+	struct log_event e;
 	(void)events;
-	log_info("signal %d: shutting down", (int)sig);
+	log_begin(&e, LOG_INFO, "server.stop");
+	log_str(&e, "signal", sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "other");
+	log_end(&e);
 	event_base_loopexit(arg, NULL);
 }
 
@@ -148,6 +151,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_set_format(strcmp(cfg.log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
+	log_set_level((enum log_level)log_level_find(cfg.log_level)); /* one of the choices */
 	signal(SIGPIPE, SIG_IGN);
 	xmlcodec_global_init();
 	if (plan_descriptors(&cfg) != 0)
@@ -186,10 +190,10 @@ int main(int argc, char **argv)
 		log_error("fixtures: %s", err);
 		goto out;
 	case 1:
-		log_info("fixtures %s loaded into %s", cfg.fixtures, cfg.db);
+		log_info("fixtures: %s loaded into %s", cfg.fixtures, cfg.db);
 		break;
 	default:
-		log_info("database %s already holds a world; fixtures %s checked, not reloaded",
+		log_info("fixtures: %s already holds a world; fixtures %s checked, not reloaded",
 			 cfg.db, cfg.fixtures);
 	}
 	rp.store = store;
@@ -252,8 +256,16 @@ int main(int argc, char **argv)
 	if (admin_background_start(&admin, base) != 0)
 		log_warn("control API: the check and a merchant's reset will hold the event loop");
 	http_set_ready(http);
-	log_info("seed=%llu (pass --seed %llu to repeat these splits)", (unsigned long long)rp.seed,
-		 (unsigned long long)rp.seed);
+	struct log_event e;
+	log_begin(&e, LOG_INFO, "server.start");
+	log_str(&e, "version", config_version());
+	log_str(&e, "api", http_api_url(http));
+	log_str(&e, "admin", http_admin_url(http));
+	log_str(&e, "db", cfg.db);
+	log_str(&e, "fixtures", cfg.fixtures);
+	log_str(&e, "client_auth", cfg.client_auth);
+	log_int(&e, "seed", (long long)rp.seed); /* pass --seed N to repeat these splits */
+	log_end(&e);
 	printf("listening api=%s admin=%s\n", http_api_url(http), http_admin_url(http));
 	fflush(stdout);
 	event_base_dispatch(base);

@@ -86,19 +86,24 @@ enum cert_state tls_peer(SSL *ssl, char *cn, size_t cnlen)
 		cn[0] = '\0';
 	if (!peer)
 		return CERT_NONE;
-	if (SSL_get_verify_result(ssl) != X509_V_OK)
-		return CERT_BAD;
 	subject = X509_get_subject_name(peer);
 	idx = subject ? X509_NAME_get_index_by_NID(subject, NID_commonName, -1) : -1;
-	if (idx < 0)
-		return CERT_OK;
-	n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)));
-	if (n > 0 && (size_t)n < cnlen && !memchr(utf8, '\0', (size_t)n)) {
-		memcpy(cn, utf8, (size_t)n);
-		cn[n] = '\0';
+	if (idx >= 0) {
+		n = ASN1_STRING_to_UTF8(&utf8,
+					X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)));
+		if (n > 0 && (size_t)n < cnlen && !memchr(utf8, '\0', (size_t)n)) {
+			memcpy(cn, utf8, (size_t)n);
+			cn[n] = '\0';
+		}
+		OPENSSL_free(utf8);
 	}
-	OPENSSL_free(utf8);
-	return CERT_OK;
+	return SSL_get_verify_result(ssl) == X509_V_OK ? CERT_OK : CERT_BAD;
+}
+
+const char *tls_verify_error(const SSL *ssl)
+{
+	long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+	return v == X509_V_OK ? NULL : X509_verify_cert_error_string(v);
 }
 
 int tls_failed_on_plain_http(void)
@@ -107,4 +112,17 @@ int tls_failed_on_plain_http(void)
 	return ERR_GET_LIB(e) == ERR_LIB_SSL &&
 	       (ERR_GET_REASON(e) == SSL_R_HTTP_REQUEST ||
 		ERR_GET_REASON(e) == SSL_R_HTTPS_PROXY_REQUEST);
+}
+
+const char *tls_refusal_reason(enum tls_refusal *kind)
+{
+	unsigned long e = ERR_peek_last_error();
+	int ssl_lib = ERR_GET_LIB(e) == ERR_LIB_SSL;
+
+	*kind = TLS_REFUSAL_OTHER;
+	if (ssl_lib && ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+		*kind = TLS_REFUSAL_NO_CERT;
+	else if (ssl_lib && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		*kind = TLS_REFUSAL_EOF;
+	return e ? ERR_reason_error_string(e) : NULL;
 }

@@ -25,10 +25,15 @@ enum cert_state { CERT_NONE, CERT_BAD, CERT_OK };
 SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, const char *client_ca,
 			    enum client_auth mode, char *err, size_t errlen);
 
-/* The state of ssl's peer certificate after the handshake, and when it
- * is CERT_OK its subject CN (UTF-8) into cn. The certificate is
- * borrowed, never freed. */
+/* The state of ssl's peer certificate after the handshake, and its
+ * subject CN (UTF-8) into cn ("" when none). Only a CERT_OK's CN is to
+ * be trusted; a CERT_BAD's is for the logs. The certificate is borrowed,
+ * never freed. */
 enum cert_state tls_peer(SSL *ssl, char *cn, size_t cnlen);
+
+/* Why ssl's peer certificate failed verification (OpenSSL's text, static:
+ * "unable to get local issuer certificate"...), or NULL when it did not. */
+const char *tls_verify_error(const SSL *ssl);
 
 /* 1 when the handshake that just failed on this thread was plain HTTP
  * (OpenSSL saw "GET ", "POST ", "HEAD ", "PUT " or "CONNE" where a TLS
@@ -36,5 +41,16 @@ enum cert_state tls_peer(SSL *ssl, char *cn, size_t cnlen);
  * SSL info callback at SSL_CB_ACCEPT_EXIT, before the error queue is
  * emptied. */
 int tls_failed_on_plain_http(void);
+
+/* Why this thread's handshake is failing, from OpenSSL's error queue
+ * (static text, "peer did not return a certificate"...), or NULL; kind
+ * tells the cases apart. Call from an SSL info callback as the alert is
+ * written. */
+enum tls_refusal {
+	TLS_REFUSAL_OTHER,
+	TLS_REFUSAL_NO_CERT, /* the client sent no certificate */
+	TLS_REFUSAL_EOF,     /* the client closed the connection */
+};
+const char *tls_refusal_reason(enum tls_refusal *kind);
 
 #endif

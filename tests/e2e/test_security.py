@@ -8,6 +8,7 @@ Every connection goes to 127.0.0.1; the refused non-loopback start binds nothing
 import glob
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -259,6 +260,21 @@ class SecretsAndModes(E2ETestCase):
                     self.assertNotIn(k.upper(), err, "an api_key (upper case) is in the log")
                 self.assertNotIn("BEGIN", err)
                 self.assertNotIn("PRIVATE KEY", err)
+                self.assertNotIn(contract.MCH_KEY, err)
+                # The fields (docs/logs.md): none names a key or a sign; no value is one.
+                for ln in err.splitlines():
+                    if log_format == "json":
+                        doc = json.loads(ln)
+                        names = set(doc)
+                        values = [str(v) for v in doc.values()]
+                    else:
+                        names = set(re.findall(r" ([a-z_]+)=", ln))
+                        values = [ln]
+                    self.assertFalse(names & {"sign", "api_key", "key", "token", "authorization",
+                                              "private_key", "body"}, ln)
+                    for v in values:
+                        for k in keys:
+                            self.assertNotIn(k, v)
                 checked = 0
                 for path, lines in pem_lines.items():
                     for ln in lines:

@@ -15,7 +15,7 @@ static const char *const env_names[] = {
 	"REDPACK_DB",          "REDPACK_FIXTURES",    "REDPACK_TLS_CERT",     "REDPACK_TLS_KEY",
 	"REDPACK_CLIENT_CA",   "REDPACK_CLIENT_AUTH", "REDPACK_SIGN_FIELDS",  "REDPACK_LOG_FORMAT",
 	"REDPACK_SEED",        "REDPACK_MAX_BODY",    "REDPACK_MAX_HEADERS",  "REDPACK_TIMEOUT",
-	"REDPACK_MAX_CONNECTIONS", "REDPACK_ADMIN_MAX_CONNECTIONS", NULL};
+	"REDPACK_MAX_CONNECTIONS", "REDPACK_ADMIN_MAX_CONNECTIONS", "REDPACK_LOG_LEVEL", NULL};
 
 static void clear_env(void)
 {
@@ -296,6 +296,75 @@ static void help(void)
 	close(saved);
 }
 
+/* An unknown flag is named as given; the log level is a checked choice. */
+static void options(void)
+{
+	struct config c;
+	char err[512];
+
+	CHECK(load(&c, err, sizeof(err), "--foo", NULL) == CONFIG_ERROR);
+	CHECK(strstr(err, "unknown option '--foo'") != NULL && strstr(err, "--help") != NULL);
+	config_release(&c);
+	CHECK(load(&c, err, sizeof(err), "--listen", "x:1", "--foo=2", NULL) == CONFIG_ERROR);
+	CHECK(strstr(err, "unknown option '--foo'") != NULL);
+	config_release(&c);
+	CHECK(load(&c, err, sizeof(err), "-v", NULL) == CONFIG_ERROR);
+	CHECK(strstr(err, "unknown option '-v'") != NULL);
+	config_release(&c);
+	CHECK(load(&c, err, sizeof(err), NULL) == CONFIG_OK);
+	CHECK_STR(c.log_level, "info");
+	config_release(&c);
+	CHECK(load(&c, err, sizeof(err), "--log-level", "debug", NULL) == CONFIG_OK);
+	CHECK_STR(c.log_level, "debug");
+	config_release(&c);
+	CHECK(load(&c, err, sizeof(err), "--log-level", "loud", NULL) == CONFIG_ERROR);
+	CHECK(strstr(err, "warn") != NULL);
+	config_release(&c);
+}
+
+/* --print-config: each setting with its value and source, the token hidden. */
+static void print_config(void)
+{
+	struct config c;
+	char err[512], line[512], path[600];
+	int saved = dup(1), seen = 0;
+	const char *conf = write_file("print.conf", "timeout = 9\nadmin-token = hush\n");
+
+	snprintf(path, sizeof(path), "%s/print.out", dir);
+	setenv("REDPACK_SEED", "77", 1);
+	fflush(stdout);
+	CHECK(freopen(path, "w", stdout) != NULL);
+	CHECK(load(&c, err, sizeof(err), "--config", conf, "--print-config", "--db", ":memory:",
+		   NULL) == CONFIG_EXIT_OK);
+	config_release(&c);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	unsetenv("REDPACK_SEED");
+	FILE *f = fopen(path, "r");
+	CHECK(f != NULL);
+	while (f && fgets(line, sizeof(line), f)) {
+		char name[64], value[256], from[256];
+		if (line[0] == '#' || sscanf(line, "%63s %255s %255[^\n]", name, value, from) != 3)
+			continue;
+		seen++;
+		CHECK(strstr(line, "hush") == NULL);
+		if (strcmp(name, "db") == 0)
+			CHECK_STR(from, "flag --db");
+		else if (strcmp(name, "seed") == 0)
+			CHECK_STR(from, "environment REDPACK_SEED");
+		else if (strcmp(name, "timeout") == 0)
+			CHECK(strncmp(from, "file ", 5) == 0 && strstr(from, "print.conf:1") != NULL);
+		else if (strcmp(name, "admin-token") == 0)
+			CHECK_STR(value, "(hidden)");
+		else if (strcmp(name, "listen") == 0)
+			CHECK_STR(from, "default");
+	}
+	if (f)
+		fclose(f);
+	CHECK(seen > 20);
+}
+
 static void cleanup(void)
 {
 	static const char *const names[] = {"env.conf", "good.conf",      "bad.conf",
@@ -369,6 +438,8 @@ int main(void)
 	file();
 	errors();
 	help();
+	options();
+	print_config();
 	admin_cap();
 	descriptors();
 	cleanup();
