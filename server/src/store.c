@@ -18,8 +18,23 @@
 
 /* ---- schema ------------------------------------------------------------ */
 
-#define ISSUED_STATUSES STORE_ISSUED_STATUSES
+/* Migration 5's counters recomputed from the rows they summarise. */
+#define ISSUED_STATUSES "('SENT', 'RECEIVED', 'RFUND_ING', 'REFUND')"
 #define ISSUED_STATUSES_SQL ISSUED_STATUSES
+#define STORE_STATUS_COUNT_SQL "SELECT mch_id, status, COUNT(*) FROM packets GROUP BY 1, 2"
+#define STORE_DAY_MERCHANT_SQL                                                         \
+	"SELECT mch_id, (send_time + 28800) / 86400, SUM(total_amount) FROM packets"   \
+	" WHERE send_time > 0 AND status IN " ISSUED_STATUSES " GROUP BY 1, 2"
+#define STORE_DAY_USER_SQL                                                               \
+	"SELECT mch_id, openid, day, SUM(c), SUM(a) FROM ("                              \
+	"SELECT p.mch_id AS mch_id, p.re_openid AS openid,"                              \
+	" (p.send_time + 28800) / 86400 AS day, 1 AS c, CASE p.hb_type WHEN 'NORMAL'"    \
+	" THEN p.total_amount ELSE IFNULL((SELECT s.amount FROM shares s"                \
+	" WHERE s.packet_id = p.id AND s.seq = 0), 0) END AS a FROM packets p"           \
+	" WHERE p.send_time > 0 AND p.status IN " ISSUED_STATUSES                        \
+	" UNION ALL SELECT p.mch_id, s.openid, (s.rcv_time + 28800) / 86400, 1, s.amount" \
+	" FROM shares s JOIN packets p ON p.id = s.packet_id"                            \
+	" WHERE s.openid IS NOT NULL AND s.openid != p.re_openid) GROUP BY 1, 2, 3"
 /* The same test as "X IN " ISSUED_STATUSES, without the temporary b-tree
  * SQLite builds for a constant list of more than two values. */
 #define ISSUED_CASE(x)                                                                      \
@@ -431,6 +446,20 @@ static void copy_col(sqlite3_stmt *q, int col, char *out, size_t outlen)
 {
 	const unsigned char *v = sqlite3_column_text(q, col);
 	snprintf(out, outlen, "%s", v ? (const char *)v : "");
+}
+
+/* A statement prepared for one call, for those off the request path (a
+ * packet caught up, a sweep slice, a check): the table above stays the
+ * requests'. Finalized by the caller. NULL on an error (logged). */
+static sqlite3_stmt *prepare(struct store *s, const char *sql)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+		fail(s, "prepare");
+		sqlite3_finalize(q);
+		return NULL;
+	}
+	return q;
 }
 
 /* Runs a statement that returns no row. */
@@ -1020,23 +1049,6 @@ static int ledger_rows(struct store *s, const char *mch_id, int64_t amount, cons
 	return exec_done(s, q, "update balance");
 }
 
-int store_each_text(struct store *s, const char *sql, void (*row)(void *arg, const char *text),
-		    void *arg)
-{
-	sqlite3_stmt *q = NULL;
-	int n = 0, rc;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-		return fail(s, "prepare check");
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(q, 0);
-		row(arg, t ? (const char *)t : "");
-		n++;
-	}
-	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? n : fail(s, "run check");
-}
-
 /* ---- lifecycle --------------------------------------------------------- */
 
 int store_clock_offset(struct store *s, int64_t *offset)
@@ -1255,6 +1267,55 @@ int store_wipe(struct store *s, const char *mch_id)
 	return 0;
 }
 
+int store_each_text(struct store *s, const char *sql, void (*row)(void *arg, const char *text),
+		    void *arg)
+{
+	sqlite3_stmt *q = NULL;
+	int n = 0, rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return fail(s, "prepare query");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(q, 0);
+		row(arg, t ? (const char *)t : "");
+		n++;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? n : fail(s, "run query");
+}
+
+int store_totals(struct store *s, struct store_totals *out)
+{
+	sqlite3_stmt *q = prepare(s, "SELECT (SELECT IFNULL(SUM(amount), 0) FROM day_merchant),"
+				     " (SELECT IFNULL(SUM(refund_amount), 0) FROM packets"
+				     " WHERE status = 'REFUND'), (SELECT page_count * page_size"
+				     " FROM pragma_page_count(), pragma_page_size())");
+	int rc;
+
+	if (!q)
+		return -1;
+	rc = step_row(s, q, "totals");
+	if (rc == 1) {
+		out->issued = sqlite3_column_int64(q, 0);
+		out->refunded = sqlite3_column_int64(q, 1);
+		out->bytes = sqlite3_column_int64(q, 2);
+	}
+	sqlite3_finalize(q);
+	return rc == 1 ? 0 : -1;
+}
+
+int store_durability(struct store *s)
+{
+	sqlite3_stmt *q = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA synchronous", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
 int store_foreign_keys(struct store *s, int on)
 {
 	return sqlite3_exec(s->db, on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF",
@@ -1410,19 +1471,6 @@ int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), 
 
 /* ---- lifecycle catch-up and sliced sweeps ------------------------------ */
 
-/* Prepared per call: these run once per packet caught up or once per
- * sweep slice, so the statement table stays as it is. */
-static sqlite3_stmt *prepare(struct store *s, const char *sql)
-{
-	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
-		fail(s, "prepare");
-		sqlite3_finalize(q);
-		return NULL;
-	}
-	return q;
-}
-
 int store_packet_settle_at(struct store *s, int64_t id, int64_t *settle_at)
 {
 	sqlite3_stmt *q = prepare(s, "SELECT IFNULL(settle_at, 0) FROM packets WHERE id = ?");
@@ -1555,8 +1603,8 @@ void store_interrupt(struct store *r)
 
 /* One slice of a merchant's reset, each statement with ?1 = mch_id. The
  * slice's packet ids go to a temporary table first; the counters lose
- * what those packets counted (the same expressions as STORE_*_SQL, so the
- * invariant checker agrees), balances what their ledger rows held, and
+ * what those packets counted (the same expressions as DAY_*_SQL and
+ * STATUS_COUNT_SQL, so the invariant checker agrees), balances what their ledger rows held, and
  * a counter row left at zero goes (the triggers never keep one). Every
  * join starts from the slice (CROSS JOIN keeps SQLite from scanning the
  * merchant's rows by another index instead): a slice costs the same
@@ -1626,4 +1674,169 @@ int store_reset_slice(struct store *s, const char *mch_id, int limit, int64_t *r
 			*rows += sqlite3_changes(s->db);
 	}
 	return packets;
+}
+
+/* ---- the invariant checks ---------------------------------------------- */
+
+/* The running counters recomputed from the rows they summarise, as
+ * (mch_id, day, amount), (mch_id, openid, day, count, amount) and
+ * (mch_id, status, n): what the triggers of migrations 5 and 7 keep. */
+#define DAY_MERCHANT_SQL                                                               \
+	"SELECT mch_id, (send_time + 28800) / 86400, SUM(total_amount) FROM packets"   \
+	" WHERE send_time > 0 AND packet_issued(status) GROUP BY 1, 2"
+#define DAY_USER_SQL                                                                     \
+	"SELECT mch_id, openid, day, SUM(c), SUM(a) FROM ("                              \
+	"SELECT p.mch_id AS mch_id, p.re_openid AS openid,"                              \
+	" (p.send_time + 28800) / 86400 AS day, 1 AS c, CASE p.hb_type WHEN 'NORMAL'"    \
+	" THEN p.total_amount ELSE IFNULL((SELECT s.amount FROM shares s"                \
+	" WHERE s.packet_id = p.id AND s.seq = 0), 0) END AS a FROM packets p"           \
+	" WHERE p.send_time > 0 AND packet_issued(p.status)"                             \
+	" UNION ALL SELECT p.mch_id, s.openid, (s.rcv_time + 28800) / 86400, 1, s.amount" \
+	" FROM shares s JOIN packets p ON p.id = s.packet_id"                            \
+	" WHERE s.openid IS NOT NULL AND s.openid != p.re_openid) GROUP BY 1, 2, 3"
+#define STATUS_COUNT_SQL "SELECT mch_id, status, COUNT(*) FROM packets GROUP BY 1, 2"
+
+/* Each returns one text row per violation, naming what is wrong. */
+/* clang-format off */
+static const char *const check_sql[STORE_CHECK__COUNT] = {
+	[STORE_CHECK_SHARES_SUM_TO_TOTAL] =
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': shares sum to ' || x.s || ' in ' || x.n ||"
+	 " ' shares, packet says ' || p.total_amount || ' in ' || p.total_num"
+	 " FROM packets p JOIN (SELECT packet_id, SUM(amount) AS s, COUNT(*) AS n FROM shares"
+	 " GROUP BY packet_id) x ON x.packet_id = p.id"
+	 " WHERE x.s != p.total_amount OR x.n != p.total_num",
+	[STORE_CHECK_SHARE_AT_LEAST_ONE_FEN] =
+	 "SELECT 'packet ' || packet_id || ' share ' || seq || ' is ' || amount || ' fen'"
+	 " FROM shares WHERE amount < 1",
+	[STORE_CHECK_ISSUED_PACKET_HAS_SHARES] =
+	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' without shares' FROM packets p"
+	 " WHERE packet_issued(status) AND NOT EXISTS (SELECT 1 FROM shares WHERE packet_id = p.id)",
+	[STORE_CHECK_UNISSUED_PACKET_HAS_NO_SHARES] =
+	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' but has shares' FROM packets p"
+	 " WHERE NOT packet_issued(status) AND EXISTS (SELECT 1 FROM shares WHERE packet_id = p.id)",
+	[STORE_CHECK_STATUS_KNOWN] =
+	 "SELECT mch_id || '/' || mch_billno || ': unknown status ' || status FROM packets"
+	 " WHERE NOT packet_status_known(status)",
+	[STORE_CHECK_ISSUED_PACKET_DEBITED_ONCE] =
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': ' || (SELECT COUNT(*) FROM ledger l"
+	 " WHERE l.packet_id = p.id AND l.kind = 'send' AND l.amount = -p.total_amount) ||"
+	 " ' send debits of -' || p.total_amount FROM packets p WHERE packet_issued(p.status)"
+	 " AND (SELECT COUNT(*) FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'send'"
+	 " AND l.amount = -p.total_amount) != 1",
+	[STORE_CHECK_UNISSUED_PACKET_NOT_DEBITED] =
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': ' || p.status || ' but debited' FROM packets p"
+	 " WHERE NOT packet_issued(p.status)"
+	 " AND EXISTS (SELECT 1 FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'send')",
+	[STORE_CHECK_SEND_ROWS_MATCH_PACKETS] =
+	 "SELECT 'ledger ' || l.id || ': send of ' || l.amount || ' for packet ' ||"
+	 " IFNULL(l.packet_id, 'NULL') FROM ledger l LEFT JOIN packets p ON p.id = l.packet_id"
+	 " WHERE l.kind = 'send' AND (p.id IS NULL OR p.mch_id != l.mch_id OR l.amount >= 0)",
+	[STORE_CHECK_BALANCE_EQUALS_LEDGER] =
+	 "SELECT m.mch_id || ': balance ' || m.balance || ', ledger sums to ' || IFNULL(l.s, 0)"
+	 " FROM merchants m LEFT JOIN (SELECT mch_id, SUM(amount) AS s FROM ledger GROUP BY mch_id)"
+	 " l ON l.mch_id = m.mch_id WHERE m.balance != IFNULL(l.s, 0)",
+	[STORE_CHECK_BALANCE_NOT_NEGATIVE] =
+	 "SELECT mch_id || ': balance ' || balance FROM merchants WHERE balance < 0",
+	[STORE_CHECK_SEND_LISTID_PRESENT] =
+	 "SELECT mch_id || '/' || mch_billno || ': no send_listid' FROM packets"
+	 " WHERE send_listid IS NULL OR length(send_listid) != 31",
+	[STORE_CHECK_HELD_PACKET_HAS_REASON] =
+	 "SELECT mch_id || '/' || mch_billno || ': SENDING with err_code but no reason' FROM packets"
+	 " WHERE status = 'SENDING' AND err_code IS NOT NULL AND (reason IS NULL OR reason = '')",
+	[STORE_CHECK_RECEIVED_IFF_ALL_OPENED] =
+	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' with ' ||"
+	 " (SELECT COUNT(*) FROM shares s WHERE s.packet_id = p.id AND s.openid IS NULL) ||"
+	 " ' unopened share(s)' FROM packets p WHERE (status = 'RECEIVED' AND EXISTS (SELECT 1 FROM"
+	 " shares s WHERE s.packet_id = p.id AND s.openid IS NULL)) OR (status = 'SENT' AND NOT"
+	 " EXISTS (SELECT 1 FROM shares s WHERE s.packet_id = p.id AND s.openid IS NULL))",
+	[STORE_CHECK_OPENED_SHARE_COMPLETE] =
+	 "SELECT 'packet ' || packet_id || ' share ' || seq || ': openid and rcv_time disagree'"
+	 " FROM shares WHERE (openid IS NULL) != (rcv_time IS NULL)",
+	[STORE_CHECK_SHARES_OPENED_IN_ORDER] =
+	 "SELECT 'packet ' || a.packet_id || ': share ' || a.seq || ' opened before share ' || b.seq"
+	 " FROM shares a JOIN shares b ON a.packet_id = b.packet_id AND b.seq < a.seq"
+	 " WHERE a.openid IS NOT NULL AND b.openid IS NULL",
+	[STORE_CHECK_SEED_USER_OPENS_FIRST] =
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': first share opened by ' || s.openid"
+	 " FROM shares s JOIN packets p ON p.id = s.packet_id"
+	 " WHERE s.seq = 0 AND s.openid IS NOT NULL AND s.openid != p.re_openid",
+	[STORE_CHECK_ONE_SHARE_PER_OPENER] =
+	 "SELECT 'packet ' || packet_id || ': ' || openid || ' opened ' || COUNT(*) || ' shares'"
+	 " FROM shares WHERE openid IS NOT NULL GROUP BY packet_id, openid HAVING COUNT(*) > 1",
+	[STORE_CHECK_REFUND_IS_UNOPENED_REST] =
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': refund_amount ' || IFNULL(p.refund_amount, 'NULL')"
+	 " || ', unopened ' || (SELECT IFNULL(SUM(amount), 0) FROM shares s WHERE s.packet_id = p.id"
+	 " AND s.openid IS NULL) FROM packets p WHERE p.status = 'REFUND' AND (p.refund_amount IS NULL"
+	 " OR p.refund_time IS NULL OR p.refund_amount != (SELECT IFNULL(SUM(amount), 0) FROM shares s"
+	 " WHERE s.packet_id = p.id AND s.openid IS NULL))",
+	[STORE_CHECK_REFUND_CREDITED_ONCE] =
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': refund rows sum to ' ||"
+	 " (SELECT IFNULL(SUM(amount), 0) FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'refund')"
+	 " || ' in ' || (SELECT COUNT(*) FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'refund')"
+	 " || ' rows, status ' || p.status || ' refund_amount ' || IFNULL(p.refund_amount, 'NULL')"
+	 " FROM packets p WHERE (SELECT IFNULL(SUM(amount), 0) FROM ledger l WHERE l.packet_id = p.id"
+	 " AND l.kind = 'refund') != (CASE WHEN p.status = 'REFUND' THEN p.refund_amount ELSE 0 END)"
+	 " OR (SELECT COUNT(*) FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'refund') > 1",
+	[STORE_CHECK_REFUND_FIELDS_ONLY_WHEN_REFUNDED] =
+	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' with refund fields' FROM packets"
+	 " WHERE status != 'REFUND' AND (refund_time IS NOT NULL OR refund_amount IS NOT NULL)",
+	[STORE_CHECK_NO_ORPHAN_SHARES] =
+	 "SELECT 'share of missing packet ' || packet_id FROM shares"
+	 " WHERE packet_id NOT IN (SELECT id FROM packets)",
+	[STORE_CHECK_NO_ORPHAN_LEDGER] =
+	 "SELECT 'ledger ' || id || ' of missing merchant ' || mch_id FROM ledger"
+	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)",
+	[STORE_CHECK_NO_ORPHAN_PACKETS] =
+	 "SELECT mch_id || '/' || mch_billno || ': merchant missing' FROM packets"
+	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)",
+	[STORE_CHECK_NO_ORPHAN_APPS] =
+	 "SELECT 'app ' || appid || ' of missing merchant ' || mch_id FROM apps"
+	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)",
+	/* The running counters the limits read equal the rows they summarise. */
+	[STORE_CHECK_MERCHANT_DAY_COUNTER] =
+	 "WITH r(mch_id, day, amount) AS (" DAY_MERCHANT_SQL ")"
+	 " SELECT 'day_merchant ' || mch_id || ' day ' || day || ': counter ' || IFNULL(kept, 'none')"
+	 " || ', rows ' || IFNULL(real, 'none') FROM (SELECT r.mch_id AS mch_id, r.day AS day,"
+	 " r.amount AS real, d.amount AS kept FROM r LEFT JOIN day_merchant d USING (mch_id, day)"
+	 " UNION SELECT d.mch_id, d.day, r.amount, d.amount FROM day_merchant d LEFT JOIN r"
+	 " USING (mch_id, day)) WHERE real IS NOT kept",
+	[STORE_CHECK_USER_DAY_COUNTER] =
+	 "WITH r(mch_id, openid, day, count, amount) AS (" DAY_USER_SQL ")"
+	 " SELECT 'day_user ' || mch_id || '/' || openid || ' day ' || day || ': counter ' ||"
+	 " IFNULL(kc || '/' || ka, 'none') || ', rows ' || IFNULL(rc || '/' || ra, 'none') FROM"
+	 " (SELECT r.mch_id AS mch_id, r.openid AS openid, r.day AS day, r.count AS rc,"
+	 " r.amount AS ra, d.count AS kc, d.amount AS ka FROM r LEFT JOIN day_user d"
+	 " USING (mch_id, openid, day) UNION SELECT d.mch_id, d.openid, d.day, r.count, r.amount,"
+	 " d.count, d.amount FROM day_user d LEFT JOIN r USING (mch_id, openid, day))"
+	 " WHERE rc IS NOT kc OR ra IS NOT ka",
+	[STORE_CHECK_STATUS_COUNTER] =
+	 "WITH r(mch_id, status, n) AS (" STATUS_COUNT_SQL ")"
+	 " SELECT 'status_count ' || mch_id || ' ' || status || ': counter ' || IFNULL(kept, 'none')"
+	 " || ', packets ' || IFNULL(real, 0) FROM (SELECT r.mch_id AS mch_id, r.status AS status,"
+	 " r.n AS real, c.n AS kept FROM r LEFT JOIN status_count c USING (mch_id, status)"
+	 " UNION SELECT c.mch_id, c.status, r.n, c.n FROM status_count c LEFT JOIN r"
+	 " USING (mch_id, status)) WHERE IFNULL(real, 0) != IFNULL(kept, 0)",
+	[STORE_CHECK_RATE_COUNTER] =
+	 "SELECT 'rate_second ' || r.mch_id || ' at ' || r.second || ': counter ' || r.count ||"
+	 " ', orders created ' || (SELECT COUNT(*) FROM packets p WHERE p.mch_id = r.mch_id"
+	 " AND p.created_at = r.second) FROM rate_second r WHERE r.count != (SELECT COUNT(*)"
+	 " FROM packets p WHERE p.mch_id = r.mch_id AND p.created_at = r.second)",
+};
+/* clang-format on */
+
+int store_check(struct store *s, enum store_check which, void (*row)(void *arg, const char *text),
+		void *arg)
+{
+	sqlite3_stmt *q = prepare(s, check_sql[which]);
+	int n = 0, rc;
+
+	if (!q)
+		return -1;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(q, 0);
+		row(arg, t ? (const char *)t : "");
+		n++;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? n : fail(s, "run check");
 }

@@ -183,25 +183,6 @@ int store_packets_created_since(struct store *s, const char *mch_id, int64_t sin
 int store_merchant_sent_since(struct store *s, const char *mch_id, int64_t day_start,
 			      int64_t *amount);
 
-/* The counters recomputed from the rows they summarise, as (mch_id, day,
- * amount) and (mch_id, openid, day, count, amount): for the migration
- * that created them and for the invariant checker. */
-#define STORE_ISSUED_STATUSES "('SENT', 'RECEIVED', 'RFUND_ING', 'REFUND')"
-#define STORE_STATUS_COUNT_SQL "SELECT mch_id, status, COUNT(*) FROM packets GROUP BY 1, 2"
-#define STORE_DAY_MERCHANT_SQL                                                         \
-	"SELECT mch_id, (send_time + 28800) / 86400, SUM(total_amount) FROM packets"   \
-	" WHERE send_time > 0 AND status IN " STORE_ISSUED_STATUSES " GROUP BY 1, 2"
-#define STORE_DAY_USER_SQL                                                               \
-	"SELECT mch_id, openid, day, SUM(c), SUM(a) FROM ("                              \
-	"SELECT p.mch_id AS mch_id, p.re_openid AS openid,"                              \
-	" (p.send_time + 28800) / 86400 AS day, 1 AS c, CASE p.hb_type WHEN 'NORMAL'"    \
-	" THEN p.total_amount ELSE IFNULL((SELECT s.amount FROM shares s"                \
-	" WHERE s.packet_id = p.id AND s.seq = 0), 0) END AS a FROM packets p"           \
-	" WHERE p.send_time > 0 AND p.status IN " STORE_ISSUED_STATUSES                  \
-	" UNION ALL SELECT p.mch_id, s.openid, (s.rcv_time + 28800) / 86400, 1, s.amount" \
-	" FROM shares s JOIN packets p ON p.id = s.packet_id"                            \
-	" WHERE s.openid IS NOT NULL AND s.openid != p.re_openid) GROUP BY 1, 2, 3"
-
 /* Writes. */
 /* The id the next packet inserted without one gets (AUTOINCREMENT: one
  * past the largest ever used), so a send can make its send_listid before
@@ -287,11 +268,65 @@ int store_ledger_each(struct store *s, int64_t packet_id,
 int store_status_counts(struct store *s, void (*row)(void *arg, const char *status, int64_t n),
 			void *arg);
 
-/* Runs a constant, parameterless query (the invariant checks) and calls
- * row(arg, text) with the first column of every row. Returns the number
- * of rows, or -1. */
+/* Runs a constant, parameterless query and calls row(arg, text) with the
+ * first column of every row. Returns the number of rows, or -1. Going:
+ * the checks are store_check; use a function of the store instead. */
 int store_each_text(struct store *s, const char *sql, void (*row)(void *arg, const char *text),
 		    void *arg);
+
+/* Money and size for /metrics, from counters and pragmas (no scan of the
+ * ledger): the amount issued (the per-day running totals), the amount
+ * refunded (through the status index), the database's bytes. */
+struct store_totals {
+	int64_t issued, refunded, bytes;
+};
+int store_totals(struct store *s, struct store_totals *out);
+
+/* The synchronous setting the connection runs with (PRAGMA synchronous:
+ * 1 NORMAL, 2 FULL; store_set_durability), or -1. */
+int store_durability(struct store *s);
+
+/* ---- the invariant checks ---- */
+
+/* The rules the whole database must obey (invariants.c names them), one
+ * query each in store.c that returns a text per row that breaks it. */
+enum store_check {
+	STORE_CHECK_SHARES_SUM_TO_TOTAL,
+	STORE_CHECK_SHARE_AT_LEAST_ONE_FEN,
+	STORE_CHECK_ISSUED_PACKET_HAS_SHARES,
+	STORE_CHECK_UNISSUED_PACKET_HAS_NO_SHARES,
+	STORE_CHECK_STATUS_KNOWN,
+	STORE_CHECK_ISSUED_PACKET_DEBITED_ONCE,
+	STORE_CHECK_UNISSUED_PACKET_NOT_DEBITED,
+	STORE_CHECK_SEND_ROWS_MATCH_PACKETS,
+	STORE_CHECK_BALANCE_EQUALS_LEDGER,
+	STORE_CHECK_BALANCE_NOT_NEGATIVE,
+	STORE_CHECK_SEND_LISTID_PRESENT,
+	STORE_CHECK_HELD_PACKET_HAS_REASON,
+	STORE_CHECK_RECEIVED_IFF_ALL_OPENED,
+	STORE_CHECK_OPENED_SHARE_COMPLETE,
+	STORE_CHECK_SHARES_OPENED_IN_ORDER,
+	STORE_CHECK_SEED_USER_OPENS_FIRST,
+	STORE_CHECK_ONE_SHARE_PER_OPENER,
+	STORE_CHECK_REFUND_IS_UNOPENED_REST,
+	STORE_CHECK_REFUND_CREDITED_ONCE,
+	STORE_CHECK_REFUND_FIELDS_ONLY_WHEN_REFUNDED,
+	STORE_CHECK_NO_ORPHAN_SHARES,
+	STORE_CHECK_NO_ORPHAN_LEDGER,
+	STORE_CHECK_NO_ORPHAN_PACKETS,
+	STORE_CHECK_NO_ORPHAN_APPS,
+	STORE_CHECK_MERCHANT_DAY_COUNTER,
+	STORE_CHECK_USER_DAY_COUNTER,
+	STORE_CHECK_STATUS_COUNTER,
+	STORE_CHECK_RATE_COUNTER,
+	STORE_CHECK__COUNT
+};
+
+/* Runs check which on s or on a reader (store_reader_open), inside the
+ * caller's transaction, calling row(arg, text) for every violation found.
+ * Returns their number, or -1. */
+int store_check(struct store *s, enum store_check which, void (*row)(void *arg, const char *text),
+		void *arg);
 
 /* ---- lifecycle catch-up and sliced sweeps ---- */
 
@@ -328,7 +363,7 @@ int store_can_share(const struct store *s);
  * begun here: it sees what was committed when it was opened, whatever the
  * loop commits afterwards (WAL). Opened and closed on the loop thread;
  * between the two it may be used by one other thread (the invariant
- * checker), and only store_each_text and store_first_error work on it;
+ * checker), and only store_check and store_first_error work on it;
  * its errors are not logged (the owner logs store_first_error). While one
  * is open, store_can_replace says 0. NULL with err when s cannot be shared
  * (store_can_share) or the file cannot be opened. */

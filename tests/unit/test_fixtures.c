@@ -132,12 +132,20 @@ static void test_reset_swaps(const char *shipped, const char *where)
 	if (!s)
 		return;
 	CHECK(fixtures_load(s, shipped, 1000, 0, err, sizeof(err)) == 1);
-	CHECK(store_each_text(s, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
-				 " WHERE i < 5000) INSERT INTO packets (mch_id, mch_billno, hb_type,"
-				 " status, wxappid, re_openid, send_name, wishing, act_name, remark,"
-				 " total_amount, total_num, created_at) SELECT '10000098', 'R' || i,"
-				 " 'NORMAL', 'SENDING', 'wx8888888888888888', 'o', 's', 'w', 'a', 'r',"
-				 " 100, 1, 5 FROM n", NULL, NULL) >= 0);
+	/* 5000 orders R1..R5000 (held, created at 5) to be swapped out. */
+	CHECK(store_begin(s) == 0);
+	for (int i = 1; i <= 5000; i++) {
+		char billno[16];
+		struct packet_new r = {.mch_id = "10000098", .mch_billno = billno,
+				       .hb_type = "NORMAL", .status = "SENDING",
+				       .wxappid = "wx8888888888888888", .re_openid = "o",
+				       .send_name = "s", .wishing = "w", .act_name = "a",
+				       .remark = "r", .total_amount = 100, .total_num = 1,
+				       .created_at = 5};
+		snprintf(billno, sizeof(billno), "R%d", i);
+		CHECK(store_packet_insert(s, &r, &id) == 0);
+	}
+	CHECK(store_commit(s) == 0);
 	CHECK(store_set_clock_offset(s, 4242) == 0);
 	CHECK(file ? stat(path, &before) == 0 : 1);
 	CHECK(fixtures_reset(s, shipped, NULL, 2000, err, sizeof(err)) == 0);
