@@ -4,6 +4,7 @@
  * when the answer says no (violations, not found), 2 on usage or
  * connection errors.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ static int cmd_merchant(const struct options *o, int argc, char **argv);
 static int cmd_reset(const struct options *o, int argc, char **argv);
 static int cmd_journal(const struct options *o, int argc, char **argv);
 static int cmd_faults(const struct options *o, int argc, char **argv);
+static int cmd_requests(const struct options *o, int argc, char **argv);
+static int cmd_verify(const struct options *o, int argc, char **argv);
 
 static const struct command commands[] = {
 	{"check", "check", "verify every invariant of the database; exit 1 and list them if any fails",
@@ -61,6 +64,15 @@ static const struct command commands[] = {
 	 "the last requests and answers, newest first, a page at a time (--all: every page); "
 	 "SIGN_ERRORs with what the server signed",
 	 cmd_journal},
+	{"requests",
+	 "requests [FILTERS] [--limit N] [--cursor C | --all]   FILTERS: [--endpoint E] [--mch-id ID] "
+	 "[--mch-billno B] [--re-openid O] [--err-code CODE] [--since TIME] [--until TIME]",
+	 "the requests merchant code sent that match the filters, with their parsed fields, "
+	 "newest first (TIME: 2026-02-01T10:00:00+08:00 or epoch seconds, business clock)",
+	 cmd_requests},
+	{"verify", "verify --count N [FILTERS]",
+	 "exit 0 when exactly N requests match the filters; else exit 1 showing what was sent",
+	 cmd_verify},
 	{"faults",
 	 "faults [list] [--limit N] [--cursor C | --all] | faults add [--api API] [--match NAME=VALUE]... [--err-code CODE] "
 	 "[--transport delay|hang|reset|empty|truncate|http_503|html_502] [--delay-ms N] "
@@ -335,6 +347,20 @@ static int safe(const char *v)
 				   "0123456789_-") == strlen(v);
 }
 
+/* Appends v to a query, percent-encoded (all but letters, digits, -_.~). */
+static void query_escape(struct buf *out, const char *v)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (isalnum(*p) || strchr("-_.~", *p)) {
+			buf_append(out, p, 1);
+		} else {
+			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+			buf_append(out, e, 3);
+		}
+	}
+}
+
 static int usage_of(const char *name)
 {
 	for (size_t i = 0; i < N_COMMANDS; i++)
@@ -550,7 +576,7 @@ static int list_command(const struct options *o, int argc, char **argv, const ch
 			const char *path, const char *const *names, const char *const *keys,
 			size_t n, const char *item_key, void (*print)(json_t *j))
 {
-	const char *allowed[8];
+	const char *allowed[16];
 	const char *cursor, *limit;
 	struct flags f;
 	struct buf url;
@@ -573,12 +599,14 @@ static int list_command(const struct options *o, int argc, char **argv, const ch
 	buf_puts(&url, path);
 	for (size_t i = 0; i < n; i++) {
 		const char *v = flag(&f, names[i]);
-		if (v && !safe(v)) {
+		if (!v)
+			continue;
+		if (!*v) {
 			buf_release(&url);
 			return usage_of(name);
 		}
-		if (v)
-			buf_printf(&url, "%c%s=%s", strchr(url.data, '?') ? '&' : '?', keys[i], v);
+		buf_printf(&url, "%c%s=", strchr(url.data, '?') ? '&' : '?', keys[i]);
+		query_escape(&url, v);
 	}
 	if (limit || all)
 		buf_printf(&url, "%climit=%s", strchr(url.data, '?') ? '&' : '?', limit ? limit : "1000");
@@ -753,6 +781,126 @@ static int cmd_journal(const struct options *o, int argc, char **argv)
 
 	return list_command(o, argc, argv, "journal", "/admin/v1/journal", names, keys, 2, "entries",
 			    print_journal);
+}
+
+/* ---- the verification API ---------------------------------------------- */
+
+static const char *const filter_flags[] = {"endpoint",   "mch-id",   "mch-billno", "re-openid",
+					   "err-code",   "since",    "until"};
+static const char *const filter_keys[] = {"endpoint",  "mch_id", "mch_billno", "re_openid",
+					  "err_code",  "since",  "until"};
+#define N_FILTERS (sizeof(filter_flags) / sizeof(filter_flags[0]))
+
+static void print_requests(json_t *j)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(j, "requests"), i, e) {
+		json_t *fields = json_object_get(e, "fields");
+		printf("#%lld %s %-16s %-10s %-28s %-12s %s\n", num(e, "seq"), str(e, "at"),
+		       str(e, "endpoint"), str(e, "mch_id"), str(e, "mch_billno"), str(e, "err_code"),
+		       json_is_object(fields) ? str(fields, "re_openid") : "(body not kept whole)");
+		if (json_is_object(fields) && json_object_get(fields, "total_amount"))
+			printf("    total_amount=%s total_num=%s\n", str(fields, "total_amount"),
+			       str(fields, "total_num"));
+	}
+	printf("(%lld matching%s)\n", num(j, "count"),
+	       json_is_true(json_object_get(j, "complete"))
+		       ? ""
+		       : "; the journal dropped requests, some may be missing");
+}
+
+static int cmd_requests(const struct options *o, int argc, char **argv)
+{
+	return list_command(o, argc, argv, "requests", "/admin/v1/requests", filter_flags,
+			    filter_keys, N_FILTERS, "requests", print_requests);
+}
+
+/* The query of the filters given ("" when none), and the same for people
+ * (" name=value..."). */
+static int filters_query(const struct flags *f, struct buf *q, struct buf *shown)
+{
+	for (size_t i = 0; i < N_FILTERS; i++) {
+		const char *v = flag(f, filter_flags[i]);
+		if (!v)
+			continue;
+		if (!*v)
+			return -1;
+		buf_puts(q, q->len ? "&" : "?");
+		buf_printf(q, "%s=", filter_keys[i]);
+		query_escape(q, v);
+		buf_printf(shown, " %s=%s", filter_keys[i], v);
+	}
+	return 0;
+}
+
+static int cmd_verify(const struct options *o, int argc, char **argv)
+{
+	const char *allowed[N_FILTERS + 2];
+	struct flags f;
+	struct buf q, url, shown;
+	const char *want_text;
+	long long want, got;
+	int status = 0, rc = EXIT_NO;
+	json_t *j = NULL, *list = NULL;
+
+	for (size_t i = 0; i < N_FILTERS; i++)
+		allowed[i] = filter_flags[i];
+	allowed[N_FILTERS] = "count";
+	allowed[N_FILTERS + 1] = NULL;
+	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos || !(want_text = flag(&f, "count")) ||
+	    !*want_text || strspn(want_text, "0123456789") != strlen(want_text) ||
+	    strlen(want_text) > 9)
+		return usage_of("verify");
+	want = atoll(want_text);
+	buf_init(&q);
+	buf_init(&url);
+	buf_init(&shown);
+	if (filters_query(&f, &q, &shown) != 0) {
+		buf_release(&q);
+		buf_release(&shown);
+		return usage_of("verify");
+	}
+	buf_printf(&url, "/admin/v1/requests/count%s", q.data ? q.data : "");
+	if (!(j = call(o, "GET", url.data, NULL, &status))) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (status != 200) {
+		rc = answer_error(o, status, j);
+		if (status == 409)
+			fprintf(stderr, "redpack-ctl: cannot verify: at least %lld matching\n",
+				num(j, "count_at_least"));
+		goto out;
+	}
+	got = num(j, "count");
+	if (got == want) {
+		if (o->json)
+			print_json(j);
+		else
+			printf("ok: %lld request(s) matching%s\n", got,
+			       shown.len ? shown.data : " (no filter)");
+		rc = 0;
+		goto out;
+	}
+	/* The mismatch: what was expected and what was sent. */
+	fprintf(stderr, "redpack-ctl: expected %lld request(s) matching%s, found %lld:\n", want,
+		shown.len ? shown.data : " (no filter)", got);
+	buf_reset(&url);
+	buf_printf(&url, "/admin/v1/requests%s%slimit=20", q.data ? q.data : "", q.len ? "&" : "?");
+	if ((list = call(o, "GET", url.data, NULL, &status)) && status == 200) {
+		if (o->json)
+			print_json(list);
+		else
+			print_requests(list);
+	}
+out:
+	json_decref(j);
+	json_decref(list);
+	buf_release(&q);
+	buf_release(&url);
+	buf_release(&shown);
+	return rc;
 }
 
 static void print_rule(json_t *r)

@@ -45,5 +45,13 @@ void admin_clock_set(struct admin_ctx *ctx, struct admin_request *req,
 
 /* admin_journal.c: the requests merchant code sent. */
 void admin_journal(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p);
+void admin_journal_clear(struct admin_ctx *ctx, struct admin_request *req,
+			 const struct admin_params *p);
+/* The verification API: the requests matching the filters, and their count
+ * (409 when the journal's bounds could make it wrong). */
+void admin_requests(struct admin_ctx *ctx, struct admin_request *req,
+		    const struct admin_params *p);
+void admin_requests_count(struct admin_ctx *ctx, struct admin_request *req,
+			  const struct admin_params *p);
 
 #endif

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "clock.h"
+#include "endpoints.h"
 #include "errors.h"
+#include "metrics.h"
 
 /* ---- the parameters of a call ------------------------------------------ */
 
@@ -143,6 +145,26 @@ static int valid_cursor(const char *v)
 	return parse_digits(v, &n) == 0 && n >= 1;
 }
 
+static int valid_endpoint(const char *v)
+{
+	for (int i = 0; i < ENDPOINT__COUNT; i++)
+		if (strcmp(metrics_endpoint_name(i), v) == 0)
+			return 1;
+	return 0;
+}
+
+/* A business time: ISO 8601 with its offset, or epoch seconds. */
+static int valid_time(const char *v)
+{
+	int64_t t;
+	return admin_parse_time(v, &t) == 0;
+}
+
+int admin_parse_time(const char *v, int64_t *t)
+{
+	return parse_digits(v, t) == 0 || clock_parse_iso8601(v, t) == 0 ? 0 : -1;
+}
+
 static const struct query_spec {
 	const char *name;
 	int (*valid)(const char *v); /* the decoded value, non-empty UTF-8 */
@@ -157,6 +179,13 @@ static const struct query_spec {
 	[QP_LIMIT] = {"limit", valid_limit, "must be an integer in 1..1000"},
 	[QP_CURSOR] = {"cursor", valid_cursor,
 		       "must be the \"next\" of the page before (a positive integer)"},
+	[QP_ENDPOINT] = {"endpoint", valid_endpoint,
+			 "must be sendredpack, sendgroupredpack or gethbinfo"},
+	[QP_RE_OPENID] = {"re_openid", valid_text, "must be at most 64 bytes"},
+	[QP_SINCE] = {"since", valid_time,
+		      "must be a time like 2026-02-01T10:00:00+08:00, or epoch seconds"},
+	[QP_UNTIL] = {"until", valid_time,
+		      "must be a time like 2026-02-01T10:00:00+08:00, or epoch seconds"},
 };
 
 static int hex_digit(char c)

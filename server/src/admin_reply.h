@@ -76,6 +76,10 @@ enum admin_query_id {
 	QP_ERR_CODE,
 	QP_LIMIT,
 	QP_CURSOR,
+	QP_ENDPOINT,
+	QP_RE_OPENID,
+	QP_SINCE,
+	QP_UNTIL,
 	QP__COUNT
 };
 
@@ -130,6 +134,10 @@ json_t *admin_body_or_reply(struct admin_request *req, const char *const *allowe
  * 400 naming the parameter. */
 int admin_query_or_reply(struct admin_request *req, unsigned accepted, int page,
 			 struct admin_params *p);
+
+/* A business time given as ISO 8601 with its offset or as epoch seconds
+ * (the since and until parameters): 0, or -1. */
+int admin_parse_time(const char *v, int64_t *t);
 
 /* ---- JSON of common things -------------------------------------------- */
 

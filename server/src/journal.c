@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "util.h"
 
 struct journal {
@@ -17,6 +18,8 @@ struct journal {
 	size_t count;
 	size_t bytes;
 	uint64_t next_seq;
+	uint64_t dropped;   /* entries the bounds dropped since the last clear */
+	int64_t dropped_at; /* the newest sim_at among them */
 	journal_explain_fn explain;
 	void *explain_arg;
 };
@@ -46,7 +49,14 @@ static void entry_free(struct journal_entry *e)
 	free(e);
 }
 
-static void drop_oldest(struct journal *j)
+static void count_dropped(struct journal *j, const struct journal_entry *e)
+{
+	j->dropped++;
+	if (e->sim_at > j->dropped_at)
+		j->dropped_at = e->sim_at;
+}
+
+static void remove_oldest(struct journal *j)
 {
 	struct journal_entry *e = j->ring[j->head];
 	j->ring[j->head] = NULL;
@@ -61,7 +71,7 @@ void journal_free(struct journal *j)
 	if (!j)
 		return;
 	while (j->count)
-		drop_oldest(j);
+		remove_oldest(j);
 	free(j->ring);
 	free(j);
 }
@@ -200,12 +210,16 @@ static void keep(struct journal *j, struct journal_entry *e)
 {
 	e->seq = j->next_seq++;
 	e->at = (int64_t)time(NULL);
+	e->sim_at = clock_now();
 	if (j->max_bytes && e->bytes > j->max_bytes) {
-		entry_free(e); /* larger than the whole budget: not kept */
+		count_dropped(j, e); /* larger than the whole budget: not kept */
+		entry_free(e);
 		return;
 	}
-	while (j->count && (j->count == j->max_entries || (j->max_bytes && j->bytes + e->bytes > j->max_bytes)))
-		drop_oldest(j);
+	while (j->count && (j->count == j->max_entries || (j->max_bytes && j->bytes + e->bytes > j->max_bytes))) {
+		count_dropped(j, j->ring[j->head]);
+		remove_oldest(j);
+	}
 	j->ring[(j->head + j->count) % j->max_entries] = e;
 	j->count++;
 	j->bytes += e->bytes;
@@ -323,6 +337,21 @@ void journal_each(const struct journal *j, int (*fn)(void *arg, const struct jou
 		  void *arg)
 {
 	journal_each_before(j, 0, fn, arg);
+}
+
+uint64_t journal_dropped(const struct journal *j, int64_t *newest_at)
+{
+	if (newest_at)
+		*newest_at = j->dropped ? j->dropped_at : 0;
+	return j->dropped;
+}
+
+void journal_clear(struct journal *j)
+{
+	while (j->count)
+		remove_oldest(j);
+	j->dropped = 0;
+	j->dropped_at = 0;
 }
 
 size_t journal_count(const struct journal *j)

@@ -21,6 +21,7 @@ struct journal;
 struct journal_entry {
 	uint64_t seq;
 	int64_t at;          /* real time, epoch seconds */
+	int64_t sim_at;      /* the simulated business clock then (clock_now) */
 	char *endpoint;
 	char *mch_id;
 	char *mch_billno;
@@ -89,6 +90,16 @@ void journal_each(const struct journal *j, int (*fn)(void *arg, const struct jou
  * Finding the start costs O(log n). */
 void journal_each_before(const struct journal *j, uint64_t before_seq,
 			 int (*fn)(void *arg, const struct journal_entry *e), void *arg);
+
+/* What the bounds dropped since the journal began or was last cleared:
+ * how many entries, and the newest business time (sim_at) among them in
+ * *newest_at (0 when none). A count over the journal is exact only for
+ * a window that starts after that time. */
+uint64_t journal_dropped(const struct journal *j, int64_t *newest_at);
+
+/* Drops every entry, and forgets what was dropped before: a test's clean
+ * start. Sequence numbers go on. */
+void journal_clear(struct journal *j);
 
 /* Current use, for the tests and metrics. */
 size_t journal_count(const struct journal *j);

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "journal.h"
 
 struct seen {
@@ -35,6 +36,21 @@ static struct seen walk(const struct journal *j, int stop_after)
 	s.stop_after = stop_after;
 	journal_each(j, collect, &s);
 	return s;
+}
+
+/* The business time of the i-th newest entry. */
+static int64_t sim_at_of;
+static int grab_at(void *arg, const struct journal_entry *e)
+{
+	int *left = arg;
+	sim_at_of = e->sim_at;
+	return (*left)-- == 0;
+}
+
+static int64_t at_of(const struct journal *j, int i)
+{
+	journal_each(j, grab_at, &i);
+	return sim_at_of;
 }
 
 /* One entry of a fixed shape: every string the same length for each i
@@ -548,6 +564,40 @@ static void explained_when_read(void)
 	journal_free(j);
 }
 
+/* What the bounds drop is counted, with the newest business time among
+ * it, until the journal is cleared (the verification API's exactness). */
+static void dropped_and_cleared(void)
+{
+	struct journal *j = journal_new(2, 0);
+	int64_t newest = -1;
+	struct seen s;
+
+	clock_set_offset(0);
+	CHECK(journal_dropped(j, &newest) == 0 && newest == 0);
+	add(j, 1);
+	add(j, 2);
+	CHECK(journal_dropped(j, &newest) == 0);
+	clock_set_offset(1000);
+	add(j, 3); /* drops BILL1, recorded at offset 0 */
+	CHECK(journal_dropped(j, &newest) == 1);
+	CHECK(newest >= clock_now() - 1000 - 5 && newest <= clock_now() - 1000);
+	add(j, 4); /* drops BILL2, also at offset 0 */
+	CHECK(journal_dropped(j, NULL) == 2);
+	add(j, 5); /* drops BILL3, at offset 1000: the newest dropped moves on */
+	CHECK(journal_dropped(j, &newest) == 3 && newest >= clock_now() - 5);
+	s = walk(j, 0);
+	CHECK(s.n == 2 && s.seq[0] == 5);
+	CHECK(at_of(j, 0) >= clock_now() - 5);
+	journal_clear(j);
+	CHECK(journal_count(j) == 0 && journal_bytes(j) == 0);
+	CHECK(journal_dropped(j, &newest) == 0 && newest == 0);
+	add(j, 6); /* sequence numbers go on */
+	s = walk(j, 0);
+	CHECK(s.n == 1 && s.seq[0] == 6);
+	clock_set_offset(0);
+	journal_free(j);
+}
+
 int main(void)
 {
 	explained_when_read();
@@ -559,5 +609,6 @@ int main(void)
 	large_entries();
 	bodies_and_copies();
 	churn();
+	dropped_and_cleared();
 	return check_done("test_journal");
 }
