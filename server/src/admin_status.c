@@ -88,26 +88,12 @@ static void front_end(struct buf *out)
 		   metrics_connections_open(0), metrics_connections_open(1));
 }
 
-/* Money and size, from counters and pragmas (no scan of the ledger): the
- * issued amounts are the per-day running totals; refunds go through
- * the status index. */
-#define TOTALS_SQL                                                                          \
-	"SELECT (SELECT IFNULL(SUM(amount), 0) FROM day_merchant) || ' ' ||"                \
-	" (SELECT IFNULL(SUM(refund_amount), 0) FROM packets WHERE status = 'REFUND') || ' ' ||" \
-	" (SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size())"
-
-static void on_totals(void *arg, const char *text)
-{
-	long long *v = arg;
-	if (sscanf(text, "%lld %lld %lld", &v[0], &v[1], &v[2]) != 3)
-		v[0] = v[1] = v[2] = -1;
-}
-
+/* Money and size (store_totals: counters and pragmas, no scan). */
 static void totals(struct admin_ctx *ctx, struct buf *out)
 {
-	long long v[3] = {-1, -1, -1};
+	struct store_totals t;
 
-	if (store_each_text(ctx->redpack->store, TOTALS_SQL, on_totals, v) != 1 || v[0] < 0)
+	if (store_totals(ctx->redpack->store, &t) != 0)
 		return; /* logged by the store */
 	buf_printf(out, "# HELP redpack_money_sent_fen Amount issued in packets (fen), refunds not"
 			" deducted.\n# TYPE redpack_money_sent_fen gauge\nredpack_money_sent_fen %lld\n"
@@ -116,7 +102,7 @@ static void totals(struct admin_ctx *ctx, struct buf *out)
 			"redpack_money_refunded_fen %lld\n"
 			"# HELP redpack_db_bytes Database size (page_count * page_size).\n"
 			"# TYPE redpack_db_bytes gauge\nredpack_db_bytes %lld\n",
-		   v[0], v[1], v[2]);
+		   (long long)t.issued, (long long)t.refunded, (long long)t.bytes);
 }
 
 /* Prometheus text format. */
