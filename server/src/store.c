@@ -18,248 +18,42 @@
 
 /* ---- schema ------------------------------------------------------------ */
 
-/* Migration 5's counters recomputed from the rows they summarise. */
-#define ISSUED_STATUSES "('SENT', 'RECEIVED', 'RFUND_ING', 'REFUND')"
-#define ISSUED_STATUSES_SQL ISSUED_STATUSES
-#define STORE_STATUS_COUNT_SQL "SELECT mch_id, status, COUNT(*) FROM packets GROUP BY 1, 2"
-#define STORE_DAY_MERCHANT_SQL                                                         \
-	"SELECT mch_id, (send_time + 28800) / 86400, SUM(total_amount) FROM packets"   \
-	" WHERE send_time > 0 AND status IN " ISSUED_STATUSES " GROUP BY 1, 2"
-#define STORE_DAY_USER_SQL                                                               \
-	"SELECT mch_id, openid, day, SUM(c), SUM(a) FROM ("                              \
-	"SELECT p.mch_id AS mch_id, p.re_openid AS openid,"                              \
-	" (p.send_time + 28800) / 86400 AS day, 1 AS c, CASE p.hb_type WHEN 'NORMAL'"    \
-	" THEN p.total_amount ELSE IFNULL((SELECT s.amount FROM shares s"                \
-	" WHERE s.packet_id = p.id AND s.seq = 0), 0) END AS a FROM packets p"           \
-	" WHERE p.send_time > 0 AND p.status IN " ISSUED_STATUSES                        \
-	" UNION ALL SELECT p.mch_id, s.openid, (s.rcv_time + 28800) / 86400, 1, s.amount" \
-	" FROM shares s JOIN packets p ON p.id = s.packet_id"                            \
-	" WHERE s.openid IS NOT NULL AND s.openid != p.re_openid) GROUP BY 1, 2, 3"
-/* The same test as "X IN " ISSUED_STATUSES, without the temporary b-tree
- * SQLite builds for a constant list of more than two values. */
-#define ISSUED_CASE(x)                                                                      \
-	"CASE " x " WHEN 'SENT' THEN 1 WHEN 'RECEIVED' THEN 1 WHEN 'RFUND_ING' THEN 1"     \
-	" WHEN 'REFUND' THEN 1 ELSE 0 END"
+/* schema.sql, embedded by the build (CMakeLists.txt writes schema.c). */
+extern const char store_schema_sql[];
 
-/* migrations[i] brings user_version from i to i + 1. Never edit a
- * released row: add one. */
-static const char *const migrations[] = {
-	"CREATE TABLE merchants ("
-	"  mch_id TEXT PRIMARY KEY,"
-	"  name TEXT NOT NULL,"
-	"  api_key TEXT NOT NULL,"
-	"  balance INTEGER NOT NULL DEFAULT 0 CHECK (balance >= 0),"
-	"  sends_per_minute INTEGER NOT NULL,"
-	"  packets_per_user_per_day INTEGER NOT NULL,"
-	"  amount_per_user_per_day INTEGER NOT NULL,"
-	"  amount_per_day INTEGER NOT NULL"
-	");"
-	"CREATE TABLE apps ("
-	"  mch_id TEXT NOT NULL REFERENCES merchants(mch_id),"
-	"  appid TEXT NOT NULL,"
-	"  kind TEXT NOT NULL CHECK (kind IN ('MP', 'APP')),"
-	"  PRIMARY KEY (mch_id, appid)"
-	");"
-	"CREATE TABLE scenes ("
-	"  mch_id TEXT NOT NULL REFERENCES merchants(mch_id),"
-	"  scene_id TEXT NOT NULL,"
-	"  PRIMARY KEY (mch_id, scene_id)"
-	");"
-	"CREATE TABLE users ("
-	"  openid TEXT PRIMARY KEY,"
-	"  appid TEXT NOT NULL"
-	");"
-	"CREATE TABLE packets ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  mch_id TEXT NOT NULL REFERENCES merchants(mch_id),"
-	"  mch_billno TEXT NOT NULL,"
-	"  hb_type TEXT NOT NULL CHECK (hb_type IN ('GROUP', 'NORMAL')),"
-	"  status TEXT NOT NULL,"
-	"  wxappid TEXT NOT NULL, re_openid TEXT NOT NULL,"
-	"  send_name TEXT NOT NULL, wishing TEXT NOT NULL,"
-	"  act_name TEXT NOT NULL, remark TEXT NOT NULL,"
-	"  scene_id TEXT, client_ip TEXT, amt_type TEXT,"
-	"  total_amount INTEGER NOT NULL CHECK (total_amount > 0),"
-	"  total_num INTEGER NOT NULL CHECK (total_num > 0),"
-	"  send_listid TEXT UNIQUE,"
-	"  err_code TEXT, reason TEXT,"
-	"  created_at INTEGER NOT NULL,"
-	"  send_time INTEGER,"
-	"  refund_time INTEGER, refund_amount INTEGER,"
-	"  UNIQUE (mch_id, mch_billno)"
-	");"
-	"CREATE INDEX packets_by_receiver ON packets(mch_id, re_openid, send_time);"
-	"CREATE INDEX packets_by_created ON packets(mch_id, created_at);"
-	"CREATE INDEX packets_by_sent ON packets(mch_id, send_time);"
-	"CREATE TABLE shares ("
-	"  packet_id INTEGER NOT NULL REFERENCES packets(id),"
-	"  seq INTEGER NOT NULL,"
-	"  amount INTEGER NOT NULL CHECK (amount >= 1),"
-	"  openid TEXT, rcv_time INTEGER,"
-	"  PRIMARY KEY (packet_id, seq)"
-	");"
-	"CREATE TABLE ledger ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  mch_id TEXT NOT NULL REFERENCES merchants(mch_id),"
-	"  amount INTEGER NOT NULL,"
-	"  kind TEXT NOT NULL CHECK (kind IN ('fixture', 'topup', 'set', 'send', 'refund')),"
-	"  packet_id INTEGER REFERENCES packets(id),"
-	"  at INTEGER NOT NULL"
-	");"
-	"CREATE INDEX ledger_by_merchant ON ledger(mch_id);",
+#define MIGRATION_MARK "-- migration "
 
-	/* 2: the lifecycle: persisted clock, sweeps, receipts by opener. */
-	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-	"CREATE INDEX packets_by_status ON packets(status, send_time);"
-	"CREATE INDEX packets_by_billno ON packets(mch_billno);"
-	"CREATE INDEX shares_by_opener ON shares(openid, rcv_time);"
-	"CREATE INDEX ledger_by_packet ON ledger(packet_id);",
+/* Migration n (1-based) of schema.sql: the text from the line after its
+ * marker line ("-- migration n") to the next marker or the end, into
+ * *start and *len. Returns 0, or -1 when there is no migration n or the
+ * markers are not numbered 1, 2, 3... in order. */
+static const char *next_line(const char *p)
+{
+	const char *nl = strchr(p, '\n');
+	return nl ? nl + 1 : p + strlen(p);
+}
 
-	/* 3: the merchant's API switch and IP allow-list. */
-	"ALTER TABLE merchants ADD COLUMN api_enabled INTEGER NOT NULL DEFAULT 1;"
-	"ALTER TABLE merchants ADD COLUMN ip_allowlist TEXT NOT NULL DEFAULT '';",
+static int migration_text(int n, const char **start, size_t *len)
+{
+	const char *line = store_schema_sql, *begin = NULL;
+	int seen = 0;
 
-	/* 4: a PROCESSING order that settles by itself (a fault rule's delay). */
-	"ALTER TABLE packets ADD COLUMN settle_at INTEGER;"
-	"ALTER TABLE packets ADD COLUMN settle_to TEXT CHECK (settle_to IN ('SENT', 'FAILED'));",
-
-	/* 5: running counters for the rate and the daily limits, so a send
-	 * looks its limits up by key instead of summing a growing table.
-	 * Triggers keep them in the same transaction as the rows they count,
-	 * whichever code path writes those rows. A day is a Beijing calendar
-	 * day: (t + 8 h) / 24 h. Rows are only deleted by a reset, which
-	 * clears the counters itself. */
-	"CREATE TABLE rate_second ("
-	"  mch_id TEXT NOT NULL, second INTEGER NOT NULL, count INTEGER NOT NULL,"
-	"  PRIMARY KEY (mch_id, second)) WITHOUT ROWID;"
-	"CREATE TABLE day_merchant ("
-	"  mch_id TEXT NOT NULL, day INTEGER NOT NULL, amount INTEGER NOT NULL,"
-	"  PRIMARY KEY (mch_id, day)) WITHOUT ROWID;"
-	"CREATE TABLE day_user ("
-	"  mch_id TEXT NOT NULL, openid TEXT NOT NULL, day INTEGER NOT NULL,"
-	"  count INTEGER NOT NULL, amount INTEGER NOT NULL,"
-	"  PRIMARY KEY (mch_id, openid, day)) WITHOUT ROWID;"
-	/* Every order counts for the rate when created; seconds older than
-	 * two minutes are pruned as new ones come (by key, a few rows). */
-	"CREATE TRIGGER count_created AFTER INSERT ON packets BEGIN"
-	"  INSERT INTO rate_second VALUES (NEW.mch_id, NEW.created_at, 1)"
-	"    ON CONFLICT DO UPDATE SET count = count + 1;"
-	"  DELETE FROM rate_second WHERE mch_id = NEW.mch_id AND second < NEW.created_at - 120;"
-	"END;"
-	/* An issued packet: the merchant's day, and its receiver's count (a
-	 * normal packet's amount too; a group's seed share comes with the
-	 * share row). Issued at insert, or later by a settle. */
-	"CREATE TRIGGER count_issued_insert AFTER INSERT ON packets"
-	"  WHEN NEW.send_time > 0 AND NEW.status IN " ISSUED_STATUSES_SQL " BEGIN"
-	"  INSERT INTO day_merchant VALUES (NEW.mch_id, (NEW.send_time + 28800) / 86400,"
-	"    NEW.total_amount) ON CONFLICT DO UPDATE SET amount = amount + excluded.amount;"
-	"  INSERT INTO day_user VALUES (NEW.mch_id, NEW.re_openid, (NEW.send_time + 28800) / 86400,"
-	"    1, CASE NEW.hb_type WHEN 'NORMAL' THEN NEW.total_amount ELSE 0 END)"
-	"    ON CONFLICT DO UPDATE SET count = count + 1, amount = amount + excluded.amount;"
-	"END;"
-	"CREATE TRIGGER count_issued_update AFTER UPDATE OF send_time ON packets"
-	"  WHEN IFNULL(OLD.send_time, 0) = 0 AND NEW.send_time > 0"
-	"  AND NEW.status IN " ISSUED_STATUSES_SQL " BEGIN"
-	"  INSERT INTO day_merchant VALUES (NEW.mch_id, (NEW.send_time + 28800) / 86400,"
-	"    NEW.total_amount) ON CONFLICT DO UPDATE SET amount = amount + excluded.amount;"
-	"  INSERT INTO day_user VALUES (NEW.mch_id, NEW.re_openid, (NEW.send_time + 28800) / 86400,"
-	"    1, CASE NEW.hb_type WHEN 'NORMAL' THEN NEW.total_amount ELSE 0 END)"
-	"    ON CONFLICT DO UPDATE SET count = count + 1, amount = amount + excluded.amount;"
-	"END;"
-	/* A group's first share is its seed user's. */
-	"CREATE TRIGGER count_seed_share AFTER INSERT ON shares WHEN NEW.seq = 0 BEGIN"
-	"  INSERT INTO day_user SELECT p.mch_id, p.re_openid, (p.send_time + 28800) / 86400, 0,"
-	"    NEW.amount FROM packets p WHERE p.id = NEW.packet_id AND p.hb_type = 'GROUP'"
-	"    AND p.send_time > 0 AND p.status IN " ISSUED_STATUSES_SQL
-	"    ON CONFLICT DO UPDATE SET amount = amount + excluded.amount;"
-	"END;"
-	/* A share opened by someone else than the seed user is theirs. */
-	"CREATE TRIGGER count_opened AFTER UPDATE OF openid ON shares"
-	"  WHEN OLD.openid IS NULL AND NEW.openid IS NOT NULL BEGIN"
-	"  INSERT INTO day_user SELECT p.mch_id, NEW.openid, (NEW.rcv_time + 28800) / 86400, 1,"
-	"    NEW.amount FROM packets p WHERE p.id = NEW.packet_id AND p.re_openid != NEW.openid"
-	"    ON CONFLICT DO UPDATE SET count = count + 1, amount = amount + excluded.amount;"
-	"END;"
-	/* What an older database already holds. */
-	"INSERT INTO rate_second SELECT mch_id, created_at, COUNT(*) FROM packets"
-	"  GROUP BY mch_id, created_at;"
-	"INSERT INTO day_merchant " STORE_DAY_MERCHANT_SQL ";"
-	"INSERT INTO day_user " STORE_DAY_USER_SQL ";",
-
-	/* 6: the indexes the limit checks summed over: the counters replaced
-	 * them, and each was three more pages to write on every send. */
-	"DROP INDEX packets_by_receiver;"
-	"DROP INDEX packets_by_created;"
-	"DROP INDEX packets_by_sent;",
-
-	/* 7: packets per merchant and status, for /metrics without a scan. */
-	"CREATE TABLE status_count ("
-	"  mch_id TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,"
-	"  PRIMARY KEY (mch_id, status)) WITHOUT ROWID;"
-	"CREATE TRIGGER count_status_insert AFTER INSERT ON packets BEGIN"
-	"  INSERT INTO status_count VALUES (NEW.mch_id, NEW.status, 1)"
-	"    ON CONFLICT DO UPDATE SET n = n + 1;"
-	"END;"
-	"CREATE TRIGGER count_status_update AFTER UPDATE OF status ON packets"
-	"  WHEN OLD.status != NEW.status BEGIN"
-	"  UPDATE status_count SET n = n - 1 WHERE mch_id = OLD.mch_id AND status = OLD.status;"
-	"  INSERT INTO status_count VALUES (NEW.mch_id, NEW.status, 1)"
-	"    ON CONFLICT DO UPDATE SET n = n + 1;"
-	"END;"
-	"INSERT INTO status_count " STORE_STATUS_COUNT_SQL ";",
-
-	/* 8: no constant IN list of more than two values on the send path.
-	 * SQLite evaluates one through a temporary b-tree built for each run
-	 * of the statement or trigger: three per send (the ledger's CHECK and
-	 * two triggers' issued test), a third of SQLite's instructions on a
-	 * send zeroing and filling their pages. The same tests as CASEs; the
-	 * ledger is rebuilt for its CHECK, keeping its ids and sequence. */
-	"DROP TRIGGER count_issued_insert;"
-	"DROP TRIGGER count_issued_update;"
-	"DROP TRIGGER count_seed_share;"
-	"CREATE TRIGGER count_issued_insert AFTER INSERT ON packets"
-	"  WHEN NEW.send_time > 0 AND " ISSUED_CASE("NEW.status") " BEGIN"
-	"  INSERT INTO day_merchant VALUES (NEW.mch_id, (NEW.send_time + 28800) / 86400,"
-	"    NEW.total_amount) ON CONFLICT DO UPDATE SET amount = amount + excluded.amount;"
-	"  INSERT INTO day_user VALUES (NEW.mch_id, NEW.re_openid, (NEW.send_time + 28800) / 86400,"
-	"    1, CASE NEW.hb_type WHEN 'NORMAL' THEN NEW.total_amount ELSE 0 END)"
-	"    ON CONFLICT DO UPDATE SET count = count + 1, amount = amount + excluded.amount;"
-	"END;"
-	"CREATE TRIGGER count_issued_update AFTER UPDATE OF send_time ON packets"
-	"  WHEN IFNULL(OLD.send_time, 0) = 0 AND NEW.send_time > 0"
-	"  AND " ISSUED_CASE("NEW.status") " BEGIN"
-	"  INSERT INTO day_merchant VALUES (NEW.mch_id, (NEW.send_time + 28800) / 86400,"
-	"    NEW.total_amount) ON CONFLICT DO UPDATE SET amount = amount + excluded.amount;"
-	"  INSERT INTO day_user VALUES (NEW.mch_id, NEW.re_openid, (NEW.send_time + 28800) / 86400,"
-	"    1, CASE NEW.hb_type WHEN 'NORMAL' THEN NEW.total_amount ELSE 0 END)"
-	"    ON CONFLICT DO UPDATE SET count = count + 1, amount = amount + excluded.amount;"
-	"END;"
-	"CREATE TRIGGER count_seed_share AFTER INSERT ON shares WHEN NEW.seq = 0 BEGIN"
-	"  INSERT INTO day_user SELECT p.mch_id, p.re_openid, (p.send_time + 28800) / 86400, 0,"
-	"    NEW.amount FROM packets p WHERE p.id = NEW.packet_id AND p.hb_type = 'GROUP'"
-	"    AND p.send_time > 0 AND " ISSUED_CASE("p.status")
-	"    ON CONFLICT DO UPDATE SET amount = amount + excluded.amount;"
-	"END;"
-	"CREATE TEMP TABLE ledger_seq AS"
-	"  SELECT seq FROM sqlite_sequence WHERE name = 'ledger';"
-	"CREATE TABLE ledger_new ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  mch_id TEXT NOT NULL REFERENCES merchants(mch_id),"
-	"  amount INTEGER NOT NULL,"
-	"  kind TEXT NOT NULL CHECK (CASE kind WHEN 'fixture' THEN 1 WHEN 'topup' THEN 1"
-	"    WHEN 'set' THEN 1 WHEN 'send' THEN 1 WHEN 'refund' THEN 1 ELSE 0 END),"
-	"  packet_id INTEGER REFERENCES packets(id),"
-	"  at INTEGER NOT NULL"
-	");"
-	"INSERT INTO ledger_new SELECT id, mch_id, amount, kind, packet_id, at FROM ledger;"
-	"DROP TABLE ledger;"
-	"ALTER TABLE ledger_new RENAME TO ledger;"
-	"DELETE FROM sqlite_sequence WHERE name = 'ledger';"
-	"INSERT INTO sqlite_sequence (name, seq) SELECT 'ledger', seq FROM temp.ledger_seq;"
-	"DROP TABLE temp.ledger_seq;"
-	"CREATE INDEX ledger_by_merchant ON ledger(mch_id);"
-	"CREATE INDEX ledger_by_packet ON ledger(packet_id);",
-};
+	for (; *line; line = next_line(line)) {
+		if (strncmp(line, MIGRATION_MARK, strlen(MIGRATION_MARK)) != 0)
+			continue;
+		if (atoi(line + strlen(MIGRATION_MARK)) != ++seen)
+			return -1;
+		if (begin)
+			break;
+		if (seen == n)
+			begin = next_line(line);
+	}
+	if (!begin)
+		return -1;
+	*start = begin;
+	*len = (size_t)(line - begin);
+	return 0;
+}
 
 #define PACKET_COLUMNS "SELECT id, mch_id, mch_billno, hb_type, status, wxappid, re_openid," \
 	" total_amount, total_num, IFNULL(send_listid, ''), IFNULL(err_code, '')," \
@@ -270,7 +64,24 @@ static const char *const migrations[] = {
 
 int store_schema_version(void)
 {
-	return (int)(sizeof(migrations) / sizeof(migrations[0]));
+	const char *start;
+	size_t len;
+	int n = 0;
+
+	while (migration_text(n + 1, &start, &len) == 0)
+		n++;
+	return n;
+}
+
+/* The marker lines of schema.sql, numbered or not: more than
+ * store_schema_version says means one is out of order. */
+static int migration_marks(void)
+{
+	int n = 0;
+
+	for (const char *line = store_schema_sql; *line; line = next_line(line))
+		n += strncmp(line, MIGRATION_MARK, strlen(MIGRATION_MARK)) == 0;
+	return n;
 }
 
 /* ---- statements -------------------------------------------------------- */
@@ -509,40 +320,54 @@ static int add_functions(sqlite3 *db)
 	return 0;
 }
 
+/* Runs the migrations of schema.sql the database lacks, each in one
+ * transaction with its user_version. */
 static int migrate(struct store *s, char *err, size_t errlen)
 {
 	sqlite3_stmt *q = NULL;
-	int version = 0;
-	size_t target = sizeof(migrations) / sizeof(migrations[0]);
+	int version = 0, target = store_schema_version();
 
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
-		goto error;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
+		return -1;
+	}
 	if (sqlite3_step(q) == SQLITE_ROW)
 		version = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
-	if (version < 0 || (size_t)version > target) {
-		snprintf(err, errlen, "database schema version %d is newer than this build (%zu)",
+	if (migration_marks() != target) {
+		snprintf(err, errlen, "schema.sql: the migrations are not numbered 1 to %d in order",
+			 migration_marks());
+		return -1;
+	}
+	if (version < 0 || version > target) {
+		snprintf(err, errlen, "database schema version %d is newer than this build (%d)",
 			 version, target);
 		return -1;
 	}
-	for (size_t v = (size_t)version; v < target; v++) {
-		char *sql = NULL;
-		char pragma[64];
-		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %zu;", v + 1);
-		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_exec(s->db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "migration %zu: %s", v + 1, sqlite3_errmsg(s->db));
+	for (int v = version; v < target; v++) {
+		const char *start;
+		size_t len;
+		char *sql, pragma[64];
+		int ok;
+
+		if (migration_text(v + 1, &start, &len) != 0) {
+			snprintf(err, errlen, "schema.sql: no migration %d", v + 1);
+			return -1;
+		}
+		sql = xstrndup(start, len);
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d;", v + 1);
+		ok = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+		     sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+		     sqlite3_exec(s->db, pragma, NULL, NULL, NULL) == SQLITE_OK &&
+		     sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+		free(sql);
+		if (!ok) {
+			snprintf(err, errlen, "migration %d: %s", v + 1, sqlite3_errmsg(s->db));
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-			free(sql);
 			return -1;
 		}
 	}
 	return 0;
-error:
-	snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
-	return -1;
 }
 
 /* Creates the file with mode 0600 before SQLite opens it, so the API
