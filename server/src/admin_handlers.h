@@ -15,6 +15,8 @@ void admin_healthz(struct admin_ctx *ctx, struct admin_request *req, const struc
 void admin_check(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p);
 void admin_metrics(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p);
 void admin_errors(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p);
+/* admin_openapi.c: this API's OpenAPI description (server/src/openapi.json). */
+void admin_openapi(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p);
 
 /* admin_packets.c: packets and what happens to them (claims, settling). */
 void admin_packets(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p);
