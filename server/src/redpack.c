@@ -440,7 +440,7 @@ enum settle_result redpack_settle(struct redpack *rp, const char *mch_id, const 
 const struct redpack_limit redpack_limits[] = {LIMITS(LIMIT_ROW)};
 _Static_assert(sizeof(redpack_limits) / sizeof(redpack_limits[0]) == REDPACK_LIMITS,
 	       "REDPACK_LIMITS counts the rows of LIMITS");
-const char *const redpack_limit_names = LIMITS(LIMIT_NAME) + 2;
+const char *const redpack_limit_names = &(LIMITS(LIMIT_NAME))[2]; /* past the first ", " */
 
 int64_t *redpack_limit_of(struct merchant *m, size_t i)
 {
