@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "config.h"
 #include "ctl_http.h"
 
 #include "ctl.h"
@@ -92,7 +93,8 @@ static void usage(FILE *out)
 		     "http://127.0.0.1:8444]\n"
 		     "  --admin-token T    bearer token [$REDPACK_ADMIN_TOKEN]\n"
 		     "  --json             print the JSON answer as is\n"
-		     "  --timeout S        seconds to wait for an answer [10]\n\n"
+		     "  --timeout S        seconds to wait for an answer [10]\n"
+		     "  --version          print the version and exit\n\n"
 		     "commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  %-12s %s\n", commands[i].usage, commands[i].help);
@@ -137,14 +139,119 @@ static int wants_help(int argc, char **argv)
 	return 0;
 }
 
+/* Flags of a subcommand: "--name value" or "--name=value" pairs among
+ * the positionals ("--name" alone for a switch, stored with the value
+ * "1"). */
+struct flags {
+	const char *names[8];
+	const char *values[8];
+	int count;
+	const char *pos[4];
+	int npos;
+	const char *repeat[16]; /* values of a repeatable flag */
+	int nrepeat;
+};
+
+static const char *flag(const struct flags *f, const char *name);
+
+/* Set once a command's arguments were refused with a message that says
+ * why: usage_of then adds nothing. */
+static int refused;
+
+/* Refuses the arguments of command cmd: "redpack-ctl: WHY for CMD (see
+ * redpack-ctl CMD --help)" on stderr; returns -1. */
+static int refuse(const char *cmd, const char *fmt, const char *what)
+{
+	fprintf(stderr, "redpack-ctl: ");
+	fprintf(stderr, fmt, what);
+	fprintf(stderr, " for %s (see redpack-ctl %s --help)\n", cmd, cmd);
+	refused = 1;
+	return -1;
+}
+
+/* Parses argv[1..] of command cmd into f; allowed is a NULL-terminated
+ * list of flag names (one may end in "*": repeatable; in "!": a switch
+ * without a value). Returns 0, or -1 having said what is wrong: the
+ * unknown option by name, a missing value, a switch twice, one argument
+ * too many. */
+static int parse_flags(const char *cmd, int argc, char **argv, const char *const *allowed,
+		       struct flags *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *eq, *value;
+		size_t len;
+
+		if (arg[0] != '-' || arg[1] == '\0') {
+			if (f->npos == 4)
+				return refuse(cmd, "unexpected argument '%s'", arg);
+			f->pos[f->npos++] = arg;
+			continue;
+		}
+		if (arg[1] != '-')
+			return refuse(cmd, "unknown option '%s'", arg);
+		eq = strchr(arg, '=');
+		len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+		const char *const *a;
+		for (a = allowed; *a; a++)
+			if (strcspn(*a, "*!") == len && strncmp(*a, arg + 2, len) == 0)
+				break;
+		if (!*a) {
+			char shown[64];
+			snprintf(shown, sizeof(shown), "%.*s", (int)(len + 2 < 60 ? len + 2 : 60), arg);
+			return refuse(cmd, "unknown option '%s'", shown);
+		}
+		if (strchr(*a, '!')) {
+			if (eq)
+				return refuse(cmd, "option '%s' takes no value", arg);
+			if (flag(f, *a))
+				return refuse(cmd, "option '%s' given twice", arg);
+			if (f->count == 8)
+				return refuse(cmd, "too many options ('%s')", arg);
+			f->names[f->count] = *a;
+			f->values[f->count++] = "1";
+			continue;
+		}
+		if (eq) {
+			value = eq + 1;
+		} else if (i + 1 == argc) {
+			return refuse(cmd, "option '%s' needs a value", arg);
+		} else {
+			value = argv[++i];
+		}
+		if (strchr(*a, '*')) {
+			if (f->nrepeat == 16)
+				return refuse(cmd, "option '%s' given too often", arg);
+			f->repeat[f->nrepeat++] = value;
+		} else {
+			if (f->count == 8)
+				return refuse(cmd, "too many options ('%s')", arg);
+			f->names[f->count] = *a;
+			f->values[f->count++] = value;
+		}
+	}
+	return 0;
+}
+
+static const char *flag(const struct flags *f, const char *name)
+{
+	for (int i = 0; i < f->count; i++)
+		if (strcmp(f->names[i], name) == 0)
+			return f->values[i];
+	return NULL;
+}
+
 static int cmd_check(const struct options *o, int argc, char **argv)
 {
+	static const char *const allowed[] = {NULL};
+	struct flags f;
 	int status = 0, rc;
 	json_t *j;
 
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: redpack-ctl check\n");
+	if (parse_flags("check", argc, argv, allowed, &f) != 0)
+		return EXIT_USAGE;
+	if (f.npos) {
+		refuse("check", "unexpected argument '%s'", f.pos[0]);
 		return EXIT_USAGE;
 	}
 	j = call(o, "GET", "/admin/v1/check", NULL, &status);
@@ -173,12 +280,15 @@ static int cmd_check(const struct options *o, int argc, char **argv)
 
 static int cmd_health(const struct options *o, int argc, char **argv)
 {
+	static const char *const allowed[] = {NULL};
 	struct ctl_response resp;
+	struct flags f;
 	int rc;
 
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: redpack-ctl health\n");
+	if (parse_flags("health", argc, argv, allowed, &f) != 0)
+		return EXIT_USAGE;
+	if (f.npos) {
+		refuse("health", "unexpected argument '%s'", f.pos[0]);
 		return EXIT_USAGE;
 	}
 	if (ctl_http_request(o->admin, "GET", "/healthz", NULL, o->token, o->timeout, &resp) != 0) {
@@ -222,14 +332,19 @@ static void row_texts(json_t *texts, struct buf *out)
 
 static int cmd_errors(const struct options *o, int argc, char **argv)
 {
-	int status = 0, markdown = argc > 1 && strcmp(argv[1], "--markdown") == 0;
+	static const char *const allowed[] = {"markdown!", NULL};
+	struct flags f;
+	int status = 0, markdown;
 	size_t i;
 	json_t *j, *v;
 
-	if (argc > 2 || (argc == 2 && !markdown)) {
-		fprintf(stderr, "usage: redpack-ctl errors [--markdown]\n");
+	if (parse_flags("errors", argc, argv, allowed, &f) != 0)
+		return EXIT_USAGE;
+	if (f.npos) {
+		refuse("errors", "unexpected argument '%s'", f.pos[0]);
 		return EXIT_USAGE;
 	}
+	markdown = flag(&f, "markdown!") != NULL;
 	j = call(o, "GET", "/admin/v1/errors", NULL, &status);
 	if (!j)
 		return EXIT_USAGE;
@@ -276,75 +391,30 @@ static int cmd_errors(const struct options *o, int argc, char **argv)
 
 /* ---- admin wrappers ---------------------------------------------------- */
 
-/* Flags of a subcommand: "--name value" pairs after the positionals
- * ("--name" alone for a switch, stored with the value "1"). */
-struct flags {
-	const char *names[8];
-	const char *values[8];
-	int count;
-	const char *pos[4];
-	int npos;
-	const char *repeat[16]; /* values of a repeatable flag */
-	int nrepeat;
-};
-
-static const char *flag(const struct flags *f, const char *name);
-
-/* Parses argv[1..] into f; allowed is a NULL-terminated list of flag
- * names (one may end in "*": repeatable; in "!": a switch without a
- * value). Returns 0 or -1 (usage). */
-static int parse_flags(int argc, char **argv, const char *const *allowed, struct flags *f)
-{
-	memset(f, 0, sizeof(*f));
-	for (int i = 1; i < argc; i++) {
-		if (strncmp(argv[i], "--", 2) != 0) {
-			if (f->npos == 4)
-				return -1;
-			f->pos[f->npos++] = argv[i];
-			continue;
-		}
-		const char *const *a;
-		for (a = allowed; *a; a++)
-			if (strncmp(*a, argv[i] + 2, strcspn(*a, "*!")) == 0 &&
-			    argv[i][2 + strcspn(*a, "*!")] == '\0')
-				break;
-		if (*a && strchr(*a, '!')) {
-			if (f->count == 8 || flag(f, *a))
-				return -1;
-			f->names[f->count] = *a;
-			f->values[f->count++] = "1";
-			continue;
-		}
-		if (!*a || i + 1 == argc)
-			return -1;
-		if (strchr(*a, '*')) {
-			if (f->nrepeat == 16)
-				return -1;
-			f->repeat[f->nrepeat++] = argv[++i];
-		} else {
-			if (f->count == 8)
-				return -1;
-			f->names[f->count] = *a;
-			f->values[f->count++] = argv[++i];
-		}
-	}
-	return 0;
-}
-
-static const char *flag(const struct flags *f, const char *name)
-{
-	for (int i = 0; i < f->count; i++)
-		if (strcmp(f->names[i], name) == 0)
-			return f->values[i];
-	return NULL;
-}
-
 /* Path and query values are ids and codes: refuse anything else rather
  * than encode it. */
 static int safe(const char *v)
 {
 	return v && *v && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 				   "0123456789_-") == strlen(v);
+}
+
+/* A filter's value: an id or a code; a time (--since, --until) may also
+ * have the characters of 2026-02-01T10:00:00+08:00. */
+static int filter_value_ok(const char *name, const char *v)
+{
+	if (strcmp(name, "since") == 0 || strcmp(name, "until") == 0)
+		return *v && strspn(v, "0123456789-+:TZ") == strlen(v);
+	return safe(v);
+}
+
+/* Refuses value v of flag --name of command cmd; returns EXIT_USAGE. */
+static int bad_value(const char *cmd, const char *name, const char *v)
+{
+	char shown[128];
+	snprintf(shown, sizeof(shown), "--%s '%.60s'", name, v);
+	refuse(cmd, "bad value %s", shown);
+	return EXIT_USAGE;
 }
 
 /* Appends v to a query, percent-encoded (all but letters, digits, -_.~). */
@@ -363,6 +433,8 @@ static void query_escape(struct buf *out, const char *v)
 
 static int usage_of(const char *name)
 {
+	if (refused)
+		return EXIT_USAGE;
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(commands[i].name, name) == 0)
 			fprintf(stderr, "usage: redpack-ctl %s\n", commands[i].usage);
@@ -588,7 +660,7 @@ static int list_command(const struct options *o, int argc, char **argv, const ch
 	allowed[n + 1] = "cursor";
 	allowed[n + 2] = "all!";
 	allowed[n + 3] = NULL;
-	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos)
+	if (parse_flags(name, argc, argv, allowed, &f) != 0 || f.npos)
 		return usage_of(name);
 	all = flag(&f, "all!") != NULL;
 	cursor = flag(&f, "cursor");
@@ -601,9 +673,9 @@ static int list_command(const struct options *o, int argc, char **argv, const ch
 		const char *v = flag(&f, names[i]);
 		if (!v)
 			continue;
-		if (!*v) {
+		if (!filter_value_ok(names[i], v)) {
 			buf_release(&url);
-			return usage_of(name);
+			return bad_value(name, names[i], v);
 		}
 		buf_printf(&url, "%c%s=", strchr(url.data, '?') ? '&' : '?', keys[i]);
 		query_escape(&url, v);
@@ -631,7 +703,7 @@ static int cmd_packet(const struct options *o, int argc, char **argv)
 	char path[256];
 	const char *mch;
 
-	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos != 1 || !safe(f.pos[0]) ||
+	if (parse_flags("packet", argc, argv, allowed, &f) != 0 || f.npos != 1 || !safe(f.pos[0]) ||
 	    ((mch = flag(&f, "mch-id")) && !safe(mch)))
 		return usage_of("packet");
 	snprintf(path, sizeof(path), "/admin/v1/packets/%s%s%s", f.pos[0], mch ? "?mch_id=" : "",
@@ -650,7 +722,7 @@ static int packet_action(const struct options *o, int argc, char **argv, const c
 	char *text;
 	int rc;
 
-	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos != 2 || !safe(f.pos[0]))
+	if (parse_flags(name, argc, argv, allowed, &f) != 0 || f.npos != 2 || !safe(f.pos[0]))
 		return usage_of(name);
 	snprintf(path, sizeof(path), "/admin/v1/packets/%s/%s", f.pos[0], action);
 	body = json_pack("{s:s}", key, f.pos[1]);
@@ -680,7 +752,7 @@ static int cmd_clock(const struct options *o, int argc, char **argv)
 	char body[128];
 	const char *adv, *now;
 
-	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos)
+	if (parse_flags("clock", argc, argv, allowed, &f) != 0 || f.npos)
 		return usage_of("clock");
 	adv = flag(&f, "advance");
 	now = flag(&f, "now");
@@ -710,7 +782,7 @@ static int cmd_merchant(const struct options *o, int argc, char **argv)
 	char *text;
 	int rc;
 
-	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos != 1 || !safe(f.pos[0]))
+	if (parse_flags("merchant", argc, argv, allowed, &f) != 0 || f.npos != 1 || !safe(f.pos[0]))
 		return usage_of("merchant");
 	snprintf(path, sizeof(path), "/admin/v1/merchants/%s", f.pos[0]);
 	if (f.count == 0 && f.nrepeat == 0)
@@ -767,7 +839,7 @@ static int cmd_reset(const struct options *o, int argc, char **argv)
 	char path[128];
 	const char *mch;
 
-	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos ||
+	if (parse_flags("reset", argc, argv, allowed, &f) != 0 || f.npos ||
 	    ((mch = flag(&f, "mch-id")) && !safe(mch)))
 		return usage_of("reset");
 	snprintf(path, sizeof(path), "/admin/v1/reset%s%s", mch ? "?mch_id=" : "", mch ? mch : "");
@@ -824,8 +896,10 @@ static int filters_query(const struct flags *f, struct buf *q, struct buf *shown
 		const char *v = flag(f, filter_flags[i]);
 		if (!v)
 			continue;
-		if (!*v)
+		if (!filter_value_ok(filter_flags[i], v)) {
+			bad_value("verify", filter_flags[i], v);
 			return -1;
+		}
 		buf_puts(q, q->len ? "&" : "?");
 		buf_printf(q, "%s=", filter_keys[i]);
 		query_escape(q, v);
@@ -848,7 +922,7 @@ static int cmd_verify(const struct options *o, int argc, char **argv)
 		allowed[i] = filter_flags[i];
 	allowed[N_FILTERS] = "count";
 	allowed[N_FILTERS + 1] = NULL;
-	if (parse_flags(argc, argv, allowed, &f) != 0 || f.npos || !(want_text = flag(&f, "count")) ||
+	if (parse_flags("verify", argc, argv, allowed, &f) != 0 || f.npos || !(want_text = flag(&f, "count")) ||
 	    !*want_text || strspn(want_text, "0123456789") != strlen(want_text) ||
 	    strlen(want_text) > 9)
 		return usage_of("verify");
@@ -952,7 +1026,7 @@ static int cmd_faults(const struct options *o, int argc, char **argv)
 	char *text;
 	int rc;
 
-	if (argc == 1 || strncmp(argv[1], "--", 2) == 0)
+	if (argc == 1 || argv[1][0] == '-')
 		return list_command(o, argc, argv, "faults", "/admin/v1/faults", NULL, NULL, 0, "faults",
 				    print_rules);
 	if (strcmp(argv[1], "list") == 0)
@@ -967,7 +1041,11 @@ static int cmd_faults(const struct options *o, int argc, char **argv)
 			 strcmp(argv[2], "all") ? "/" : "", strcmp(argv[2], "all") ? argv[2] : "");
 		return run_admin(o, "DELETE", path, NULL, print_deleted);
 	}
-	if (strcmp(argv[1], "add") != 0 || parse_flags(argc - 1, argv + 1, allowed, &f) != 0 || f.npos)
+	if (strcmp(argv[1], "add") != 0) {
+		refuse("faults", "unknown subcommand '%s' (list, add, delete)", argv[1]);
+		return EXIT_USAGE;
+	}
+	if (parse_flags("faults add", argc - 1, argv + 1, allowed, &f) != 0 || f.npos)
 		return usage_of("faults");
 	body = json_object();
 	match = json_object();
@@ -1009,6 +1087,52 @@ static int cmd_faults(const struct options *o, int argc, char **argv)
 	return rc;
 }
 
+/* One option of redpack-ctl itself at argv[*k] (before or after the
+ * command): applied to o and 1 (*k moved past its value), 0 when it is
+ * not one, -1 having said what is wrong. "--name value" or
+ * "--name=value". */
+static int global_option(int argc, char **argv, int *k, struct options *o)
+{
+	static const char *const valued[] = {"--admin", "--admin-token", "--timeout"};
+	const char *arg = argv[*k], *value = NULL;
+	size_t n;
+
+	if (strcmp(arg, "--json") == 0) {
+		o->json = 1;
+		return 1;
+	}
+	for (n = 0; n < 3; n++) {
+		size_t len = strlen(valued[n]);
+		if (strncmp(arg, valued[n], len) == 0 && (arg[len] == '\0' || arg[len] == '='))
+			break;
+	}
+	if (n == 3)
+		return 0;
+	if (strchr(arg, '=')) {
+		value = strchr(arg, '=') + 1;
+	} else if (*k + 1 < argc) {
+		value = argv[++*k];
+	} else {
+		fprintf(stderr, "redpack-ctl: option '%s' needs a value (see redpack-ctl --help)\n", arg);
+		return -1;
+	}
+	if (n == 0) {
+		o->admin = value;
+	} else if (n == 1) {
+		o->token = value;
+	} else {
+		char *end;
+		long t = strtol(value, &end, 10);
+		if (!*value || *end || t <= 0 || t > 86400) {
+			fprintf(stderr, "redpack-ctl: --timeout needs a positive number of seconds, not "
+					"'%s'\n", value);
+			return -1;
+		}
+		o->timeout = (int)t;
+	}
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {getenv("REDPACK_ADMIN"), getenv("REDPACK_ADMIN_TOKEN"), 0, 10};
@@ -1016,26 +1140,21 @@ int main(int argc, char **argv)
 
 	if (!o.admin || !*o.admin)
 		o.admin = "http://127.0.0.1:8444";
-	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
-		if (strcmp(a, "--help") == 0) {
+		int g;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 0;
-		} else if (strcmp(a, "--json") == 0) {
-			o.json = 1;
-		} else if (strcmp(a, "--admin") == 0 && i + 1 < argc) {
-			o.admin = argv[++i];
-		} else if (strcmp(a, "--admin-token") == 0 && i + 1 < argc) {
-			o.token = argv[++i];
-		} else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
-			o.timeout = atoi(argv[++i]);
-			if (o.timeout <= 0) {
-				fprintf(stderr, "redpack-ctl: --timeout needs a positive number of seconds\n");
-				return EXIT_USAGE;
-			}
-		} else {
-			fprintf(stderr, "redpack-ctl: unknown option %s\n\n", a);
-			usage(stderr);
+		}
+		if (strcmp(a, "--version") == 0) {
+			printf("redpack-ctl %s\n", config_version());
+			return 0;
+		}
+		if ((g = global_option(argc, argv, &i, &o)) < 0)
+			return EXIT_USAGE;
+		if (g == 0) {
+			fprintf(stderr, "redpack-ctl: unknown option '%s' (see redpack-ctl --help)\n", a);
 			return EXIT_USAGE;
 		}
 	}
@@ -1050,22 +1169,18 @@ int main(int argc, char **argv)
 			printf("usage: redpack-ctl %s\n\n%s\n", commands[c].usage, commands[c].help);
 			return 0;
 		}
-		/* Options may also follow the command. */
+		/* redpack-ctl's own options may also follow the command. */
 		int n = 0;
 		char **rest = argv + i;
 		for (int k = 0; k < argc - i; k++) {
-			if (strcmp(rest[k], "--json") == 0)
-				o.json = 1;
-			else if (strcmp(rest[k], "--admin") == 0 && k + 1 < argc - i)
-				o.admin = rest[++k];
-			else if (strcmp(rest[k], "--admin-token") == 0 && k + 1 < argc - i)
-				o.token = rest[++k];
-			else
+			int g = k ? global_option(argc - i, rest, &k, &o) : 0;
+			if (g < 0)
+				return EXIT_USAGE;
+			if (g == 0)
 				rest[n++] = rest[k];
 		}
 		return commands[c].run(&o, n, rest);
 	}
-	fprintf(stderr, "redpack-ctl: unknown command \"%s\"\n\n", argv[i]);
-	usage(stderr);
+	fprintf(stderr, "redpack-ctl: unknown command '%s' (see redpack-ctl --help)\n", argv[i]);
 	return EXIT_USAGE;
 }

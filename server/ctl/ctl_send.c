@@ -3,6 +3,8 @@
  * fixtures' defaults and --set overrides (or a raw file), signed with
  * the merchant's API v2 key, sent with the merchant certificate.
  */
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,16 +40,27 @@ struct world {
 	char key[128], name[128], appid[64], openid[64];
 };
 
+/* Returns 0, 1 when the file lists no such merchant, -1 when the file
+ * cannot be read or is not JSON (said on stderr). */
 static int load_world(const char *path, const char *mch_id, struct world *w)
 {
 	json_error_t e;
-	json_t *root = json_load_file(path, 0, &e), *m, *u;
+	json_t *root, *m, *u;
 	size_t i, k;
 	int found = 0;
+	FILE *f;
 
 	memset(w, 0, sizeof(*w));
+	if (!(f = fopen(path, "rb"))) {
+		fprintf(stderr, "redpack-ctl: cannot open %s: %s (give --fixtures FILE)\n", path,
+			strerror(errno));
+		return -1;
+	}
+	root = json_loadf(f, 0, &e);
+	fclose(f);
 	if (!root) {
-		fprintf(stderr, "redpack-ctl: %s: %s\n", path, e.text);
+		fprintf(stderr, "redpack-ctl: %s:%d:%d: not the fixtures' JSON: %s\n", path, e.line,
+			e.column, e.text);
 		return -1;
 	}
 	json_array_foreach(json_object_get(root, "merchants"), i, m) {
@@ -66,7 +79,29 @@ static int load_world(const char *path, const char *mch_id, struct world *w)
 	if (!w->openid[0])
 		snprintf(w->openid, sizeof(w->openid), "oCtlUser%08u", (unsigned)time(NULL) % 100000000);
 	json_decref(root);
-	return found ? 0 : -1;
+	return found ? 0 : 1;
+}
+
+static int can_open_quietly(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	fclose(f);
+	return 0;
+}
+
+/* 0 when path can be opened for reading; else says why (and what the
+ * file is for) on stderr and returns -1. */
+static int can_open(const char *path, const char *hint)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "redpack-ctl: cannot open %s: %s (%s)\n", path, strerror(errno), hint);
+		return -1;
+	}
+	fclose(f);
+	return 0;
 }
 
 static void random_digits(char *out, size_t n)
@@ -145,6 +180,9 @@ static int overrides(const struct send_opts *s, struct kvlist *f)
 	return 0;
 }
 
+/* Parses send's arguments into s: "--name value" or "--name=value".
+ * Returns 0, or -1 having said what is wrong (the unknown option by
+ * name, a missing value, a second endpoint). */
 static int parse(int argc, char **argv, struct send_opts *s)
 {
 	static const struct {
@@ -159,30 +197,51 @@ static int parse(int argc, char **argv, struct send_opts *s)
 		{"--header", offsetof(struct send_opts, header)},
 		{"--raw", offsetof(struct send_opts, raw)},
 	};
+	static const char see[] = " for send (see redpack-ctl send --help)";
 	for (int i = 1; i < argc; i++) {
-		size_t k;
-		if (argv[i][0] != '-') {
-			if (s->endpoint)
+		const char *arg = argv[i], *eq, *value;
+		size_t k, len;
+		if (arg[0] != '-' || arg[1] == '\0') {
+			if (s->endpoint) {
+				fprintf(stderr, "redpack-ctl: unexpected argument '%s'%s\n", arg, see);
 				return -1;
-			s->endpoint = argv[i];
+			}
+			s->endpoint = arg;
 			continue;
 		}
-		if (i + 1 == argc)
-			return -1;
-		if (strcmp(argv[i], "--set") == 0 && s->nset < 32) {
-			s->set[s->nset++] = argv[++i];
-			continue;
-		}
-		if (strcmp(argv[i], "--unset") == 0 && s->nunset < 16) {
-			s->unset[s->nunset++] = argv[++i];
-			continue;
-		}
+		eq = strchr(arg, '=');
+		len = eq ? (size_t)(eq - arg) : strlen(arg);
+		int set = len == 5 && strncmp(arg, "--set", 5) == 0;
+		int unset = len == 7 && strncmp(arg, "--unset", 7) == 0;
 		for (k = 0; k < sizeof(single) / sizeof(single[0]); k++)
-			if (strcmp(argv[i], single[k].flag) == 0)
+			if (strlen(single[k].flag) == len && strncmp(arg, single[k].flag, len) == 0)
 				break;
-		if (k == sizeof(single) / sizeof(single[0]))
+		if (!set && !unset && k == sizeof(single) / sizeof(single[0])) {
+			fprintf(stderr, "redpack-ctl: unknown option '%.*s'%s\n", (int)(len < 60 ? len : 60),
+				arg, see);
 			return -1;
-		*(const char **)((char *)s + single[k].offset) = argv[++i];
+		}
+		if (eq) {
+			value = eq + 1;
+		} else if (i + 1 == argc) {
+			fprintf(stderr, "redpack-ctl: option '%s' needs a value%s\n", arg, see);
+			return -1;
+		} else {
+			value = argv[++i];
+		}
+		if (set || unset) {
+			if ((set && s->nset == 32) || (unset && s->nunset == 16)) {
+				fprintf(stderr, "redpack-ctl: option '%.*s' given too often%s\n", (int)len,
+					arg, see);
+				return -1;
+			}
+			if (set)
+				s->set[s->nset++] = value;
+			else
+				s->unset[s->nunset++] = value;
+			continue;
+		}
+		*(const char **)((char *)s + single[k].offset) = value;
 	}
 	return 0;
 }
@@ -240,32 +299,37 @@ int ctl_send(const struct options *o, int argc, char **argv)
 	buf_init(&ca);
 	memset(&resp, 0, sizeof(resp));
 	buf_init(&resp.body);
-	if (parse(argc, argv, &s) != 0) {
-		fprintf(stderr, "usage: redpack-ctl %s\n", ctl_send_usage);
+	if (parse(argc, argv, &s) != 0)
 		goto out;
-	}
 	s.endpoint = s.endpoint ? s.endpoint : "sendgroupredpack";
 	s.api = s.api ? s.api : (getenv("REDPACK_API") ?: "https://127.0.0.1:8443");
 	s.certs = s.certs ? s.certs : "var/certs";
+	int fixtures_given = s.fixtures != NULL;
 	s.fixtures = s.fixtures ? s.fixtures : "fixtures/default.json";
 	s.mch_id = s.mch_id ? s.mch_id : "10000098";
 	buf_printf(&path, "/mmpaymkttransfers/%s", s.endpoint);
 	if (!api_route(path.data)) {
-		fprintf(stderr, "redpack-ctl: unknown endpoint %s\n", s.endpoint);
+		fprintf(stderr, "redpack-ctl: unknown endpoint '%s' (sendgroupredpack, sendredpack or "
+				"gethbinfo)\n", s.endpoint);
 		goto out;
 	}
 	if (s.raw) {
 		raw = read_file(s.raw, &raw_len);
 		if (!raw) {
-			fprintf(stderr, "redpack-ctl: cannot read %s\n", s.raw);
+			fprintf(stderr, "redpack-ctl: cannot open %s: %s\n", s.raw, strerror(errno));
 			goto out;
 		}
 	} else {
 		char hex[SIGN_HEX_LEN + 1];
-		int known = load_world(s.fixtures, s.mch_id, &w) == 0;
+		int known = 1;
+		/* With --key the fixtures are optional, unless named. */
+		if (s.key && !fixtures_given && can_open_quietly(s.fixtures) != 0)
+			memset(&w, 0, sizeof(w));
+		else if ((known = load_world(s.fixtures, s.mch_id, &w)) < 0)
+			goto out;
 		if (s.key) {
 			snprintf(w.key, sizeof(w.key), "%s", s.key);
-		} else if (!known) {
+		} else if (known == 1) {
 			fprintf(stderr, "redpack-ctl: %s lists no merchant %s (give --key and --set)\n",
 				s.fixtures, s.mch_id);
 			goto out;
@@ -286,6 +350,10 @@ int ctl_send(const struct options *o, int argc, char **argv)
 	buf_printf(&ca, "%s/ca.pem", s.certs);
 	buf_printf(&cert, "%s/%s/apiclient_cert.pem", s.certs, s.mch_id);
 	buf_printf(&key, "%s/%s/apiclient_key.pem", s.certs, s.mch_id);
+	if (can_open(ca.data, "give --certs DIR, made by scripts/gen-certs.sh") != 0 ||
+	    can_open(cert.data, "no certificate of this merchant under --certs") != 0 ||
+	    can_open(key.data, "no key of this merchant under --certs") != 0)
+		goto out;
 	struct ctl_tls tls = {ca.data, cert.data, key.data};
 	if (ctl_https_post(s.api, path.data, raw ? raw : body.data, raw ? raw_len : body.len, &tls,
 			   s.header, o->timeout, &resp) != 0) {
