@@ -265,6 +265,7 @@ class Control:
         """Asserts that exactly `count` requests match the filters. On a mismatch raises
         AssertionError showing what was expected and every request sent (newest first,
         those that matched marked with *)."""
+        __tracebackhide__ = True  # pytest shows the test's line, not this one
         status, doc = self.raw("GET", "/admin/v1/requests/count" + _query(filters))
         if status == 409:
             raise AssertionError(

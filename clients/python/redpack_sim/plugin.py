@@ -90,7 +90,7 @@ class _Setup:
             self.source_tree = find_source_tree(self.binary)
             self.fixtures = find_fixtures(get(1), self.source_tree)
         except ServerError as e:
-            raise pytest.UsageError(str(e))
+            pytest.fail(str(e), pytrace=False)
         self.certs = get(2)
         if not self.certs:
             gen = os.path.join(self.source_tree, "scripts", "gen-certs.sh") if self.source_tree else None
@@ -110,7 +110,10 @@ def redpack_sim_server(redpack_sim_setup):
     """A started redpack-sim, shared for --redpack-scope; no reset (use redpack_sim)."""
     s = redpack_sim_setup
     srv = Server(s.binary, s.fixtures, s.certs, s.args)
-    srv.start()
+    try:
+        srv.start()
+    except ServerError as e:
+        pytest.fail(str(e), pytrace=False)
     srv._fresh = True
     yield srv
     srv.stop()
@@ -139,6 +142,8 @@ def redpack_control(redpack_sim):
 
 
 def _log_section(srv, mark):
+    if srv.proc is not None:
+        srv.settle_log()
     lines = srv.log(since=mark).splitlines()
     head = []
     if len(lines) > LOG_MAX_LINES:

@@ -433,6 +433,18 @@ class Server:
         with self._log_lock:
             return len(self._log)
 
+    def settle_log(self, quiet=0.1, timeout=1.0):
+        """Waits until the log has been quiet for `quiet` seconds (lines the server wrote
+        just now are read by a thread), `timeout` at most."""
+        deadline = time.monotonic() + timeout
+        last = self.log_mark()
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            now = self.log_mark()
+            if now == last:
+                return
+            last = now
+
     def log(self, since=0):
         """What the server wrote to stderr (its log), from a log_mark() on."""
         with self._log_lock:
