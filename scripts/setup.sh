@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libevent-dev libssl-dev libxml2-dev libsqlite3-dev libjansson-dev libjemalloc-dev
-  openssl python3 python3-jsonschema curl
+  openssl python3 python3-jsonschema python3-pytest curl
   clang libclang-rt-14-dev llvm
   nginx sqlite3
 )
