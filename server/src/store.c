@@ -1092,23 +1092,6 @@ int store_wipe(struct store *s, const char *mch_id)
 	return 0;
 }
 
-int store_each_text(struct store *s, const char *sql, void (*row)(void *arg, const char *text),
-		    void *arg)
-{
-	sqlite3_stmt *q = NULL;
-	int n = 0, rc;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-		return fail(s, "prepare query");
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(q, 0);
-		row(arg, t ? (const char *)t : "");
-		n++;
-	}
-	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? n : fail(s, "run query");
-}
-
 int store_totals(struct store *s, struct store_totals *out)
 {
 	sqlite3_stmt *q = prepare(s, "SELECT (SELECT IFNULL(SUM(amount), 0) FROM day_merchant),"

@@ -268,12 +268,6 @@ int store_ledger_each(struct store *s, int64_t packet_id,
 int store_status_counts(struct store *s, void (*row)(void *arg, const char *status, int64_t n),
 			void *arg);
 
-/* Runs a constant, parameterless query and calls row(arg, text) with the
- * first column of every row. Returns the number of rows, or -1. Going:
- * the checks are store_check; use a function of the store instead. */
-int store_each_text(struct store *s, const char *sql, void (*row)(void *arg, const char *text),
-		    void *arg);
-
 /* Money and size for /metrics, from counters and pragmas (no scan of the
  * ledger): the amount issued (the per-day running totals), the amount
  * refunded (through the status index), the database's bytes. */
