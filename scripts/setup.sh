@@ -9,6 +9,7 @@ packages=(
   openssl python3 python3-jsonschema python3-pytest curl
   clang libclang-rt-14-dev llvm
   nginx sqlite3
+  chromium
 )
 
 missing=()
