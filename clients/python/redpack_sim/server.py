@@ -298,13 +298,14 @@ class Server:
         the defaults (None removes one)."""
         return wire.default_fields(endpoint, self._merchant(mch_id), **fields)
 
-    def send(self, endpoint, mch_id=None, key=None, sign=True, headers=None, **fields):
+    def send(self, endpoint, mch_id=None, key=None, signed=True, headers=None, **fields):
         """Builds, signs (MD5 with the merchant's key, or `key`) and sends a request of
         `endpoint` with the merchant's certificate; returns the Answer (a dict of the
-        answer's fields with .status, .body, .request). A `sign` field given is sent as is."""
-        mch_id = str(mch_id or fields.get("mch_id") or self.mch_id)
+        answer's fields with .status, .body, .request). A `sign` field given is sent as
+        is; signed=False sends none."""
+        mch_id = str(mch_id or self.mch_id)
         req = self.request_fields(endpoint, mch_id, **fields)
-        if sign and "sign" not in fields:
+        if signed and "sign" not in req:
             req["sign"] = wire.sign(req, key or self.api_key(mch_id))
         status, body = wire.post(HOST, self.api_port, wire.PATHS[endpoint], wire.build_xml(req),
                                  self.ssl_context(mch_id), headers)

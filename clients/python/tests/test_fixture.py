@@ -49,7 +49,10 @@ def test_signed_sends_succeed(redpack_sim):
     assert info.ok and info["status"] == "SENT" and info["total_num"] == "3"
     bad = redpack_sim.sendgroupredpack(key="0" * 32)
     assert bad["err_code"] == "SIGN_ERROR"
+    assert redpack_sim.sendgroupredpack(sign="0" * 32)["err_code"] == "SIGN_ERROR"
+    assert redpack_sim.sendgroupredpack(signed=False).status == 200
     assert redpack_sim.control.count(err_code="SUCCESS") == 3
+    assert redpack_sim.control.count(err_code="SIGN_ERROR") == 3
 
 
 def test_merchant_certificate_works_with_plain_ssl(redpack_sim):
