@@ -78,7 +78,8 @@ import json, os
 
 def record(redpack_sim, name):
     c = redpack_sim.control
-    doc = {"url": redpack_sim.api_url, "requests": c.count(),
+    doc = {"url": redpack_sim.api_url, "requests": c.count(), "pid": redpack_sim.proc.pid,
+           "tmp": redpack_sim.tmp,
            "offset": c.clock.get()["offset_seconds"], "packets": len(c.packets())}
     with open(os.path.join(os.path.dirname(__file__), name + ".json"), "w") as f:
         json.dump(doc, f)
@@ -109,6 +110,11 @@ def test_scope_and_reset(run, pytester, args, same_server, kept):
     assert (second["requests"], second["packets"]) == ((1, 1) if kept else (0, 0))
     # The clock only goes forwards: a fresh clock needs a fresh server.
     assert (second["offset"] >= 3600) == same_server
+    # Every server stopped at the end, its temporary directory (the database) gone.
+    for doc in (first, second):
+        with pytest.raises(ProcessLookupError):
+            os.kill(doc["pid"], 0)
+        assert not os.path.exists(doc["tmp"])
 
 
 def test_ini_options_and_journal_bound(run, pytester):
