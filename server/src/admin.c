@@ -36,7 +36,7 @@ static const struct admin_route routes[] = {
 	{"GET", "/admin/v1/check", admin_check, 0, 0, 0, NULL},
 	{"GET", "/admin/v1/errors", admin_errors, 0, 0, 0, NULL},
 	{"GET", "/admin/v1/openapi.json", admin_openapi, 0, 0, 0, NULL},
-	{"POST", "/admin/v1/reset", admin_reset, 0, Q(QP_MCH_ID), 0, NULL},
+	{"POST", "/admin/v1/reset", admin_reset, 0, Q(QP_MCH_ID) | Q(QP_JOURNAL) | Q(QP_CLOCK), 0, NULL},
 	{"POST", "/admin/v1/faults", admin_faults_add, 0, 0, 0,
 	 BODY("api", "match", "err_code", "transport", "delay_ms", "delay_max_ms", "times",
 	      "probability", "settle_result")},

@@ -47,9 +47,33 @@ static void check_now(struct admin_ctx *ctx, struct admin_request *req)
 	check_answer(req, n, checked, violations);
 }
 
+/* After a successful reset: the journal and the clock if asked (also),
+ * into the answer j. */
+static void reset_also(struct admin_ctx *ctx, unsigned also, json_t *j)
+{
+	struct store *st = ctx->redpack->store;
+
+	if ((also & ADMIN_RESET_JOURNAL) && ctx->journal) {
+		json_object_set_new(j, "journal_cleared",
+				    json_integer((json_int_t)journal_count(ctx->journal)));
+		journal_clear(ctx->journal);
+	}
+	if (also & ADMIN_RESET_CLOCK) {
+		store_error_clear(st);
+		if (store_begin(st) == 0 && store_set_clock_offset(st, 0) == 0 &&
+		    store_commit(st) == 0) {
+			clock_set_offset(0);
+			json_object_set_new(j, "clock_offset_seconds", json_integer(0));
+		} else {
+			store_rollback(st);
+			json_object_set_new(j, "clock_error", json_string(store_first_error(st)));
+		}
+	}
+}
+
 /* The answer of a reset begun at t0: rc as fixtures_reset's. */
-static void reset_answer(struct admin_request *req, int rc, const char *err, const char *mch_id,
-			 const struct timespec *t0)
+static void reset_answer(struct admin_ctx *ctx, struct admin_request *req, int rc, const char *err,
+			 const char *mch_id, unsigned also, const struct timespec *t0)
 {
 	struct timespec t1;
 
@@ -63,6 +87,7 @@ static void reset_answer(struct admin_request *req, int rc, const char *err, con
 			    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 		json_t *j = json_pack("{s:b,s:f}", "reset", 1, "milliseconds", ms);
 		json_object_set_new(j, "mch_id", mch_id ? json_string(mch_id) : json_null());
+		reset_also(ctx, also, j);
 		admin_reply_json(req, 200, j);
 	}
 }
@@ -100,6 +125,7 @@ struct check_run {
 struct reset_job {
 	struct reset_job *next;
 	char *mch_id; /* NULL: everything */
+	unsigned also; /* ADMIN_RESET_* */
 	void *transport;
 	struct timespec t0;
 };
@@ -286,7 +312,7 @@ static void reset_finish(struct admin_ctx *ctx, const struct reset_job *job,
 	char err[512];
 	int rc = fixtures_reset(ctx->redpack->store, ctx->fixtures, job->mch_id, clock_now(), err,
 				sizeof(err));
-	reset_answer(answer, rc, err, job->mch_id, &job->t0);
+	reset_answer(ctx, answer, rc, err, job->mch_id, job->also, &job->t0);
 }
 
 /* One step of the job: a full reset at once, or a slice of a merchant's
@@ -361,7 +387,8 @@ static int on_reset_step(void *arg)
 
 /* Returns 0 when the reset was answered (now or later), -1 when it must
  * run now as before. */
-static int reset_later(struct admin_ctx *ctx, struct admin_request *req, const char *mch_id)
+static int reset_later(struct admin_ctx *ctx, struct admin_request *req, const char *mch_id,
+		       unsigned also)
 {
 	struct admin_work *w = ctx->work;
 	struct reset_job *job, **tail;
@@ -381,6 +408,7 @@ static int reset_later(struct admin_ctx *ctx, struct admin_request *req, const c
 	}
 	job = xcalloc(1, sizeof(*job));
 	job->mch_id = mch_id ? xstrdup(mch_id) : NULL;
+	job->also = also;
 	job->transport = req->transport;
 	clock_gettime(CLOCK_MONOTONIC, &job->t0);
 	/* Nothing queued: a reset done in one step answers at once. */
@@ -474,17 +502,18 @@ void admin_later_check(struct admin_ctx *ctx, struct admin_request *req)
 		check_now(ctx, req);
 }
 
-void admin_later_reset(struct admin_ctx *ctx, struct admin_request *req, const char *mch_id)
+void admin_later_reset(struct admin_ctx *ctx, struct admin_request *req, const char *mch_id,
+		       unsigned also)
 {
 	char err[512];
 	struct timespec t0;
 	int rc;
 
-	if (reset_later(ctx, req, mch_id) == 0)
+	if (reset_later(ctx, req, mch_id, also) == 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = fixtures_reset(ctx->redpack->store, ctx->fixtures, mch_id, clock_now(), err, sizeof(err));
-	reset_answer(req, rc, err, mch_id, &t0);
+	reset_answer(ctx, req, rc, err, mch_id, also, &t0);
 }
 
 void admin_later_metrics(const struct admin_ctx *ctx, struct buf *out)

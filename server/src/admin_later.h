@@ -32,7 +32,13 @@ void admin_later_check(struct admin_ctx *ctx, struct admin_request *req);
 /* Resets everything (mch_id NULL) or one merchant to the fixtures
  * (ctx->fixtures set): in slices when it can (req->later is then set),
  * else here; 404 when the fixtures do not list mch_id. */
-void admin_later_reset(struct admin_ctx *ctx, struct admin_request *req, const char *mch_id);
+/* What a successful reset also clears (POST /admin/v1/reset?journal=true,
+ * clock=true): the request journal, and the business clock back to real
+ * time (a full reset only: every merchant's packets are gone with it). */
+#define ADMIN_RESET_JOURNAL 1u
+#define ADMIN_RESET_CLOCK 2u
+void admin_later_reset(struct admin_ctx *ctx, struct admin_request *req, const char *mch_id,
+		       unsigned also);
 
 /* What the background work did, in Prometheus text, appended to out
  * (nothing when it never started). */

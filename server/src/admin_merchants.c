@@ -141,9 +141,24 @@ out:
  * (admin_later.h). */
 void admin_reset(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p)
 {
+	unsigned also = 0;
+
+	if (p->q[QP_JOURNAL] && strcmp(p->q[QP_JOURNAL], "true") == 0)
+		also |= ADMIN_RESET_JOURNAL;
+	if (p->q[QP_CLOCK] && strcmp(p->q[QP_CLOCK], "true") == 0)
+		also |= ADMIN_RESET_CLOCK;
+	if ((also & ADMIN_RESET_CLOCK) && p->q[QP_MCH_ID]) {
+		/* Never a wider scope than asked: the clock is every merchant's. */
+		admin_reply_json(req, 400,
+				 json_pack("{s:s,s:s}", "error",
+					   "clock=true sets every merchant's business clock back: only"
+					   " with a reset of everything (no mch_id)",
+					   "parameter", "clock"));
+		return;
+	}
 	if (!ctx->fixtures) {
 		admin_reply_error(req, 500, "no fixtures file to reset to");
 		return;
 	}
-	admin_later_reset(ctx, req, p->q[QP_MCH_ID]);
+	admin_later_reset(ctx, req, p->q[QP_MCH_ID], also);
 }

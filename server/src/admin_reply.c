@@ -165,6 +165,11 @@ int admin_parse_time(const char *v, int64_t *t)
 	return parse_digits(v, t) == 0 || clock_parse_iso8601(v, t) == 0 ? 0 : -1;
 }
 
+static int valid_bool(const char *v)
+{
+	return strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
+}
+
 static const struct query_spec {
 	const char *name;
 	int (*valid)(const char *v); /* the decoded value, non-empty UTF-8 */
@@ -186,6 +191,8 @@ static const struct query_spec {
 		      "must be a time like 2026-02-01T10:00:00+08:00, or epoch seconds"},
 	[QP_UNTIL] = {"until", valid_time,
 		      "must be a time like 2026-02-01T10:00:00+08:00, or epoch seconds"},
+	[QP_JOURNAL] = {"journal", valid_bool, "must be true or false"},
+	[QP_CLOCK] = {"clock", valid_bool, "must be true or false"},
 };
 
 static int hex_digit(char c)

@@ -80,6 +80,8 @@ enum admin_query_id {
 	QP_RE_OPENID,
 	QP_SINCE,
 	QP_UNTIL,
+	QP_JOURNAL,
+	QP_CLOCK,
 	QP__COUNT
 };
 

@@ -139,6 +139,38 @@ class Verification(SharedServerCase):
         self.assertEqual(p.returncode, 2)  # --count is required
 
 
+class ResetOptions(E2ETestCase):
+    """POST /admin/v1/reset?journal=true&clock=true: a test's clean start in one call."""
+
+    def test_journal_and_clock(self):
+        srv = self.start_server()
+        wire.send_group(srv, wire.group_request())
+        control.advance(srv, 5 * 86400)
+        self.assertGreater(control.clock(srv)["offset_seconds"], 5 * 86400 - 10)
+        # Without options both stay.
+        doc = control.admin_ok(srv, "POST", "/admin/v1/reset")
+        self.assertNotIn("journal_cleared", doc)
+        self.assertEqual(control.admin_ok(srv, "GET", "/admin/v1/requests/count")["count"], 1)
+        self.assertGreater(control.clock(srv)["offset_seconds"], 5 * 86400 - 10)
+        doc = control.admin_ok(srv, "POST", "/admin/v1/reset?journal=true&clock=true")
+        self.assertEqual((doc["mch_id"], doc["journal_cleared"], doc["clock_offset_seconds"]),
+                         (None, 1, 0))
+        self.assertEqual(control.admin_ok(srv, "GET", "/admin/v1/requests/count")["count"], 0)
+        self.assertEqual(control.clock(srv)["offset_seconds"], 0)
+        # The clock is every merchant's: never set back by a one-merchant reset.
+        control.advance(srv, 60)
+        st, doc, _ = control.admin(srv, "POST", "/admin/v1/reset?mch_id=10000099&clock=true")
+        self.assertEqual((st, doc["parameter"]), (400, "clock"))
+        self.assertEqual(control.clock(srv)["offset_seconds"], 60)
+        doc = control.admin_ok(srv, "POST", "/admin/v1/reset?mch_id=10000099&journal=true")
+        self.assertEqual((doc["mch_id"], doc["journal_cleared"]), ("10000099", 0))
+        st, doc, _ = control.admin(srv, "POST", "/admin/v1/reset?journal=yes")
+        self.assertEqual((st, doc["parameter"]), (400, "journal"))
+        # Asked again with the clock already real time: still 0.
+        self.assertEqual(control.admin_ok(srv, "POST", "/admin/v1/reset?clock=true")
+                         ["clock_offset_seconds"], 0)
+
+
 class Bounds(E2ETestCase):
     """The journal keeps 3 requests: a count that could be wrong is never given."""
 
