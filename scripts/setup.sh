@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libevent-dev libssl-dev libxml2-dev libsqlite3-dev libjansson-dev libjemalloc-dev
   openssl python3 python3-jsonschema python3-pytest curl
+  php-cli php-curl phpunit
   clang libclang-rt-14-dev llvm
   nginx sqlite3
   chromium
