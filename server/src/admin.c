@@ -33,6 +33,7 @@ struct admin_route {
 /* clang-format off */
 static const struct admin_route routes[] = {
 	{"GET", "/healthz", admin_healthz, ADMIN_PUBLIC, 0, 0, NULL},
+	{"GET", "/", admin_page, 0, 0, 0, NULL},
 	{"GET", "/admin/v1/check", admin_check, 0, 0, 0, NULL},
 	{"GET", "/admin/v1/errors", admin_errors, 0, 0, 0, NULL},
 	{"GET", "/admin/v1/openapi.json", admin_openapi, 0, 0, 0, NULL},

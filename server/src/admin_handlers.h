@@ -18,6 +18,9 @@ void admin_errors(struct admin_ctx *ctx, struct admin_request *req, const struct
 /* admin_openapi.c: this API's OpenAPI description (server/src/openapi.json). */
 void admin_openapi(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p);
 
+/* admin_page.c: the status page, HTML for a browser (a bounded view of the resources below). */
+void admin_page(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p);
+
 /* admin_packets.c: packets and what happens to them (claims, settling). */
 void admin_packets(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p);
 void admin_packet(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p);

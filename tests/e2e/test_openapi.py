@@ -309,6 +309,8 @@ class LiveAnswers(SharedServerCase):
         # -- status
         self.assertEqual(a.call(srv, "GET", "/healthz", want=ok), "ok\n")
         a.call(srv, "GET", "/healthz?verbose=1", want=400)
+        self.assertTrue(a.call(srv, "GET", "/", want=ok).startswith("<!DOCTYPE html>"))
+        a.call(srv, "GET", "/?refresh=5", want=400)
         a.call(srv, "GET", "/admin/v1/check", want=ok)
         a.call(srv, "GET", "/admin/v1/check?x=", want=400)
         cat = a.call(srv, "GET", "/admin/v1/errors", want=ok)
