@@ -10,7 +10,7 @@ packages=(
   php-cli php-curl phpunit
   clang libclang-rt-14-dev llvm
   nginx sqlite3
-  chromium
+  chromium fonts-wqy-microhei
 )
 
 missing=()
