@@ -10,6 +10,7 @@
 
 #include "errors.h"
 #include "faults.h"
+#include "status.h"
 
 static json_t *rule_json(const struct fault_rule *r)
 {
@@ -117,7 +118,8 @@ static const char *parse_rule(json_t *body, struct fault_rule *r)
 	snprintf(r->settle_to, sizeof(r->settle_to), "SENT");
 	if ((v = json_object_get(body, "settle_result"))) {
 		if (r->err != ERR_PROCESSING || !json_is_string(v) ||
-		    (strcmp(json_string_value(v), "SENT") && strcmp(json_string_value(v), "FAILED")))
+		    (!status_is(json_string_value(v), STATUS_SENT) &&
+		     !status_is(json_string_value(v), STATUS_FAILED)))
 			return "\"settle_result\" (SENT or FAILED) goes with err_code PROCESSING";
 		snprintf(r->settle_to, sizeof(r->settle_to), "%s", json_string_value(v));
 	}

@@ -13,6 +13,7 @@
 #include "endpoints.h"
 #include "errors.h"
 #include "metrics.h"
+#include "status.h"
 
 /* ---- the parameters of a call ------------------------------------------ */
 
@@ -105,9 +106,6 @@ json_t *admin_body_or_reply(struct admin_request *req, const char *const *allowe
 
 /* ---- query parameters -------------------------------------------------- */
 
-static const char *const statuses[] = {"SENDING", "SENT", "FAILED", "RECEIVED", "RFUND_ING",
-				       "REFUND", NULL};
-
 static int valid_id(const char *v)
 {
 	size_t n = strlen(v);
@@ -117,11 +115,15 @@ static int valid_id(const char *v)
 
 static int valid_status(const char *v)
 {
-	const char *const *s;
-	for (s = statuses; *s && strcmp(*s, v) != 0; s++)
-		;
-	return *s != NULL;
+	return status_parse(v) >= 0;
 }
+
+/* "must be one of SENDING SENT ...", from status.def. */
+static const char status_rule[] = "must be one of"
+#define STATUS(name, issued, meaning) " " #name
+#include "status.def"
+#undef STATUS
+	;
 
 static int valid_text(const char *v)
 {
@@ -176,8 +178,7 @@ static const struct query_spec {
 	const char *rule;
 } query_specs[QP__COUNT] = {
 	[QP_MCH_ID] = {"mch_id", valid_id, "must be 1-32 letters, digits, '_' or '-'"},
-	[QP_STATUS] = {"status", valid_status,
-		       "must be one of SENDING SENT FAILED RECEIVED RFUND_ING REFUND"},
+	[QP_STATUS] = {"status", valid_status, status_rule},
 	[QP_MCH_BILLNO] = {"mch_billno", valid_text, "must be at most 64 bytes"},
 	[QP_ERR_CODE] = {"err_code", valid_err_code,
 			 "must be an err_code of the catalogue (GET /admin/v1/errors)"},
