@@ -8,6 +8,7 @@ packages=(
   libevent-dev libssl-dev libxml2-dev libsqlite3-dev libjansson-dev libjemalloc-dev
   openssl python3 python3-jsonschema python3-pytest curl
   php-cli php-curl phpunit
+  default-jdk-headless junit5
   clang libclang-rt-14-dev llvm
   nginx sqlite3
   chromium fonts-wqy-microhei
