@@ -2,11 +2,12 @@
 # Sends one sendgroupredpack for the demo merchant 10000098, signed with
 # its API v2 key, over mutual TLS, and prints the XML answer.
 #   [BILLNO=...] scripts/example-send.sh [API_URL] [CERT_DIR]
-# Defaults: https://127.0.0.1:8443, var/certs (made by scripts/run.sh) and
-# a new 28-digit billno.
+# Defaults: $REDPACK_API or https://127.0.0.1:8443, $REDPACK_CERTS or the
+# source tree's var/certs (made by scripts/run.sh), a new 28-digit billno.
 set -euo pipefail
-API=${1:-https://127.0.0.1:8443}
-CERTS=${2:-var/certs}
+API=${1:-${REDPACK_API:-https://127.0.0.1:8443}}
+CERTS=${2:-${REDPACK_CERTS:-$(dirname "$0")/../var/certs}}
+[ -f "$CERTS/ca.pem" ] || { echo "${0##*/}: cannot open $CERTS/ca.pem: no such file (run scripts/run.sh, or give CERT_DIR)" >&2; exit 2; }
 KEY=192006250b4c09247ec02edce69f6a2d            # the merchant's API v2 key
 BILLNO=${BILLNO:-10000098$(date +%Y%m%d)$(date +%s%N | tail -c 11)}   # 28 digits, unique
 NONCE=$(openssl rand -hex 16)

@@ -303,9 +303,9 @@ int ctl_send(const struct options *o, int argc, char **argv)
 		goto out;
 	s.endpoint = s.endpoint ? s.endpoint : "sendgroupredpack";
 	s.api = s.api ? s.api : (getenv("REDPACK_API") ?: "https://127.0.0.1:8443");
-	s.certs = s.certs ? s.certs : "var/certs";
-	int fixtures_given = s.fixtures != NULL;
-	s.fixtures = s.fixtures ? s.fixtures : "fixtures/default.json";
+	s.certs = s.certs ? s.certs : (getenv("REDPACK_CERTS") ?: "var/certs");
+	int fixtures_given = s.fixtures != NULL || getenv("REDPACK_FIXTURES");
+	s.fixtures = s.fixtures ? s.fixtures : (getenv("REDPACK_FIXTURES") ?: "fixtures/default.json");
 	s.mch_id = s.mch_id ? s.mch_id : "10000098";
 	buf_printf(&path, "/mmpaymkttransfers/%s", s.endpoint);
 	if (!api_route(path.data)) {
