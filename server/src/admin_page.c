@@ -114,6 +114,15 @@ static void put_time(struct buf *o, int64_t t)
 	buf_printf(o, "<time>%.10s %.8s</time>", iso, iso + 11);
 }
 
+/* The time of day alone (the whole time on hover), for a share's opening. */
+static void put_clock_time(struct buf *o, int64_t t)
+{
+	char iso[26];
+
+	clock_format_iso8601(t, iso);
+	buf_printf(o, "<time title=\"%s\">%.8s</time>", iso, iso + 11);
+}
+
 /* ---- the frame --------------------------------------------------------- */
 
 static const char page_head[] =
@@ -366,7 +375,7 @@ static void put_packets(struct buf *o, const struct packet_load *l)
 				buf_puts(o, "<span class=\"mono\">");
 				put_text(o, s->openid);
 				buf_puts(o, "</span> ");
-				put_time(o, s->rcv_time);
+				put_clock_time(o, s->rcv_time);
 			} else {
 				buf_puts(o, "<span class=\"none\">not opened</span>");
 			}
