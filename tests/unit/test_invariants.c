@@ -144,8 +144,8 @@ static int world(void)
 {
 	struct merchant m;
 
-	snprintf(dbpath, sizeof(dbpath), "%s/world%d.db", dir, ++worlds);
-	if (world_store_open(dbpath, fixtures_path, T0 - 30 * DAY, SEED, &rp) != 0) {
+	if (world_open_numbered(dbpath, sizeof(dbpath), dir, &worlds, fixtures_path, T0 - 30 * DAY,
+				SEED, &rp) != 0) {
 		CHECK(0);
 		store = NULL;
 		return -1;
@@ -188,10 +188,7 @@ static int world(void)
 
 static void world_close(void)
 {
-	if (store)
-		store_close(store);
-	store = NULL;
-	remove_db();
+	world_store_close(&store, dbpath);
 }
 
 /* ---- tests ------------------------------------------------------------- */

@@ -57,8 +57,8 @@ static int worlds;
 /* A fresh database with the fixtures, the split seed and refund_delay. */
 static int world_open(int64_t refund_delay)
 {
-	snprintf(dbpath, sizeof(dbpath), "%s/world%d.db", dir, ++worlds);
-	if (world_store_open(dbpath, fixtures_path, T0 - 30 * DAY, SEED, &rp) != 0) {
+	if (world_open_numbered(dbpath, sizeof(dbpath), dir, &worlds, fixtures_path, T0 - 30 * DAY,
+				SEED, &rp) != 0) {
 		CHECK(0);
 		store = NULL;
 		return -1;
@@ -71,10 +71,7 @@ static int world_open(int64_t refund_delay)
 
 static void world_close(void)
 {
-	if (store)
-		store_close(store);
-	store = NULL;
-	remove_db();
+	world_store_close(&store, dbpath);
 	clock_set_offset(0);
 }
 
@@ -82,19 +79,8 @@ static void world_close(void)
 static void add_merchant(const char *mch_id, const char *appid, int64_t bal, int64_t per_user_num,
 			 int64_t per_user_amount)
 {
-	struct merchant m;
-	memset(&m, 0, sizeof(m));
-	snprintf(m.mch_id, sizeof(m.mch_id), "%s", mch_id);
-	snprintf(m.name, sizeof(m.name), "测试%s", mch_id);
-	snprintf(m.api_key, sizeof(m.api_key), "k%s", mch_id);
-	m.packets_per_user_per_day = per_user_num;
-	m.amount_per_user_per_day = per_user_amount;
-	CHECK(store_begin(store) == 0);
-	CHECK(store_merchant_insert(store, &m) == 0);
-	CHECK(store_app_insert(store, mch_id, appid, "MP") == 0);
-	if (bal)
-		CHECK(store_ledger_add(store, mch_id, bal, "topup", 0, T0 - 10 * DAY) == 0);
-	CHECK(store_commit(store) == 0);
+	CHECK(world_add_merchant(store, mch_id, appid, bal, 0, per_user_num, per_user_amount, 0,
+				 T0 - 10 * DAY) == 0);
 }
 
 static int64_t balance(const char *mch_id)
@@ -646,23 +632,11 @@ static void set_clock(void)
 /* A group order left pending (PROCESSING) that settles settle_after later. */
 static void pending(const char *billno, int64_t settle_after, int64_t now)
 {
-	struct send_request r = {
-		.kind = HB_GROUP,
-		.mch_id = MCH,
-		.mch_billno = billno,
-		.wxappid = APPID,
-		.re_openid = SEED_USER,
-		.send_name = "天虹百货",
-		.wishing = "恭喜发财",
-		.act_name = "新年红包",
-		.remark = "备注",
-		.amt_type = "ALL_RAND",
-		.total_amount = 300,
-		.total_num = 3,
-		.force = ERR_PROCESSING,
-		.settle_after = settle_after,
-	};
+	struct send_request r = world_request(HB_GROUP, MCH, APPID, billno, SEED_USER, 300, 3);
 	struct send_result out;
+
+	r.force = ERR_PROCESSING;
+	r.settle_after = settle_after;
 	redpack_send(&rp, &r, now, &out);
 	CHECK(out.answer.err == ERR_PROCESSING);
 }

@@ -6,6 +6,7 @@
  * relative to the working directory) */
 #include "check.h"
 #include "sql_probe.h"
+#include "unit_world.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -41,26 +42,11 @@ static struct redpack rp;
 
 /* ---- helpers ----------------------------------------------------------- */
 
+/* A group request with the fixture-like texts (unit_world.h). */
 static struct send_request request(const char *mch_id, const char *appid, const char *billno,
 				   const char *openid, int64_t amount, int64_t num)
 {
-	struct send_request r = {
-		.kind = HB_GROUP,
-		.mch_id = mch_id,
-		.mch_billno = billno,
-		.wxappid = appid,
-		.re_openid = openid,
-		.send_name = "天虹百货",
-		.wishing = "恭喜发财",
-		.act_name = "新年红包",
-		.remark = "备注",
-		.scene_id = NULL,
-		.client_ip = NULL,
-		.amt_type = "ALL_RAND",
-		.total_amount = amount,
-		.total_num = num,
-	};
-	return r;
+	return world_request(HB_GROUP, mch_id, appid, billno, openid, amount, num);
 }
 
 static struct send_result send_at(const struct send_request *r, int64_t now)
@@ -126,21 +112,8 @@ static int all_digits(const char *s)
 static void add_merchant(const char *mch_id, const char *appid, int64_t bal, int64_t per_minute,
 			 int64_t per_user_num, int64_t per_user_amount, int64_t per_day)
 {
-	struct merchant m;
-	memset(&m, 0, sizeof(m));
-	snprintf(m.mch_id, sizeof(m.mch_id), "%s", mch_id);
-	snprintf(m.name, sizeof(m.name), "测试%s", mch_id);
-	snprintf(m.api_key, sizeof(m.api_key), "k%s", mch_id);
-	m.sends_per_minute = per_minute;
-	m.packets_per_user_per_day = per_user_num;
-	m.amount_per_user_per_day = per_user_amount;
-	m.amount_per_day = per_day;
-	CHECK(store_begin(store) == 0);
-	CHECK(store_merchant_insert(store, &m) == 0);
-	CHECK(store_app_insert(store, mch_id, appid, "MP") == 0);
-	if (bal)
-		CHECK(store_ledger_add(store, mch_id, bal, "topup", 0, T0 - 86400 * 10) == 0);
-	CHECK(store_commit(store) == 0);
+	CHECK(world_add_merchant(store, mch_id, appid, bal, per_minute, per_user_num,
+				 per_user_amount, per_day, T0 - 86400 * 10) == 0);
 }
 
 /* The order was held: SENDING with the error's code and text as reason,

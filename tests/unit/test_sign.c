@@ -22,22 +22,31 @@ static const char *hex_of(const struct kvlist *l, const struct sign_fields *f)
 	return hex;
 }
 
+/* An example of pairs with its string to sign and its sign over every
+ * field. */
+static void example(const char *const *pairs, const char *string, const char *hex)
+{
+	struct kvlist l;
+	struct buf s;
+	kvlist_init(&l);
+	buf_init(&s);
+	add_pairs(&l, pairs);
+	sign_string(&l, &all, &s);
+	CHECK_STR(s.data, string);
+	CHECK_STR(hex_of(&l, &all), hex);
+	buf_release(&s);
+	kvlist_release(&l);
+}
+
 static void example_a(void)
 {
 	static const char *const p[] = {"appid", "wxd930ea5d5a258f4f", "mch_id", "10000100",
 					"device_info", "1000", "body", "test", "nonce_str",
 					"ibuaiVcKdpRxkhJA", NULL};
-	struct kvlist l;
-	struct buf s;
-	kvlist_init(&l);
-	buf_init(&s);
-	add_pairs(&l, p);
-	sign_string(&l, &all, &s);
-	CHECK_STR(s.data, "appid=wxd930ea5d5a258f4f&body=test&device_info=1000&mch_id=10000100&"
-			  "nonce_str=ibuaiVcKdpRxkhJA");
-	CHECK_STR(hex_of(&l, &all), "9A0A8659F005D6984697E2CA0A9CF3B7");
-	buf_release(&s);
-	kvlist_release(&l);
+	example(p,
+		"appid=wxd930ea5d5a258f4f&body=test&device_info=1000&mch_id=10000100&"
+		"nonce_str=ibuaiVcKdpRxkhJA",
+		"9A0A8659F005D6984697E2CA0A9CF3B7");
 }
 
 static void example_b(void)
@@ -117,18 +126,11 @@ static void example_e(void)
 					"0010010404201411170000046545", "mch_id", "10000097",
 					"appid", "wxe062425f740c30d8", "bill_type", "MCHT",
 					"nonce_str", "50780e0cca98c8c8e814883e5caa672e", NULL};
-	struct kvlist l;
-	struct buf s;
-	kvlist_init(&l);
-	buf_init(&s);
-	add_pairs(&l, p);
-	sign_string(&l, &all, &s);
-	CHECK_STR(s.data, "appid=wxe062425f740c30d8&bill_type=MCHT&mch_billno="
-			  "0010010404201411170000046545&mch_id=10000097&nonce_str="
-			  "50780e0cca98c8c8e814883e5caa672e");
-	CHECK_STR(hex_of(&l, &all), "12733425FC5D9ECF9CB5BBF7FE3BD89B");
-	buf_release(&s);
-	kvlist_release(&l);
+	example(p,
+		"appid=wxe062425f740c30d8&bill_type=MCHT&mch_billno="
+		"0010010404201411170000046545&mch_id=10000097&nonce_str="
+		"50780e0cca98c8c8e814883e5caa672e",
+		"12733425FC5D9ECF9CB5BBF7FE3BD89B");
 }
 
 static void empty_and_missing(void)

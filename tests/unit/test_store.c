@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "sql_probe.h"
 #include "store.h"
 
 static char dir[] = "/tmp/test_store.XXXXXX";
@@ -16,37 +17,8 @@ static char dbpath[256];
 
 /* ---- a second, plain connection for what the store does not expose --- */
 
-static int64_t sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	int64_t v = -999999;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int64(q, 0);
-	else
-		fprintf(stderr, "sql_int(%s): %s\n", sql, db ? sqlite3_errmsg(db) : "open");
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
-
-static const char *sql_text(const char *path, const char *sql)
-{
-	static char out[256];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-
-	snprintf(out, sizeof(out), "(error)");
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-		snprintf(out, sizeof(out), "%s",
-			 sqlite3_column_text(q, 0) ? (const char *)sqlite3_column_text(q, 0) : "(null)");
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return out;
-}
+#define sql_int sql_probe_int
+#define sql_text sql_probe_text
 
 /* ---- fixtures ---------------------------------------------------------- */
 
@@ -584,8 +556,8 @@ static void migration_8(void)
 	CHECK(sql_int(path, "SELECT seq FROM sqlite_sequence WHERE name = 'ledger'") == 50);
 	CHECK(sql_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE name IN"
 			    " ('ledger_by_merchant', 'ledger_by_packet')") == 2);
-	CHECK(sql_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%IN (''SENT'', ''RECEIVED''%'"
-			    " OR sql LIKE '%kind IN (''fixture''%'") == 0);
+	CHECK(sql_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%%IN (''SENT'', ''RECEIVED''%%'"
+			    " OR sql LIKE '%%kind IN (''fixture''%%'") == 0);
 	CHECK(sql_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'") == 7);
 	/* The sequence goes on past the rows deleted at its top; the CHECK
 	 * still refuses an unknown kind. */
