@@ -17,6 +17,7 @@ class DocsTest {
         assumeTrue(root != null, "not run from the redpack-sim source tree");
         Path doc = Paths.get(root, "docs/test-helpers.md");
         Path example = Paths.get(root, "clients/java/examples/GroupPacketExampleTest.java");
+        assumeTrue(Files.isRegularFile(doc) && Files.isRegularFile(example), "not in the redpack-sim source tree");
         String text = Files.readString(doc, StandardCharsets.UTF_8);
         String code = Files.readString(example, StandardCharsets.UTF_8);
         assertTrue(text.contains("```java\n" + code + "```"),
