@@ -89,10 +89,10 @@ trait RedpackSimTrait
         if (!$srv->running()) {
             throw new ServerError("redpack-sim is no longer running\nlog:\n" . $srv->log());
         }
-        $this->redpackSimLogMark = $srv->logMark();
         if ((static::redpackSimOptions()['reset'] ?? 'test') !== 'none') {
             $srv->reset();
         }
+        $this->redpackSimLogMark = $srv->logMark();
     }
 
     /** The class's server (paths, sends, log; ->control for the control API). */
