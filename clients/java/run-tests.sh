@@ -29,7 +29,10 @@ javac -encoding UTF-8 -Xlint:all -Werror -d "$out/main" -cp "$cp" @"$out/main.li
 { find "$here/src/test/java" -name '*.java'; find "$here/examples" -name '*.java'; } > "$out/test.list"
 javac -encoding UTF-8 -Xlint:all,-serial -d "$out/test" -cp "$cp:$out/main" @"$out/test.list"
 
-exec java -Dredpacksim.source="$root" -jar "$standalone" \
+# not exec: the EXIT trap removes the classes
+rc=0
+java -Dredpacksim.source="$root" -jar "$standalone" \
   --class-path "$out/main:$out/test" --scan-class-path "$out/test" \
   --include-engine=junit-jupiter --disable-banner --disable-ansi-colors \
-  --details=tree --fail-if-no-tests "$@"
+  --details=tree --fail-if-no-tests "$@" || rc=$?
+exit $rc
