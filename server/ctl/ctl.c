@@ -11,7 +11,6 @@
 
 #include <jansson.h>
 
-#include "config.h"
 #include "ctl_http.h"
 
 #include "ctl.h"
@@ -1148,7 +1147,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (strcmp(a, "--version") == 0) {
-			printf("redpack-ctl %s\n", config_version());
+			printf("redpack-ctl %s\n", REDPACK_VERSION);
 			return 0;
 		}
 		if ((g = global_option(argc, argv, &i, &o)) < 0)

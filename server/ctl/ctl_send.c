@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <openssl/rand.h>
 
-#include "api.h"
+#include "endpoints.h"
 #include "ctl.h"
 #include "ctl_http.h"
 #include "kv.h"
@@ -308,7 +308,7 @@ int ctl_send(const struct options *o, int argc, char **argv)
 	s.fixtures = s.fixtures ? s.fixtures : (getenv("REDPACK_FIXTURES") ?: "fixtures/default.json");
 	s.mch_id = s.mch_id ? s.mch_id : "10000098";
 	buf_printf(&path, "/mmpaymkttransfers/%s", s.endpoint);
-	if (!api_route(path.data)) {
+	if (endpoint_by_path(path.data) < 0) {
 		fprintf(stderr, "redpack-ctl: unknown endpoint '%s' (sendgroupredpack, sendredpack or "
 				"gethbinfo)\n", s.endpoint);
 		goto out;
@@ -339,7 +339,7 @@ int ctl_send(const struct options *o, int argc, char **argv)
 			goto out;
 		/* A --set sign=... is sent as given; otherwise sign it. */
 		if (!kvlist_lookup(&fields, "sign")) {
-			sign_compute(&fields, api_signed_fields(api_route(path.data)), w.key, hex);
+			sign_compute(&fields, &endpoint_signed[endpoint_by_path(path.data)], w.key, hex);
 			kvlist_add(&fields, "sign", hex);
 		}
 		xmlcodec_begin(&body);

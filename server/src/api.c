@@ -19,21 +19,6 @@
 #include "store.h"
 #include "xmlcodec.h"
 
-/* Parameters each endpoint signs (protocol reference 8.3): the server
- * ignores any other element, so a client that signed one fails. */
-static const char *const signed_sendgroupredpack[] = {
-	"nonce_str", "mch_billno", "mch_id", "sub_mch_id", "wxappid", "send_name", "re_openid",
-	"total_amount", "total_num", "amt_type", "wishing", "act_name", "remark", "scene_id",
-	"risk_info", "consume_mch_id", NULL};
-
-static const char *const signed_sendredpack[] = {
-	"nonce_str", "mch_billno", "mch_id", "sub_mch_id", "msgappid", "wxappid", "send_name",
-	"re_openid", "total_amount", "total_num", "wishing", "client_ip", "act_name", "remark",
-	"scene_id", "risk_info", "consume_mch_id", "nick_name", "min_value", "max_value", NULL};
-
-static const char *const signed_gethbinfo[] = {"nonce_str", "mch_billno", "mch_id", "appid",
-					       "bill_type", NULL};
-
 /* In --sign-fields received mode: everything received but these. */
 static const char *const unsigned_received[] = {"sign", "sign_type", NULL};
 static const struct sign_fields sign_received = {NULL, unsigned_received, 0};
@@ -59,7 +44,7 @@ struct endpoint {
 	enum endpoint_id id;
 	enum hb_kind kind;
 	enum err_endpoint bit;   /* its column in the catalogue */
-	struct sign_fields signed_fields;
+	const struct sign_fields *signed_fields; /* endpoints.c's */
 	const struct field_rule *rules;
 	handler_fn handle;
 	writer_fn write;
@@ -73,7 +58,8 @@ static void write_query_answer(const struct request *r, struct buf *reply);
 static const struct endpoint endpoints[] = {
 #define ENDPOINT(name, bit, kind, handler)                                                   \
 	{"/mmpaymkttransfers/" #name, #name, ENDPOINT_##name, kind, bit,                       \
-	 {signed_##name, NULL, 0}, validate_##name, api_##handler, write_##handler##_answer},
+	 &endpoint_signed[ENDPOINT_##name], validate_##name, api_##handler,               \
+	 write_##handler##_answer},
 #include "endpoints.def"
 #undef ENDPOINT
 };
@@ -256,7 +242,7 @@ static void write_send_answer(const struct request *r, struct buf *reply)
 static const struct sign_fields *fields_signed(const struct api_ctx *ctx,
 					       const struct endpoint *ep)
 {
-	return ctx->sign_received ? &sign_received : &ep->signed_fields;
+	return ctx->sign_received ? &sign_received : ep->signed_fields;
 }
 
 /* The journal's explainer: a SIGN_ERROR entry's request parsed again and
@@ -471,7 +457,7 @@ struct fault_decision api_handle(struct api_ctx *ctx, const struct endpoint *ep,
 
 const struct sign_fields *api_signed_fields(const struct endpoint *ep)
 {
-	return &ep->signed_fields;
+	return ep->signed_fields;
 }
 
 void api_answered(const struct api_outcome *o, uint64_t latency_us, const char *request_id,

@@ -12,4 +12,15 @@ enum endpoint_id {
 	ENDPOINT__COUNT
 };
 
+#include "sign.h"
+
+/* The parameters endpoint id signs (protocol reference 8.3). */
+extern const struct sign_fields endpoint_signed[ENDPOINT__COUNT];
+
+/* "/mmpaymkttransfers/<name>": a static string. */
+const char *endpoint_path(enum endpoint_id id);
+
+/* The endpoint served at path, or -1 (NULL allowed). */
+int endpoint_by_path(const char *path);
+
 #endif
