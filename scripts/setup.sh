@@ -9,7 +9,7 @@ packages=(
   openssl python3 python3-jsonschema python3-pytest curl
   php-cli php-curl phpunit
   default-jdk-headless junit5
-  clang libclang-rt-14-dev llvm
+  clang libclang-rt-14-dev llvm clang-format
   nginx sqlite3
   chromium fonts-wqy-microhei
 )

@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 jobs=$(nproc)
+echo "== format (.clang-format)"
+bash scripts/format.sh --check
 echo "== build (RelWithDebInfo)"
 bash scripts/build.sh build
 echo "== ctest"

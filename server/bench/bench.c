@@ -70,29 +70,43 @@ static const struct {
 	size_t offset;
 	const char *arg, *help;
 } option_table[] = {
-#define O(f, k, m, a, h) {f, k, offsetof(struct options, m), a, h}
-	O("--api", OPT_STR, api, "URL", "server to load, https://HOST:PORT [https://127.0.0.1:8443]"),
-	O("--path", OPT_STR, path, "PATH", "path of the sends (and of --fixed-body) [" SEND_PATH "]"),
+#define O(f, k, m, a, h)                                                                           \
+	{                                                                                          \
+		f, k, offsetof(struct options, m), a, h                                            \
+	}
+	O("--api", OPT_STR, api, "URL",
+	  "server to load, https://HOST:PORT [https://127.0.0.1:8443]"),
+	O("--path", OPT_STR, path, "PATH",
+	  "path of the sends (and of --fixed-body) [" SEND_PATH "]"),
 	O("--certs", OPT_STR, certs, "DIR",
-	  "gen-certs.sh layout: DIR/ca.pem, DIR/<mch_id>/apiclient_cert.pem and _key.pem [var/certs]"),
+	  "gen-certs.sh layout: DIR/ca.pem, DIR/<mch_id>/apiclient_cert.pem and _key.pem "
+	  "[var/certs]"),
 	O("--cert", OPT_STR, cert, "FILE", "client certificate (PEM) [from --certs and --mch-id]"),
-	O("--key-file", OPT_STR, key_file, "FILE", "client private key (PEM) [from --certs and --mch-id]"),
+	O("--key-file", OPT_STR, key_file, "FILE",
+	  "client private key (PEM) [from --certs and --mch-id]"),
 	O("--ca", OPT_STR, ca, "FILE", "CA that signed the server certificate [DIR/ca.pem]"),
-	O("--connections", OPT_INT, connections, "N", "concurrent connections, one request in flight on each [16]"),
+	O("--connections", OPT_INT, connections, "N",
+	  "concurrent connections, one request in flight on each [16]"),
 	O("--threads", OPT_INT, threads, "N", "event loops (threads) sharing the connections [1]"),
 	O("--duration", OPT_NUM, duration, "S", "seconds to measure, after the warm-up [8]"),
 	O("--requests", OPT_INT, requests, "N", "measure exactly N requests instead of a duration"),
 	O("--warmup", OPT_NUM, warmup, "S", "seconds of load before measuring starts [0]"),
-	O("--timeout", OPT_NUM, timeout, "S", "seconds a connection may wait for connect or an answer [10]"),
-	O("--new-conn", OPT_FLAG, new_conn, NULL, "a new TLS connection (full handshake) per request"),
+	O("--timeout", OPT_NUM, timeout, "S",
+	  "seconds a connection may wait for connect or an answer [10]"),
+	O("--new-conn", OPT_FLAG, new_conn, NULL,
+	  "a new TLS connection (full handshake) per request"),
 	O("--resume", OPT_FLAG, resume, NULL, "with --new-conn: resume the previous TLS session"),
-	O("--mix-query", OPT_NUM, mix_query, "P", "share (0..1) of gethbinfo for billnos already sent [0]"),
-	O("--bad-sign", OPT_NUM, bad_sign, "P", "share (0..1) of sends with a wrong sign (SIGN_ERROR) [0]"),
-	O("--fixed-body", OPT_STR, fixed_body, "FILE", "POST this file's bytes as every request (reference servers)"),
+	O("--mix-query", OPT_NUM, mix_query, "P",
+	  "share (0..1) of gethbinfo for billnos already sent [0]"),
+	O("--bad-sign", OPT_NUM, bad_sign, "P",
+	  "share (0..1) of sends with a wrong sign (SIGN_ERROR) [0]"),
+	O("--fixed-body", OPT_STR, fixed_body, "FILE",
+	  "POST this file's bytes as every request (reference servers)"),
 	O("--mch-id", OPT_STR, mch_id, "ID", "merchant [10000100]"),
 	O("--key", OPT_STR, key, "KEY", "merchant API v2 key [0f1e2d3c4b5a69788796a5b4c3d2e1f0]"),
 	O("--appid", OPT_STR, appid, "APPID", "wxappid of the sends [wx1000000000000000]"),
-	O("--openid", OPT_STR, openid, "OPENID", "re_openid of the sends [oLoadUser0000000000000000001]"),
+	O("--openid", OPT_STR, openid, "OPENID",
+	  "re_openid of the sends [oLoadUser0000000000000000001]"),
 	O("--amount", OPT_STR, amount, "FEN", "total_amount of each group packet [300]"),
 	O("--num", OPT_STR, num, "N", "total_num of each group packet [3]"),
 	O("--json", OPT_FLAG, json, NULL, "print one line of JSON instead of the text report"),
@@ -103,9 +117,11 @@ static const struct {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: redpack-bench [--FLAG VALUE]...\n\n"
-		     "Loads a redpack-sim (or any server answering POST) over mutual TLS and reports\n"
-		     "req/s, latency percentiles, answers by err_code, transport errors and its own CPU.\n\n");
+	fprintf(out,
+		"usage: redpack-bench [--FLAG VALUE]...\n\n"
+		"Loads a redpack-sim (or any server answering POST) over mutual TLS and reports\n"
+		"req/s, latency percentiles, answers by err_code, transport errors and its own "
+		"CPU.\n\n");
 	for (size_t i = 0; i < OPTION_COUNT; i++)
 		fprintf(out, "  %-14s %-7s %s\n", option_table[i].flag,
 			option_table[i].arg ? option_table[i].arg : "", option_table[i].help);
@@ -141,14 +157,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_NUM:
 			*(double *)field = strtod(v, &end);
 			if (errno || end == v || *end || *(double *)field < 0) {
-				fprintf(stderr, "redpack-bench: %s wants a number >= 0, not %s\n", argv[i - 1], v);
+				fprintf(stderr, "redpack-bench: %s wants a number >= 0, not %s\n",
+					argv[i - 1], v);
 				return -1;
 			}
 			break;
 		case OPT_INT:
 			*(long *)field = strtol(v, &end, 10);
 			if (errno || end == v || *end || *(long *)field < 0) {
-				fprintf(stderr, "redpack-bench: %s wants an integer >= 0, not %s\n", argv[i - 1], v);
+				fprintf(stderr, "redpack-bench: %s wants an integer >= 0, not %s\n",
+					argv[i - 1], v);
 				return -1;
 			}
 			break;
@@ -180,10 +198,10 @@ struct run {
 	char *fixed_body; /* --fixed-body's bytes, owned */
 	size_t fixed_len;
 	const struct sign_fields *send_fields, *query_fields;
-	char run_tag[9];        /* makes this run's billnos unique */
-	uint64_t t_start;       /* monotonic us */
-	uint64_t t_measure;     /* t_start + warm-up */
-	uint64_t t_deadline;    /* t_measure + duration (UINT64_MAX with --requests) */
+	char run_tag[9];     /* makes this run's billnos unique */
+	uint64_t t_start;    /* monotonic us */
+	uint64_t t_measure;  /* t_start + warm-up */
+	uint64_t t_deadline; /* t_measure + duration (UINT64_MAX with --requests) */
 };
 
 struct worker;
@@ -206,8 +224,8 @@ struct worker {
 	struct event *stop_timer, *measure_timer;
 	struct conn *conns;
 	long nconns, open_conns;
-	long quota;     /* --requests: measured requests this worker may still start */
-	uint64_t seq;   /* billno counter */
+	long quota;   /* --requests: measured requests this worker may still start */
+	uint64_t seq; /* billno counter */
 	uint64_t rng;
 	SSL_SESSION *session; /* --resume: the last session, owned */
 	char sent[SENT_RING][32];
@@ -220,8 +238,8 @@ struct worker {
 	uint64_t errors[TE_COUNT];
 	uint64_t requests, responses, queries; /* measured (queries: gethbinfo) */
 	uint64_t all_responses, handshakes, resumed;
-	uint64_t t_last;                       /* last measured completion */
-	struct rusage ru_measure;              /* worker 0: at the start of measuring */
+	uint64_t t_last;	  /* last measured completion */
+	struct rusage ru_measure; /* worker 0: at the start of measuring */
 	int have_ru_measure;
 };
 
@@ -265,7 +283,8 @@ static void count_answer(struct worker *w, const char *name)
 
 static void random_nonce(struct worker *w, char out[33])
 {
-	static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	static const char digits[] =
+		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	for (int i = 0; i < 32; i++)
 		out[i] = digits[next_random(w) % 62];
 	out[32] = '\0';
@@ -400,7 +419,8 @@ static void issue(struct conn *c)
 	buf_printf(&w->req,
 		   "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: redpack-bench\r\n"
 		   "Content-Type: text/xml\r\nContent-Length: %zu\r\n\r\n",
-		   c->is_send || r->fixed_body ? r->o.path : QUERY_PATH, r->host_header, w->body.len);
+		   c->is_send || r->fixed_body ? r->o.path : QUERY_PATH, r->host_header,
+		   w->body.len);
 	buf_append(&w->req, w->body.data, w->body.len);
 	c->busy = 1;
 	c->body_len = -1;
@@ -438,7 +458,8 @@ static void conn_open(struct conn *c)
 {
 	struct worker *w = c->w;
 	const struct run *r = w->run;
-	struct timeval tv = {(time_t)r->o.timeout, (suseconds_t)((r->o.timeout - floor(r->o.timeout)) * 1e6)};
+	struct timeval tv = {(time_t)r->o.timeout,
+			     (suseconds_t)((r->o.timeout - floor(r->o.timeout)) * 1e6)};
 	SSL *ssl = SSL_new(r->ssl_ctx);
 	evutil_socket_t fd = socket(r->addr.ss_family, SOCK_STREAM, 0);
 	int one = 1;
@@ -474,7 +495,8 @@ static void conn_open(struct conn *c)
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->connected = 0;
-	if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&r->addr, (int)r->addr_len) != 0) {
+	if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&r->addr,
+				       (int)r->addr_len) != 0) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 		w->errors[TE_CONNECT]++;
@@ -552,7 +574,8 @@ static void err_code_of(const char *body, size_t len, char *out, size_t size)
 	if (!p)
 		return;
 	p += sizeof(open) - 1;
-	if ((size_t)(body + len - p) >= sizeof(cdata) - 1 && memcmp(p, cdata, sizeof(cdata) - 1) == 0) {
+	if ((size_t)(body + len - p) >= sizeof(cdata) - 1 &&
+	    memcmp(p, cdata, sizeof(cdata) - 1) == 0) {
 		p += sizeof(cdata) - 1;
 		e = memmem(p, (size_t)(body + len - p), "]]>", 3);
 	} else {
@@ -606,7 +629,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 				return;
 			}
 			size_t head_len = (size_t)at.pos + 4;
-			if (parse_head(c, (const char *)evbuffer_pullup(in, (ev_ssize_t)head_len), head_len) != 0) {
+			if (parse_head(c, (const char *)evbuffer_pullup(in, (ev_ssize_t)head_len),
+				       head_len) != 0) {
 				conn_fail(c, TE_FRAMING);
 				return;
 			}
@@ -719,9 +743,11 @@ static int resolve(struct run *r)
 		colon = memchr(hp, ':', (size_t)(slash - hp));
 		snprintf(r->host, sizeof(r->host), "%.*s", (int)((colon ? colon : slash) - hp), hp);
 	}
-	snprintf(port, sizeof(port), "%.*s", colon ? (int)(slash - colon - 1) : 3, colon ? colon + 1 : "443");
+	snprintf(port, sizeof(port), "%.*s", colon ? (int)(slash - colon - 1) : 3,
+		 colon ? colon + 1 : "443");
 	snprintf(r->host_header, sizeof(r->host_header), "%.*s", (int)(slash - hp), hp);
-	r->host_is_ip = inet_pton(AF_INET, r->host, scratch) == 1 || inet_pton(AF_INET6, r->host, scratch) == 1;
+	r->host_is_ip = inet_pton(AF_INET, r->host, scratch) == 1 ||
+			inet_pton(AF_INET6, r->host, scratch) == 1;
 	hints.ai_socktype = SOCK_STREAM;
 	rc = getaddrinfo(r->host, port, &hints, &ai);
 	if (rc != 0 || !ai) {
@@ -759,7 +785,8 @@ static int tls_setup(struct run *r)
 		goto out;
 	SSL_CTX_set_verify(r->ssl_ctx, SSL_VERIFY_PEER, NULL);
 	/* Sessions are kept by hand per thread (--resume); no internal cache. */
-	SSL_CTX_set_session_cache_mode(r->ssl_ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_set_session_cache_mode(r->ssl_ctx,
+				       SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	if (SSL_CTX_load_verify_locations(r->ssl_ctx, ca.data, NULL) != 1) {
 		fprintf(stderr, "redpack-bench: cannot load CA %s\n", ca.data);
 		goto out;
@@ -767,7 +794,8 @@ static int tls_setup(struct run *r)
 	if (SSL_CTX_use_certificate_chain_file(r->ssl_ctx, cert.data) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(r->ssl_ctx, key.data, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(r->ssl_ctx) != 1) {
-		fprintf(stderr, "redpack-bench: cannot load client certificate %s / key %s\n", cert.data, key.data);
+		fprintf(stderr, "redpack-bench: cannot load client certificate %s / key %s\n",
+			cert.data, key.data);
 		goto out;
 	}
 	rc = 0;
@@ -809,8 +837,8 @@ struct totals {
 
 static double seconds_of(const struct rusage *ru)
 {
-	return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 + (double)ru->ru_stime.tv_sec +
-	       (double)ru->ru_stime.tv_usec / 1e6;
+	return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 +
+	       (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
 }
 
 static void add_answer(struct totals *t, const struct answer_kind *a)
@@ -882,13 +910,15 @@ static void print_json(const struct run *r, const struct totals *t)
 	json_object_set_new(lat, "p50", json_integer((json_int_t)hist_percentile(&t->hist, 50)));
 	json_object_set_new(lat, "p90", json_integer((json_int_t)hist_percentile(&t->hist, 90)));
 	json_object_set_new(lat, "p99", json_integer((json_int_t)hist_percentile(&t->hist, 99)));
-	json_object_set_new(lat, "p99.9", json_integer((json_int_t)hist_percentile(&t->hist, 99.9)));
+	json_object_set_new(lat, "p99.9",
+			    json_integer((json_int_t)hist_percentile(&t->hist, 99.9)));
 	json_object_set_new(lat, "max", json_integer((json_int_t)t->hist.max));
 	json_object_set_new(lat, "mean",
 			    json_real(t->hist.total ? t->hist.sum / (double)t->hist.total : 0));
 	json_object_set_new(j, "latency_us", lat);
 	for (int i = 0; i < t->nanswers; i++)
-		json_object_set_new(ans, t->answers[i].name, json_integer((json_int_t)t->answers[i].count));
+		json_object_set_new(ans, t->answers[i].name,
+				    json_integer((json_int_t)t->answers[i].count));
 	json_object_set_new(j, "answers", ans);
 	for (int e = 0; e < TE_COUNT; e++)
 		json_object_set_new(err, terr_names[e], json_integer((json_int_t)t->errors[e]));
@@ -910,24 +940,28 @@ static void print_text(const struct run *r, const struct totals *t)
 {
 	printf("redpack-bench: %s %s, %ld connections, %ld thread%s\n", r->o.api, mode_of(&r->o),
 	       r->o.connections, r->o.threads, r->o.threads == 1 ? "" : "s");
-	printf("  %" PRIu64 " responses to %" PRIu64 " requests in %.2f s: %.1f req/s\n", t->responses,
-	       t->requests, t->elapsed, t->rps);
+	printf("  %" PRIu64 " responses to %" PRIu64 " requests in %.2f s: %.1f req/s\n",
+	       t->responses, t->requests, t->elapsed, t->rps);
 	printf("  latency us: p50 %" PRIu64 "  p90 %" PRIu64 "  p99 %" PRIu64 "  p99.9 %" PRIu64
 	       "  max %" PRIu64 "\n",
-	       hist_percentile(&t->hist, 50), hist_percentile(&t->hist, 90), hist_percentile(&t->hist, 99),
-	       hist_percentile(&t->hist, 99.9), t->hist.max);
+	       hist_percentile(&t->hist, 50), hist_percentile(&t->hist, 90),
+	       hist_percentile(&t->hist, 99), hist_percentile(&t->hist, 99.9), t->hist.max);
 	printf("  answers (%" PRIu64 " of them to gethbinfo):", t->queries);
 	for (int i = 0; i < t->nanswers; i++)
 		printf(" %s=%" PRIu64, t->answers[i].name, t->answers[i].count);
 	printf("%s\n  transport errors:", t->nanswers ? "" : " none");
 	for (int e = 0; e < TE_COUNT; e++)
 		printf(" %s=%" PRIu64, terr_names[e], t->errors[e]);
-	printf("\n  TLS handshakes %" PRIu64 " (%" PRIu64 " resumed), %" PRIu64 " responses in all\n",
+	printf("\n  TLS handshakes %" PRIu64 " (%" PRIu64 " resumed), %" PRIu64
+	       " responses in all\n",
 	       t->handshakes, t->resumed, t->all_responses);
-	printf("  client CPU %.2f s (%.1f us per response, %.0f%% of its %ld core%s while measuring)\n", t->cpu,
-	       t->cpu_per_response_us, t->core_share * 100, r->o.threads, r->o.threads == 1 ? "" : "s");
+	printf("  client CPU %.2f s (%.1f us per response, %.0f%% of its %ld core%s while "
+	       "measuring)\n",
+	       t->cpu, t->cpu_per_response_us, t->core_share * 100, r->o.threads,
+	       r->o.threads == 1 ? "" : "s");
 	if (t->client_bound)
-		printf("  warning: redpack-bench itself was busy %.0f%% of the time: it, not the server, may set "
+		printf("  warning: redpack-bench itself was busy %.0f%% of the time: it, not the "
+		       "server, may set "
 		       "the pace (try --threads %ld)\n",
 		       t->core_share * 100, r->o.threads + 1);
 }
@@ -952,9 +986,11 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (r.o.connections < 1 || r.o.threads < 1 || r.o.threads > r.o.connections || r.o.mix_query > 1 ||
-	    r.o.bad_sign > 1 || r.o.timeout <= 0 || (r.o.resume && !r.o.new_conn)) {
-		fprintf(stderr, "redpack-bench: need connections >= threads >= 1, shares in 0..1, a timeout, "
+	if (r.o.connections < 1 || r.o.threads < 1 || r.o.threads > r.o.connections ||
+	    r.o.mix_query > 1 || r.o.bad_sign > 1 || r.o.timeout <= 0 ||
+	    (r.o.resume && !r.o.new_conn)) {
+		fprintf(stderr, "redpack-bench: need connections >= threads >= 1, shares in 0..1, "
+				"a timeout, "
 				"and --resume only with --new-conn\n");
 		return 2;
 	}
@@ -966,7 +1002,9 @@ int main(int argc, char **argv)
 	r.query_fields = bench_signed_fields(QUERY_PATH);
 	RAND_bytes(raw, sizeof(raw));
 	for (int i = 0; i < 8; i++)
-		r.run_tag[i] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[raw[i] % 62];
+		r.run_tag[i] =
+			"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[raw[i] %
+											 62];
 	if (resolve(&r) != 0 || tls_setup(&r) != 0)
 		goto out;
 

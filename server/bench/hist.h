@@ -17,8 +17,8 @@
 struct hist {
 	uint64_t count[HIST_BUCKETS];
 	uint64_t total; /* values recorded */
-	uint64_t max;   /* exact largest value */
-	double sum;     /* for the mean */
+	uint64_t max;	/* exact largest value */
+	double sum;	/* for the mean */
 };
 
 /* Zeroes h (a zeroed struct is an empty histogram too). */

@@ -38,8 +38,8 @@ static int cmd_requests(const struct options *o, int argc, char **argv);
 static int cmd_verify(const struct options *o, int argc, char **argv);
 
 static const struct command commands[] = {
-	{"check", "check", "verify every invariant of the database; exit 1 and list them if any fails",
-	 cmd_check},
+	{"check", "check",
+	 "verify every invariant of the database; exit 1 and list them if any fails", cmd_check},
 	{"health", "health", "exit 0 when the server is up and its world loaded", cmd_health},
 	{"send", ctl_send_usage,
 	 "build, sign and send sendgroupredpack, sendredpack or gethbinfo over mutual TLS; print "
@@ -65,7 +65,8 @@ static const struct command commands[] = {
 	 "SIGN_ERRORs with what the server signed",
 	 cmd_journal},
 	{"requests",
-	 "requests [FILTERS] [--limit N] [--cursor C | --all]   FILTERS: [--endpoint E] [--mch-id ID] "
+	 "requests [FILTERS] [--limit N] [--cursor C | --all]   FILTERS: [--endpoint E] [--mch-id "
+	 "ID] "
 	 "[--mch-billno B] [--re-openid O] [--err-code CODE] [--since TIME] [--until TIME]",
 	 "the requests merchant code sent that match the filters, with their parsed fields, "
 	 "newest first (TIME: 2026-02-01T10:00:00+08:00 or epoch seconds, business clock)",
@@ -74,12 +75,14 @@ static const struct command commands[] = {
 	 "exit 0 when exactly N requests match the filters; else exit 1 showing what was sent",
 	 cmd_verify},
 	{"faults",
-	 "faults [list] [--limit N] [--cursor C | --all] | faults add [--api API] [--match NAME=VALUE]... [--err-code CODE] "
+	 "faults [list] [--limit N] [--cursor C | --all] | faults add [--api API] [--match "
+	 "NAME=VALUE]... [--err-code CODE] "
 	 "[--transport delay|hang|reset|empty|truncate|http_503|html_502] [--delay-ms N] "
 	 "[--delay-max-ms N] [--times N] [--probability P] | faults delete ID|all",
 	 "fault rules: answers and transport faults injected into matching requests", cmd_faults},
 	{"errors", "errors [--markdown]",
-	 "the error catalogue: every err_code, its endpoints, texts, level, what it leaves, retry advice",
+	 "the error catalogue: every err_code, its endpoints, texts, level, what it leaves, retry "
+	 "advice",
 	 cmd_errors},
 };
 
@@ -87,14 +90,15 @@ static const struct command commands[] = {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: redpack-ctl [--admin URL] [--admin-token T] [--json] COMMAND [ARGS]\n\n"
-		     "  --admin URL        control API of redpack-sim [$REDPACK_ADMIN or "
-		     "http://127.0.0.1:8444]\n"
-		     "  --admin-token T    bearer token [$REDPACK_ADMIN_TOKEN]\n"
-		     "  --json             print the JSON answer as is\n"
-		     "  --timeout S        seconds to wait for an answer [10]\n"
-		     "  --version          print the version and exit\n\n"
-		     "commands:\n");
+	fprintf(out,
+		"usage: redpack-ctl [--admin URL] [--admin-token T] [--json] COMMAND [ARGS]\n\n"
+		"  --admin URL        control API of redpack-sim [$REDPACK_ADMIN or "
+		"http://127.0.0.1:8444]\n"
+		"  --admin-token T    bearer token [$REDPACK_ADMIN_TOKEN]\n"
+		"  --json             print the JSON answer as is\n"
+		"  --timeout S        seconds to wait for an answer [10]\n"
+		"  --version          print the version and exit\n\n"
+		"commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  %-12s %s\n", commands[i].usage, commands[i].help);
 	fprintf(out, "\nredpack-ctl COMMAND --help shows one command.\n");
@@ -102,8 +106,8 @@ static void usage(FILE *out)
 
 /* Sends the request and parses a JSON answer; on failure prints why and
  * returns NULL. *status receives the HTTP status. */
-static json_t *call(const struct options *o, const char *method, const char *path,
-		    const char *body, int *status)
+static json_t *call(const struct options *o, const char *method, const char *path, const char *body,
+		    int *status)
 {
 	struct ctl_response resp;
 	json_error_t jerr;
@@ -197,7 +201,8 @@ static int parse_flags(const char *cmd, int argc, char **argv, const char *const
 				break;
 		if (!*a) {
 			char shown[64];
-			snprintf(shown, sizeof(shown), "%.*s", (int)(len + 2 < 60 ? len + 2 : 60), arg);
+			snprintf(shown, sizeof(shown), "%.*s", (int)(len + 2 < 60 ? len + 2 : 60),
+				 arg);
 			return refuse(cmd, "unknown option '%s'", shown);
 		}
 		if (strchr(*a, '!')) {
@@ -259,7 +264,8 @@ static int cmd_check(const struct options *o, int argc, char **argv)
 	if (o->json) {
 		print_json(j);
 	} else if (status == 200) {
-		printf("ok: all %d invariants hold\n", (int)json_integer_value(json_object_get(j, "checked")));
+		printf("ok: all %d invariants hold\n",
+		       (int)json_integer_value(json_object_get(j, "checked")));
 	} else if (status == 409) {
 		size_t i;
 		json_t *v;
@@ -312,7 +318,8 @@ static void row_texts(json_t *texts, struct buf *out)
 	json_t *v;
 	int same = 1;
 
-	json_object_foreach(texts, key, v) {
+	json_object_foreach(texts, key, v)
+	{
 		if (!first)
 			first = json_string_value(v);
 		else if (strcmp(first, json_string_value(v)) != 0)
@@ -322,7 +329,8 @@ static void row_texts(json_t *texts, struct buf *out)
 		buf_puts(out, first ? first : "");
 		return;
 	}
-	json_object_foreach(texts, key, v) {
+	json_object_foreach(texts, key, v)
+	{
 		if (out->len)
 			buf_puts(out, "; ");
 		buf_printf(out, "%s: %s", key, json_string_value(v));
@@ -360,7 +368,8 @@ static int cmd_errors(const struct options *o, int argc, char **argv)
 	if (markdown)
 		printf("| err_code | endpoints | err_code_des | level | leaves | retry |\n"
 		       "| --- | --- | --- | --- | --- | --- |\n");
-	json_array_foreach(json_object_get(j, "errors"), i, v) {
+	json_array_foreach(json_object_get(j, "errors"), i, v)
+	{
 		struct buf eps, texts;
 		size_t k;
 		json_t *e;
@@ -371,8 +380,8 @@ static int cmd_errors(const struct options *o, int argc, char **argv)
 		row_texts(json_object_get(v, "err_code_des"), &texts);
 		if (markdown)
 			printf("| `%s` | %s | %s | %s | %s | %s |\n",
-			       json_string_value(json_object_get(v, "err_code")), eps.data, texts.data,
-			       json_string_value(json_object_get(v, "level")),
+			       json_string_value(json_object_get(v, "err_code")), eps.data,
+			       texts.data, json_string_value(json_object_get(v, "level")),
 			       json_string_value(json_object_get(v, "order")),
 			       json_string_value(json_object_get(v, "retry")));
 		else
@@ -394,8 +403,9 @@ static int cmd_errors(const struct options *o, int argc, char **argv)
  * than encode it. */
 static int safe(const char *v)
 {
-	return v && *v && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				   "0123456789_-") == strlen(v);
+	return v && *v &&
+	       strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789_-") == strlen(v);
 }
 
 /* A filter's value: an id or a code; a time (--since, --until) may also
@@ -507,8 +517,9 @@ static int run_list(const struct options *o, const char *path, const char *key, 
 			break;
 		}
 		n = json_object_get(j, "next");
-		if (n && !json_is_null(n) && (!json_is_string(n) || !safe(json_string_value(n)) ||
-					      (next && strcmp(next, json_string_value(n)) == 0))) {
+		if (n && !json_is_null(n) &&
+		    (!json_is_string(n) || !safe(json_string_value(n)) ||
+		     (next && strcmp(next, json_string_value(n)) == 0))) {
 			fprintf(stderr, "redpack-ctl: the server's \"next\" does not move on\n");
 			json_decref(j);
 			rc = EXIT_USAGE;
@@ -523,8 +534,7 @@ static int run_list(const struct options *o, const char *path, const char *key, 
 			json_t *v;
 			json_array_extend(json_object_get(whole, key), json_object_get(j, key));
 			json_object_foreach(j, k, v) /* kept, bytes: the latest */
-				if (strcmp(k, key) != 0)
-					json_object_set(whole, k, v);
+				if (strcmp(k, key) != 0) json_object_set(whole, k, v);
 			json_decref(j);
 		}
 		if (!all || !next)
@@ -556,17 +566,16 @@ static long long num(json_t *j, const char *key)
 
 static void print_packet_line(json_t *p)
 {
-	printf("%-28s %-9s %-6s %8lld fen / %2lld  %s  %s\n", str(p, "mch_billno"), str(p, "status"),
-	       str(p, "hb_type"), num(p, "total_amount"), num(p, "total_num"), str(p, "send_listid"),
-	       str(p, "re_openid"));
+	printf("%-28s %-9s %-6s %8lld fen / %2lld  %s  %s\n", str(p, "mch_billno"),
+	       str(p, "status"), str(p, "hb_type"), num(p, "total_amount"), num(p, "total_num"),
+	       str(p, "send_listid"), str(p, "re_openid"));
 }
 
 static void print_packets(json_t *j)
 {
 	size_t i;
 	json_t *p;
-	json_array_foreach(json_object_get(j, "packets"), i, p)
-		print_packet_line(p);
+	json_array_foreach(json_object_get(j, "packets"), i, p) print_packet_line(p);
 	if (json_array_size(json_object_get(j, "packets")) == 0)
 		printf("no packets\n");
 }
@@ -582,13 +591,13 @@ static void print_packet(json_t *j)
 	if (json_is_integer(json_object_get(j, "refund_amount")))
 		printf(", refunded %lld fen at %s", num(j, "refund_amount"), str(j, "refund_time"));
 	printf("\n  shares:\n");
-	json_array_foreach(json_object_get(j, "shares"), i, v)
-		printf("    #%lld %6lld fen  %s %s\n", num(v, "seq"), num(v, "amount"),
-		       json_is_string(json_object_get(v, "openid")) ? str(v, "openid") : "(unopened)",
-		       json_is_string(json_object_get(v, "rcv_time")) ? str(v, "rcv_time") : "");
+	json_array_foreach(json_object_get(j, "shares"), i, v) printf(
+		"    #%lld %6lld fen  %s %s\n", num(v, "seq"), num(v, "amount"),
+		json_is_string(json_object_get(v, "openid")) ? str(v, "openid") : "(unopened)",
+		json_is_string(json_object_get(v, "rcv_time")) ? str(v, "rcv_time") : "");
 	printf("  ledger:\n");
-	json_array_foreach(json_object_get(j, "ledger"), i, v)
-		printf("    %-7s %+lld fen at %s\n", str(v, "kind"), num(v, "amount"), str(v, "at"));
+	json_array_foreach(json_object_get(j, "ledger"), i, v) printf(
+		"    %-7s %+lld fen at %s\n", str(v, "kind"), num(v, "amount"), str(v, "at"));
 }
 
 static void print_claim(json_t *j)
@@ -629,10 +638,12 @@ static void print_journal(json_t *j)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(j, "entries"), i, e) {
+	json_array_foreach(json_object_get(j, "entries"), i, e)
+	{
 		json_t *sc = json_object_get(e, "sign_check");
-		printf("#%lld %s %-16s %-10s %-28s %s\n", num(e, "seq"), str(e, "at"), str(e, "endpoint"),
-		       str(e, "mch_id"), str(e, "mch_billno"), str(e, "err_code"));
+		printf("#%lld %s %-16s %-10s %-28s %s\n", num(e, "seq"), str(e, "at"),
+		       str(e, "endpoint"), str(e, "mch_id"), str(e, "mch_billno"),
+		       str(e, "err_code"));
 		if (sc)
 			printf("    signed: %s\n    cause:  %s\n", str(sc, "string_to_sign"),
 			       str(sc, "likely_cause"));
@@ -680,7 +691,8 @@ static int list_command(const struct options *o, int argc, char **argv, const ch
 		query_escape(&url, v);
 	}
 	if (limit || all)
-		buf_printf(&url, "%climit=%s", strchr(url.data, '?') ? '&' : '?', limit ? limit : "1000");
+		buf_printf(&url, "%climit=%s", strchr(url.data, '?') ? '&' : '?',
+			   limit ? limit : "1000");
 	rc = run_list(o, url.data, item_key, all, cursor, print);
 	buf_release(&url);
 	return rc;
@@ -691,8 +703,8 @@ static int cmd_packets(const struct options *o, int argc, char **argv)
 	static const char *const names[] = {"mch-id", "status"};
 	static const char *const keys[] = {"mch_id", "status"};
 
-	return list_command(o, argc, argv, "packets", "/admin/v1/packets", names, keys, 2, "packets",
-			    print_packets);
+	return list_command(o, argc, argv, "packets", "/admin/v1/packets", names, keys, 2,
+			    "packets", print_packets);
 }
 
 static int cmd_packet(const struct options *o, int argc, char **argv)
@@ -773,8 +785,8 @@ static int cmd_clock(const struct options *o, int argc, char **argv)
 
 static int cmd_merchant(const struct options *o, int argc, char **argv)
 {
-	static const char *const allowed[] = {"balance", "topup", "api", "ip-allowlist", "limit*",
-					      NULL};
+	static const char *const allowed[] = {"balance",      "topup",	"api",
+					      "ip-allowlist", "limit*", NULL};
 	struct flags f;
 	char path[128];
 	json_t *body;
@@ -796,7 +808,8 @@ static int cmd_merchant(const struct options *o, int argc, char **argv)
 		} else if (strcmp(n, "api") == 0) {
 			if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
 				goto bad;
-			json_object_set_new(body, "api_enabled", json_boolean(strcmp(v, "on") == 0));
+			json_object_set_new(body, "api_enabled",
+					    json_boolean(strcmp(v, "on") == 0));
 		} else {
 			json_t *ips = json_array();
 			char *list = strdup(v), *save = NULL;
@@ -850,26 +863,28 @@ static int cmd_journal(const struct options *o, int argc, char **argv)
 	static const char *const names[] = {"mch-billno", "err-code"};
 	static const char *const keys[] = {"mch_billno", "err_code"};
 
-	return list_command(o, argc, argv, "journal", "/admin/v1/journal", names, keys, 2, "entries",
-			    print_journal);
+	return list_command(o, argc, argv, "journal", "/admin/v1/journal", names, keys, 2,
+			    "entries", print_journal);
 }
 
 /* ---- the verification API ---------------------------------------------- */
 
-static const char *const filter_flags[] = {"endpoint",   "mch-id",   "mch-billno", "re-openid",
-					   "err-code",   "since",    "until"};
-static const char *const filter_keys[] = {"endpoint",  "mch_id", "mch_billno", "re_openid",
-					  "err_code",  "since",  "until"};
+static const char *const filter_flags[] = {"endpoint", "mch-id", "mch-billno", "re-openid",
+					   "err-code", "since",	 "until"};
+static const char *const filter_keys[] = {"endpoint", "mch_id", "mch_billno", "re_openid",
+					  "err_code", "since",	"until"};
 #define N_FILTERS (sizeof(filter_flags) / sizeof(filter_flags[0]))
 
 static void print_requests(json_t *j)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(j, "requests"), i, e) {
+	json_array_foreach(json_object_get(j, "requests"), i, e)
+	{
 		json_t *fields = json_object_get(e, "fields");
 		printf("#%lld %s %-16s %-10s %-28s %-12s %s\n", num(e, "seq"), str(e, "at"),
-		       str(e, "endpoint"), str(e, "mch_id"), str(e, "mch_billno"), str(e, "err_code"),
+		       str(e, "endpoint"), str(e, "mch_id"), str(e, "mch_billno"),
+		       str(e, "err_code"),
 		       json_is_object(fields) ? str(fields, "re_openid") : "(body not kept whole)");
 		if (json_is_object(fields) && json_object_get(fields, "total_amount"))
 			printf("    total_amount=%s total_num=%s\n", str(fields, "total_amount"),
@@ -921,9 +936,9 @@ static int cmd_verify(const struct options *o, int argc, char **argv)
 		allowed[i] = filter_flags[i];
 	allowed[N_FILTERS] = "count";
 	allowed[N_FILTERS + 1] = NULL;
-	if (parse_flags("verify", argc, argv, allowed, &f) != 0 || f.npos || !(want_text = flag(&f, "count")) ||
-	    !*want_text || strspn(want_text, "0123456789") != strlen(want_text) ||
-	    strlen(want_text) > 9)
+	if (parse_flags("verify", argc, argv, allowed, &f) != 0 || f.npos ||
+	    !(want_text = flag(&f, "count")) || !*want_text ||
+	    strspn(want_text, "0123456789") != strlen(want_text) || strlen(want_text) > 9)
 		return usage_of("verify");
 	want = atoll(want_text);
 	buf_init(&q);
@@ -1002,8 +1017,7 @@ static void print_rules(json_t *j)
 {
 	size_t i;
 	json_t *r;
-	json_array_foreach(json_object_get(j, "faults"), i, r)
-		print_rule(r);
+	json_array_foreach(json_object_get(j, "faults"), i, r) print_rule(r);
 	if (json_array_size(json_object_get(j, "faults")) == 0)
 		printf("no fault rules\n");
 }
@@ -1016,9 +1030,9 @@ static void print_deleted(json_t *j)
 
 static int cmd_faults(const struct options *o, int argc, char **argv)
 {
-	static const char *const allowed[] = {"api",	   "err-code",	   "transport",
-					      "delay-ms",  "delay-max-ms", "times",
-					      "probability", "match*",	   NULL};
+	static const char *const allowed[] = {"api",	     "err-code",     "transport",
+					      "delay-ms",    "delay-max-ms", "times",
+					      "probability", "match*",	     NULL};
 	static const char *const ints[] = {"delay-ms", "delay-max-ms", "times"};
 	struct flags f;
 	json_t *body, *match;
@@ -1026,15 +1040,15 @@ static int cmd_faults(const struct options *o, int argc, char **argv)
 	int rc;
 
 	if (argc == 1 || argv[1][0] == '-')
-		return list_command(o, argc, argv, "faults", "/admin/v1/faults", NULL, NULL, 0, "faults",
-				    print_rules);
-	if (strcmp(argv[1], "list") == 0)
-		return list_command(o, argc - 1, argv + 1, "faults", "/admin/v1/faults", NULL, NULL, 0,
+		return list_command(o, argc, argv, "faults", "/admin/v1/faults", NULL, NULL, 0,
 				    "faults", print_rules);
+	if (strcmp(argv[1], "list") == 0)
+		return list_command(o, argc - 1, argv + 1, "faults", "/admin/v1/faults", NULL, NULL,
+				    0, "faults", print_rules);
 	if (strcmp(argv[1], "delete") == 0) {
 		char path[64];
-		if (argc != 3 || (strcmp(argv[2], "all") != 0 && strspn(argv[2], "0123456789") !=
-								       strlen(argv[2])))
+		if (argc != 3 || (strcmp(argv[2], "all") != 0 &&
+				  strspn(argv[2], "0123456789") != strlen(argv[2])))
 			return usage_of("faults");
 		snprintf(path, sizeof(path), "/admin/v1/faults%s%.12s",
 			 strcmp(argv[2], "all") ? "/" : "", strcmp(argv[2], "all") ? argv[2] : "");
@@ -1112,7 +1126,8 @@ static int global_option(int argc, char **argv, int *k, struct options *o)
 	} else if (*k + 1 < argc) {
 		value = argv[++*k];
 	} else {
-		fprintf(stderr, "redpack-ctl: option '%s' needs a value (see redpack-ctl --help)\n", arg);
+		fprintf(stderr, "redpack-ctl: option '%s' needs a value (see redpack-ctl --help)\n",
+			arg);
 		return -1;
 	}
 	if (n == 0) {
@@ -1123,8 +1138,10 @@ static int global_option(int argc, char **argv, int *k, struct options *o)
 		char *end;
 		long t = strtol(value, &end, 10);
 		if (!*value || *end || t <= 0 || t > 86400) {
-			fprintf(stderr, "redpack-ctl: --timeout needs a positive number of seconds, not "
-					"'%s'\n", value);
+			fprintf(stderr,
+				"redpack-ctl: --timeout needs a positive number of seconds, not "
+				"'%s'\n",
+				value);
 			return -1;
 		}
 		o->timeout = (int)t;
@@ -1153,7 +1170,8 @@ int main(int argc, char **argv)
 		if ((g = global_option(argc, argv, &i, &o)) < 0)
 			return EXIT_USAGE;
 		if (g == 0) {
-			fprintf(stderr, "redpack-ctl: unknown option '%s' (see redpack-ctl --help)\n", a);
+			fprintf(stderr,
+				"redpack-ctl: unknown option '%s' (see redpack-ctl --help)\n", a);
 			return EXIT_USAGE;
 		}
 	}
@@ -1165,7 +1183,8 @@ int main(int argc, char **argv)
 		if (strcmp(commands[c].name, argv[i]) != 0)
 			continue;
 		if (wants_help(argc - i, argv + i)) {
-			printf("usage: redpack-ctl %s\n\n%s\n", commands[c].usage, commands[c].help);
+			printf("usage: redpack-ctl %s\n\n%s\n", commands[c].usage,
+			       commands[c].help);
 			return 0;
 		}
 		/* redpack-ctl's own options may also follow the command. */

@@ -10,7 +10,7 @@
 struct options {
 	const char *admin; /* base URL of the control API */
 	const char *token;
-	int json;          /* print JSON for scripts */
+	int json; /* print JSON for scripts */
 	int timeout;
 };
 

@@ -20,12 +20,14 @@ static void on_response(struct evhttp_request *req, void *arg)
 	struct ctl_response *resp = arg;
 
 	if (!req) {
-		snprintf(resp->error, sizeof(resp->error), "no answer (connection refused or closed)");
+		snprintf(resp->error, sizeof(resp->error),
+			 "no answer (connection refused or closed)");
 		return;
 	}
 	resp->status = evhttp_request_get_response_code(req);
 	if (resp->status == 0) {
-		snprintf(resp->error, sizeof(resp->error), "no answer (connection refused or timed out)");
+		snprintf(resp->error, sizeof(resp->error),
+			 "no answer (connection refused or timed out)");
 		return;
 	}
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -100,7 +102,8 @@ int ctl_http_request(const char *base_url, const char *method, const char *path,
 	if (!uri || !evhttp_uri_get_host(uri) || !evhttp_uri_get_scheme(uri) ||
 	    strcmp(evhttp_uri_get_scheme(uri), "http") != 0) {
 		snprintf(resp->error, sizeof(resp->error),
-			 "\"%s\": expected http://HOST:PORT (the control API is plain HTTP)", base_url);
+			 "\"%s\": expected http://HOST:PORT (the control API is plain HTTP)",
+			 base_url);
 		goto out;
 	}
 	if (method_cmd(method, &cmd) != 0) {

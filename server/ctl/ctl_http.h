@@ -10,7 +10,7 @@
 #include "util.h"
 
 struct ctl_response {
-	int status;     /* HTTP status; 0 when no answer came */
+	int status; /* HTTP status; 0 when no answer came */
 	struct buf body;
 	char error[256]; /* why there was no answer */
 };

@@ -63,21 +63,27 @@ static int load_world(const char *path, const char *mch_id, struct world *w)
 			e.column, e.text);
 		return -1;
 	}
-	json_array_foreach(json_object_get(root, "merchants"), i, m) {
+	json_array_foreach(json_object_get(root, "merchants"), i, m)
+	{
 		if (strcmp(json_string_value(json_object_get(m, "mch_id")) ?: "", mch_id) != 0)
 			continue;
 		found = 1;
-		snprintf(w->key, sizeof(w->key), "%s", json_string_value(json_object_get(m, "api_key")) ?: "");
-		snprintf(w->name, sizeof(w->name), "%s", json_string_value(json_object_get(m, "name")) ?: "");
+		snprintf(w->key, sizeof(w->key), "%s",
+			 json_string_value(json_object_get(m, "api_key")) ?: "");
+		snprintf(w->name, sizeof(w->name), "%s",
+			 json_string_value(json_object_get(m, "name")) ?: "");
 		snprintf(w->appid, sizeof(w->appid), "%s",
 			 json_string_value(json_array_get(json_object_get(m, "apps"), 0)) ?: "");
 	}
-	json_array_foreach(json_object_get(root, "users"), k, u)
-		if (!w->openid[0] && strcmp(json_string_value(json_object_get(u, "appid")) ?: "", w->appid) == 0)
-			snprintf(w->openid, sizeof(w->openid), "%s",
-				 json_string_value(json_object_get(u, "openid")) ?: "");
+	json_array_foreach(
+		json_object_get(root, "users"), k,
+		u) if (!w->openid[0] &&
+		       strcmp(json_string_value(json_object_get(u, "appid")) ?: "", w->appid) == 0)
+		snprintf(w->openid, sizeof(w->openid), "%s",
+			 json_string_value(json_object_get(u, "openid")) ?: "");
 	if (!w->openid[0])
-		snprintf(w->openid, sizeof(w->openid), "oCtlUser%08u", (unsigned)time(NULL) % 100000000);
+		snprintf(w->openid, sizeof(w->openid), "oCtlUser%08u",
+			 (unsigned)time(NULL) % 100000000);
 	json_decref(root);
 	return found ? 0 : 1;
 }
@@ -97,7 +103,8 @@ static int can_open(const char *path, const char *hint)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		fprintf(stderr, "redpack-ctl: cannot open %s: %s (%s)\n", path, strerror(errno), hint);
+		fprintf(stderr, "redpack-ctl: cannot open %s: %s (%s)\n", path, strerror(errno),
+			hint);
 		return -1;
 	}
 	fclose(f);
@@ -154,7 +161,8 @@ static int overrides(const struct send_opts *s, struct kvlist *f)
 	for (int i = 0; i < s->nset; i++) {
 		const char *eq = strchr(s->set[i], '=');
 		if (!eq || eq == s->set[i]) {
-			fprintf(stderr, "redpack-ctl: --set wants NAME=VALUE, not \"%s\"\n", s->set[i]);
+			fprintf(stderr, "redpack-ctl: --set wants NAME=VALUE, not \"%s\"\n",
+				s->set[i]);
 			return -1;
 		}
 		char *name = xstrndup(s->set[i], (size_t)(eq - s->set[i]));
@@ -203,7 +211,8 @@ static int parse(int argc, char **argv, struct send_opts *s)
 		size_t k, len;
 		if (arg[0] != '-' || arg[1] == '\0') {
 			if (s->endpoint) {
-				fprintf(stderr, "redpack-ctl: unexpected argument '%s'%s\n", arg, see);
+				fprintf(stderr, "redpack-ctl: unexpected argument '%s'%s\n", arg,
+					see);
 				return -1;
 			}
 			s->endpoint = arg;
@@ -217,8 +226,8 @@ static int parse(int argc, char **argv, struct send_opts *s)
 			if (strlen(single[k].flag) == len && strncmp(arg, single[k].flag, len) == 0)
 				break;
 		if (!set && !unset && k == sizeof(single) / sizeof(single[0])) {
-			fprintf(stderr, "redpack-ctl: unknown option '%.*s'%s\n", (int)(len < 60 ? len : 60),
-				arg, see);
+			fprintf(stderr, "redpack-ctl: unknown option '%.*s'%s\n",
+				(int)(len < 60 ? len : 60), arg, see);
 			return -1;
 		}
 		if (eq) {
@@ -231,8 +240,8 @@ static int parse(int argc, char **argv, struct send_opts *s)
 		}
 		if (set || unset) {
 			if ((set && s->nset == 32) || (unset && s->nunset == 16)) {
-				fprintf(stderr, "redpack-ctl: option '%.*s' given too often%s\n", (int)len,
-					arg, see);
+				fprintf(stderr, "redpack-ctl: option '%.*s' given too often%s\n",
+					(int)len, arg, see);
 				return -1;
 			}
 			if (set)
@@ -305,18 +314,22 @@ int ctl_send(const struct options *o, int argc, char **argv)
 	s.api = s.api ? s.api : (getenv("REDPACK_API") ?: "https://127.0.0.1:8443");
 	s.certs = s.certs ? s.certs : (getenv("REDPACK_CERTS") ?: "var/certs");
 	int fixtures_given = s.fixtures != NULL || getenv("REDPACK_FIXTURES");
-	s.fixtures = s.fixtures ? s.fixtures : (getenv("REDPACK_FIXTURES") ?: "fixtures/default.json");
+	s.fixtures = s.fixtures ? s.fixtures
+				: (getenv("REDPACK_FIXTURES") ?: "fixtures/default.json");
 	s.mch_id = s.mch_id ? s.mch_id : "10000098";
 	buf_printf(&path, "/mmpaymkttransfers/%s", s.endpoint);
 	if (endpoint_by_path(path.data) < 0) {
-		fprintf(stderr, "redpack-ctl: unknown endpoint '%s' (sendgroupredpack, sendredpack or "
-				"gethbinfo)\n", s.endpoint);
+		fprintf(stderr,
+			"redpack-ctl: unknown endpoint '%s' (sendgroupredpack, sendredpack or "
+			"gethbinfo)\n",
+			s.endpoint);
 		goto out;
 	}
 	if (s.raw) {
 		raw = read_file(s.raw, &raw_len);
 		if (!raw) {
-			fprintf(stderr, "redpack-ctl: cannot open %s: %s\n", s.raw, strerror(errno));
+			fprintf(stderr, "redpack-ctl: cannot open %s: %s\n", s.raw,
+				strerror(errno));
 			goto out;
 		}
 	} else {
@@ -330,7 +343,8 @@ int ctl_send(const struct options *o, int argc, char **argv)
 		if (s.key) {
 			snprintf(w.key, sizeof(w.key), "%s", s.key);
 		} else if (known == 1) {
-			fprintf(stderr, "redpack-ctl: %s lists no merchant %s (give --key and --set)\n",
+			fprintf(stderr,
+				"redpack-ctl: %s lists no merchant %s (give --key and --set)\n",
 				s.fixtures, s.mch_id);
 			goto out;
 		}
@@ -339,7 +353,8 @@ int ctl_send(const struct options *o, int argc, char **argv)
 			goto out;
 		/* A --set sign=... is sent as given; otherwise sign it. */
 		if (!kvlist_lookup(&fields, "sign")) {
-			sign_compute(&fields, &endpoint_signed[endpoint_by_path(path.data)], w.key, hex);
+			sign_compute(&fields, &endpoint_signed[endpoint_by_path(path.data)], w.key,
+				     hex);
 			kvlist_add(&fields, "sign", hex);
 		}
 		xmlcodec_begin(&body);
@@ -365,7 +380,8 @@ int ctl_send(const struct options *o, int argc, char **argv)
 	else
 		printf("%s\n", resp.body.data ? resp.body.data : "");
 	rc = resp.status == 200 && resp.body.data &&
-			     strstr(resp.body.data, "<result_code><![CDATA[SUCCESS]]></result_code>")
+			     strstr(resp.body.data,
+				    "<result_code><![CDATA[SUCCESS]]></result_code>")
 		     ? 0
 		     : EXIT_NO;
 	if (resp.status != 200)

@@ -19,9 +19,9 @@ struct admin_route {
 	const char *method;
 	const char *pattern; /* "*" matches one path segment */
 	admin_fn handle;
-	unsigned flags;          /* ADMIN_PUBLIC */
-	unsigned query;          /* Q(QP_...): the query parameters it takes */
-	int page;                /* a list: its default limit (it also takes limit
+	unsigned flags;		 /* ADMIN_PUBLIC */
+	unsigned query;		 /* Q(QP_...): the query parameters it takes */
+	int page;		 /* a list: its default limit (it also takes limit
 				  * and cursor); 0: not a list */
 	const char *const *body; /* BODY(keys): a JSON object of those keys;
 				  * NULL: the body is ignored */
@@ -124,8 +124,9 @@ void admin_handle(struct admin_ctx *ctx, struct admin_request *req)
 		admin_reply_error(req, 401, "missing or wrong bearer token (--admin-token)");
 	else if (!route)
 		admin_reply_error(req, path_known ? 405 : 404,
-				  path_known ? "method not allowed on this path"
-					     : "no such control endpoint (see README: control API)");
+				  path_known
+					  ? "method not allowed on this path"
+					  : "no such control endpoint (see README: control API)");
 	else if (admin_query_or_reply(req, route->query, route->page, &p) == 0 &&
 		 (!route->body || (p.body = admin_body_or_reply(req, route->body))))
 		route->handle(ctx, req, &p);

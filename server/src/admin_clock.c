@@ -15,8 +15,7 @@ static json_t *clock_json(void)
 			 (json_int_t)clock_offset());
 }
 
-void admin_clock_get(struct admin_ctx *ctx, struct admin_request *req,
-		     const struct admin_params *p)
+void admin_clock_get(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p)
 {
 	(void)ctx, (void)p;
 	admin_reply_json(req, 200, clock_json());
@@ -24,11 +23,8 @@ void admin_clock_get(struct admin_ctx *ctx, struct admin_request *req,
 
 /* The answer to each outcome of a clock move. */
 static const int clock_status[] = {
-	[CLOCK_MOVED] = 200,
-	[CLOCK_BACKWARDS] = 409,
-	[CLOCK_OUT_OF_RANGE] = 400,
-	[CLOCK_NOT_SAVED] = 500,
-	[CLOCK_STEPS_FAILED] = 500,
+	[CLOCK_MOVED] = 200,	 [CLOCK_BACKWARDS] = 409,    [CLOCK_OUT_OF_RANGE] = 400,
+	[CLOCK_NOT_SAVED] = 500, [CLOCK_STEPS_FAILED] = 500,
 };
 
 static json_t *clock_move_json(const struct clock_move *m)
@@ -53,8 +49,7 @@ static json_t *clock_move_json(const struct clock_move *m)
 	return j;
 }
 
-void admin_clock_set(struct admin_ctx *ctx, struct admin_request *req,
-		     const struct admin_params *p)
+void admin_clock_set(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p)
 {
 	json_t *adv, *now;
 	int64_t target;
@@ -66,7 +61,8 @@ void admin_clock_set(struct admin_ctx *ctx, struct admin_request *req,
 		admin_reply_error(req, 400, "give exactly one of \"advance_seconds\" or \"now\"");
 	} else if (adv && (!json_is_integer(adv) || json_integer_value(adv) < 0 ||
 			   json_integer_value(adv) > 100LL * 365 * 86400)) {
-		admin_reply_error(req, 400, "\"advance_seconds\" must be an integer from 0 to 100 years");
+		admin_reply_error(req, 400,
+				  "\"advance_seconds\" must be an integer from 0 to 100 years");
 	} else if (now && (!json_is_string(now) ||
 			   clock_parse_iso8601(json_string_value(now), &target) != 0)) {
 		admin_reply_error(req, 400, "\"now\" must look like 2026-02-01T10:00:00+08:00");

@@ -25,7 +25,8 @@ static json_t *rule_json(const struct fault_rule *r)
 		json_object_set_new(match, "mch_billno", json_string(r->mch_billno));
 	j = json_pack("{s:i,s:o,s:o,s:o,s:s,s:i,s:i,s:o,s:f,s:I}", "id", r->id, "api",
 		      r->api[0] ? json_string(r->api) : json_null(), "match", match, "err_code",
-		      r->err >= 0 ? json_string(errors_info((enum err_id)r->err)->code) : json_null(),
+		      r->err >= 0 ? json_string(errors_info((enum err_id)r->err)->code)
+				  : json_null(),
 		      "transport", faults_transport_name(r->transport), "delay_ms", r->delay_ms,
 		      "delay_max_ms", r->delay_max_ms, "times",
 		      r->times < 0 ? json_null() : json_integer(r->times), "probability",
@@ -62,7 +63,8 @@ static const char *parse_rule(json_t *body, struct fault_rule *r)
 	r->probability = 1.0;
 	if ((v = json_object_get(body, "api"))) {
 		size_t i;
-		for (i = 0; i < 3 && (!json_is_string(v) || strcmp(apis[i], json_string_value(v))); i++)
+		for (i = 0; i < 3 && (!json_is_string(v) || strcmp(apis[i], json_string_value(v)));
+		     i++)
 			;
 		if (i == 3)
 			return "\"api\" must be sendgroupredpack, sendredpack or gethbinfo";
@@ -71,24 +73,28 @@ static const char *parse_rule(json_t *body, struct fault_rule *r)
 	}
 	if (match && !json_is_object(match))
 		return "\"match\" must be an object";
-	json_object_foreach(match, key, v) {
+	json_object_foreach(match, key, v)
+	{
 		size_t i;
 		for (i = 0; i < 3 && strcmp(match_keys[i], key) != 0; i++)
 			;
 		char *slot = i == 0 ? r->mch_id : i == 1 ? r->re_openid : r->mch_billno;
 		if (i == 3 || !copy_id(v, slot, sizeof(r->mch_id)))
-			return "\"match\" takes mch_id, re_openid, mch_billno: strings of 1-32 characters";
+			return "\"match\" takes mch_id, re_openid, mch_billno: strings of 1-32 "
+			       "characters";
 	}
 	if ((v = json_object_get(body, "err_code"))) {
 		int id = json_is_string(v) ? errors_find(json_string_value(v)) : -1;
 		if (id < 0 || !(errors_info((enum err_id)id)->endpoints & bits))
-			return "\"err_code\" must be a catalogue code of that endpoint (GET /admin/v1/errors)";
+			return "\"err_code\" must be a catalogue code of that endpoint (GET "
+			       "/admin/v1/errors)";
 		r->err = id;
 	}
 	if ((v = json_object_get(body, "transport"))) {
 		int t = json_is_string(v) ? faults_transport_find(json_string_value(v)) : -1;
 		if (t < 0)
-			return "\"transport\" must be none, delay, hang, reset, empty, truncate, http_503 or "
+			return "\"transport\" must be none, delay, hang, reset, empty, truncate, "
+			       "http_503 or "
 			       "html_502";
 		r->transport = (enum fault_transport)t;
 	}
@@ -106,7 +112,8 @@ static const char *parse_rule(json_t *body, struct fault_rule *r)
 	if (r->transport == FAULT_DELAY && r->delay_max_ms == 0)
 		return "a delay needs \"delay_ms\" (and optionally \"delay_max_ms\")";
 	if ((v = json_object_get(body, "times")) &&
-	    (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000000))
+	    (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	     json_integer_value(v) > 1000000000))
 		return "\"times\" must be a positive integer (absent: until deleted)";
 	if (v)
 		r->times = (int)json_integer_value(v);
@@ -169,7 +176,8 @@ void admin_faults_list(struct admin_ctx *ctx, struct admin_request *req,
 		json_array_append_new(pg.list, rule_json(&all[i]));
 		pg.last = all[i].id;
 	}
-	admin_reply_json(req, 200, json_pack("{s:o,s:o}", "faults", pg.list, "next", admin_page_next(&pg)));
+	admin_reply_json(req, 200,
+			 json_pack("{s:o,s:o}", "faults", pg.list, "next", admin_page_next(&pg)));
 }
 
 void admin_faults_delete(struct admin_ctx *ctx, struct admin_request *req,

@@ -54,8 +54,7 @@ void admin_journal_clear(struct admin_ctx *ctx, struct admin_request *req,
 			 const struct admin_params *p);
 /* The verification API: the requests matching the filters, and their count
  * (409 when the journal's bounds could make it wrong). */
-void admin_requests(struct admin_ctx *ctx, struct admin_request *req,
-		    const struct admin_params *p);
+void admin_requests(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p);
 void admin_requests_count(struct admin_ctx *ctx, struct admin_request *req,
 			  const struct admin_params *p);
 

@@ -44,8 +44,7 @@ static int on_entry(void *arg, const struct journal_entry *e)
 }
 
 /* Newest first; the cursor is the seq of the last entry shown. */
-void admin_journal(struct admin_ctx *ctx, struct admin_request *req,
-		   const struct admin_params *p)
+void admin_journal(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p)
 {
 	struct journal_query q = {p->q[QP_MCH_BILLNO], p->q[QP_ERR_CODE], {NULL, p->limit, 0, 0}};
 
@@ -74,8 +73,8 @@ struct request_filter {
 struct request_walk {
 	const struct request_filter *f;
 	struct admin_page page; /* list NULL: counting only */
-	int64_t count;          /* matches, all pages */
-	int64_t unreadable;     /* kept cut or escaped, so re_openid is unknown */
+	int64_t count;		/* matches, all pages */
+	int64_t unreadable;	/* kept cut or escaped, so re_openid is unknown */
 };
 
 static void filter_from(const struct admin_params *p, struct request_filter *f)
@@ -130,7 +129,8 @@ static int on_request(void *arg, const struct journal_entry *e)
 		parsed = fields_of(e, &kv);
 		if (f->re_openid && parsed < 0)
 			w->unreadable++;
-		if (f->re_openid && (parsed <= 0 || !same(f->re_openid, kvlist_get(&kv, "re_openid")))) {
+		if (f->re_openid &&
+		    (parsed <= 0 || !same(f->re_openid, kvlist_get(&kv, "re_openid")))) {
 			kvlist_release(&kv);
 			return 0;
 		}
@@ -139,11 +139,12 @@ static int on_request(void *arg, const struct journal_entry *e)
 	if (w->page.list && (int64_t)json_array_size(w->page.list) < w->page.limit) {
 		json_array_append_new(
 			w->page.list,
-			json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:o,s:b}", "seq", (json_int_t)e->seq, "at",
-				  admin_time_json(e->sim_at), "endpoint", e->endpoint, "mch_id",
-				  e->mch_id, "mch_billno", e->mch_billno, "err_code", e->err_code,
-				  "fields", parsed > 0 ? fields_json(&kv) : json_null(),
-				  "request_cut", (e->request_flags & JOURNAL_CUT) != 0));
+			json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:o,s:b}", "seq", (json_int_t)e->seq,
+				  "at", admin_time_json(e->sim_at), "endpoint", e->endpoint,
+				  "mch_id", e->mch_id, "mch_billno", e->mch_billno, "err_code",
+				  e->err_code, "fields",
+				  parsed > 0 ? fields_json(&kv) : json_null(), "request_cut",
+				  (e->request_flags & JOURNAL_CUT) != 0));
 		w->page.last = (int64_t)e->seq;
 	} else if (w->page.list) {
 		w->page.more = 1;
@@ -172,8 +173,7 @@ static int journal_on_or_reply(struct admin_ctx *ctx, struct admin_request *req)
 }
 
 /* Newest first, a page at a time; count is over every page. */
-void admin_requests(struct admin_ctx *ctx, struct admin_request *req,
-		    const struct admin_params *p)
+void admin_requests(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p)
 {
 	struct request_filter f;
 	struct request_walk w = {&f, {NULL, p->limit, 0, 0}, 0, 0};
@@ -187,9 +187,9 @@ void admin_requests(struct admin_ctx *ctx, struct admin_request *req,
 	journal_each_before(ctx->journal, (uint64_t)p->cursor, on_request, &w);
 	exact = complete(ctx, &f, &w, &dropped);
 	admin_reply_json(req, 200,
-			 json_pack("{s:I,s:b,s:I,s:o,s:o}", "count", (json_int_t)w.count, "complete",
-				   exact, "dropped", (json_int_t)dropped, "requests", w.page.list,
-				   "next", admin_page_next(&w.page)));
+			 json_pack("{s:I,s:b,s:I,s:o,s:o}", "count", (json_int_t)w.count,
+				   "complete", exact, "dropped", (json_int_t)dropped, "requests",
+				   w.page.list, "next", admin_page_next(&w.page)));
 }
 
 /* The count alone; never a number that could be wrong: 409 then. */
@@ -206,25 +206,28 @@ void admin_requests_count(struct admin_ctx *ctx, struct admin_request *req,
 	filter_from(p, &f);
 	journal_each(ctx->journal, on_request, &w);
 	if (complete(ctx, &f, &w, &dropped)) {
-		admin_reply_json(req, 200,
-				 json_pack("{s:I,s:b}", "count", (json_int_t)w.count, "complete", 1));
+		admin_reply_json(
+			req, 200,
+			json_pack("{s:I,s:b}", "count", (json_int_t)w.count, "complete", 1));
 		return;
 	}
 	buf_init(&msg);
 	if (w.unreadable)
-		buf_printf(&msg, "%lld matching request(s) were kept cut or escaped, so their"
-				 " re_openid is unknown: the count could be wrong",
+		buf_printf(&msg,
+			   "%lld matching request(s) were kept cut or escaped, so their"
+			   " re_openid is unknown: the count could be wrong",
 			   (long long)w.unreadable);
 	else
-		buf_printf(&msg, "the journal dropped %llu request(s) since it was last cleared"
-				 " (its bounds: --journal-size, --journal-bytes), so the count could be"
-				 " wrong: clear it when the test starts (DELETE /admin/v1/requests)"
-				 " or ask with since= after the newest dropped one",
+		buf_printf(&msg,
+			   "the journal dropped %llu request(s) since it was last cleared"
+			   " (its bounds: --journal-size, --journal-bytes), so the count could be"
+			   " wrong: clear it when the test starts (DELETE /admin/v1/requests)"
+			   " or ask with since= after the newest dropped one",
 			   (unsigned long long)dropped);
 	admin_reply_json(req, 409,
 			 json_pack("{s:s,s:I,s:I,s:I}", "error", msg.data, "count_at_least",
-				   (json_int_t)w.count, "dropped", (json_int_t)dropped, "unreadable",
-				   (json_int_t)w.unreadable));
+				   (json_int_t)w.count, "dropped", (json_int_t)dropped,
+				   "unreadable", (json_int_t)w.unreadable));
 	buf_release(&msg);
 }
 

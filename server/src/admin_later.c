@@ -21,7 +21,8 @@
 
 static void on_violation(void *arg, const char *invariant, const char *detail)
 {
-	json_array_append_new(arg, json_pack("{s:s,s:s}", "invariant", invariant, "detail", detail));
+	json_array_append_new(arg,
+			      json_pack("{s:s,s:s}", "invariant", invariant, "detail", detail));
 }
 
 /* The check's answer: n violations (in violations, stolen) of checked
@@ -118,13 +119,13 @@ struct check_run {
 	struct admin_work *work;
 	struct store *reader;  /* the snapshot, opened on the loop */
 	struct buf found;      /* "invariant\0detail\0" per violation */
-	int n, checked;        /* invariants_run_reader's */
+	int n, checked;	       /* invariants_run_reader's */
 	struct later *waiters; /* answered with this run */
 };
 
 struct reset_job {
 	struct reset_job *next;
-	char *mch_id; /* NULL: everything */
+	char *mch_id;  /* NULL: everything */
 	unsigned also; /* ADMIN_RESET_* */
 	void *transport;
 	struct timespec t0;
@@ -483,7 +484,8 @@ static void work_metrics(const struct admin_work *w, struct buf *out)
 		   "# TYPE redpack_reset_slices_total counter\nredpack_reset_slices_total %llu\n"
 		   "# HELP redpack_reset_slice_packets_max The most packets one slice deleted"
 		   " (at most %d).\n"
-		   "# TYPE redpack_reset_slice_packets_max gauge\nredpack_reset_slice_packets_max %lld\n"
+		   "# TYPE redpack_reset_slice_packets_max gauge\nredpack_reset_slice_packets_max "
+		   "%lld\n"
 		   "# HELP redpack_reset_slice_rows_max The most rows (packets, shares, ledger) one"
 		   " slice deleted.\n"
 		   "# TYPE redpack_reset_slice_rows_max gauge\nredpack_reset_slice_rows_max %lld\n"
@@ -512,7 +514,8 @@ void admin_later_reset(struct admin_ctx *ctx, struct admin_request *req, const c
 	if (reset_later(ctx, req, mch_id, also) == 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = fixtures_reset(ctx->redpack->store, ctx->fixtures, mch_id, clock_now(), err, sizeof(err));
+	rc = fixtures_reset(ctx->redpack->store, ctx->fixtures, mch_id, clock_now(), err,
+			    sizeof(err));
 	reset_answer(ctx, req, rc, err, mch_id, also, &t0);
 }
 

@@ -26,7 +26,8 @@ static json_t *merchant_json(struct merchant *m)
 		json_object_set_new(limits, redpack_limits[i].name,
 				    json_integer(*redpack_limit_of(m, i)));
 	snprintf(list, sizeof(list), "%s", m->ip_allowlist);
-	for (char *save = NULL, *ip = strtok_r(list, " ", &save); ip; ip = strtok_r(NULL, " ", &save))
+	for (char *save = NULL, *ip = strtok_r(list, " ", &save); ip;
+	     ip = strtok_r(NULL, " ", &save))
 		json_array_append_new(ips, json_string(ip));
 	return json_pack("{s:s,s:s,s:I,s:o,s:b,s:o}", "mch_id", m->mch_id, "name", m->name,
 			 "balance", (json_int_t)m->balance, "limits", limits, "api_enabled",
@@ -85,13 +86,14 @@ static const char *apply_merchant(json_t *body, struct merchant *m, int64_t *del
 	}
 	if (limits && !json_is_object(limits))
 		return "\"limits\" must be an object";
-	json_object_foreach(limits, key, v) {
+	json_object_foreach(limits, key, v)
+	{
 		size_t i;
 		for (i = 0; i < REDPACK_LIMITS && strcmp(redpack_limits[i].name, key) != 0; i++)
 			;
 		if (i == REDPACK_LIMITS) {
-			snprintf(unknown_limit, sizeof(unknown_limit), "unknown key in \"limits\" (%s)",
-				 redpack_limit_names);
+			snprintf(unknown_limit, sizeof(unknown_limit),
+				 "unknown key in \"limits\" (%s)", redpack_limit_names);
 			return unknown_limit;
 		}
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
@@ -149,11 +151,12 @@ void admin_reset(struct admin_ctx *ctx, struct admin_request *req, const struct 
 		also |= ADMIN_RESET_CLOCK;
 	if ((also & ADMIN_RESET_CLOCK) && p->q[QP_MCH_ID]) {
 		/* Never a wider scope than asked: the clock is every merchant's. */
-		admin_reply_json(req, 400,
-				 json_pack("{s:s,s:s}", "error",
-					   "clock=true sets every merchant's business clock back: only"
-					   " with a reset of everything (no mch_id)",
-					   "parameter", "clock"));
+		admin_reply_json(
+			req, 400,
+			json_pack("{s:s,s:s}", "error",
+				  "clock=true sets every merchant's business clock back: only"
+				  " with a reset of everything (no mch_id)",
+				  "parameter", "clock"));
 		return;
 	}
 	if (!ctx->fixtures) {

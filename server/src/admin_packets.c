@@ -35,7 +35,6 @@ static json_t *packet_json(const struct packet_row *o)
 	return j;
 }
 
-
 static void on_packet(void *arg, const struct packet_row *o)
 {
 	struct admin_page *pg = arg;
@@ -59,7 +58,8 @@ void admin_packets(struct admin_ctx *ctx, struct admin_request *req, const struc
 		admin_reply_error(req, 500, "the database could not be read");
 		return;
 	}
-	admin_reply_json(req, 200, json_pack("{s:o,s:o}", "packets", pg.list, "next", admin_page_next(&pg)));
+	admin_reply_json(req, 200,
+			 json_pack("{s:o,s:o}", "packets", pg.list, "next", admin_page_next(&pg)));
 }
 
 static void on_share_json(void *arg, const struct share_row *s)
@@ -141,22 +141,24 @@ void admin_claim(struct admin_ctx *ctx, struct admin_request *req, const struct 
 	mch_id = json_string_value(json_object_get(p->body, "mch_id"));
 	if (!openid || !*openid || utf8_length(openid) > 32 ||
 	    (json_object_get(p->body, "mch_id") && !mch_id)) {
-		admin_reply_error(req, 400, "\"openid\" must be a string of 1-32 characters"
-					    " (and \"mch_id\", if given, a string)");
+		admin_reply_error(req, 400,
+				  "\"openid\" must be a string of 1-32 characters"
+				  " (and \"mch_id\", if given, a string)");
 		return;
 	}
 	billno = admin_segment(p, 0);
 	lifecycle_claim(ctx->redpack, mch_id, billno, openid, clock_now(), &out);
 	if (out.result == CLAIM_OK) {
-		json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:I,s:s}", "mch_id", out.mch_id, "mch_billno",
-				      billno, "openid", openid, "seq", out.seq, "amount",
-				      (json_int_t)out.amount, "status", out.status);
+		json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:I,s:s}", "mch_id", out.mch_id,
+				      "mch_billno", billno, "openid", openid, "seq", out.seq,
+				      "amount", (json_int_t)out.amount, "status", out.status);
 		json_object_set_new(j, "rcv_time", admin_time_json(out.rcv_time));
 		admin_reply_json(req, 201, j);
 	} else {
 		json_t *j = json_pack("{s:s}", "error", lifecycle_claim_message(out.result));
 		if (out.result == CLAIM_LIMIT)
-			json_object_set_new(j, "err_code", json_string(errors_info(out.limit)->code));
+			json_object_set_new(j, "err_code",
+					    json_string(errors_info(out.limit)->code));
 		if (out.status[0])
 			json_object_set_new(j, "status", json_string(out.status));
 		admin_reply_json(req, claim_status[out.result], j);
@@ -173,8 +175,10 @@ void admin_settle(struct admin_ctx *ctx, struct admin_request *req, const struct
 		[SETTLE_OK] = {200, NULL},
 		[SETTLE_NOT_FOUND] = {404, "no packet with this mch_billno"},
 		[SETTLE_AMBIGUOUS] = {409, "several merchants use this mch_billno: add \"mch_id\""},
-		[SETTLE_NOT_PENDING] = {409, "only an order answered PROCESSING (SENDING, no reason) settles"},
-		[SETTLE_NOTENOUGH] = {409, "the balance no longer covers the packet; top up or settle FAILED"},
+		[SETTLE_NOT_PENDING] =
+			{409, "only an order answered PROCESSING (SENDING, no reason) settles"},
+		[SETTLE_NOTENOUGH] =
+			{409, "the balance no longer covers the packet; top up or settle FAILED"},
 		[SETTLE_STORE_ERROR] = {500, "the database could not be written"},
 	};
 	const char *result, *mch_id;
@@ -186,13 +190,15 @@ void admin_settle(struct admin_ctx *ctx, struct admin_request *req, const struct
 	mch_id = json_string_value(json_object_get(p->body, "mch_id"));
 	if (!result || (!status_is(result, STATUS_SENT) && !status_is(result, STATUS_FAILED)) ||
 	    (json_object_get(p->body, "mch_id") && !mch_id)) {
-		admin_reply_error(req, 400, "\"result\" must be \"SENT\" or \"FAILED\" (and "
-					    "\"mch_id\", if given, a string)");
+		admin_reply_error(req, 400,
+				  "\"result\" must be \"SENT\" or \"FAILED\" (and "
+				  "\"mch_id\", if given, a string)");
 		return;
 	}
 	billno = admin_segment(p, 0);
 	o = xcalloc(1, sizeof(*o));
-	r = redpack_settle(ctx->redpack, mch_id, billno, status_is(result, STATUS_SENT), clock_now(), o);
+	r = redpack_settle(ctx->redpack, mch_id, billno, status_is(result, STATUS_SENT),
+			   clock_now(), o);
 	if (r == SETTLE_OK)
 		admin_reply_json(req, 200, packet_json(o));
 	else
@@ -200,4 +206,3 @@ void admin_settle(struct admin_ctx *ctx, struct admin_request *req, const struct
 	free(o);
 	free(billno);
 }
-

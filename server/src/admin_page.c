@@ -21,11 +21,11 @@
 #include "faults.h"
 #include "store.h"
 
-#define PAGE_MERCHANTS 20 /* the first merchants of the fixtures file */
-#define PAGE_PACKETS 20   /* the newest packets */
-#define PAGE_CHARTED 12   /* of which the chart draws the newest issued */
-#define PAGE_RULES 50     /* fault rules, in the order they apply */
-#define PAGE_ENTRIES 20   /* the newest journal entries */
+#define PAGE_MERCHANTS 20  /* the first merchants of the fixtures file */
+#define PAGE_PACKETS 20	   /* the newest packets */
+#define PAGE_CHARTED 12	   /* of which the chart draws the newest issued */
+#define PAGE_RULES 50	   /* fault rules, in the order they apply */
+#define PAGE_ENTRIES 20	   /* the newest journal entries */
 #define PAGE_TEXT_MAX 2048 /* bytes of one client string (a string to sign) */
 
 /* ---- text -------------------------------------------------------------- */
@@ -130,25 +130,30 @@ static const char page_head[] =
 	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	"<title>redpack-sim status</title>\n<style>\n"
 	":root{--red:#c8102e;--ink:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#f6f8fa}\n"
-	"body{font:14px/1.45 system-ui,-apple-system,\"Segoe UI\",\"Noto Sans\",\"Noto Sans CJK SC\","
+	"body{font:14px/1.45 system-ui,-apple-system,\"Segoe UI\",\"Noto Sans\",\"Noto Sans CJK "
+	"SC\","
 	"sans-serif;color:var(--ink);margin:0;background:#fff}\n"
 	"header{background:var(--red);color:#fff;padding:14px 24px;display:flex;flex-wrap:wrap;"
 	"gap:8px 32px;align-items:baseline}\n"
 	"header h1{font-size:20px;margin:0}header .clock{font-size:15px}\n"
 	"main{padding:8px 24px 32px;max-width:1400px}\n"
-	"section{margin-top:22px}h2{font-size:16px;margin:0 0 8px;border-bottom:2px solid var(--red);"
+	"section{margin-top:22px}h2{font-size:16px;margin:0 0 8px;border-bottom:2px solid "
+	"var(--red);"
 	"padding-bottom:3px}\n"
 	"table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;"
 	"border-bottom:1px solid var(--line);vertical-align:top}\n"
 	"th{background:var(--bg);font-weight:600}td.num,th.num{text-align:right;"
 	"font-variant-numeric:tabular-nums}\n"
-	"code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}\n"
-	"pre{white-space:pre-wrap;word-break:break-all;background:var(--bg);padding:6px;margin:4px 0;"
+	"code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:"
+	"12px}\n"
+	"pre{white-space:pre-wrap;word-break:break-all;background:var(--bg);padding:6px;margin:4px "
+	"0;"
 	"border:1px solid var(--line)}\n"
 	".none{color:var(--muted)}.note{color:var(--muted);margin:4px 0}\n"
 	".tag{display:inline-block;padding:0 6px;border-radius:8px;background:var(--bg);"
 	"border:1px solid var(--line);font-size:12px}\n"
-	".ok{background:#dafbe1;border-color:#4ac26b}.bad{background:#ffebe9;border-color:#ff8182}\n"
+	".ok{background:#dafbe1;border-color:#4ac26b}.bad{background:#ffebe9;border-color:#ff8182}"
+	"\n"
 	".shares{margin:0;padding:0;list-style:none}time{white-space:nowrap}\n"
 	".cause{font-weight:600;color:#9a1b1b}\n"
 	".chart svg{max-width:100%;height:auto}.chart text{font:12px sans-serif}\n"
@@ -184,12 +189,14 @@ static void put_merchants(struct admin_ctx *ctx, struct buf *o)
 		root = json_load_file(ctx->fixtures, 0, NULL);
 	list = json_object_get(root, "merchants");
 	if (!json_is_array(list)) {
-		buf_puts(o, "<p class=\"note\">The fixtures file cannot be read: no merchants to list.</p>");
+		buf_puts(o, "<p class=\"note\">The fixtures file cannot be read: no merchants to "
+			    "list.</p>");
 		goto out;
 	}
 	buf_puts(o, "<table><thead><tr><th>mch_id</th><th>name</th><th class=\"num\">balance (yuan)"
 		    "</th><th>API</th><th>IP allow-list</th></tr></thead><tbody>\n");
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		const char *id = json_string_value(json_object_get(v, "mch_id"));
 		int rc;
 		if (shown == PAGE_MERCHANTS)
@@ -201,18 +208,21 @@ static void put_merchants(struct admin_ctx *ctx, struct buf *o)
 		buf_puts(o, "<tr><td class=\"mono\">");
 		put_text(o, id);
 		if (rc != 1) {
-			buf_puts(o, rc == 0 ? "</td><td colspan=\"4\" class=\"none\">not in the database</td>"
-					    "</tr>\n"
-					  : "</td><td colspan=\"4\" class=\"bad\">the database could not be "
-					    "read</td></tr>\n");
+			buf_puts(o, rc == 0 ? "</td><td colspan=\"4\" class=\"none\">not in the "
+					      "database</td>"
+					      "</tr>\n"
+					    : "</td><td colspan=\"4\" class=\"bad\">the database "
+					      "could not be "
+					      "read</td></tr>\n");
 			continue;
 		}
 		buf_puts(o, "</td><td>");
 		put_text(o, m->name);
 		buf_printf(o, "</td><td class=\"num\" title=\"%lld fen\">", (long long)m->balance);
 		put_fen(o, m->balance);
-		buf_puts(o, m->api_closed ? "</td><td><span class=\"tag bad\">closed</span></td><td>"
-					  : "</td><td><span class=\"tag ok\">enabled</span></td><td>");
+		buf_puts(o, m->api_closed
+				    ? "</td><td><span class=\"tag bad\">closed</span></td><td>"
+				    : "</td><td><span class=\"tag ok\">enabled</span></td><td>");
 		put_or_dash(o, m->ip_allowlist);
 		buf_puts(o, "</td></tr>\n");
 	}
@@ -282,16 +292,18 @@ static void put_chart(struct buf *o, const struct packet_load *l)
 
 	for (int i = 0; i < l->n && rows < PAGE_CHARTED; i++)
 		rows += l->list[i].n_shares > 0 && l->list[i].row.total_amount > 0;
-	buf_puts(o, "<section id=\"chart\" class=\"chart\"><h2>How recent packets were split</h2>\n");
+	buf_puts(o,
+		 "<section id=\"chart\" class=\"chart\"><h2>How recent packets were split</h2>\n");
 	if (!rows) {
 		buf_puts(o, "<p class=\"note\">No issued packet yet.</p></section>\n");
 		return;
 	}
-	buf_printf(o, "<p class=\"legend note\">One bar per issued packet (newest first), one "
-		      "segment per share, its width its amount.<span style=\"background:#c8102e\">"
-		      "</span>opened<span style=\"background:#c9d1d9\"></span>not opened</p>\n"
-		      "<svg role=\"img\" aria-label=\"shares of recent packets\" width=\"%d\" "
-		      "height=\"%d\" viewBox=\"0 0 %d %d\">\n",
+	buf_printf(o,
+		   "<p class=\"legend note\">One bar per issued packet (newest first), one "
+		   "segment per share, its width its amount.<span style=\"background:#c8102e\">"
+		   "</span>opened<span style=\"background:#c9d1d9\"></span>not opened</p>\n"
+		   "<svg role=\"img\" aria-label=\"shares of recent packets\" width=\"%d\" "
+		   "height=\"%d\" viewBox=\"0 0 %d %d\">\n",
 		   label_w + bar_w + 10, rows * row_h + 4, label_w + bar_w + 10, rows * row_h + 4);
 	rows = 0;
 	for (int i = 0; i < l->n && rows < PAGE_CHARTED; i++) {
@@ -311,8 +323,9 @@ static void put_chart(struct buf *o, const struct packet_load *l)
 			int x0 = label_w + (int)(before * bar_w / total);
 			int x1 = label_w + (int)((before + s->amount) * bar_w / total);
 			before += s->amount;
-			buf_printf(o, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" "
-				      "stroke=\"#fff\"><title>share %d: ",
+			buf_printf(o,
+				   "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" "
+				   "stroke=\"#fff\"><title>share %d: ",
 				   x0, y, x1 - x0 > 1 ? x1 - x0 : 1, row_h - 6,
 				   s->openid[0] ? "#c8102e" : "#c9d1d9", s->seq);
 			put_fen(o, s->amount);
@@ -328,16 +341,18 @@ static void put_chart(struct buf *o, const struct packet_load *l)
 
 static void put_packets(struct buf *o, const struct packet_load *l)
 {
-	buf_printf(o, "<section id=\"packets\"><h2>Latest packets</h2>\n<p class=\"note\">The %d "
-		      "newest, with their shares and who opened them; amounts in yuan.</p>\n",
+	buf_printf(o,
+		   "<section id=\"packets\"><h2>Latest packets</h2>\n<p class=\"note\">The %d "
+		   "newest, with their shares and who opened them; amounts in yuan.</p>\n",
 		   PAGE_PACKETS);
 	if (!l->n) {
 		buf_puts(o, "<p class=\"note\">No packet yet.</p></section>\n");
 		return;
 	}
-	buf_puts(o, "<table><thead><tr><th>mch_billno</th><th>mch_id</th><th>type</th><th>status</th>"
-		    "<th class=\"num\">amount</th><th>receiver</th><th>created</th><th>shares "
-		    "(opened by)</th></tr></thead><tbody>\n");
+	buf_puts(o,
+		 "<table><thead><tr><th>mch_billno</th><th>mch_id</th><th>type</th><th>status</th>"
+		 "<th class=\"num\">amount</th><th>receiver</th><th>created</th><th>shares "
+		 "(opened by)</th></tr></thead><tbody>\n");
 	for (int i = 0; i < l->n; i++) {
 		const struct page_packet *pp = &l->list[i];
 		const struct packet_row *r = &pp->row;
@@ -395,13 +410,15 @@ static void put_rules(struct admin_ctx *ctx, struct buf *o)
 
 	buf_puts(o, "<section id=\"faults\"><h2>Fault rules</h2>\n");
 	if (!n) {
-		buf_puts(o, "<p class=\"note\">No fault rule: every request is answered by the rules "
-			    "of the service (and the magic values).</p></section>\n");
+		buf_puts(o,
+			 "<p class=\"note\">No fault rule: every request is answered by the rules "
+			 "of the service (and the magic values).</p></section>\n");
 		return;
 	}
 	buf_puts(o, "<table><thead><tr><th class=\"num\">id</th><th>api</th><th>match</th>"
 		    "<th>err_code</th><th>transport</th><th class=\"num\">times left</th>"
-		    "<th class=\"num\">probability</th><th class=\"num\">hits</th></tr></thead><tbody>\n");
+		    "<th class=\"num\">probability</th><th "
+		    "class=\"num\">hits</th></tr></thead><tbody>\n");
 	for (size_t i = 0; i < n && i < PAGE_RULES; i++) {
 		const struct fault_rule *r = &all[i];
 		buf_printf(o, "<tr id=\"rule-%d\"><td class=\"num\">%d</td><td>", r->id, r->id);
@@ -438,8 +455,9 @@ static void put_rules(struct admin_ctx *ctx, struct buf *o)
 	}
 	buf_puts(o, "</tbody></table>\n");
 	if (n > PAGE_RULES)
-		buf_printf(o, "<p class=\"note\">The first %d of %zu rules (GET /admin/v1/faults "
-			      "lists them all).</p>\n",
+		buf_printf(o,
+			   "<p class=\"note\">The first %d of %zu rules (GET /admin/v1/faults "
+			   "lists them all).</p>\n",
 			   PAGE_RULES, n);
 	buf_puts(o, "</section>\n");
 }
@@ -490,7 +508,9 @@ static void put_journal(struct admin_ctx *ctx, struct buf *o)
 
 	buf_puts(o, "<section id=\"journal\"><h2>Latest requests</h2>\n");
 	if (!ctx->journal) {
-		buf_puts(o, "<p class=\"note\">The journal is off (--journal-size 0).</p></section>\n");
+		buf_puts(
+			o,
+			"<p class=\"note\">The journal is off (--journal-size 0).</p></section>\n");
 		return;
 	}
 	if (!journal_count(ctx->journal)) {
@@ -498,11 +518,12 @@ static void put_journal(struct admin_ctx *ctx, struct buf *o)
 			    "</section>\n");
 		return;
 	}
-	buf_printf(o, "<p class=\"note\">The %d newest of %zu kept, newest first; a SIGN_ERROR "
-		      "shows what the server signed (the key as ***) and the likely cause.</p>\n"
-		      "<table><thead><tr><th class=\"num\">seq</th><th>business time</th>"
-		      "<th>endpoint</th><th>mch_id</th><th>mch_billno</th><th>err_code</th>"
-		      "<th>diagnosis</th></tr></thead><tbody>\n",
+	buf_printf(o,
+		   "<p class=\"note\">The %d newest of %zu kept, newest first; a SIGN_ERROR "
+		   "shows what the server signed (the key as ***) and the likely cause.</p>\n"
+		   "<table><thead><tr><th class=\"num\">seq</th><th>business time</th>"
+		   "<th>endpoint</th><th>mch_id</th><th>mch_billno</th><th>err_code</th>"
+		   "<th>diagnosis</th></tr></thead><tbody>\n",
 		   PAGE_ENTRIES, journal_count(ctx->journal));
 	journal_each(ctx->journal, on_entry, &w);
 	buf_puts(o, "</tbody></table></section>\n");
@@ -528,9 +549,10 @@ void admin_page(struct admin_ctx *ctx, struct admin_request *req, const struct a
 	}
 	put_rules(ctx, o);
 	put_journal(ctx, o);
-	buf_puts(o, "<p class=\"note\">Reload for the latest. The same as JSON: "
-		    "<a href=\"/admin/v1/openapi.json\">the control API</a>.</p>\n</main>\n</body>\n"
-		    "</html>\n");
+	buf_puts(o,
+		 "<p class=\"note\">Reload for the latest. The same as JSON: "
+		 "<a href=\"/admin/v1/openapi.json\">the control API</a>.</p>\n</main>\n</body>\n"
+		 "</html>\n");
 	free(l.list);
 	req->status = 200;
 	req->content_type = "text/html; charset=utf-8";

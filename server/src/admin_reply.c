@@ -37,16 +37,26 @@ char *admin_segment(const struct admin_params *p, size_t i)
 const char *admin_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 503: return "Service Unavailable";
-	default: return "Internal Server Error";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Internal Server Error";
 	}
 }
 
@@ -89,7 +99,8 @@ json_t *admin_body_or_reply(struct admin_request *req, const char *const *allowe
 		admin_reply_error(req, 400, msg);
 		return NULL;
 	}
-	json_object_foreach(j, key, v) {
+	json_object_foreach(j, key, v)
+	{
 		const char *const *a;
 		for (a = allowed; *a; a++)
 			if (strcmp(*a, key) == 0)
@@ -198,7 +209,7 @@ static const struct query_spec {
 
 static int hex_digit(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0'
+	return c >= '0' && c <= '9'   ? c - '0'
 	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
 	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
 				      : -1;
@@ -287,9 +298,10 @@ static int query_piece(struct admin_request *req, unsigned accepted, const struc
 	struct buf what;
 
 	if (!name[0]) {
-		admin_reply_error(req, 400, kv->value ? "a query parameter has no name (\"=VALUE\")"
-						     : "the query string has an empty parameter "
-						       "(\"&&\", or '&' at an end)");
+		admin_reply_error(req, 400,
+				  kv->value ? "a query parameter has no name (\"=VALUE\")"
+					    : "the query string has an empty parameter "
+					      "(\"&&\", or '&' at an end)");
 		return -1;
 	}
 	if ((decoded = query_decode(name, strlen(name))))

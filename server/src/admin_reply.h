@@ -28,8 +28,8 @@ struct admin_work;
 
 struct admin_ctx {
 	struct redpack *redpack;
-	int ready; /* store open, fixtures loaded */
-	const char *fixtures; /* the fixtures file, for reset */
+	int ready;		 /* store open, fixtures loaded */
+	const char *fixtures;	 /* the fixtures file, for reset */
 	struct journal *journal; /* NULL: none */
 	struct faults *faults;
 	/* --admin-token (borrowed; set by the transport): every route not
@@ -55,12 +55,12 @@ struct admin_request {
 	const char *authorization;  /* the Authorization header, or NULL */
 	const char *body;
 	size_t body_len;
-	void *transport;    /* the transport's handle, for an answer given later */
+	void *transport; /* the transport's handle, for an answer given later */
 	/* out */
-	int later;          /* 1: answered later through ctx->send_later (nothing else set) */
+	int later; /* 1: answered later through ctx->send_later (nothing else set) */
 	int status;
 	const char *content_type;
-	struct buf reply;   /* initialised by admin_handle; caller releases */
+	struct buf reply; /* initialised by admin_handle; caller releases */
 };
 
 /* ---- the parameters of a call ------------------------------------------ */
@@ -96,9 +96,9 @@ struct admin_params {
 	size_t len[ADMIN_MAX_PARAMS];
 	size_t count;
 	char *q[QP__COUNT]; /* decoded query values, NULL when absent */
-	int64_t limit;      /* a list: the page size */
-	int64_t cursor;     /* a list: the "next" of the page before, 0 for the first */
-	json_t *body;       /* a route that takes a body: an object of allowed keys */
+	int64_t limit;	    /* a list: the page size */
+	int64_t cursor;	    /* a list: the "next" of the page before, 0 for the first */
+	json_t *body;	    /* a route that takes a body: an object of allowed keys */
 };
 
 typedef void (*admin_fn)(struct admin_ctx *ctx, struct admin_request *req,

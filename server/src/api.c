@@ -28,7 +28,7 @@ struct request {
 	const struct endpoint *ep;
 	struct kvlist params;
 	struct merchant merchant;
-	struct send_result result; /* answer, and the order it found or made */
+	struct send_result result;   /* answer, and the order it found or made */
 	struct fault_decision fault; /* what magic values and fault rules ask */
 	const char *peer_ip;
 	struct opened_shares hb; /* gethbinfo: the order's opened shares; last
@@ -40,10 +40,10 @@ typedef void (*writer_fn)(const struct request *r, struct buf *reply);
 
 struct endpoint {
 	const char *path;
-	const char *name;        /* the path's last segment */
+	const char *name; /* the path's last segment */
 	enum endpoint_id id;
 	enum hb_kind kind;
-	enum err_endpoint bit;   /* its column in the catalogue */
+	enum err_endpoint bit;			 /* its column in the catalogue */
 	const struct sign_fields *signed_fields; /* endpoints.c's */
 	const struct field_rule *rules;
 	handler_fn handle;
@@ -56,9 +56,15 @@ static void write_send_answer(const struct request *r, struct buf *reply);
 static void write_query_answer(const struct request *r, struct buf *reply);
 
 static const struct endpoint endpoints[] = {
-#define ENDPOINT(name, bit, kind, handler)                                                   \
-	{"/mmpaymkttransfers/" #name, #name, ENDPOINT_##name, kind, bit,                       \
-	 &endpoint_signed[ENDPOINT_##name], validate_##name, api_##handler,               \
+#define ENDPOINT(name, bit, kind, handler)                                                         \
+	{"/mmpaymkttransfers/" #name,                                                              \
+	 #name,                                                                                    \
+	 ENDPOINT_##name,                                                                          \
+	 kind,                                                                                     \
+	 bit,                                                                                      \
+	 &endpoint_signed[ENDPOINT_##name],                                                        \
+	 validate_##name,                                                                          \
+	 api_##handler,                                                                            \
 	 write_##handler##_answer},
 #include "endpoints.def"
 #undef ENDPOINT
@@ -225,7 +231,8 @@ static void write_send_answer(const struct request *r, struct buf *reply)
 	xmlcodec_cdata(reply, "mch_id", replay ? o->mch_id : kvlist_get(p, "mch_id"));
 	xmlcodec_cdata(reply, "wxappid", replay ? o->wxappid : kvlist_get(p, "wxappid"));
 	xmlcodec_cdata(reply, "re_openid", replay ? o->re_openid : kvlist_get(p, "re_openid"));
-	xmlcodec_bare(reply, "total_amount", replay ? o->total_amount : echo_int(p, "total_amount"));
+	xmlcodec_bare(reply, "total_amount",
+		      replay ? o->total_amount : echo_int(p, "total_amount"));
 	/* total_num: the group's always, sendredpack's only when it is not 1
 	 * (F3); in both, only a number that was sent (or stored). */
 	int64_t num = replay ? o->total_num : 0;
@@ -239,8 +246,7 @@ static void write_send_answer(const struct request *r, struct buf *reply)
 
 /* ---- the pipeline ------------------------------------------------------ */
 
-static const struct sign_fields *fields_signed(const struct api_ctx *ctx,
-					       const struct endpoint *ep)
+static const struct sign_fields *fields_signed(const struct api_ctx *ctx, const struct endpoint *ep)
 {
 	return ctx->sign_received ? &sign_received : ep->signed_fields;
 }
@@ -283,16 +289,16 @@ static void record(const struct request *r, const struct api_call *call, const s
 	const char *endpoint = r->ep->name;
 	const char *code = errors_info(r->result.answer.err)->code;
 
-	if (diagnose && journal_add_to_explain(r->ctx->journal, endpoint,
-					       kvlist_get(&r->params, "mch_id"),
-					       kvlist_get(&r->params, "mch_billno"), code, call->body,
-					       call->len, reply->data) == 0)
+	if (diagnose &&
+	    journal_add_to_explain(r->ctx->journal, endpoint, kvlist_get(&r->params, "mch_id"),
+				   kvlist_get(&r->params, "mch_billno"), code, call->body,
+				   call->len, reply->data) == 0)
 		return;
 	buf_init(&string);
 	buf_init(&cause);
 	if (diagnose)
-		sign_diagnose(&r->params, fields_signed(r->ctx, r->ep), r->merchant.api_key, &string,
-			      &cause);
+		sign_diagnose(&r->params, fields_signed(r->ctx, r->ep), r->merchant.api_key,
+			      &string, &cause);
 	journal_add(r->ctx->journal, endpoint, kvlist_get(&r->params, "mch_id"),
 		    kvlist_get(&r->params, "mch_billno"), code, call->body, call->len, reply->data,
 		    diagnose ? string.data : NULL, diagnose ? cause.data : NULL);
@@ -410,7 +416,7 @@ static int phase_handle(struct request *r, const struct api_call *call)
 }
 
 static const phase_fn phases[] = {
-	phase_parse, phase_identify, phase_sign, phase_validate,
+	phase_parse,  phase_identify,  phase_sign,   phase_validate,
 	phase_faults, phase_resetting, phase_handle,
 };
 

@@ -23,9 +23,9 @@ struct faults;
 
 struct api_ctx {
 	struct redpack *redpack;
-	int sign_received;       /* --sign-fields received */
+	int sign_received;	 /* --sign-fields received */
 	struct journal *journal; /* NULL: no journal */
-	struct faults *faults;   /* NULL: no fault rules */
+	struct faults *faults;	 /* NULL: no fault rules */
 };
 
 struct endpoint;
@@ -47,9 +47,9 @@ const struct endpoint *api_route(const char *path);
 struct api_call {
 	const char *body;
 	size_t len;
-	const char *cert_cn;       /* CN of the verified client certificate */
+	const char *cert_cn;	   /* CN of the verified client certificate */
 	const char *negative_test; /* the Wechatpay-Negative-Test header, or NULL */
-	const char *peer_ip;       /* the caller's address, for IP allow-lists */
+	const char *peer_ip;	   /* the caller's address, for IP allow-lists */
 	/* Out, under group commit: when the request wrote to the store, the
 	 * answer to give instead if the batch holding its rows fails to
 	 * commit (SYSTEMERROR: nothing was kept, resend the same billno).

@@ -22,10 +22,10 @@
 struct background {
 	struct store *store;
 	/* the worker thread */
-	int pipe[2];           /* the thread writes one byte when work returned */
-	struct event *ended;   /* the read end, on the loop */
+	int pipe[2];	     /* the thread writes one byte when work returned */
+	struct event *ended; /* the read end, on the loop */
 	pthread_t thread;
-	int running;           /* started, done not yet called */
+	int running; /* started, done not yet called */
 	void (*work)(void *arg), (*done)(void *arg), (*stop)(void *arg);
 	void *arg;
 	/* the stepper */

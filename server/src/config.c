@@ -19,11 +19,11 @@
 enum kind { KIND_STRING, KIND_INT };
 
 struct setting {
-	const char *name;  /* flag --name, env REDPACK_NAME, file "name" */
+	const char *name; /* flag --name, env REDPACK_NAME, file "name" */
 	enum kind kind;
 	size_t offset;
 	const char *dflt;
-	int64_t min, max;           /* KIND_INT */
+	int64_t min, max;	    /* KIND_INT */
 	const char *const *choices; /* KIND_STRING, NULL: free text */
 	const char *help;
 };
@@ -144,13 +144,13 @@ struct sources {
 };
 
 /* set_value, remembering the source when it took. */
-static int assign(struct config *cfg, const struct setting *s, const char *value,
-		  const char *kind, const char *where, struct sources *src, char *err, size_t errlen)
+static int assign(struct config *cfg, const struct setting *s, const char *value, const char *kind,
+		  const char *where, struct sources *src, char *err, size_t errlen)
 {
 	if (set_value(cfg, s, value, where, err, errlen) != 0)
 		return -1;
-	snprintf(src->where[s - settings], sizeof(src->where[0]), "%s%s%s", kind, where[0] ? " " : "",
-		 where);
+	snprintf(src->where[s - settings], sizeof(src->where[0]), "%s%s%s", kind,
+		 where[0] ? " " : "", where);
 	return 0;
 }
 
@@ -195,9 +195,11 @@ static void usage(FILE *out)
 			fprintf(out, " [%s]", s->dflt);
 		fputc('\n', out);
 	}
-	fprintf(out, "  --%-14s %s\n  --%-14s %s\n  --%-14s %s\n", "config", "read settings from FILE",
-		"help", "print this and exit", "version", "print the version and exit");
-	fprintf(out, "  --%-14s %s\n", "help-markdown", "print the settings as a Markdown table and exit");
+	fprintf(out, "  --%-14s %s\n  --%-14s %s\n  --%-14s %s\n", "config",
+		"read settings from FILE", "help", "print this and exit", "version",
+		"print the version and exit");
+	fprintf(out, "  --%-14s %s\n", "help-markdown",
+		"print the settings as a Markdown table and exit");
 	fprintf(out, "  --%-14s %s\n", "print-config",
 		"print every effective setting and where it came from, and exit");
 	fprintf(out, "\nThe first line on stdout is "
@@ -233,12 +235,13 @@ static void usage_markdown(FILE *out)
 		}
 		fputs(" |\n", out);
 	}
-	fprintf(out, "| `--config FILE` | `REDPACK_CONFIG` | (none) | path | read settings from FILE |\n"
-		     "| `--help` | | | | print the settings and exit |\n"
-		     "| `--help-markdown` | | | | print this table and exit |\n"
-		     "| `--print-config` | | | | print every effective setting and where it came from"
-		     " (default, file, environment, flag; the admin token hidden) and exit |\n"
-		     "| `--version` | | | | print the version and exit |\n");
+	fprintf(out,
+		"| `--config FILE` | `REDPACK_CONFIG` | (none) | path | read settings from FILE |\n"
+		"| `--help` | | | | print the settings and exit |\n"
+		"| `--help-markdown` | | | | print this table and exit |\n"
+		"| `--print-config` | | | | print every effective setting and where it came from"
+		" (default, file, environment, flag; the admin token hidden) and exit |\n"
+		"| `--version` | | | | print the version and exit |\n");
 }
 
 static int load_file(struct config *cfg, const char *path, struct sources *src, char *err,
@@ -271,7 +274,8 @@ static int load_file(struct config *cfg, const char *path, struct sources *src, 
 			end--;
 		const struct setting *s = find(p, (size_t)(end - p));
 		if (!s) {
-			snprintf(err, errlen, "%s: unknown setting \"%.*s\"", where, (int)(end - p), p);
+			snprintf(err, errlen, "%s: unknown setting \"%.*s\"", where, (int)(end - p),
+				 p);
 			rc = -1;
 			break;
 		}
@@ -311,7 +315,8 @@ static enum config_result load_all(struct config *cfg, int argc, char **argv, ch
 
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < N_SETTINGS; i++)
-		if (assign(cfg, &settings[i], settings[i].dflt, "default", "", &src, err, errlen) != 0)
+		if (assign(cfg, &settings[i], settings[i].dflt, "default", "", &src, err, errlen) !=
+		    0)
 			return CONFIG_ERROR;
 	/* First pass: --help, --version, --config, --print-config. */
 	for (int i = 1; i < argc; i++) {
@@ -347,7 +352,8 @@ static enum config_result load_all(struct config *cfg, int argc, char **argv, ch
 			return CONFIG_ERROR;
 		}
 		if (strncmp(arg, "--", 2) != 0) {
-			snprintf(err, errlen, "unexpected argument '%s' (see redpack-sim --help)", arg);
+			snprintf(err, errlen, "unexpected argument '%s' (see redpack-sim --help)",
+				 arg);
 			return CONFIG_ERROR;
 		}
 		const char *name = arg + 2, *eq = strchr(name, '=');
@@ -355,8 +361,8 @@ static enum config_result load_all(struct config *cfg, int argc, char **argv, ch
 		int is_config = len == 6 && strncmp(name, "config", 6) == 0;
 		const struct setting *s = is_config ? NULL : find(name, len);
 		if (!is_config && !s) {
-			snprintf(err, errlen, "unknown option '--%.*s' (see redpack-sim --help)", (int)len,
-				 name);
+			snprintf(err, errlen, "unknown option '--%.*s' (see redpack-sim --help)",
+				 (int)len, name);
 			return CONFIG_ERROR;
 		}
 		if (eq)
@@ -364,7 +370,8 @@ static enum config_result load_all(struct config *cfg, int argc, char **argv, ch
 		else if (i + 1 < argc)
 			value = argv[++i];
 		else {
-			snprintf(err, errlen, "option '%s' needs a value (see redpack-sim --help)", arg);
+			snprintf(err, errlen, "option '%s' needs a value (see redpack-sim --help)",
+				 arg);
 			return CONFIG_ERROR;
 		}
 		if (is_config)
@@ -381,8 +388,7 @@ static enum config_result load_all(struct config *cfg, int argc, char **argv, ch
 	return CONFIG_OK;
 }
 
-enum config_result config_load(struct config *cfg, int argc, char **argv, char *err,
-				size_t errlen)
+enum config_result config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
 	enum config_result rc = load_all(cfg, argc, argv, err, errlen);
 
@@ -406,11 +412,12 @@ int config_fit_descriptors(int64_t nofile, int64_t linger_max, int64_t *max_conn
 	if (whylen)
 		why[0] = '\0';
 	if (room < 2) {
-		snprintf(why, whylen,
-			 "RLIMIT_NOFILE is %lld: at least %lld descriptors are needed (%d reserved, "
-			 "%lld for lingering closes, one per port)",
-			 (long long)nofile, (long long)(RESERVED_DESCRIPTORS + linger_max + 2),
-			 RESERVED_DESCRIPTORS, (long long)linger_max);
+		snprintf(
+			why, whylen,
+			"RLIMIT_NOFILE is %lld: at least %lld descriptors are needed (%d reserved, "
+			"%lld for lingering closes, one per port)",
+			(long long)nofile, (long long)(RESERVED_DESCRIPTORS + linger_max + 2),
+			RESERVED_DESCRIPTORS, (long long)linger_max);
 		return -1;
 	}
 	if (api + admin <= room)

@@ -18,12 +18,12 @@ struct config {
 	char *tls_cert;
 	char *tls_key;
 	char *client_ca;
-	char *client_auth;  /* "http" or "handshake" */
-	char *sign_fields;  /* "endpoint" or "received" */
-	char *log_format;   /* "text" or "json" */
-	char *log_level;    /* "debug", "info", "warn" or "error" */
-	char *seed;         /* decimal, or empty: random */
-	char *durability;   /* "normal" or "full" */
+	char *client_auth; /* "http" or "handshake" */
+	char *sign_fields; /* "endpoint" or "received" */
+	char *log_format;  /* "text" or "json" */
+	char *log_level;   /* "debug", "info", "warn" or "error" */
+	char *seed;	   /* decimal, or empty: random */
+	char *durability;  /* "normal" or "full" */
 	int64_t max_body;
 	int64_t max_headers;
 	int64_t timeout;
@@ -44,8 +44,7 @@ enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };
  * printed on stdout; CONFIG_ERROR: err says what and where (an unknown
  * flag is named: "unknown option '--foo'"). On either, cfg holds nothing
  * to release (config_release on it is still harmless). */
-enum config_result config_load(struct config *cfg, int argc, char **argv, char *err,
-			       size_t errlen);
+enum config_result config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_release(struct config *cfg);
 
 /* The version --version prints ("0.1.0"; static). */

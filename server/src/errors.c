@@ -9,7 +9,7 @@ static const struct err_info catalogue[ERR__COUNT] = {
 #define S EP_S
 #define G EP_G
 #define Q EP_Q
-#define ERR(id, code, des, level, retry, order, endpoints, query_des) \
+#define ERR(id, code, des, level, retry, order, endpoints, query_des)                              \
 	[ERR_##id] = {code, des, LEVEL_##level, retry, ORDER_##order, endpoints, query_des},
 #include "errors.def"
 #undef ERR
@@ -26,15 +26,17 @@ const char *errors_des(enum err_id id, enum err_endpoint ep)
 
 const char *errors_level_name(enum err_level level)
 {
-	static const char *const names[] = {[LEVEL_OK] = "ok", [LEVEL_RETURN] = "return_code",
-					    [LEVEL_RESULT] = "result_code"};
+	static const char *const names[] = {
+		[LEVEL_OK] = "ok", [LEVEL_RETURN] = "return_code", [LEVEL_RESULT] = "result_code"};
 	return names[level];
 }
 
 const char *errors_order_name(enum err_order order)
 {
-	static const char *const names[] = {[ORDER_NONE] = "none", [ORDER_HELD] = "held",
-					    [ORDER_KEPT] = "kept", [ORDER_ISSUED] = "issued"};
+	static const char *const names[] = {[ORDER_NONE] = "none",
+					    [ORDER_HELD] = "held",
+					    [ORDER_KEPT] = "kept",
+					    [ORDER_ISSUED] = "issued"};
 	return names[order];
 }
 

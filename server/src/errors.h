@@ -20,7 +20,7 @@ enum err_endpoint { EP_S = 1, EP_G = 2, EP_Q = 4 };
 
 struct err_info {
 	const char *code;
-	const char *des;       /* the send endpoints' text */
+	const char *des; /* the send endpoints' text */
 	enum err_level level;
 	const char *retry;
 	enum err_order order;

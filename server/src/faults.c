@@ -34,7 +34,8 @@ int faults_magic(const char *header, const struct kvlist *params, enum err_endpo
 			*ignored = header;
 		return id;
 	}
-	if (ep != EP_Q && strncmp(openid, FAULTS_OPENID_PREFIX, strlen(FAULTS_OPENID_PREFIX)) == 0) {
+	if (ep != EP_Q &&
+	    strncmp(openid, FAULTS_OPENID_PREFIX, strlen(FAULTS_OPENID_PREFIX)) == 0) {
 		const char *code = openid + strlen(FAULTS_OPENID_PREFIX);
 		id = lookup(code, strcspn(code, "-"), ep);
 		if (id < 0)
@@ -54,8 +55,8 @@ struct faults {
 };
 
 static const char *const transport_names[FAULT__COUNT] = {
-	[FAULT_NONE] = "none",	       [FAULT_DELAY] = "delay",	    [FAULT_HANG] = "hang",
-	[FAULT_RESET] = "reset",       [FAULT_EMPTY] = "empty",	    [FAULT_TRUNCATE] = "truncate",
+	[FAULT_NONE] = "none",	      [FAULT_DELAY] = "delay",	 [FAULT_HANG] = "hang",
+	[FAULT_RESET] = "reset",      [FAULT_EMPTY] = "empty",	 [FAULT_TRUNCATE] = "truncate",
 	[FAULT_HTTP503] = "http_503", [FAULT_HTML] = "html_502",
 };
 
@@ -145,7 +146,8 @@ int faults_match(struct faults *f, const char *api, const struct kvlist *params,
 		    !field_matches(r->re_openid, params, "re_openid") ||
 		    !field_matches(r->mch_billno, params, "mch_billno"))
 			continue;
-		if (r->probability < 1.0 && (double)(next(f) >> 11) / 9007199254740992.0 >= r->probability)
+		if (r->probability < 1.0 &&
+		    (double)(next(f) >> 11) / 9007199254740992.0 >= r->probability)
 			continue;
 		r->hits++;
 		if (r->times > 0)

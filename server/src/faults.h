@@ -22,26 +22,26 @@
 /* What a rule does to the connection instead of (or before) answering. */
 enum fault_transport {
 	FAULT_NONE,
-	FAULT_DELAY,    /* answer after delay_ms (or a seeded random delay up to delay_max_ms) */
-	FAULT_HANG,     /* never answer; the connection stays open until the client gives up */
-	FAULT_RESET,    /* close with a TCP reset, no answer */
-	FAULT_EMPTY,    /* close cleanly, no answer */
+	FAULT_DELAY,	/* answer after delay_ms (or a seeded random delay up to delay_max_ms) */
+	FAULT_HANG,	/* never answer; the connection stays open until the client gives up */
+	FAULT_RESET,	/* close with a TCP reset, no answer */
+	FAULT_EMPTY,	/* close cleanly, no answer */
 	FAULT_TRUNCATE, /* headers and half the body, then close */
-	FAULT_HTTP503,  /* nginx's 503 page */
-	FAULT_HTML,     /* nginx's 502 Bad Gateway page */
+	FAULT_HTTP503,	/* nginx's 503 page */
+	FAULT_HTML,	/* nginx's 502 Bad Gateway page */
 	FAULT__COUNT
 };
 
 struct fault_rule {
 	int id;
-	char api[32];         /* endpoint name, "" any */
+	char api[32];					/* endpoint name, "" any */
 	char mch_id[40], re_openid[40], mch_billno[40]; /* "" any */
-	int err;              /* catalogue code to answer, or -1 */
+	int err;					/* catalogue code to answer, or -1 */
 	enum fault_transport transport;
 	int delay_ms, delay_max_ms;
-	int times;            /* applications left; -1 until deleted */
-	double probability;   /* 0 < p <= 1, drawn from the seeded generator */
-	char settle_to[8];    /* err PROCESSING + delay_ms: settles to this then */
+	int times;	    /* applications left; -1 until deleted */
+	double probability; /* 0 < p <= 1, drawn from the seeded generator */
+	char settle_to[8];  /* err PROCESSING + delay_ms: settles to this then */
 	long hits;
 };
 
@@ -82,10 +82,10 @@ int faults_magic(const char *header, const struct kvlist *params, enum err_endpo
 
 /* What the magic values and the fault rules ask of one valid request. */
 struct fault_decision {
-	int rule;    /* the fault rule that applied, 0: none */
-	int err;     /* the code asked for (a magic value, else the rule's), -1: none */
-	int answer;  /* 1: the pipeline answers err at once, the handler never runs;
-		      * 0: the business rules answer it (HELD codes, PROCESSING) */
+	int rule;   /* the fault rule that applied, 0: none */
+	int err;    /* the code asked for (a magic value, else the rule's), -1: none */
+	int answer; /* 1: the pipeline answers err at once, the handler never runs;
+		     * 0: the business rules answer it (HELD codes, PROCESSING) */
 	enum fault_transport transport; /* for the front end to carry out */
 	int delay_ms; /* FAULT_DELAY: already drawn; PROCESSING: the settle delay */
 	char settle_to[8];

@@ -16,11 +16,12 @@
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 
-static const char *const merchant_keys[] = {"mch_id", "name", "api_key", "balance", "apps",
-					    "mobile_apps", "scenes", "limits", "api_enabled",
-					    "ip_allowlist", NULL};
-static const char *const scene_ids[] = {"PRODUCT_1", "PRODUCT_2", "PRODUCT_3", "PRODUCT_4",
-					"PRODUCT_5", "PRODUCT_6", "PRODUCT_7", "PRODUCT_8", NULL};
+static const char *const merchant_keys[] = {"mch_id",	   "name",	   "api_key", "balance",
+					    "apps",	   "mobile_apps",  "scenes",  "limits",
+					    "api_enabled", "ip_allowlist", NULL};
+static const char *const scene_ids[] = {"PRODUCT_1", "PRODUCT_2", "PRODUCT_3",
+					"PRODUCT_4", "PRODUCT_5", "PRODUCT_6",
+					"PRODUCT_7", "PRODUCT_8", NULL};
 
 static int in_list(const char *k, const char *const *list)
 {
@@ -83,7 +84,8 @@ static int check_id_list(json_t *list, const char *where, int scenes, char *err,
 		ERR("%s must be an array of strings", where);
 		return -1;
 	}
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		const char *s = json_string_value(v);
 		if (scenes ? !s || !in_list(s, scene_ids) : !has_shape(s, &shape_appid)) {
 			ERR("%s[%zu] must be %s", where, i,
@@ -105,7 +107,8 @@ int fixtures_allowlist(json_t *list, char *out, size_t outlen)
 		return 0;
 	if (!json_is_array(list))
 		return -1;
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		const char *ip = json_string_value(v);
 		if (!ip || inet_pton(AF_INET, ip, &a) != 1 || used + strlen(ip) + 2 > outlen)
 			return -1;
@@ -126,7 +129,8 @@ static int check_merchant(json_t *m, size_t idx, json_t *seen, struct merchant *
 		ERR("%s must be an object", where);
 		return -1;
 	}
-	json_object_foreach(m, key, v) {
+	json_object_foreach(m, key, v)
+	{
 		if (!in_list(key, merchant_keys)) {
 			ERR("%s: unknown key \"%s\"", where, key);
 			return -1;
@@ -196,7 +200,8 @@ static int check_merchant(json_t *m, size_t idx, json_t *seen, struct merchant *
 	}
 	for (size_t i = 0; i < REDPACK_LIMITS; i++)
 		*redpack_limit_of(out, i) = redpack_limits[i].dflt;
-	json_object_foreach(limits, key, v) {
+	json_object_foreach(limits, key, v)
+	{
 		size_t i;
 		for (i = 0; i < REDPACK_LIMITS; i++)
 			if (strcmp(key, redpack_limits[i].name) == 0)
@@ -206,7 +211,8 @@ static int check_merchant(json_t *m, size_t idx, json_t *seen, struct merchant *
 			return -1;
 		}
 		if (!json_is_integer(v) || json_integer_value(v) < 0) {
-			ERR("merchants[%zu].limits.%s must be an integer >= 0 (0: unlimited)", idx, key);
+			ERR("merchants[%zu].limits.%s must be an integer >= 0 (0: unlimited)", idx,
+			    key);
 			return -1;
 		}
 		*redpack_limit_of(out, i) = json_integer_value(v);
@@ -221,11 +227,12 @@ static int owned_appid(json_t *merchants, const char *appid)
 	size_t i, j;
 	json_t *m, *v;
 
-	json_array_foreach(merchants, i, m) {
+	json_array_foreach(merchants, i, m)
+	{
 		for (size_t l = 0; l < 2; l++)
-			json_array_foreach(json_object_get(m, lists[l]), j, v)
-				if (strcmp(json_string_value(v), appid) == 0)
-					return 1;
+			json_array_foreach(json_object_get(m, lists[l]), j,
+					   v) if (strcmp(json_string_value(v), appid) ==
+						  0) return 1;
 	}
 	return 0;
 }
@@ -240,7 +247,8 @@ static int check_user(json_t *u, size_t idx, json_t *merchants, json_t *seen, ch
 		ERR("users[%zu] must be an object", idx);
 		return -1;
 	}
-	json_object_foreach(u, key, v) {
+	json_object_foreach(u, key, v)
+	{
 		if (strcmp(key, "openid") != 0 && strcmp(key, "appid") != 0) {
 			ERR("users[%zu]: unknown key \"%s\"", idx, key);
 			return -1;
@@ -285,7 +293,8 @@ static int check_document(json_t *root, struct merchant **merchants_out, char *e
 		ERR("the top level must be an object");
 		return -1;
 	}
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		if (strcmp(key, "merchants") != 0 && strcmp(key, "users") != 0) {
 			ERR("unknown top-level key \"%s\"", key);
 			return -1;
@@ -303,12 +312,14 @@ static int check_document(json_t *root, struct merchant **merchants_out, char *e
 	}
 	seen = json_object();
 	parsed = xcalloc(json_array_size(merchants), sizeof(*parsed));
-	json_array_foreach(merchants, i, v) {
+	json_array_foreach(merchants, i, v)
+	{
 		if (check_merchant(v, i, seen, &parsed[i], err, errlen) != 0)
 			goto out;
 	}
 	json_object_clear(seen);
-	json_array_foreach(users, i, v) {
+	json_array_foreach(users, i, v)
+	{
 		if (check_user(v, i, merchants, seen, err, errlen) != 0)
 			goto out;
 	}
@@ -341,7 +352,8 @@ static int insert_ids(struct store *s, const char *mch_id, json_t *list, const c
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		int rc = kind ? store_app_insert(s, mch_id, json_string_value(v), kind)
 			      : store_scene_insert(s, mch_id, json_string_value(v));
 		if (rc != 0)
@@ -363,7 +375,8 @@ static int write_world(struct store *s, json_t *root, const struct merchant *par
 
 	for (const char *const *sc = scene_ids; *sc; sc++)
 		json_array_append_new(all_scenes, json_string(*sc));
-	json_array_foreach(merchants, i, v) {
+	json_array_foreach(merchants, i, v)
+	{
 		const struct merchant *m = &parsed[i];
 		json_t *scenes = json_object_get(v, "scenes");
 		if (only && strcmp(only, m->mch_id) != 0)
@@ -373,10 +386,12 @@ static int write_world(struct store *s, json_t *root, const struct merchant *par
 		    insert_ids(s, m->mch_id, json_object_get(v, "mobile_apps"), "APP") != 0 ||
 		    insert_ids(s, m->mch_id, scenes ? scenes : all_scenes, NULL) != 0)
 			goto out;
-		if (m->balance && store_ledger_add(s, m->mch_id, m->balance, "fixture", 0, now) != 0)
+		if (m->balance &&
+		    store_ledger_add(s, m->mch_id, m->balance, "fixture", 0, now) != 0)
 			goto out;
 	}
-	json_array_foreach(only ? NULL : users, i, v) {
+	json_array_foreach(only ? NULL : users, i, v)
+	{
 		if (store_user_insert(s, json_string_value(json_object_get(v, "openid")),
 				      json_string_value(json_object_get(v, "appid"))) != 0)
 			goto out;
@@ -389,8 +404,7 @@ out:
 
 /* The fixtures file parsed and checked: its root (the caller's to
  * json_decref) and *parsed (the caller's to free), or NULL with err set. */
-static json_t *load_checked(const char *path, struct merchant **parsed, char *err,
-			    size_t errlen)
+static json_t *load_checked(const char *path, struct merchant **parsed, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
@@ -432,9 +446,11 @@ int fixtures_load(struct store *s, const char *path, int64_t now, int force, cha
 		rc = 0;
 		goto out;
 	}
-	if (store_begin(s) != 0 || write_world(s, root, parsed, now, NULL) != 0 || store_commit(s) != 0) {
+	if (store_begin(s) != 0 || write_world(s, root, parsed, now, NULL) != 0 ||
+	    store_commit(s) != 0) {
 		store_rollback(s);
-		ERR("%s: cannot write the fixtures into the database (see the log; an openid or appid "
+		ERR("%s: cannot write the fixtures into the database (see the log; an openid or "
+		    "appid "
 		    "listed twice?)",
 		    path);
 		goto out;

@@ -54,11 +54,11 @@ struct http_server {
 	size_t max_headers;
 	struct timeval request_timeout;
 	struct event *accept_pause; /* re-enables the listeners after EMFILE */
-	int accept_paused;          /* an episode of failing accepts is on */
+	int accept_paused;	    /* an episode of failing accepts is on */
 	unsigned long accept_failures;
 	struct evconnlistener *listeners[2];
 	struct conn *admin_conns; /* every open control connection */
-	int admin_open;           /* of those, the ones under the cap */
+	int admin_open;		  /* of those, the ones under the cap */
 	struct http_server *next; /* the registry the listeners' error callback searches */
 	/* Group commit: answers held until the batch holding their rows is
 	 * committed, at the end of the event loop's current turn. */
@@ -141,22 +141,22 @@ struct conn {
 	struct http_server *server;
 	struct bufferevent *bev;
 	struct event *deadline;
-	struct event *attach;            /* control port: finds the evhttp connection */
+	struct event *attach;		 /* control port: finds the evhttp connection */
 	struct evbuffer_cb_entry *watch; /* on the input buffer */
 	struct transport_fault *pending; /* an answer held back by a fault */
-	char fault_rid[33];              /* its Request-Id, as logged */
-	int handshake_done;              /* API: the TLS handshake completed */
-	struct conn *next, **prevp;      /* control port: s->admin_conns */
+	char fault_rid[33];		 /* its Request-Id, as logged */
+	int handshake_done;		 /* API: the TLS handshake completed */
+	struct conn *next, **prevp;	 /* control port: s->admin_conns */
 	int admin;
-	int counted;          /* under the cap (counted in admin_open / open_connections) */
+	int counted;	      /* under the cap (counted in admin_open / open_connections) */
 	int head_pending;     /* the next request head has not been checked yet */
-	size_t scanned;       /* bytes of that head known to hold no end */
-	int editing;          /* our own edits of the input are not inspected */
-	int discarding;       /* the client's further bytes are dropped */
-	size_t keep;          /* bytes of the stand-in request still at the input's front */
+	size_t scanned;	      /* bytes of that head known to hold no end */
+	int editing;	      /* our own edits of the input are not inspected */
+	int discarding;	      /* the client's further bytes are dropped */
+	size_t keep;	      /* bytes of the stand-in request still at the input's front */
 	enum page_id refusal; /* a refused head: the page its request gets */
 	int close_after;      /* answer with Connection: close */
-	int linger;           /* after the close, read and drop what the client still sends */
+	int linger;	      /* after the close, read and drop what the client still sends */
 };
 
 static int conn_index = -1;
@@ -293,7 +293,8 @@ static void send_reply(struct conn *c, struct evhttp_request *req, int code, con
 	if (close) /* ours says so; evhttp would move the client's to the end */
 		evhttp_remove_header(evhttp_request_get_input_headers(req), "Connection");
 	add_headers_rid(req, content_type, body->len, close, rid);
-	evbuffer_add(evhttp_request_get_output_buffer(req), body->data ? body->data : "", body->len);
+	evbuffer_add(evhttp_request_get_output_buffer(req), body->data ? body->data : "",
+		     body->len);
 	if (c)
 		conn_answered(c, req, close);
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
@@ -389,8 +390,8 @@ static void socket_client(evutil_socket_t fd, char out[64])
 
 /* A page the API port answered ("http.error"): status, its line, and
  * what is known of the request. The certificate pages count as refusals. */
-static void log_page(struct evhttp_request *req, enum page_id id, const char *rid,
-		     const char *path, const char *cn, const char *why)
+static void log_page(struct evhttp_request *req, enum page_id id, const char *rid, const char *path,
+		     const char *cn, const char *why)
 {
 	const struct page *pg = &pages[id];
 	struct log_event e;
@@ -430,17 +431,17 @@ static SSL *request_ssl(struct evhttp_request *req)
  * and keeps only the part of a header value before a NUL). */
 struct head {
 	int complete;
-	size_t scanned;       /* how far the search for the end got */
+	size_t scanned;	      /* how far the search for the end got */
 	enum page_id refusal; /* PAGE_NONE: evhttp may have it */
 	size_t version_at;    /* offset of "HTTP/1.x" in the request line */
 	size_t line_len;      /* of the request line, without its line end */
 	size_t target_at;     /* offset of the target */
-	size_t path_at;       /* of its path, when the target is absolute (0: it is not) */
+	size_t path_at;	      /* of its path, when the target is absolute (0: it is not) */
 	int http10;
-	int keep_alive;       /* Connection: keep-alive */
-	int close;            /* Connection: close */
-	int body;             /* declares a body (Content-Length > 0, chunked) */
-	int body_method;      /* evhttp reads a body for it (POST, PUT, PATCH) */
+	int keep_alive;	 /* Connection: keep-alive */
+	int close;	 /* Connection: close */
+	int body;	 /* declares a body (Content-Length > 0, chunked) */
+	int body_method; /* evhttp reads a body for it (POST, PUT, PATCH) */
 };
 
 /* nginx's merge_slashes, %XX decoding and ./.. resolution of a request
@@ -878,7 +879,8 @@ static void on_handshake_alert(const SSL *ssl, int where, int ret)
 {
 	struct http_server *s = SSL_get_app_data(ssl);
 	/* OpenSSL 3.0 has no text for TLS 1.3's certificate_required (116). */
-	const char *alert = (ret & 0xff) == 116 ? "certificate required" : SSL_alert_desc_string_long(ret);
+	const char *alert = (ret & 0xff) == 116 ? "certificate required"
+						: SSL_alert_desc_string_long(ret);
 	enum metrics_tls_reason why;
 	const char *detail = NULL;
 
@@ -899,7 +901,8 @@ static void on_handshake_alert(const SSL *ssl, int where, int ret)
 		detail = tls_refusal_reason(&kind);
 		if (kind == TLS_REFUSAL_EOF)
 			return; /* the client just went away (a port probe...) */
-		why = kind == TLS_REFUSAL_NO_CERT ? TLS_REFUSED_NO_CERTIFICATE : TLS_REFUSED_HANDSHAKE;
+		why = kind == TLS_REFUSAL_NO_CERT ? TLS_REFUSED_NO_CERTIFICATE
+						  : TLS_REFUSED_HANDSHAKE;
 	}
 	log_tls_refused(ssl, why, alert, detail);
 }
@@ -993,7 +996,8 @@ static void conn_free(struct conn *c, int bev_alive)
 	if (!c->admin && api_full && open_connections + refused_connections < api_accept_limit) {
 		if (!evtimer_pending(c->server->accept_pause, NULL)) /* else the retry does */
 			evconnlistener_enable(api_full);
-		log_info("API connections under the cap again (%d open): accepting", open_connections);
+		log_info("API connections under the cap again (%d open): accepting",
+			 open_connections);
 		api_full = NULL;
 	}
 	event_free(c->deadline);
@@ -1058,8 +1062,8 @@ static void conn_answered(struct conn *c, struct evhttp_request *req, int close)
 		bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 		discard_input(c, bufferevent_get_input(c->bev));
 		if (!c->admin)
-			evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_conn_close,
-						      c);
+			evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+						      on_conn_close, c);
 	} else {
 		expect_head(c);
 	}
@@ -1089,7 +1093,7 @@ static void on_fault_released(void *conn)
 }
 
 static const struct transport_fault_front fault_front = {on_fault_answer, fault_headers,
-							   on_fault_released};
+							 on_fault_released};
 
 /* Carries out a fault rule's transport fault on this request: the pages
  * here, the rest held back on a timer (transport_faults.c). */
@@ -1393,8 +1397,8 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 		.body = body,
 		.len = len,
 		.cert_cn = cn,
-		.negative_test =
-			evhttp_find_header(evhttp_request_get_input_headers(req), FAULTS_HEADER),
+		.negative_test = evhttp_find_header(evhttp_request_get_input_headers(req),
+						    FAULTS_HEADER),
 		.peer_ip = peer,
 		.fallback = &h->fallback,
 		.outcome = &h->outcome,
@@ -1420,8 +1424,9 @@ respond:
 		char rid[33];
 		request_id(rid);
 		/* A refused head's request is the stand-in: no path to show. */
-		log_page(req, page, rid, c && c->refusal != PAGE_NONE ? NULL : evhttp_request_get_uri(req),
-			 cn, why);
+		log_page(req, page, rid,
+			 c && c->refusal != PAGE_NONE ? NULL : evhttp_request_get_uri(req), cn,
+			 why);
 		send_page(c, req, page, rid);
 	}
 	free(path);
@@ -1432,11 +1437,16 @@ respond:
 static const char *method_name(enum evhttp_cmd_type cmd)
 {
 	switch (cmd) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	default: return "OTHER";
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	default:
+		return "OTHER";
 	}
 }
 
@@ -1486,7 +1496,10 @@ static void log_admin(struct evhttp_request *req, int status, const char *rid)
 	if (!log_enabled(level))
 		return;
 	request_client(req, client);
-	log_begin(&e, level, change ? "admin.action" : status >= 400 ? "http.error" : "admin.request");
+	log_begin(&e, level,
+		  change	  ? "admin.action"
+		  : status >= 400 ? "http.error"
+				  : "admin.request");
 	log_str(&e, "port", "admin");
 	log_str(&e, "method", method_name(cmd));
 	log_strn(&e, "path", evhttp_request_get_uri(req), 256);
@@ -1495,7 +1508,8 @@ static void log_admin(struct evhttp_request *req, int status, const char *rid)
 		struct evbuffer *in = evhttp_request_get_input_buffer(req);
 		size_t n = evbuffer_get_length(in);
 		if (n)
-			log_strn(&e, "asked", (const char *)evbuffer_pullup(in, -1), n < 512 ? n : 512);
+			log_strn(&e, "asked", (const char *)evbuffer_pullup(in, -1),
+				 n < 512 ? n : 512);
 	}
 	log_str(&e, "request_id", rid);
 	log_str(&e, "client", client);
@@ -1518,8 +1532,8 @@ static void answer_admin(struct http_server *s, struct conn *c, struct evhttp_re
 				1, rid);
 	} else {
 		log_admin(req, ar->status, rid);
-		send_reply(c, req, ar->status, admin_reason(ar->status), ar->content_type, &ar->reply, 0,
-			   rid);
+		send_reply(c, req, ar->status, admin_reason(ar->status), ar->content_type,
+			   &ar->reply, 0, rid);
 	}
 }
 
@@ -1578,8 +1592,8 @@ static void on_admin_request(struct evhttp_request *req, void *arg)
 		.method = method_name(evhttp_request_get_command(req)),
 		.path = path,
 		.query = &query,
-		.authorization =
-			evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
+		.authorization = evhttp_find_header(evhttp_request_get_input_headers(req),
+						    "Authorization"),
 		.transport = req,
 	};
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -1719,8 +1733,8 @@ struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct
 	/* Every method reaches the request callback, which answers 405 to
 	 * all but POST, as nginx does (evhttp would answer 501 itself). */
 	evhttp_set_allowed_methods(s->api_http, 0xffff);
-	evhttp_set_allowed_methods(s->admin_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-							  EVHTTP_REQ_DELETE);
+	evhttp_set_allowed_methods(s->admin_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+							  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	for (int i = 0; i < 2; i++) {
 		struct evhttp *h = i ? s->admin_http : s->api_http;
 		/* The head check enforces both limits first, with nginx's pages;

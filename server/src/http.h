@@ -15,14 +15,14 @@
 #include "api.h"
 
 struct http_config {
-	const char *api_listen;   /* "HOST:PORT", port 0 picks one */
+	const char *api_listen; /* "HOST:PORT", port 0 picks one */
 	const char *admin_listen;
-	const char *admin_token;  /* "" or NULL: none required */
-	size_t max_body;          /* bytes */
-	size_t max_headers;       /* bytes */
-	int timeout;              /* seconds of silence before a connection is closed */
-	int request_timeout;      /* seconds a connection has to deliver each whole request */
-	int max_connections;      /* concurrent API connections; beyond, refused in TLS */
+	const char *admin_token;   /* "" or NULL: none required */
+	size_t max_body;	   /* bytes */
+	size_t max_headers;	   /* bytes */
+	int timeout;		   /* seconds of silence before a connection is closed */
+	int request_timeout;	   /* seconds a connection has to deliver each whole request */
+	int max_connections;	   /* concurrent API connections; beyond, refused in TLS */
 	int admin_max_connections; /* concurrent control connections; beyond, closed at once */
 };
 

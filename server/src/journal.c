@@ -14,7 +14,7 @@
 struct journal {
 	struct journal_entry **ring; /* max_entries slots */
 	size_t max_entries, max_bytes;
-	size_t head;  /* the oldest entry */
+	size_t head; /* the oldest entry */
 	size_t count;
 	size_t bytes;
 	uint64_t next_seq;
@@ -216,7 +216,8 @@ static void keep(struct journal *j, struct journal_entry *e)
 		entry_free(e);
 		return;
 	}
-	while (j->count && (j->count == j->max_entries || (j->max_bytes && j->bytes + e->bytes > j->max_bytes))) {
+	while (j->count && (j->count == j->max_entries ||
+			    (j->max_bytes && j->bytes + e->bytes > j->max_bytes))) {
 		count_dropped(j, j->ring[j->head]);
 		remove_oldest(j);
 	}
@@ -230,8 +231,8 @@ void journal_add(struct journal *j, const char *endpoint, const char *mch_id,
 		 size_t request_len, const char *answer, const char *sign_string,
 		 const char *sign_cause)
 {
-	struct journal_entry *e =
-		entry_new(endpoint, mch_id, mch_billno, err_code, request, request_len, answer);
+	struct journal_entry *e = entry_new(endpoint, mch_id, mch_billno, err_code, request,
+					    request_len, answer);
 	e->sign_string = copy(sign_string, &e->bytes);
 	e->sign_cause = copy(sign_cause, &e->bytes);
 	keep(j, e);

@@ -20,27 +20,27 @@ struct journal;
 
 struct journal_entry {
 	uint64_t seq;
-	int64_t at;          /* real time, epoch seconds */
-	int64_t sim_at;      /* the simulated business clock then (clock_now) */
+	int64_t at;	/* real time, epoch seconds */
+	int64_t sim_at; /* the simulated business clock then (clock_now) */
 	char *endpoint;
 	char *mch_id;
 	char *mch_billno;
 	char *err_code;
-	char *request;       /* the body, encoded, at most JOURNAL_MAX_BODY bytes */
-	size_t request_bytes; /* the body's size as received */
+	char *request;		/* the body, encoded, at most JOURNAL_MAX_BODY bytes */
+	size_t request_bytes;	/* the body's size as received */
 	unsigned request_flags; /* JOURNAL_ESCAPED, JOURNAL_CUT */
 	char *answer;
-	char *sign_string;   /* SIGN_ERROR: what the server signed, "&key=***" */
-	char *sign_cause;    /* SIGN_ERROR: the likely cause */
-	int to_explain;      /* sign_string and sign_cause wait for the explainer */
-	size_t bytes;        /* what the entry costs */
+	char *sign_string; /* SIGN_ERROR: what the server signed, "&key=***" */
+	char *sign_cause;  /* SIGN_ERROR: the likely cause */
+	int to_explain;	   /* sign_string and sign_cause wait for the explainer */
+	size_t bytes;	   /* what the entry costs */
 };
 
 #define JOURNAL_MAX_BODY 8192
 
 /* What journal_encode did to its input. */
 #define JOURNAL_ESCAPED 1u /* a byte was written as \xNN */
-#define JOURNAL_CUT 2u     /* the end of the input was left out */
+#define JOURNAL_CUT 2u	   /* the end of the input was left out */
 
 /* The journal's text encoding, also used by the control API for anything
  * it repeats from a client. Appends s[0..len) to out: each valid UTF-8

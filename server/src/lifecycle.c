@@ -156,7 +156,8 @@ static void decide_claim(struct redpack *rp, const char *mch_id, const char *mch
 	if (check_opener(rp, &p, openid, sh.rows[next].amount, now, out) != 0)
 		return;
 	if (store_share_open(rp->store, p.id, sh.rows[next].seq, openid, now) != 0 ||
-	    (opened + 1 == sh.count && store_packet_set_status(rp->store, p.id, STATUS_RECEIVED) != 0)) {
+	    (opened + 1 == sh.count &&
+	     store_packet_set_status(rp->store, p.id, STATUS_RECEIVED) != 0)) {
 		out->result = CLAIM_STORE_ERROR;
 		return;
 	}
@@ -222,7 +223,8 @@ static int step(struct redpack *rp, enum store_due which, int64_t id, int64_t at
 				unopened += sh.rows[i].amount;
 		if (store_packet_set_refund(rp->store, id, STATUS_REFUND, at, unopened) != 0)
 			return -1;
-		return unopened ? store_ledger_add(rp->store, p.mch_id, unopened, "refund", id, at) : 0;
+		return unopened ? store_ledger_add(rp->store, p.mch_id, unopened, "refund", id, at)
+				: 0;
 	}
 	return -1;
 }
@@ -277,7 +279,8 @@ static int one_step(struct redpack *rp, int64_t id, int64_t now, const char **fa
  * moving the status on. A failing step stops this packet only, keeping
  * the steps before it. Adds to report (NULL: none). Returns the steps
  * taken, or -1. */
-static int catch_up_unit(struct redpack *rp, int64_t id, int64_t now, struct lifecycle_report *report)
+static int catch_up_unit(struct redpack *rp, int64_t id, int64_t now,
+			 struct lifecycle_report *report)
 {
 	const char *failed = "read";
 	int n = 0, rc = 0, open = 0;
@@ -367,8 +370,7 @@ void lifecycle_round_start(struct lifecycle_round *round)
 	round->key = INT64_MIN;
 }
 
-int lifecycle_sweep_slice(struct redpack *rp, struct lifecycle_round *round, int64_t now,
-			  int limit)
+int lifecycle_sweep_slice(struct redpack *rp, struct lifecycle_round *round, int64_t now, int limit)
 {
 	int64_t ids[SWEEP_BATCH];
 	struct lifecycle_round start = *round;
@@ -431,9 +433,10 @@ static void log_round(const struct lifecycle_round *round)
 		log_info("lifecycle: %lld steps on %lld packets", (long long)round->report.steps,
 			 (long long)round->report.packets);
 	if (round->report.failed)
-		log_error("lifecycle: %lld packets failed a step (first: %s: %s); retried next sweep",
-			  (long long)round->report.failed, round->report.failed_step,
-			  round->report.error);
+		log_error(
+			"lifecycle: %lld packets failed a step (first: %s: %s); retried next sweep",
+			(long long)round->report.failed, round->report.failed_step,
+			round->report.error);
 }
 
 int lifecycle_sweep(struct redpack *rp, int64_t now)

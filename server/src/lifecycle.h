@@ -13,29 +13,29 @@
 #include "errors.h"
 #include "redpack.h"
 
-#define LIFECYCLE_EXPIRY (24 * 3600)     /* unopened money goes back after a day */
+#define LIFECYCLE_EXPIRY (24 * 3600) /* unopened money goes back after a day */
 
 enum claim_result {
 	CLAIM_OK,
-	CLAIM_NOT_FOUND,     /* no packet with this billno */
-	CLAIM_AMBIGUOUS,     /* several merchants have it: say which */
-	CLAIM_NOT_ISSUED,    /* SENDING or FAILED */
-	CLAIM_EXPIRED,       /* 24 hours passed, or refunded */
-	CLAIM_ALL_OPENED,    /* RECEIVED */
-	CLAIM_SEED_FIRST,    /* the seed user (re_openid) has not opened yet */
-	CLAIM_NOT_RECEIVER,  /* a normal packet opens for its receiver only */
-	CLAIM_TWICE,         /* this openid already opened a share */
-	CLAIM_LIMIT,         /* the opener's daily limits: see limit */
+	CLAIM_NOT_FOUND,    /* no packet with this billno */
+	CLAIM_AMBIGUOUS,    /* several merchants have it: say which */
+	CLAIM_NOT_ISSUED,   /* SENDING or FAILED */
+	CLAIM_EXPIRED,	    /* 24 hours passed, or refunded */
+	CLAIM_ALL_OPENED,   /* RECEIVED */
+	CLAIM_SEED_FIRST,   /* the seed user (re_openid) has not opened yet */
+	CLAIM_NOT_RECEIVER, /* a normal packet opens for its receiver only */
+	CLAIM_TWICE,	    /* this openid already opened a share */
+	CLAIM_LIMIT,	    /* the opener's daily limits: see limit */
 	CLAIM_STORE_ERROR,
 };
 
 struct claim_outcome {
 	enum claim_result result;
-	enum err_id limit;     /* SENDNUM_LIMIT / RCVDAMOUNT_LIMIT for CLAIM_LIMIT */
-	int seq;               /* the share opened */
+	enum err_id limit; /* SENDNUM_LIMIT / RCVDAMOUNT_LIMIT for CLAIM_LIMIT */
+	int seq;	   /* the share opened */
 	int64_t amount;
 	int64_t rcv_time;
-	char status[16];       /* the packet's status afterwards */
+	char status[16]; /* the packet's status afterwards */
 	char mch_id[132];
 };
 
@@ -57,12 +57,12 @@ const char *lifecycle_claim_message(enum claim_result r);
 
 /* What a sweep (or a part of one) did. */
 struct lifecycle_report {
-	int64_t packets;         /* packets caught up (or tried) */
-	int64_t steps;           /* steps taken */
-	int64_t failed;          /* packets whose step failed: retried next sweep */
+	int64_t packets;	 /* packets caught up (or tried) */
+	int64_t steps;		 /* steps taken */
+	int64_t failed;		 /* packets whose step failed: retried next sweep */
 	const char *failed_step; /* the first failure: "settle", "expire", "refund",
 				    "fail", "read", "commit"; NULL if none */
-	char error[160];         /* SQLite's message for it */
+	char error[160];	 /* SQLite's message for it */
 };
 
 /* Runs every step of one packet due at now, in a unit of work of its own
@@ -118,7 +118,7 @@ int lifecycle_sweep_pending(void);
 /* ---- the clock ---- */
 
 enum clock_move_result {
-	CLOCK_MOVED,        /* moved, and the first slice's steps all taken */
+	CLOCK_MOVED,	    /* moved, and the first slice's steps all taken */
 	CLOCK_BACKWARDS,    /* refused: the clock never goes backwards */
 	CLOCK_OUT_OF_RANGE, /* refused: past CLOCK_LATEST */
 	CLOCK_NOT_SAVED,    /* refused: the offset could not be written */
@@ -127,10 +127,10 @@ enum clock_move_result {
 
 struct clock_move {
 	enum clock_move_result result;
-	int pending;             /* 1: more packets are due, the sweeper goes on */
-	int64_t steps, failed;   /* of the first slice */
+	int pending;		 /* 1: more packets are due, the sweeper goes on */
+	int64_t steps, failed;	 /* of the first slice */
 	const char *failed_step; /* as in lifecycle_report */
-	char error[200];         /* why, for the answer */
+	char error[200];	 /* why, for the answer */
 };
 
 /* Moves the business clock to new_now (never backwards, never past

@@ -347,13 +347,13 @@ static void sentence(enum log_level level, const char *fmt, va_list ap)
 	log_end(&e);
 }
 
-#define LEVEL_FN(fn, level)                      \
-	void fn(const char *fmt, ...)            \
-	{                                        \
-		va_list ap;                      \
-		va_start(ap, fmt);               \
-		sentence(level, fmt, ap);        \
-		va_end(ap);                      \
+#define LEVEL_FN(fn, level)                                                                        \
+	void fn(const char *fmt, ...)                                                              \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		sentence(level, fmt, ap);                                                          \
+		va_end(ap);                                                                        \
 	}
 
 LEVEL_FN(log_debug, LOG_DEBUG)

@@ -58,8 +58,9 @@ static int plan_descriptors(struct config *cfg)
 	}
 	nofile = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT32_MAX ? INT32_MAX
 									 : (int64_t)rl.rlim_cur;
-	switch (config_fit_descriptors(nofile, HTTP_LINGER_MAX + HTTP_REFUSE_MAX, &cfg->max_connections,
-				       &cfg->admin_max_connections, why, sizeof(why))) {
+	switch (config_fit_descriptors(nofile, HTTP_LINGER_MAX + HTTP_REFUSE_MAX,
+				       &cfg->max_connections, &cfg->admin_max_connections, why,
+				       sizeof(why))) {
 	case -1:
 		log_error("descriptors: %s", why);
 		return -1;
@@ -159,7 +160,8 @@ int main(int argc, char **argv)
 
 	rp.seed = pick_seed(cfg.seed, &seed_ok);
 	if (!seed_ok) {
-		fprintf(stderr, "redpack-sim: --seed must be a decimal integer, not \"%s\"\n", cfg.seed);
+		fprintf(stderr, "redpack-sim: --seed must be a decimal integer, not \"%s\"\n",
+			cfg.seed);
 		status = 2;
 		goto out;
 	}
@@ -205,8 +207,9 @@ int main(int argc, char **argv)
 	/* Whatever fell due while the server was down, before any request. */
 	lifecycle_sweep(&rp, clock_now());
 	ssl_ctx = tls_server_ctx_new(cfg.tls_cert, cfg.tls_key, cfg.client_ca,
-				     strcmp(cfg.client_auth, "handshake") == 0 ? CLIENT_AUTH_HANDSHAKE
-									       : CLIENT_AUTH_HTTP,
+				     strcmp(cfg.client_auth, "handshake") == 0
+					     ? CLIENT_AUTH_HANDSHAKE
+					     : CLIENT_AUTH_HTTP,
 				     err, sizeof(err));
 	if (!ssl_ctx) {
 		log_error("tls: %s", err);

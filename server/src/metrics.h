@@ -26,8 +26,8 @@ const char *metrics_endpoint_name(int ep);
 
 /* The histogram's upper bounds in microseconds (0.5 ms ... 1 s), then
  * +Inf, which has no bound here. */
-#define METRICS_LATENCY_BOUNDS 500, 1000, 2000, 5000, 10000, 25000, 50000, 100000, 250000, \
-			       500000, 1000000
+#define METRICS_LATENCY_BOUNDS                                                                     \
+	500, 1000, 2000, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000
 #define METRICS_LATENCY_BUCKETS 11
 
 /* Counts one answer on ep that took us microseconds (from the request's
@@ -45,19 +45,19 @@ uint64_t metrics_latency_sum_us(int ep);
 /* ---- TLS and certificate refusals ---------------------------------------- */
 
 /* One row per reason: its enum name and its label on /metrics. */
-#define METRICS_TLS_REASONS(X)                                                               \
-	X(NO_CERTIFICATE, "no_certificate")     /* none sent (400 page, or handshake mode) */ \
-	X(UNTRUSTED, "untrusted_certificate")   /* failed verification (400 page / alert) */  \
-	X(PLAIN_HTTP, "plain_http")             /* plain HTTP on the TLS port */              \
-	X(OVER_CAPACITY, "over_capacity")       /* refused over --max-connections */          \
-	X(HANDSHAKE, "handshake_failed")        /* any other alert the server sent */         \
-	X(CLIENT_ALERT, "client_alert")         /* the client gave up the handshake */
+#define METRICS_TLS_REASONS(X)                                                                     \
+	X(NO_CERTIFICATE, "no_certificate")   /* none sent (400 page, or handshake mode) */        \
+	X(UNTRUSTED, "untrusted_certificate") /* failed verification (400 page / alert) */         \
+	X(PLAIN_HTTP, "plain_http")	      /* plain HTTP on the TLS port */                     \
+	X(OVER_CAPACITY, "over_capacity")     /* refused over --max-connections */                 \
+	X(HANDSHAKE, "handshake_failed")      /* any other alert the server sent */                \
+	X(CLIENT_ALERT, "client_alert")	      /* the client gave up the handshake */
 
 enum metrics_tls_reason {
 #define X(id, label) TLS_REFUSED_##id,
 	METRICS_TLS_REASONS(X)
 #undef X
-	TLS_REFUSED__COUNT
+		TLS_REFUSED__COUNT
 };
 
 void metrics_tls_refused(enum metrics_tls_reason why);

@@ -21,7 +21,8 @@
 #define AVG_MIN_SCENE 1
 #define AVG_MAX_SCENE 499900
 
-#define SCENE_TEXT "参数错误:该场景未开通,请登陆商户平台:产品中心-现金红包-产品设置-使用场景 进行开通"
+#define SCENE_TEXT                                                                                 \
+	"参数错误:该场景未开通,请登陆商户平台:产品中心-现金红包-产品设置-使用场景 进行开通"
 #define SCENE_MONEY_TEXT "红包金额发放限制"
 #define APPID_TEXT "参数错误:商户号和wxappid不匹配."
 #define FATAL_OPENID_TEXT "openid和原始单参数不一致"
@@ -108,8 +109,7 @@ static int check_bindings(struct redpack *rp, const struct send_request *req, st
 }
 
 /* The merchant's IP allow-list and API switch (spec 3.2 rows 15-16). */
-static int check_access(const struct merchant *m, const struct send_request *req,
-			struct answer *a)
+static int check_access(const struct merchant *m, const struct send_request *req, struct answer *a)
 {
 	if (m->ip_allowlist[0] && !in_allowlist(m->ip_allowlist, req->peer_ip)) {
 		set(a, ERR_NO_AUTH, IP_TEXT);
@@ -244,8 +244,8 @@ static int record(struct redpack *rp, const struct send_request *req, int64_t no
 /* What issuing packet id (its row written, status SENT) adds, for a send
  * and a settle alike: the shares split from (mch_id, mch_billno), and the
  * merchant's debit at now. In the caller's transaction; 0 or -1. */
-static int issue_shares(struct redpack *rp, int64_t id, const char *mch_id,
-			const char *mch_billno, int64_t total_amount, int64_t total_num, int64_t now)
+static int issue_shares(struct redpack *rp, int64_t id, const char *mch_id, const char *mch_billno,
+			int64_t total_amount, int64_t total_num, int64_t now)
 {
 	int64_t shares[REDPACK_MAX_SHARES];
 	int num = (int)total_num;
@@ -345,7 +345,8 @@ enum err_id redpack_query(struct redpack *rp, const char *mch_id, const char *mc
 	int found = store_packet_find(rp->store, mch_id, mch_billno, order);
 
 	opened->count = 0;
-	if (found < 0 || (found == 1 && store_shares_each(rp->store, order->id, on_share, opened) != 0))
+	if (found < 0 ||
+	    (found == 1 && store_shares_each(rp->store, order->id, on_share, opened) != 0))
 		return ERR_SYSTEMERROR;
 	if (found == 0 || order->created_at < now - REDPACK_QUERY_WINDOW)
 		return ERR_NOT_FOUND;
@@ -365,13 +366,14 @@ static enum settle_result settle_order(struct redpack *rp, int to_sent, int64_t 
 		return SETTLE_NOT_PENDING;
 	if (!to_sent)
 		return store_packet_set_status(rp->store, o->id, STATUS_FAILED) ? SETTLE_STORE_ERROR
-									    : SETTLE_OK;
+										: SETTLE_OK;
 	if (store_merchant_lookup(rp->store, o->mch_id, &m) != 1)
 		return SETTLE_STORE_ERROR;
 	if (m.balance < o->total_amount)
 		return SETTLE_NOTENOUGH;
 	if (store_packet_issue(rp->store, o->id, now) != 0 ||
-	    issue_shares(rp, o->id, o->mch_id, o->mch_billno, o->total_amount, o->total_num, now) != 0)
+	    issue_shares(rp, o->id, o->mch_id, o->mch_billno, o->total_amount, o->total_num, now) !=
+		    0)
 		return SETTLE_STORE_ERROR;
 	return SETTLE_OK;
 }
@@ -398,7 +400,8 @@ int redpack_settle_due(struct redpack *rp, int64_t id, int64_t now)
 	char to[8];
 	enum settle_result r = SETTLE_STORE_ERROR;
 
-	if (store_packet_by_id(rp->store, id, o) == 1 && store_packet_settle_to(rp->store, id, to) == 0)
+	if (store_packet_by_id(rp->store, id, o) == 1 &&
+	    store_packet_settle_to(rp->store, id, to) == 0)
 		r = settle_order(rp, status_is(to, STATUS_SENT), now, o);
 	/* A balance that no longer covers the packet fails it, as the real
 	 * service's pending orders ended FAILED. */
@@ -428,10 +431,10 @@ enum settle_result redpack_settle(struct redpack *rp, const char *mch_id, const 
 
 /* LIMIT(field, default): the one list of them; the defaults are the real
  * service's (protocol reference section 10). */
-#define LIMITS(LIMIT)                               \
-	LIMIT(sends_per_minute, 1800)               \
-	LIMIT(packets_per_user_per_day, 10)         \
-	LIMIT(amount_per_user_per_day, 100000)      \
+#define LIMITS(LIMIT)                                                                              \
+	LIMIT(sends_per_minute, 1800)                                                              \
+	LIMIT(packets_per_user_per_day, 10)                                                        \
+	LIMIT(amount_per_user_per_day, 100000)                                                     \
 	LIMIT(amount_per_day, 100000000)
 
 #define LIMIT_ROW(field, dflt) {#field, offsetof(struct merchant, field), dflt},
@@ -447,8 +450,8 @@ int64_t *redpack_limit_of(struct merchant *m, size_t i)
 	return (int64_t *)((char *)m + redpack_limits[i].offset);
 }
 
-int redpack_merchant_update(struct redpack *rp, struct merchant *m, int64_t delta,
-			    const char *kind, int64_t now)
+int redpack_merchant_update(struct redpack *rp, struct merchant *m, int64_t delta, const char *kind,
+			    int64_t now)
 {
 	if (store_begin(rp->store) != 0 || store_merchant_update(rp->store, m) != 0 ||
 	    (delta && store_ledger_add(rp->store, m->mch_id, delta, kind, 0, now) != 0) ||

@@ -17,7 +17,7 @@ enum hb_kind { HB_GROUP, HB_NORMAL };
 
 struct redpack {
 	struct store *store;
-	uint64_t seed;        /* the split seed (--seed) */
+	uint64_t seed;	      /* the split seed (--seed) */
 	int64_t refund_delay; /* seconds a packet stays RFUND_ING (--refund-delay) */
 	/* The merchant whose reset is deleting its rows in slices (admin.c),
 	 * "" none: meanwhile its API calls answer SYSTEMERROR (try again). */
@@ -101,8 +101,8 @@ int64_t *redpack_limit_of(struct merchant *m, size_t i);
  * (0: not at all) as a ledger row of kind ("set", "topup") at business
  * time now, in one transaction; then reads m back. Returns 0, or -1 when
  * the store failed (nothing written). */
-int redpack_merchant_update(struct redpack *rp, struct merchant *m, int64_t delta,
-			    const char *kind, int64_t now);
+int redpack_merchant_update(struct redpack *rp, struct merchant *m, int64_t delta, const char *kind,
+			    int64_t now);
 
 /* 1 while mch_id's reset runs in slices (rp->resetting): none of its
  * rows may be read or written by the merchant API meanwhile. */
@@ -113,7 +113,7 @@ int redpack_resetting(const struct redpack *rp, const char *mch_id);
  * packet's shares. */
 #define REDPACK_MAX_SHARES 64
 
-#define REDPACK_QUERY_WINDOW (30 * 86400)       /* gethbinfo sees 30 days back */
+#define REDPACK_QUERY_WINDOW (30 * 86400)	/* gethbinfo sees 30 days back */
 #define REDPACK_QUERY_SHARES REDPACK_MAX_SHARES /* opened shares a query lists */
 
 /* The opened shares of an order, newest first (rcv_time, then seq). */

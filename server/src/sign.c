@@ -110,8 +110,8 @@ static void names(const struct kvlist *params, const struct sign_fields *f, int 
 	}
 }
 
-void sign_diagnose(const struct kvlist *params, const struct sign_fields *fields,
-		   const char *key, struct buf *string_out, struct buf *cause_out)
+void sign_diagnose(const struct kvlist *params, const struct sign_fields *fields, const char *key,
+		   struct buf *string_out, struct buf *cause_out)
 {
 	const char *got = kvlist_lookup(params, "sign");
 	const struct sign_fields everything = {NULL, NULL, 0};
@@ -130,22 +130,28 @@ void sign_diagnose(const struct kvlist *params, const struct sign_fields *fields
 	if (!got || !*got) {
 		buf_puts(cause_out, "no sign element in the request");
 	} else if (strcmp(got, hex) == 0) {
-		buf_puts(cause_out, "the sign is right: this SIGN_ERROR was asked for (a magic value "
-				    "or a fault rule)");
+		buf_puts(cause_out,
+			 "the sign is right: this SIGN_ERROR was asked for (a magic value "
+			 "or a fault rule)");
 	} else if (strlen(got) == 64) {
-		buf_puts(cause_out, "a 64-digit sign: HMAC-SHA256 is not accepted on the red packet "
-				    "endpoints, sign with MD5");
+		buf_puts(cause_out,
+			 "a 64-digit sign: HMAC-SHA256 is not accepted on the red packet "
+			 "endpoints, sign with MD5");
 	} else if (strcmp(got, lower) == 0) {
 		buf_puts(cause_out, "lower-case hex: the MD5 must be written in upper case");
 	} else if (same_as(params, &everything, key, got)) {
 		names(params, fields, 0, &list);
-		buf_printf(cause_out, "the client signed fields this endpoint does not have: %s "
-				      "(the server leaves them out)", list.data);
+		buf_printf(cause_out,
+			   "the client signed fields this endpoint does not have: %s "
+			   "(the server leaves them out)",
+			   list.data);
 	} else if (same_as(params, &with_empty, key, got) ||
 		   same_as(params, &everything_empty, key, got)) {
 		names(params, fields, 1, &list);
-		buf_printf(cause_out, "the client signed empty values (%s); empty values are left "
-				      "out of the signature", list.data ? list.data : "");
+		buf_printf(cause_out,
+			   "the client signed empty values (%s); empty values are left "
+			   "out of the signature",
+			   list.data ? list.data : "");
 	} else {
 		buf_puts(cause_out, "not reproducible with this merchant's API v2 key: a wrong key "
 				    "(the API v3 key?), or values changed after signing (spaces, "

@@ -38,7 +38,7 @@ int sign_verify(const struct kvlist *params, const struct sign_fields *fields, c
  * cause (a sentence naming the culprit: an extra signed field such as
  * client_ip or sign_type, a signed empty value, lower case, a 64-digit
  * HMAC, or a wrong key) into cause_out. */
-void sign_diagnose(const struct kvlist *params, const struct sign_fields *fields,
-		   const char *key, struct buf *string_out, struct buf *cause_out);
+void sign_diagnose(const struct kvlist *params, const struct sign_fields *fields, const char *key,
+		   struct buf *string_out, struct buf *cause_out);
 
 #endif

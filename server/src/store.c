@@ -55,12 +55,12 @@ static int migration_text(int n, const char **start, size_t *len)
 	return 0;
 }
 
-#define PACKET_COLUMNS "SELECT id, mch_id, mch_billno, hb_type, status, wxappid, re_openid," \
-	" total_amount, total_num, IFNULL(send_listid, ''), IFNULL(err_code, '')," \
-	" created_at, IFNULL(send_time, 0), IFNULL(reason, ''), send_name, wishing, act_name," \
-	" remark, IFNULL(scene_id, ''), IFNULL(refund_time, 0), IFNULL(refund_amount, 0)" \
+#define PACKET_COLUMNS                                                                             \
+	"SELECT id, mch_id, mch_billno, hb_type, status, wxappid, re_openid,"                      \
+	" total_amount, total_num, IFNULL(send_listid, ''), IFNULL(err_code, ''),"                 \
+	" created_at, IFNULL(send_time, 0), IFNULL(reason, ''), send_name, wishing, act_name,"     \
+	" remark, IFNULL(scene_id, ''), IFNULL(refund_time, 0), IFNULL(refund_amount, 0)"          \
 	" FROM packets "
-
 
 int store_schema_version(void)
 {
@@ -140,13 +140,15 @@ static const char *const statements[ST__COUNT] = {
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_MERCHANT_COUNT] = "SELECT COUNT(*) FROM merchants",
-	[ST_MERCHANT_INSERT] = "INSERT INTO merchants (mch_id, name, api_key, balance,"
-			       " sends_per_minute, packets_per_user_per_day,"
-			       " amount_per_user_per_day, amount_per_day, api_enabled, ip_allowlist)"
-			       " VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
-	[ST_MERCHANT_UPDATE] = "UPDATE merchants SET sends_per_minute = ?, packets_per_user_per_day = ?,"
-			       " amount_per_user_per_day = ?, amount_per_day = ?, api_enabled = ?,"
-			       " ip_allowlist = ? WHERE mch_id = ?",
+	[ST_MERCHANT_INSERT] =
+		"INSERT INTO merchants (mch_id, name, api_key, balance,"
+		" sends_per_minute, packets_per_user_per_day,"
+		" amount_per_user_per_day, amount_per_day, api_enabled, ip_allowlist)"
+		" VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+	[ST_MERCHANT_UPDATE] =
+		"UPDATE merchants SET sends_per_minute = ?, packets_per_user_per_day = ?,"
+		" amount_per_user_per_day = ?, amount_per_day = ?, api_enabled = ?,"
+		" ip_allowlist = ? WHERE mch_id = ?",
 	[ST_APP_INSERT] = "INSERT INTO apps (mch_id, appid, kind) VALUES (?, ?, ?)",
 	[ST_SCENE_INSERT] = "INSERT INTO scenes (mch_id, scene_id) VALUES (?, ?)",
 	[ST_USER_INSERT] = "INSERT INTO users (openid, appid) VALUES (?, ?)",
@@ -160,8 +162,9 @@ static const char *const statements[ST__COUNT] = {
 	[ST_PACKET_SETTLE_TO] = "SELECT IFNULL(settle_to, 'SENT') FROM packets WHERE id = ?",
 	[ST_PACKET_BY_ID] = PACKET_COLUMNS "WHERE id = ?",
 	[ST_PACKETS_BY_BILLNO] = PACKET_COLUMNS "WHERE mch_billno = ? ORDER BY id",
-	[ST_PACKETS_LIST] = PACKET_COLUMNS "WHERE id < ?4 AND (?1 IS NULL OR mch_id = ?1)"
-					  " AND (?2 IS NULL OR status = ?2) ORDER BY id DESC LIMIT ?3",
+	[ST_PACKETS_LIST] = PACKET_COLUMNS
+	"WHERE id < ?4 AND (?1 IS NULL OR mch_id = ?1)"
+	" AND (?2 IS NULL OR status = ?2) ORDER BY id DESC LIMIT ?3",
 	[ST_CLOCK_GET] = "SELECT value FROM meta WHERE key = 'clock_offset'",
 	[ST_CLOCK_SET] = "INSERT INTO meta (key, value) VALUES ('clock_offset', ?)"
 			 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -190,12 +193,13 @@ static const char *const statements[ST__COUNT] = {
 			" AND day = (? + 28800) / 86400",
 	[ST_MERCHANT_DAY] = "SELECT amount FROM day_merchant WHERE mch_id = ?"
 			    " AND day = (? + 28800) / 86400",
-	[ST_PACKET_INSERT] = "INSERT INTO packets (mch_id, mch_billno, hb_type, status, wxappid,"
-			     " re_openid, send_name, wishing, act_name, remark, scene_id, client_ip,"
-			     " amt_type, total_amount, total_num, err_code, reason, created_at,"
-			     " send_time, settle_at, settle_to, id, send_listid)"
-			     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-			     " ?)",
+	[ST_PACKET_INSERT] =
+		"INSERT INTO packets (mch_id, mch_billno, hb_type, status, wxappid,"
+		" re_openid, send_name, wishing, act_name, remark, scene_id, client_ip,"
+		" amt_type, total_amount, total_num, err_code, reason, created_at,"
+		" send_time, settle_at, settle_to, id, send_listid)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		" ?)",
 	[ST_PACKET_NEXT_ID] = "SELECT IFNULL((SELECT seq FROM sqlite_sequence"
 			      " WHERE name = 'packets'), 0) + 1",
 	[ST_PACKET_SET_LISTID] = "UPDATE packets SET send_listid = ? WHERE id = ?",
@@ -214,15 +218,15 @@ static const char *const statements[ST__COUNT] = {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT];
-	int batch; /* a group transaction is open (store_batch_begin) */
-	int units; /* store_begin units open inside it, as savepoints */
+	int batch;		      /* a group transaction is open (store_batch_begin) */
+	int units;		      /* store_begin units open inside it, as savepoints */
 	uint64_t commits, units_done; /* COMMITs run; units of work kept */
-	char *path;         /* as opened, for store_replace */
-	int64_t max_pages;  /* settings to apply again after a replace */
+	char *path;		      /* as opened, for store_replace */
+	int64_t max_pages;	      /* settings to apply again after a replace */
 	int power_loss;
 	char first_error[160]; /* since store_error_clear */
-	int readers;        /* store_reader_open connections open on this file */
-	int worker;         /* a reader used on a thread of its own: nothing logged */
+	int readers;	       /* store_reader_open connections open on this file */
+	int worker;	       /* a reader used on a thread of its own: nothing logged */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -335,7 +339,8 @@ static int migrate(struct store *s, char *err, size_t errlen)
 		version = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
 	if (migration_marks() != target) {
-		snprintf(err, errlen, "schema.sql: the migrations are not numbered 1 to %d in order",
+		snprintf(err, errlen,
+			 "schema.sql: the migrations are not numbered 1 to %d in order",
 			 migration_marks());
 		return -1;
 	}
@@ -419,21 +424,24 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	configure_sqlite();
 	if (create_private(path, err, errlen) != 0)
 		goto error;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
 			    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		snprintf(err, errlen, "%s: %s", path,
+			 s->db ? sqlite3_errmsg(s->db) : "cannot open");
 		goto error;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
-	if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK || add_functions(s->db) != 0) {
+	if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK ||
+	    add_functions(s->db) != 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto error;
 	}
 	if (migrate(s, err, errlen) != 0)
 		goto error;
 	for (int i = 0; i < ST__COUNT; i++) {
-		if (sqlite3_prepare_v3(s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-				       NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v3(s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       &s->st[i], NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "prepare %d: %s", i, sqlite3_errmsg(s->db));
 			goto error;
 		}
@@ -463,14 +471,19 @@ int store_set_max_pages(struct store *s, int64_t pages)
 	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
 		 (long long)(pages > 0 ? pages : 1073741823));
 	s->max_pages = pages;
-	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, "max_page_count");
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0
+								       : fail(s, "max_page_count");
 }
 
 int store_set_durability(struct store *s, int power_loss)
 {
 	s->power_loss = power_loss;
-	return sqlite3_exec(s->db, power_loss ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-			    NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, "synchronous");
+	return sqlite3_exec(s->db,
+			    power_loss ? "PRAGMA synchronous = FULL"
+				       : "PRAGMA synchronous = NORMAL",
+			    NULL, NULL, NULL) == SQLITE_OK
+		       ? 0
+		       : fail(s, "synchronous");
 }
 
 /* ---- transactions ------------------------------------------------------ */
@@ -738,8 +751,7 @@ int store_packet_by_id(struct store *s, int64_t id, struct packet_row *out)
 
 /* ---- counters ---------------------------------------------------------- */
 
-int store_packets_created_since(struct store *s, const char *mch_id, int64_t since,
-				int64_t *count)
+int store_packets_created_since(struct store *s, const char *mch_id, int64_t since, int64_t *count)
 {
 	sqlite3_stmt *q = stmt(s, ST_PACKETS_CREATED_SINCE);
 	bind_text(q, 1, mch_id);
@@ -1029,7 +1041,9 @@ enum store_resolved store_packet_resolve(struct store *s, const char *mch_id,
 	sqlite3_reset(q);
 	if (n < 2 && rc != SQLITE_DONE)
 		return (enum store_resolved)fail(s, "packets by billno");
-	return n == 0 ? STORE_RESOLVE_NOT_FOUND : n == 1 ? STORE_RESOLVE_FOUND : STORE_RESOLVE_AMBIGUOUS;
+	return n == 0	? STORE_RESOLVE_NOT_FOUND
+	       : n == 1 ? STORE_RESOLVE_FOUND
+			: STORE_RESOLVE_AMBIGUOUS;
 }
 
 int store_ledger_each(struct store *s, int64_t packet_id,
@@ -1058,10 +1072,10 @@ int store_ledger_each(struct store *s, int64_t packet_id,
 int store_wipe(struct store *s, const char *mch_id)
 {
 	static const char *const all[] = {
-		"DELETE FROM shares",      "DELETE FROM ledger",       "DELETE FROM packets",
-		"DELETE FROM apps",        "DELETE FROM scenes",       "DELETE FROM users",
-		"DELETE FROM merchants",   "DELETE FROM rate_second",  "DELETE FROM day_merchant",
-		"DELETE FROM day_user",    "DELETE FROM status_count",
+		"DELETE FROM shares",	 "DELETE FROM ledger",	     "DELETE FROM packets",
+		"DELETE FROM apps",	 "DELETE FROM scenes",	     "DELETE FROM users",
+		"DELETE FROM merchants", "DELETE FROM rate_second",  "DELETE FROM day_merchant",
+		"DELETE FROM day_user",	 "DELETE FROM status_count",
 	};
 	static const char *const one[] = {
 		"DELETE FROM shares WHERE packet_id IN (SELECT id FROM packets WHERE mch_id = ?1)",
@@ -1127,7 +1141,9 @@ int store_durability(struct store *s)
 int store_foreign_keys(struct store *s, int on)
 {
 	return sqlite3_exec(s->db, on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF",
-			    NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, "foreign_keys");
+			    NULL, NULL, NULL) == SQLITE_OK
+		       ? 0
+		       : fail(s, "foreign_keys");
 }
 
 int store_packet_settle_to(struct store *s, int64_t id, char out[8])
@@ -1147,8 +1163,10 @@ int store_status_counts(struct store *s, void (*row)(void *arg, const char *stat
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT status, SUM(n) FROM status_count GROUP BY status"
-				      " HAVING SUM(n) > 0", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT status, SUM(n) FROM status_count GROUP BY status"
+			       " HAVING SUM(n) > 0",
+			       -1, &q, NULL) != SQLITE_OK)
 		return fail(s, "prepare status counts");
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
 		row(arg, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int64(q, 1));
@@ -1234,16 +1252,16 @@ int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), 
 	fresh = store_open(tmp, err, errlen);
 	if (!fresh)
 		return -1;
-	if (fill(arg, fresh) != 0 ||
-	    exec_done(fresh, stmt(fresh, ST_BEGIN), "begin") != 0 ||
+	if (fill(arg, fresh) != 0 || exec_done(fresh, stmt(fresh, ST_BEGIN), "begin") != 0 ||
 	    copy_rows(s, fresh, "SELECT key, value FROM meta",
 		      "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)") != 0 ||
 	    /* Ids go on from where they were: send_listid never repeats. */
 	    copy_rows(s, fresh, "SELECT name, seq FROM sqlite_sequence",
 		      "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)") != 0 ||
-	    sqlite3_exec(fresh->db, "DELETE FROM sqlite_sequence WHERE rowid NOT IN (SELECT rowid"
-			 " FROM (SELECT rowid, MAX(seq) FROM sqlite_sequence GROUP BY name))", NULL, NULL,
-			 NULL) != SQLITE_OK ||
+	    sqlite3_exec(fresh->db,
+			 "DELETE FROM sqlite_sequence WHERE rowid NOT IN (SELECT rowid"
+			 " FROM (SELECT rowid, MAX(seq) FROM sqlite_sequence GROUP BY name))",
+			 NULL, NULL, NULL) != SQLITE_OK ||
 	    exec_done(fresh, stmt(fresh, ST_COMMIT), "commit") != 0) {
 		snprintf(err, errlen, "building the fresh database: %s", sqlite3_errmsg(fresh->db));
 		store_close(fresh);
@@ -1384,7 +1402,8 @@ struct store *store_reader_open(struct store *s, char *err, size_t errlen)
 	}
 	/* The snapshot starts at the first read, so here, on the loop: the
 	 * reader sees what was committed when it was opened, nothing later. */
-	if (sqlite3_exec(r->db, "BEGIN; SELECT COUNT(*) FROM merchants;", NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(r->db, "BEGIN; SELECT COUNT(*) FROM merchants;", NULL, NULL, NULL) !=
+	    SQLITE_OK)
 		goto error;
 	s->readers++;
 	r->worker = 1;
@@ -1489,18 +1508,18 @@ int store_reset_slice(struct store *s, const char *mch_id, int limit, int64_t *r
 /* The running counters recomputed from the rows they summarise, as
  * (mch_id, day, amount), (mch_id, openid, day, count, amount) and
  * (mch_id, status, n): what the triggers of migrations 5 and 7 keep. */
-#define DAY_MERCHANT_SQL                                                               \
-	"SELECT mch_id, (send_time + 28800) / 86400, SUM(total_amount) FROM packets"   \
+#define DAY_MERCHANT_SQL                                                                           \
+	"SELECT mch_id, (send_time + 28800) / 86400, SUM(total_amount) FROM packets"               \
 	" WHERE send_time > 0 AND packet_issued(status) GROUP BY 1, 2"
-#define DAY_USER_SQL                                                                     \
-	"SELECT mch_id, openid, day, SUM(c), SUM(a) FROM ("                              \
-	"SELECT p.mch_id AS mch_id, p.re_openid AS openid,"                              \
-	" (p.send_time + 28800) / 86400 AS day, 1 AS c, CASE p.hb_type WHEN 'NORMAL'"    \
-	" THEN p.total_amount ELSE IFNULL((SELECT s.amount FROM shares s"                \
-	" WHERE s.packet_id = p.id AND s.seq = 0), 0) END AS a FROM packets p"           \
-	" WHERE p.send_time > 0 AND packet_issued(p.status)"                             \
-	" UNION ALL SELECT p.mch_id, s.openid, (s.rcv_time + 28800) / 86400, 1, s.amount" \
-	" FROM shares s JOIN packets p ON p.id = s.packet_id"                            \
+#define DAY_USER_SQL                                                                               \
+	"SELECT mch_id, openid, day, SUM(c), SUM(a) FROM ("                                        \
+	"SELECT p.mch_id AS mch_id, p.re_openid AS openid,"                                        \
+	" (p.send_time + 28800) / 86400 AS day, 1 AS c, CASE p.hb_type WHEN 'NORMAL'"              \
+	" THEN p.total_amount ELSE IFNULL((SELECT s.amount FROM shares s"                          \
+	" WHERE s.packet_id = p.id AND s.seq = 0), 0) END AS a FROM packets p"                     \
+	" WHERE p.send_time > 0 AND packet_issued(p.status)"                                       \
+	" UNION ALL SELECT p.mch_id, s.openid, (s.rcv_time + 28800) / 86400, 1, s.amount"          \
+	" FROM shares s JOIN packets p ON p.id = s.packet_id"                                      \
 	" WHERE s.openid IS NOT NULL AND s.openid != p.re_openid) GROUP BY 1, 2, 3"
 #define STATUS_COUNT_SQL "SELECT mch_id, status, COUNT(*) FROM packets GROUP BY 1, 2"
 

@@ -15,7 +15,7 @@
 
 struct store;
 
-#define STORE_ID_MAX 132   /* 32 characters of UTF-8, with room to spare */
+#define STORE_ID_MAX 132    /* 32 characters of UTF-8, with room to spare */
 #define STORE_TEXT_MAX 1040 /* 256 characters of UTF-8 */
 
 struct merchant {
@@ -23,12 +23,12 @@ struct merchant {
 	char name[STORE_ID_MAX * 2];
 	char api_key[STORE_ID_MAX];
 	int64_t balance;
-	int64_t sends_per_minute;      /* 0: unlimited */
+	int64_t sends_per_minute; /* 0: unlimited */
 	int64_t packets_per_user_per_day;
 	int64_t amount_per_user_per_day;
 	int64_t amount_per_day;
-	int api_closed;                /* API sending switched off: API_METHOD_CLOSED */
-	char ip_allowlist[1024];       /* space-separated addresses; "": any */
+	int api_closed;		 /* API sending switched off: API_METHOD_CLOSED */
+	char ip_allowlist[1024]; /* space-separated addresses; "": any */
 };
 
 /* What a send records (strings borrowed for the call). */
@@ -39,10 +39,10 @@ struct packet_new {
 	int64_t total_amount, total_num;
 	const char *err_code, *reason; /* NULL unless a limit held the order */
 	int64_t created_at;
-	int64_t send_time; /* 0: not issued */
-	int64_t settle_at;       /* pending order: settles by itself then (0: never) */
-	const char *settle_to;   /* "SENT" or "FAILED" */
-	int64_t id;              /* 0: the next one (store_packet_next_id) */
+	int64_t send_time;	 /* 0: not issued */
+	int64_t settle_at;	 /* pending order: settles by itself then (0: never) */
+	const char *settle_to;	 /* "SENT" or "FAILED" */
+	int64_t id;		 /* 0: the next one (store_packet_next_id) */
 	const char *send_listid; /* NULL: none yet (store_packet_set_listid) */
 };
 
@@ -73,7 +73,7 @@ struct share_row {
 	int seq;
 	int64_t amount;
 	char openid[STORE_ID_MAX]; /* "" while unopened */
-	int64_t rcv_time;          /* 0 while unopened */
+	int64_t rcv_time;	   /* 0 while unopened */
 };
 
 /* One ledger movement. */
@@ -176,8 +176,7 @@ int store_packet_find(struct store *s, const char *mch_id, const char *mch_billn
 
 /* Orders the merchant created at or after since (within the last two
  * minutes: older seconds are pruned). */
-int store_packets_created_since(struct store *s, const char *mch_id, int64_t since,
-				int64_t *count);
+int store_packets_created_since(struct store *s, const char *mch_id, int64_t since, int64_t *count);
 /* The merchant's amount issued on the Beijing day that began at
  * day_start (clock_beijing_day_start). */
 int store_merchant_sent_since(struct store *s, const char *mch_id, int64_t day_start,
@@ -198,7 +197,6 @@ int store_share_insert(struct store *s, int64_t packet_id, int seq, int64_t amou
  * write in its transaction. */
 int store_ledger_add(struct store *s, const char *mch_id, int64_t amount, const char *kind,
 		     int64_t packet_id, int64_t at);
-
 
 /* ---- lifecycle (claims, clock, expiry, refund) ---- */
 

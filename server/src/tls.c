@@ -51,7 +51,8 @@ SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, const c
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
-		ssl_error(err, errlen, "cannot load the server key (or it does not match)", key_file);
+		ssl_error(err, errlen, "cannot load the server key (or it does not match)",
+			  key_file);
 		goto error;
 	}
 	if (SSL_CTX_load_verify_locations(ctx, client_ca, NULL) != 1) {
@@ -89,8 +90,8 @@ enum cert_state tls_peer(SSL *ssl, char *cn, size_t cnlen)
 	subject = X509_get_subject_name(peer);
 	idx = subject ? X509_NAME_get_index_by_NID(subject, NID_commonName, -1) : -1;
 	if (idx >= 0) {
-		n = ASN1_STRING_to_UTF8(&utf8,
-					X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)));
+		n = ASN1_STRING_to_UTF8(
+			&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)));
 		if (n > 0 && (size_t)n < cnlen && !memchr(utf8, '\0', (size_t)n)) {
 			memcpy(cn, utf8, (size_t)n);
 			cn[n] = '\0';
@@ -109,9 +110,8 @@ const char *tls_verify_error(const SSL *ssl)
 int tls_failed_on_plain_http(void)
 {
 	unsigned long e = ERR_peek_last_error();
-	return ERR_GET_LIB(e) == ERR_LIB_SSL &&
-	       (ERR_GET_REASON(e) == SSL_R_HTTP_REQUEST ||
-		ERR_GET_REASON(e) == SSL_R_HTTPS_PROXY_REQUEST);
+	return ERR_GET_LIB(e) == ERR_LIB_SSL && (ERR_GET_REASON(e) == SSL_R_HTTP_REQUEST ||
+						 ERR_GET_REASON(e) == SSL_R_HTTPS_PROXY_REQUEST);
 }
 
 const char *tls_refusal_reason(enum tls_refusal *kind)

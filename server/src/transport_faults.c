@@ -102,10 +102,9 @@ static void on_fault_timer(evutil_socket_t fd, short events, void *arg)
 }
 
 struct transport_fault *transport_fault_start(struct event_base *base,
-					      const struct transport_fault_front *front,
-					      void *conn, struct evhttp_request *req,
-					      enum fault_transport kind, int delay_ms,
-					      const struct buf *reply)
+					      const struct transport_fault_front *front, void *conn,
+					      struct evhttp_request *req, enum fault_transport kind,
+					      int delay_ms, const struct buf *reply)
 {
 	struct transport_fault *p = xcalloc(1, sizeof(*p));
 	struct timeval when = {0, 0};

@@ -34,10 +34,9 @@ struct transport_fault;
  * result is freed when it is carried out, or by transport_fault_closed;
  * the caller keeps it until front->released. */
 struct transport_fault *transport_fault_start(struct event_base *base,
-					      const struct transport_fault_front *front,
-					      void *conn, struct evhttp_request *req,
-					      enum fault_transport kind, int delay_ms,
-					      const struct buf *reply);
+					      const struct transport_fault_front *front, void *conn,
+					      struct evhttp_request *req, enum fault_transport kind,
+					      int delay_ms, const struct buf *reply);
 
 /* The connection closed first (its close callback): frees t, and the
  * request when evhttp has let go of it. */

@@ -83,8 +83,8 @@ static int all_chars(const char *v, const char *extra)
 {
 	for (; *v; v++) {
 		char c = *v;
-		int ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			 (extra && strchr(extra, c));
+		int ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+			 (c >= 'A' && c <= 'Z') || (extra && strchr(extra, c));
 		if (!ok)
 			return 0;
 	}

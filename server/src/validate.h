@@ -11,24 +11,25 @@
 #include "kv.h"
 
 enum field_kind {
-	FIELD_TEXT,   /* any UTF-8 text */
-	FIELD_ALNUM,  /* 0-9 a-z A-Z */
-	FIELD_OPENID, /* 0-9 a-z A-Z - _ ; other characters: bad_format */
-	FIELD_DIGITS, /* a decimal integer in [min, max] */
+	FIELD_TEXT,    /* any UTF-8 text */
+	FIELD_ALNUM,   /* 0-9 a-z A-Z */
+	FIELD_OPENID,  /* 0-9 a-z A-Z - _ ; other characters: bad_format */
+	FIELD_DIGITS,  /* a decimal integer in [min, max] */
 	FIELD_NUMERIC, /* decimal digits only, any length up to max_chars (ids) */
-	FIELD_ENUM,   /* one of allowed */
-	FIELD_IPV4,   /* dotted decimal */
+	FIELD_ENUM,    /* one of allowed */
+	FIELD_IPV4,    /* dotted decimal */
 	FIELD_SAME_AS, /* cross-field: the value of the field named allowed[0] */
 };
 
 struct field_rule {
 	const char *name;
-	int required;         /* must be present and non-empty */
-	unsigned max_chars;   /* 0: no limit; counted in Unicode characters */
+	int required;	    /* must be present and non-empty */
+	unsigned max_chars; /* 0: no limit; counted in Unicode characters */
 	enum field_kind kind;
-	int64_t min, max;     /* FIELD_DIGITS */
-	const char *const *allowed; /* FIELD_ENUM, NULL-terminated; FIELD_SAME_AS: the other field */
-	const char *des;      /* PARAM_ERROR text for a missing or bad value */
+	int64_t min, max; /* FIELD_DIGITS */
+	const char *const
+		*allowed;	/* FIELD_ENUM, NULL-terminated; FIELD_SAME_AS: the other field */
+	const char *des;	/* PARAM_ERROR text for a missing or bad value */
 	const char *bad_format; /* text for a format error, NULL: des */
 };
 

@@ -87,9 +87,9 @@ static void qualified_name(struct buf *out, const xmlChar *prefix, const xmlChar
 	buf_puts(out, (const char *)localname);
 }
 
-static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-		     const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
-		     int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+		     int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+		     int nb_defaulted, const xmlChar **attributes)
 {
 	struct sax_state *st = state_of(ctx);
 	(void)nb_namespaces, (void)namespaces, (void)nb_attributes, (void)nb_defaulted,
@@ -284,8 +284,8 @@ static int plain_text(const unsigned char *p, size_t *i, size_t n, struct buf *v
 
 	while (k < n && p[k] != '<') {
 		size_t c = text_char(p + k, n - k);
-		if (!c || p[k] == '&' || (p[k] == '>' && k - start >= 2 && p[k - 1] == ']' &&
-					  p[k - 2] == ']'))
+		if (!c || p[k] == '&' ||
+		    (p[k] == '>' && k - start >= 2 && p[k - 1] == ']' && p[k - 2] == ']'))
 			return PLAIN_UNSURE;
 		k += c;
 	}

@@ -37,7 +37,6 @@ static const struct endpoint *ep;
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
@@ -70,7 +69,8 @@ static int has_cr(const struct kvlist *params)
 static const char *magic_header(const uint8_t *data, size_t size)
 {
 	static char code[40];
-	const char *nl = size > 1 && data[0] == '!' ? memchr(data, '\n', size < 40 ? size : 40) : NULL;
+	const char *nl = size > 1 && data[0] == '!' ? memchr(data, '\n', size < 40 ? size : 40)
+						    : NULL;
 	if (!nl)
 		return NULL;
 	memcpy(code, data + 1, (size_t)(nl - (const char *)data) - 1);
@@ -111,17 +111,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kvlist_init(&params);
 	api_handle(&ctx, ep,
 		   &(struct api_call){.body = (const char *)data,
-				     .len = size,
-				     .cert_cn = cn,
-				     .negative_test = magic_header(data, size),
-				     .peer_ip = "127.0.0.1"},
+				      .len = size,
+				      .cert_cn = cn,
+				      .negative_test = magic_header(data, size),
+				      .peer_ip = "127.0.0.1"},
 		   &reply);
 	if (reply.len == 0 || strncmp(reply.data, "<xml>\n", 6) != 0)
 		abort();
 	if (xmlcodec_parse((const char *)data, size, &params) == 0 &&
 	    resign(&params, &body, &cn) == 0) {
 		buf_reset(&reply);
-		api_handle(&ctx, ep, &(struct api_call){.body = body.data, .len = body.len, .cert_cn = cn, .peer_ip = "10.1.2.3"},
+		api_handle(&ctx, ep,
+			   &(struct api_call){.body = body.data,
+					      .len = body.len,
+					      .cert_cn = cn,
+					      .peer_ip = "10.1.2.3"},
 			   &reply);
 		/* The re-signed body must pass the signature, unless a value
 		 * holds a CR (from &#13;), which XML parsing turns into LF. */

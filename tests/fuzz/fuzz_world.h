@@ -21,10 +21,17 @@ static inline void fuzz_world_open(struct redpack *rp)
 {
 	char err[512];
 	struct send_request req = {
-		.kind = HB_GROUP, .mch_id = "10000098", .mch_billno = "10000098202611270000000001",
-		.wxappid = "wx8888888888888888", .re_openid = "oxTWIuGaIt6gTKsQRLau2M0yL16E",
-		.send_name = "s", .wishing = "w", .act_name = "a", .remark = "r",
-		.total_amount = 300, .total_num = 3,
+		.kind = HB_GROUP,
+		.mch_id = "10000098",
+		.mch_billno = "10000098202611270000000001",
+		.wxappid = "wx8888888888888888",
+		.re_openid = "oxTWIuGaIt6gTKsQRLau2M0yL16E",
+		.send_name = "s",
+		.wishing = "w",
+		.act_name = "a",
+		.remark = "r",
+		.total_amount = 300,
+		.total_num = 3,
 	};
 	struct send_result out;
 

@@ -11,24 +11,24 @@
 static int check_failures;
 static int check_count;
 
-#define CHECK(cond)                                                                   \
-	do {                                                                          \
-		check_count++;                                                        \
-		if (!(cond)) {                                                        \
-			check_failures++;                                             \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-		}                                                                     \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		check_count++;                                                                     \
+		if (!(cond)) {                                                                     \
+			check_failures++;                                                          \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_STR(got, want)                                                          \
-	do {                                                                          \
-		const char *g_ = (got), *w_ = (want);                                 \
-		check_count++;                                                        \
-		if (!g_ || strcmp(g_, w_) != 0) {                                     \
-			check_failures++;                                             \
+#define CHECK_STR(got, want)                                                                       \
+	do {                                                                                       \
+		const char *g_ = (got), *w_ = (want);                                              \
+		check_count++;                                                                     \
+		if (!g_ || strcmp(g_, w_) != 0) {                                                  \
+			check_failures++;                                                          \
 			fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n", __FILE__, __LINE__, \
-				#got, g_ ? g_ : "(null)", w_);                        \
-		}                                                                     \
+				#got, g_ ? g_ : "(null)", w_);                                     \
+		}                                                                                  \
 	} while (0)
 
 static inline int check_done(const char *name)

@@ -56,7 +56,8 @@ static inline const char *sql_probe_text(const char *path, const char *fmt, ...)
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
 	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
 		snprintf(out, sizeof(out), "%s",
-			 sqlite3_column_text(q, 0) ? (const char *)sqlite3_column_text(q, 0) : "(null)");
+			 sqlite3_column_text(q, 0) ? (const char *)sqlite3_column_text(q, 0)
+						   : "(null)");
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 	return out;

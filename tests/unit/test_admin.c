@@ -44,7 +44,8 @@ static int call(const char *method, const char *path, const char *query, const c
 	admin_handle(&ctx, &req);
 	status = req.status;
 	snprintf(content_type, sizeof(content_type), "%s", req.content_type);
-	snprintf(reply, sizeof(reply), "%.*s", (int)req.reply.len, req.reply.data ? req.reply.data : "");
+	snprintf(reply, sizeof(reply), "%.*s", (int)req.reply.len,
+		 req.reply.data ? req.reply.data : "");
 	buf_release(&req.reply);
 	kvlist_release(&pieces);
 	return status;
@@ -192,7 +193,8 @@ static void test_body(void)
 	CHECK(strstr(reply, "\\\"now\\\" must look like") != NULL);
 	CHECK(call("PUT", "/admin/v1/merchants/10000098", NULL, NULL, "{\"topup\": 5}") == 200);
 	CHECK(strstr(reply, "\"balance\":") != NULL);
-	CHECK(call("POST", "/admin/v1/faults", NULL, NULL, "{\"err_code\": \"SYSTEMERROR\"}") == 201);
+	CHECK(call("POST", "/admin/v1/faults", NULL, NULL, "{\"err_code\": \"SYSTEMERROR\"}") ==
+	      201);
 	CHECK(call("GET", "/admin/v1/faults", "limit=1", NULL, NULL) == 200);
 	CHECK(strstr(reply, "\"err_code\":\"SYSTEMERROR\"") != NULL);
 	CHECK(call("DELETE", "/admin/v1/faults", NULL, NULL, NULL) == 200);

@@ -32,11 +32,31 @@ static const struct endpoint *ep;
 
 /* ---- requests ---------------------------------------------------------- */
 
-static const char *const base[] = {
-	"nonce_str", "50780e0cca98c8c8e814883e5caa672e", "mch_billno", "BILL",
-	"mch_id", MCH, "wxappid", APPID, "send_name", "天虹百货", "re_openid", OPENID,
-	"total_amount", "300", "total_num", "3", "amt_type", "ALL_RAND", "wishing", "恭喜发财",
-	"act_name", "新年红包", "remark", "新年红包", NULL};
+static const char *const base[] = {"nonce_str",
+				   "50780e0cca98c8c8e814883e5caa672e",
+				   "mch_billno",
+				   "BILL",
+				   "mch_id",
+				   MCH,
+				   "wxappid",
+				   APPID,
+				   "send_name",
+				   "天虹百货",
+				   "re_openid",
+				   OPENID,
+				   "total_amount",
+				   "300",
+				   "total_num",
+				   "3",
+				   "amt_type",
+				   "ALL_RAND",
+				   "wishing",
+				   "恭喜发财",
+				   "act_name",
+				   "新年红包",
+				   "remark",
+				   "新年红包",
+				   NULL};
 
 /* The base request with overrides: name, value pairs, then NULL; a NULL
  * value leaves the field out; a name not in base is added. */
@@ -98,7 +118,8 @@ static const char *ask_signed(const char *cn, const char *key, const char *billn
 	char *body = body_of(&l, key, NULL);
 	buf_release(&reply);
 	buf_init(&reply);
-	api_handle(&ctx, ep, &(struct api_call){.body = body, .len = strlen(body), .cert_cn = cn}, &reply);
+	api_handle(&ctx, ep, &(struct api_call){.body = body, .len = strlen(body), .cert_cn = cn},
+		   &reply);
 	free(body);
 	kvlist_release(&l);
 	return reply.data ? reply.data : "";
@@ -139,16 +160,15 @@ static const char *failure(const char *code, const char *des, const char *billno
 	return text;
 }
 
-static const char *xml_error =
-	"<xml>\n"
-	"<return_code><![CDATA[FAIL]]></return_code>\n"
-	"<return_msg><![CDATA[输入xml参数格式错误]]></return_msg>\n"
-	"<result_code><![CDATA[FAIL]]></result_code>\n"
-	"<err_code><![CDATA[XML_ERROR]]></err_code>\n"
-	"<err_code_des><![CDATA[输入xml参数格式错误]]></err_code_des>\n"
-	"<mch_id>0</mch_id>\n"
-	"<total_amount>0</total_amount>\n"
-	"</xml>";
+static const char *xml_error = "<xml>\n"
+			       "<return_code><![CDATA[FAIL]]></return_code>\n"
+			       "<return_msg><![CDATA[输入xml参数格式错误]]></return_msg>\n"
+			       "<result_code><![CDATA[FAIL]]></result_code>\n"
+			       "<err_code><![CDATA[XML_ERROR]]></err_code>\n"
+			       "<err_code_des><![CDATA[输入xml参数格式错误]]></err_code_des>\n"
+			       "<mch_id>0</mch_id>\n"
+			       "<total_amount>0</total_amount>\n"
+			       "</xml>";
 
 /* The success layout up to send_listid; then 31 digits of today. */
 static int is_success(const char *got, const char *billno, const char *openid, const char *amount,
@@ -222,8 +242,9 @@ static void success_and_replay(void)
 
 	/* A resend with another nonce_str (a new signature) and another
 	 * wishing is the same order: the stored values are echoed. */
-	CHECK(is_success(ask_signed(MCH, KEY, "API1", "nonce_str", "other", "wishing", "再来", NULL),
-			 "API1", OPENID, "300", "3", again));
+	CHECK(is_success(
+		ask_signed(MCH, KEY, "API1", "nonce_str", "other", "wishing", "再来", NULL), "API1",
+		OPENID, "300", "3", again));
 	CHECK_STR(again, listid);
 
 	/* php style (bare values, no line feeds) and a declaration. */
@@ -277,11 +298,11 @@ static void identify(void)
 {
 	/* mch_id missing / not digits: PARAM_ERROR, before the certificate. */
 	CHECK_STR(ask_signed(MCH, KEY, "ID1", "mch_id", NULL, NULL),
-		  failure("PARAM_ERROR", "参数错误:输入的商户号有误.", "ID1", "", APPID, OPENID, 300,
-			  3));
+		  failure("PARAM_ERROR", "参数错误:输入的商户号有误.", "ID1", "", APPID, OPENID,
+			  300, 3));
 	CHECK_STR(ask_signed(MCH, KEY, "ID1", "mch_id", "", NULL),
-		  failure("PARAM_ERROR", "参数错误:输入的商户号有误.", "ID1", "", APPID, OPENID, 300,
-			  3));
+		  failure("PARAM_ERROR", "参数错误:输入的商户号有误.", "ID1", "", APPID, OPENID,
+			  300, 3));
 	CHECK_STR(ask_signed(MCH, KEY, "ID1", "mch_id", "1000009x", NULL),
 		  failure("PARAM_ERROR", "参数错误:输入的商户号有误.", "ID1", "1000009x", APPID,
 			  OPENID, 300, 3));
@@ -296,8 +317,8 @@ static void identify(void)
 	/* Another merchant's certificate: CA_ERROR, before the signature. */
 	char ca[4096];
 	snprintf(ca, sizeof(ca), "%s",
-		 failure("CA_ERROR", "CA证书出错，请登录微信支付商户平台下载证书", "ID3", MCH, APPID,
-			 OPENID, 300, 3));
+		 failure("CA_ERROR", "CA证书出错，请登录微信支付商户平台下载证书", "ID3", MCH,
+			 APPID, OPENID, 300, 3));
 	CHECK_STR(ask_signed("10000099", KEY, "ID3", NULL), ca);
 	CHECK_STR(ask_signed("10000099", "wrong-key", "ID3", NULL), ca);
 	CHECK_STR(ask_signed("", KEY, "ID3", NULL), ca);
@@ -388,13 +409,14 @@ static void param_errors(void)
 	/* A non-integer amount is echoed as 0 (as XML_ERROR's F9); a
 	 * total_num that was not sent is not echoed at all. */
 	CHECK_STR(ask_signed(MCH, KEY, "PE1", "total_amount", "abc", NULL),
-		  failure("PARAM_ERROR", "参数错误:红包金额参数错误.", "PE1", MCH, APPID, OPENID, 0, 3));
+		  failure("PARAM_ERROR", "参数错误:红包金额参数错误.", "PE1", MCH, APPID, OPENID, 0,
+			  3));
 	CHECK_STR(ask_signed(MCH, KEY, "PE2", "total_num", NULL, NULL),
-		  failure("PARAM_ERROR", "参数错误:total_num必须介于(包括)3到20之间", "PE2", MCH, APPID,
-			  OPENID, 300, -1));
+		  failure("PARAM_ERROR", "参数错误:total_num必须介于(包括)3到20之间", "PE2", MCH,
+			  APPID, OPENID, 300, -1));
 	CHECK_STR(ask_signed(MCH, KEY, "PE3", "total_num", "21", NULL),
-		  failure("PARAM_ERROR", "参数错误:total_num必须介于(包括)3到20之间", "PE3", MCH, APPID,
-			  OPENID, 300, 21));
+		  failure("PARAM_ERROR", "参数错误:total_num必须介于(包括)3到20之间", "PE3", MCH,
+			  APPID, OPENID, 300, 21));
 	CHECK_STR(ask_signed(MCH, KEY, "PE4", "re_openid", "o!x", NULL),
 		  failure("PARAM_ERROR", "参数错误:re_openid字段不正确,请检查是否合法", "PE4", MCH,
 			  APPID, "o!x", 300, 3));
@@ -413,39 +435,43 @@ static void business_errors(void)
 {
 	/* Group MONEY_LIMIT (spec 4.2/4.3): 300 fen for 4, total_num echoed. */
 	CHECK_STR(ask_signed(MCH, KEY, "BE1", "total_num", "4", NULL),
-		  failure("MONEY_LIMIT", "每个红包的平均金额必须在1.00元到200.00元之间.", "BE1", MCH,
-			  APPID, OPENID, 300, 4));
+		  failure("MONEY_LIMIT", "每个红包的平均金额必须在1.00元到200.00元之间.", "BE1",
+			  MCH, APPID, OPENID, 300, 4));
 	/* The same billno, corrected, then succeeds. */
 	CHECK(is_success(ask_signed(MCH, KEY, "BE1", NULL), "BE1", OPENID, "300", "3", NULL));
 	/* FATAL_ERROR echoes the request, not the stored order. */
 	CHECK_STR(ask_signed(MCH, KEY, "BE1", "total_amount", "600", NULL),
-		  failure("FATAL_ERROR", "金额和原始单参数不一致", "BE1", MCH, APPID, OPENID, 600, 3));
-	CHECK_STR(ask_signed(MCH, KEY, "BE1", "re_openid", "oOther", NULL),
-		  failure("FATAL_ERROR", "openid和原始单参数不一致", "BE1", MCH, APPID, "oOther", 300,
+		  failure("FATAL_ERROR", "金额和原始单参数不一致", "BE1", MCH, APPID, OPENID, 600,
 			  3));
+	CHECK_STR(ask_signed(MCH, KEY, "BE1", "re_openid", "oOther", NULL),
+		  failure("FATAL_ERROR", "openid和原始单参数不一致", "BE1", MCH, APPID, "oOther",
+			  300, 3));
 	CHECK_STR(ask_signed(MCH, KEY, "BE2", "wxappid", "wx2421b1c4370ec43b", NULL),
 		  failure("ILLEGAL_APPID", "非法appid，请确认是否为公众号的appid，不能为APP的appid",
 			  "BE2", MCH, "wx2421b1c4370ec43b", OPENID, 300, 3));
 	CHECK_STR(ask_signed(MCH, KEY, "BE3", "scene_id", "PRODUCT_9", NULL),
 		  failure("PARAM_ERROR",
-			  "参数错误:该场景未开通,请登陆商户平台:产品中心-现金红包-产品设置-使用场景 进行开通",
+			  "参数错误:该场景未开通,请登陆商户平台:产品中心-现金红包-产品设置-"
+			  "使用场景 进行开通",
 			  "BE3", MCH, APPID, OPENID, 300, 3));
 	CHECK_STR(ask_signed(MCH, KEY, "BE4", "re_openid", "oHw9Ft3UeVPvqkMnZs2ZLd7gAqXY", NULL),
 		  failure("OPENID_ERROR", "openid和appid不匹配", "BE4", MCH, APPID,
 			  "oHw9Ft3UeVPvqkMnZs2ZLd7gAqXY", 300, 3));
 	/* A held order (10000099, asked for by a magic openid): the limit's
 	 * answer with the request echoed, then the billno is burnt. */
+	CHECK_STR(
+		ask_signed("10000099", "8a4f0e6b2c9d41e7a35b7c0d9e1f2a3b", "BE5", "mch_id",
+			   "10000099", "wxappid", "wx9999999999999999", "re_openid",
+			   "oMOCK_SENDNUM_LIMIT", "total_amount", "100001", "total_num", "10",
+			   NULL),
+		failure("SENDNUM_LIMIT",
+			"该用户今日操作次数超过限制，如有需要请登录微信支付商户平台更改API安全配置",
+			"BE5", "10000099", "wx9999999999999999", "oMOCK_SENDNUM_LIMIT", 100001,
+			10));
 	CHECK_STR(ask_signed("10000099", "8a4f0e6b2c9d41e7a35b7c0d9e1f2a3b", "BE5", "mch_id",
 			     "10000099", "wxappid", "wx9999999999999999", "re_openid",
-			     "oMOCK_SENDNUM_LIMIT", "total_amount", "100001", "total_num",
-			     "10", NULL),
-		  failure("SENDNUM_LIMIT",
-			  "该用户今日操作次数超过限制，如有需要请登录微信支付商户平台更改API安全配置",
-			  "BE5", "10000099", "wx9999999999999999", "oMOCK_SENDNUM_LIMIT", 100001, 10));
-	CHECK_STR(ask_signed("10000099", "8a4f0e6b2c9d41e7a35b7c0d9e1f2a3b", "BE5", "mch_id",
-			     "10000099", "wxappid", "wx9999999999999999", "re_openid",
-			     "oMOCK_SENDNUM_LIMIT", "total_amount", "100001", "total_num",
-			     "10", NULL),
+			     "oMOCK_SENDNUM_LIMIT", "total_amount", "100001", "total_num", "10",
+			     NULL),
 		  failure("SEND_FAILED", "红包发放失败,请更换单号再重试", "BE5", "10000099",
 			  "wx9999999999999999", "oMOCK_SENDNUM_LIMIT", 100001, 10));
 }

@@ -10,12 +10,26 @@
 
 static char dir[] = "/tmp/test_config.XXXXXX";
 
-static const char *const env_names[] = {
-	"REDPACK_CONFIG",      "REDPACK_LISTEN",      "REDPACK_ADMIN_LISTEN", "REDPACK_ADMIN_TOKEN",
-	"REDPACK_DB",          "REDPACK_FIXTURES",    "REDPACK_TLS_CERT",     "REDPACK_TLS_KEY",
-	"REDPACK_CLIENT_CA",   "REDPACK_CLIENT_AUTH", "REDPACK_SIGN_FIELDS",  "REDPACK_LOG_FORMAT",
-	"REDPACK_SEED",        "REDPACK_MAX_BODY",    "REDPACK_MAX_HEADERS",  "REDPACK_TIMEOUT",
-	"REDPACK_MAX_CONNECTIONS", "REDPACK_ADMIN_MAX_CONNECTIONS", "REDPACK_LOG_LEVEL", NULL};
+static const char *const env_names[] = {"REDPACK_CONFIG",
+					"REDPACK_LISTEN",
+					"REDPACK_ADMIN_LISTEN",
+					"REDPACK_ADMIN_TOKEN",
+					"REDPACK_DB",
+					"REDPACK_FIXTURES",
+					"REDPACK_TLS_CERT",
+					"REDPACK_TLS_KEY",
+					"REDPACK_CLIENT_CA",
+					"REDPACK_CLIENT_AUTH",
+					"REDPACK_SIGN_FIELDS",
+					"REDPACK_LOG_FORMAT",
+					"REDPACK_SEED",
+					"REDPACK_MAX_BODY",
+					"REDPACK_MAX_HEADERS",
+					"REDPACK_TIMEOUT",
+					"REDPACK_MAX_CONNECTIONS",
+					"REDPACK_ADMIN_MAX_CONNECTIONS",
+					"REDPACK_LOG_LEVEL",
+					NULL};
 
 static void clear_env(void)
 {
@@ -85,7 +99,7 @@ static void defaults(void)
 	CHECK(c.timeout == 8);
 	config_release(&c);
 	CHECK(c.listen == NULL); /* released and zeroed */
-	config_release(&c);      /* twice is harmless */
+	config_release(&c);	 /* twice is harmless */
 }
 
 static void flags(void)
@@ -190,7 +204,7 @@ static void file(void)
 	CHECK_STR(c.listen, "127.0.0.1:7000");
 	CHECK_STR(c.admin_listen, "127.0.0.1:7001");
 	CHECK_STR(c.seed, "42"); /* trimmed */
-	CHECK(c.timeout == 20);  /* CRLF line */
+	CHECK(c.timeout == 20);	 /* CRLF line */
 	CHECK_STR(c.log_format, "json");
 	CHECK_STR(c.admin_token, "x # not a comment");
 	CHECK_STR(c.db, "var/redpack.db");
@@ -334,8 +348,8 @@ static void print_config(void)
 	setenv("REDPACK_SEED", "77", 1);
 	fflush(stdout);
 	CHECK(freopen(path, "w", stdout) != NULL);
-	CHECK(load(&c, err, sizeof(err), "--config", conf, "--print-config", "--db", ":memory:",
-		   NULL) == CONFIG_EXIT_OK);
+	CHECK(load(&c, err, sizeof(err), "--config", conf, "--print-config", "--db",
+		   ":memory:", NULL) == CONFIG_EXIT_OK);
 	config_release(&c);
 	fflush(stdout);
 	dup2(saved, 1);
@@ -354,7 +368,8 @@ static void print_config(void)
 		else if (strcmp(name, "seed") == 0)
 			CHECK_STR(from, "environment REDPACK_SEED");
 		else if (strcmp(name, "timeout") == 0)
-			CHECK(strncmp(from, "file ", 5) == 0 && strstr(from, "print.conf:1") != NULL);
+			CHECK(strncmp(from, "file ", 5) == 0 &&
+			      strstr(from, "print.conf:1") != NULL);
 		else if (strcmp(name, "admin-token") == 0)
 			CHECK_STR(value, "(hidden)");
 		else if (strcmp(name, "listen") == 0)
@@ -367,7 +382,7 @@ static void print_config(void)
 
 static void cleanup(void)
 {
-	static const char *const names[] = {"env.conf", "good.conf",      "bad.conf",
+	static const char *const names[] = {"env.conf",	 "good.conf",	"bad.conf",
 					    "noeq.conf", "badint.conf", "badchoice.conf"};
 	char p[600];
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

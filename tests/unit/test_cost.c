@@ -77,12 +77,14 @@ static int bulk_insert(void)
 		" SELECT id, s.seq, 100 FROM packets, (SELECT 0 AS seq UNION ALL SELECT 1"
 		" UNION ALL SELECT 2) s WHERE mch_billno LIKE 'BULK%';"
 		"INSERT INTO ledger (mch_id, amount, kind, packet_id, at)"
-		" SELECT mch_id, -300, 'send', id, send_time FROM packets WHERE mch_billno LIKE 'BULK%';"
+		" SELECT mch_id, -300, 'send', id, send_time FROM packets WHERE mch_billno LIKE "
+		"'BULK%';"
 		"UPDATE merchants SET balance = balance - 300 * 100000 WHERE mch_id = '" MCH "';"
 		"COMMIT;";
 	sqlite3 *db = NULL;
 	char *err = NULL;
-	int rc = sqlite3_open(dbpath, &db) == SQLITE_OK ? sqlite3_exec(db, sql, NULL, NULL, &err) : -1;
+	int rc = sqlite3_open(dbpath, &db) == SQLITE_OK ? sqlite3_exec(db, sql, NULL, NULL, &err)
+							: -1;
 
 	if (rc != SQLITE_OK)
 		fprintf(stderr, "bulk insert: %s\n", err ? err : db ? sqlite3_errmsg(db) : "open");
@@ -123,8 +125,8 @@ int main(int argc, char **argv)
 	small = steps_of_send("S", T0); /* 100 packets stored */
 	CHECK(bulk_insert() == 0);
 	large = steps_of_send("L", T0 + 1); /* 100,102 */
-	printf("VM steps of one send: %" PRId64 " with 100 packets, %" PRId64 " with %d more\n", small,
-	       large, BULK);
+	printf("VM steps of one send: %" PRId64 " with 100 packets, %" PRId64 " with %d more\n",
+	       small, large, BULK);
 	CHECK(small > 0);
 	/* And what a send costs at all, in VM steps: 766 today. A temporary
 	 * b-tree per statement (a constant IN list of three or more values in
@@ -134,8 +136,8 @@ int main(int argc, char **argv)
 	CHECK(large - small <= 8 && small - large <= 8);
 
 	/* The counters saw every packet, and agree with the rows. */
-	CHECK(store_user_receipts_since(rp.store, MCH, USER, clock_beijing_day_start(T0), &day_count,
-					&day_amount) == 0);
+	CHECK(store_user_receipts_since(rp.store, MCH, USER, clock_beijing_day_start(T0),
+					&day_count, &day_amount) == 0);
 	CHECK(day_count == 98 + 4 + BULK);
 	int checked = 0;
 	CHECK(invariants_run(rp.store, on_violation, NULL, &checked) == 0);

@@ -13,10 +13,10 @@ static const struct {
 	enum err_id id;
 	const char *code, *des;
 } live[] = {
-	{ERR_XML_ERROR, "XML_ERROR", "输入xml参数格式错误"},             /* F9 */
-	{ERR_SIGN_ERROR, "SIGN_ERROR", "签名错误"},                      /* F1 */
+	{ERR_XML_ERROR, "XML_ERROR", "输入xml参数格式错误"},				   /* F9 */
+	{ERR_SIGN_ERROR, "SIGN_ERROR", "签名错误"},					   /* F1 */
 	{ERR_MONEY_LIMIT, "MONEY_LIMIT", "每个红包的平均金额必须在1.00元到200.00元之间."}, /* F5 */
-	{ERR_NOTENOUGH, "NOTENOUGH", "帐号余额不足" FW_COMMA "请到商户平台充值后再重试"}, /* F10 */
+	{ERR_NOTENOUGH, "NOTENOUGH", "帐号余额不足" FW_COMMA "请到商户平台充值后再重试"},  /* F10 */
 	{ERR_NO_AUTH, "NO_AUTH", "发放失败" FW_COMMA "此请求可能存在风险" FW_COMMA "已被微信拦截"},
 	{ERR_FREQ_LIMIT, "FREQ_LIMIT", "超过频率限制,请稍后再试"},
 	{ERR_SEND_FAILED, "SEND_FAILED", "红包发放失败,请更换单号再重试"},

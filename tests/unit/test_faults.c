@@ -22,8 +22,7 @@ static void magic_done(void)
 	have_params = 0;
 }
 
-static int magic(const char *header, const char *openid, enum err_endpoint ep,
-		 const char **ignored)
+static int magic(const char *header, const char *openid, enum err_endpoint ep, const char **ignored)
 {
 	magic_done();
 	kvlist_init(&last_params);
@@ -44,7 +43,8 @@ static void magic_openid(void)
 	/* "-" and anything after it keeps openids apart. */
 	CHECK(magic(NULL, "oMOCK_SYSTEMERROR-42", EP_G, &ign) == ERR_SYSTEMERROR);
 	CHECK(magic(NULL, "oMOCK_SYSTEMERROR-a-b_c", EP_S, &ign) == ERR_SYSTEMERROR);
-	CHECK(magic(NULL, "oMOCK_PAYER_ACCOUNT_ABNORMAL-x", EP_S, &ign) == ERR_PAYER_ACCOUNT_ABNORMAL);
+	CHECK(magic(NULL, "oMOCK_PAYER_ACCOUNT_ABNORMAL-x", EP_S, &ign) ==
+	      ERR_PAYER_ACCOUNT_ABNORMAL);
 	CHECK(magic(NULL, "oMOCK_PROCESSING", EP_G, &ign) == ERR_PROCESSING);
 	CHECK(magic(NULL, "oMOCK_SUCCESS", EP_G, &ign) == ERR_SUCCESS);
 	CHECK(ign == NULL);
@@ -214,7 +214,8 @@ static void rules_matching(void)
 	CHECK(match(f, "sendgroupredpack", "10000098", "oA", "B1", &out) == a);
 	CHECK(out.err == ERR_NOTENOUGH && out.hits == 1);
 	CHECK(match(f, "sendgroupredpack", "10000098", "oB", "B1", NULL) == 0);
-	CHECK(match(f, "sendgroupredpack", "10000098", "oAA", "B1", NULL) == 0); /* exact, not prefix */
+	CHECK(match(f, "sendgroupredpack", "10000098", "oAA", "B1", NULL) ==
+	      0); /* exact, not prefix */
 	CHECK(match(f, "sendgroupredpack", "10000098", NULL, "B1", NULL) == 0);
 	/* api */
 	CHECK(match(f, "sendredpack", "10000098", "oB", "B1", &out) == b);
@@ -387,8 +388,8 @@ static void rules_delay(void)
 
 static void transport_names(void)
 {
-	static const char *const names[] = {"none", "delay", "hang", "reset", "empty", "truncate",
-					    "http_503", "html_502"};
+	static const char *const names[] = {"none",  "delay",	 "hang",     "reset",
+					    "empty", "truncate", "http_503", "html_502"};
 	CHECK(FAULT__COUNT == 8);
 	for (int i = 0; i < FAULT__COUNT; i++) {
 		CHECK_STR(faults_transport_name((enum fault_transport)i), names[i]);

@@ -38,7 +38,8 @@ static const char *refusal(const char *text)
 static void test_accepts_real_shapes(void)
 {
 	CHECK_STR(refusal(doc("\"" KEY "\"", "[\"" APP "\"]",
-			      "[{\"openid\": \"oxTWIuGaIt6gTKsQRLau2M0yL16E\", \"appid\": \"" APP "\"},"
+			      "[{\"openid\": \"oxTWIuGaIt6gTKsQRLau2M0yL16E\", \"appid\": \"" APP
+			      "\"},"
 			      " {\"openid\": \"o-_9\", \"appid\": \"wx2421b1c4370ec43b\"}]")),
 		  "");
 	CHECK_STR(refusal(doc("\"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345\"", "[\"" APP "\"]", "[]")), "");
@@ -46,10 +47,13 @@ static void test_accepts_real_shapes(void)
 
 static void test_api_key(void)
 {
-	static const char *const bad[] = {"\"short\"", "\"" KEY "0\"",
+	static const char *const bad[] = {"\"short\"",
+					  "\"" KEY "0\"",
 					  "\"192006250b4c09247ec02edce69f6a2\"",
 					  "\"192006250b4c09247ec02edce69f6a2-\"",
-					  "\"192006250b4c09247ec02edce69f6a2 \"", "42", "null"};
+					  "\"192006250b4c09247ec02edce69f6a2 \"",
+					  "42",
+					  "null"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_STR(refusal(doc(bad[i], "[\"" APP "\"]", "[]")),
 			  "merchants[0].api_key must be 32 letters and digits (an API v2 key)");
@@ -57,14 +61,18 @@ static void test_api_key(void)
 
 static void test_appid_shape(void)
 {
-	static const char *const bad[] = {"\"a\"", "\"wx888888888888888\"", "\"wx88888888888888889\"",
-					  "\"WX8888888888888888\"", "\"wx888888888888888G\"",
+	static const char *const bad[] = {"\"a\"",
+					  "\"wx888888888888888\"",
+					  "\"wx88888888888888889\"",
+					  "\"WX8888888888888888\"",
+					  "\"wx888888888888888G\"",
 					  "\"wxABCDEF8888888888\""};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char apps[64];
 		snprintf(apps, sizeof(apps), "[%s]", bad[i]);
 		CHECK_STR(refusal(doc("\"" KEY "\"", apps, "[]")),
-			  "merchants[0].apps[0] must be \"wx\" and 16 lower-case hex digits (an appid)");
+			  "merchants[0].apps[0] must be \"wx\" and 16 lower-case hex digits (an "
+			  "appid)");
 	}
 }
 
@@ -80,9 +88,10 @@ static void test_users(void)
 	CHECK_STR(refusal(doc("\"" KEY "\"", "[\"" APP "\"]",
 			      "[{\"openid\": \"o 1\", \"appid\": \"" APP "\"}]")),
 		  "users[0].openid must be 1-32 letters, digits, '-' or '_' (an openid)");
-	CHECK_STR(refusal(doc("\"" KEY "\"", "[\"" APP "\"]",
-			      "[{\"openid\": \"o123456789012345678901234567890123\", \"appid\": \"" APP
-			      "\"}]")),
+	CHECK_STR(refusal(doc(
+			  "\"" KEY "\"", "[\"" APP "\"]",
+			  "[{\"openid\": \"o123456789012345678901234567890123\", \"appid\": \"" APP
+			  "\"}]")),
 		  "users[0].openid must be 1-32 letters, digits, '-' or '_' (an openid)");
 	CHECK_STR(refusal(doc("\"" KEY "\"", "[\"" APP "\"]",
 			      "[{\"openid\": \"o1\", \"appid\": \"" APP "\"},"
@@ -105,7 +114,8 @@ static void test_load_names_the_file(const char *shipped)
 	CHECK(write(fd, bad, strlen(bad)) == (ssize_t)strlen(bad));
 	close(fd);
 	CHECK(fixtures_load(s, path, 0, 1, err, sizeof(err)) == -1);
-	CHECK(strncmp(err, path, strlen(path)) == 0 && strstr(err, ": merchants[0].api_key must be"));
+	CHECK(strncmp(err, path, strlen(path)) == 0 &&
+	      strstr(err, ": merchants[0].api_key must be"));
 	unlink(path);
 	store_close(s);
 }
@@ -136,11 +146,18 @@ static void test_reset_swaps(const char *shipped, const char *where)
 	CHECK(store_begin(s) == 0);
 	for (int i = 1; i <= 5000; i++) {
 		char billno[16];
-		struct packet_new r = {.mch_id = "10000098", .mch_billno = billno,
-				       .hb_type = "NORMAL", .status = "SENDING",
-				       .wxappid = "wx8888888888888888", .re_openid = "o",
-				       .send_name = "s", .wishing = "w", .act_name = "a",
-				       .remark = "r", .total_amount = 100, .total_num = 1,
+		struct packet_new r = {.mch_id = "10000098",
+				       .mch_billno = billno,
+				       .hb_type = "NORMAL",
+				       .status = "SENDING",
+				       .wxappid = "wx8888888888888888",
+				       .re_openid = "o",
+				       .send_name = "s",
+				       .wishing = "w",
+				       .act_name = "a",
+				       .remark = "r",
+				       .total_amount = 100,
+				       .total_num = 1,
 				       .created_at = 5};
 		snprintf(billno, sizeof(billno), "R%d", i);
 		CHECK(store_packet_insert(s, &r, &id) == 0);
@@ -154,10 +171,19 @@ static void test_reset_swaps(const char *shipped, const char *where)
 	struct packet_row row;
 	CHECK(store_packet_find(s, "10000098", "R1", &row) == 0);
 	/* Ids go on: the next packet's id is past every old one. */
-	struct packet_new p = {.mch_id = "10000098", .mch_billno = "NEW", .hb_type = "NORMAL",
-			       .status = "SENDING", .wxappid = "wx8888888888888888",
-			       .re_openid = "o", .send_name = "s", .wishing = "w", .act_name = "a",
-			       .remark = "r", .total_amount = 100, .total_num = 1, .created_at = 3000};
+	struct packet_new p = {.mch_id = "10000098",
+			       .mch_billno = "NEW",
+			       .hb_type = "NORMAL",
+			       .status = "SENDING",
+			       .wxappid = "wx8888888888888888",
+			       .re_openid = "o",
+			       .send_name = "s",
+			       .wishing = "w",
+			       .act_name = "a",
+			       .remark = "r",
+			       .total_amount = 100,
+			       .total_num = 1,
+			       .created_at = 3000};
 	CHECK(store_packet_insert(s, &p, &id) == 0);
 	CHECK(id > 5000);
 	if (file) {
@@ -189,8 +215,7 @@ int main(int argc, char **argv)
 		test_load_names_the_file(argv[1]);
 		test_reset_swaps(argv[1], "file");
 		test_reset_swaps(argv[1], ":memory:");
-	}
-	else
+	} else
 		CHECK(!"usage: test_fixtures fixtures/default.json");
 	return check_done("test_fixtures");
 }

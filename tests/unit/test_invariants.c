@@ -126,7 +126,8 @@ static void opened(const char *billno, const char *openid, int64_t now)
 	struct claim_outcome o;
 	lifecycle_claim(&rp, NULL, billno, openid, now, &o);
 	if (o.result != CLAIM_OK)
-		fprintf(stderr, "claim %s by %s: %s\n", billno, openid, lifecycle_claim_message(o.result));
+		fprintf(stderr, "claim %s by %s: %s\n", billno, openid,
+			lifecycle_claim_message(o.result));
 	CHECK(o.result == CLAIM_OK);
 }
 
@@ -263,83 +264,107 @@ static void corruptions(void)
 	char sql[1024];
 
 	corrupt("share sum",
-		"UPDATE shares SET amount = amount + 1 WHERE seq = 2 AND packet_id = (SELECT id FROM "
+		"UPDATE shares SET amount = amount + 1 WHERE seq = 2 AND packet_id = (SELECT id "
+		"FROM "
 		"packets WHERE mch_billno = 'SENT1')",
 		"shares_sum_to_total", "SENT1");
 	corrupt("share count",
 		"DELETE FROM shares WHERE seq = 2 AND packet_id = (SELECT id FROM packets WHERE "
-		"mch_billno = 'SENT1'); UPDATE shares SET amount = amount + (SELECT total_amount FROM "
-		"packets WHERE mch_billno = 'SENT1') - (SELECT SUM(amount) FROM shares WHERE packet_id = "
-		"(SELECT id FROM packets WHERE mch_billno = 'SENT1')) WHERE seq = 1 AND packet_id = "
+		"mch_billno = 'SENT1'); UPDATE shares SET amount = amount + (SELECT total_amount "
+		"FROM "
+		"packets WHERE mch_billno = 'SENT1') - (SELECT SUM(amount) FROM shares WHERE "
+		"packet_id = "
+		"(SELECT id FROM packets WHERE mch_billno = 'SENT1')) WHERE seq = 1 AND packet_id "
+		"= "
 		"(SELECT id FROM packets WHERE mch_billno = 'SENT1')",
 		"shares_sum_to_total", "SENT1");
-	corrupt("balance vs ledger", "UPDATE merchants SET balance = balance + 1 WHERE mch_id = '" MCH "'",
+	corrupt("balance vs ledger",
+		"UPDATE merchants SET balance = balance + 1 WHERE mch_id = '" MCH "'",
 		"balance_equals_ledger", MCH);
 	corrupt("ledger row without balance",
-		"INSERT INTO ledger (mch_id, amount, kind, packet_id, at) VALUES ('" MCH "', 5, 'topup', "
+		"INSERT INTO ledger (mch_id, amount, kind, packet_id, at) VALUES ('" MCH
+		"', 5, 'topup', "
 		"NULL, 1709265600)",
 		"balance_equals_ledger", MCH);
 	corrupt("double debit",
-		"INSERT INTO ledger (mch_id, amount, kind, packet_id, at) SELECT mch_id, -total_amount, "
-		"'send', id, created_at FROM packets WHERE mch_billno = 'SENT1'; UPDATE merchants SET "
+		"INSERT INTO ledger (mch_id, amount, kind, packet_id, at) SELECT mch_id, "
+		"-total_amount, "
+		"'send', id, created_at FROM packets WHERE mch_billno = 'SENT1'; UPDATE merchants "
+		"SET "
 		"balance = balance - 300 WHERE mch_id = '" MCH "'",
 		"issued_packet_debited_once", "SENT1");
 	corrupt("missing debit",
-		"UPDATE merchants SET balance = balance + 300 WHERE mch_id = '" MCH "'; DELETE FROM ledger "
-		"WHERE kind = 'send' AND packet_id = (SELECT id FROM packets WHERE mch_billno = 'RECV1')",
+		"UPDATE merchants SET balance = balance + 300 WHERE mch_id = '" MCH
+		"'; DELETE FROM ledger "
+		"WHERE kind = 'send' AND packet_id = (SELECT id FROM packets WHERE mch_billno = "
+		"'RECV1')",
 		"issued_packet_debited_once", "RECV1");
 	corrupt("RECEIVED with an unopened share",
-		"UPDATE shares SET openid = NULL, rcv_time = NULL WHERE seq = 2 AND packet_id = (SELECT "
+		"UPDATE shares SET openid = NULL, rcv_time = NULL WHERE seq = 2 AND packet_id = "
+		"(SELECT "
 		"id FROM packets WHERE mch_billno = 'RECV1')",
 		"received_iff_all_opened", "RECV1");
 	corrupt("SENT with every share opened",
-		"UPDATE shares SET openid = 'oLate' || seq, rcv_time = 1709265700 WHERE openid IS NULL AND "
+		"UPDATE shares SET openid = 'oLate' || seq, rcv_time = 1709265700 WHERE openid IS "
+		"NULL AND "
 		"packet_id = (SELECT id FROM packets WHERE mch_billno = 'SENT1')",
 		"received_iff_all_opened", "SENT1");
 	corrupt("refund amount mismatch",
 		"UPDATE packets SET refund_amount = refund_amount + 1 WHERE mch_billno = 'OLDREF'",
 		"refund_is_unopened_rest", "OLDREF");
 	corrupt("refund credited twice",
-		"INSERT INTO ledger (mch_id, amount, kind, packet_id, at) SELECT mch_id, refund_amount, "
-		"'refund', id, refund_time FROM packets WHERE mch_billno = 'OLDNRM'; UPDATE merchants SET "
+		"INSERT INTO ledger (mch_id, amount, kind, packet_id, at) SELECT mch_id, "
+		"refund_amount, "
+		"'refund', id, refund_time FROM packets WHERE mch_billno = 'OLDNRM'; UPDATE "
+		"merchants SET "
 		"balance = balance + 400 WHERE mch_id = '" MCH "'",
 		"refund_credited_once", "OLDNRM");
 	corrupt("refund row of another amount",
-		"UPDATE ledger SET amount = amount - 1 WHERE kind = 'refund' AND packet_id = (SELECT id "
-		"FROM packets WHERE mch_billno = 'OLDNRM'); UPDATE merchants SET balance = balance - 1 "
+		"UPDATE ledger SET amount = amount - 1 WHERE kind = 'refund' AND packet_id = "
+		"(SELECT id "
+		"FROM packets WHERE mch_billno = 'OLDNRM'); UPDATE merchants SET balance = balance "
+		"- 1 "
 		"WHERE mch_id = '" MCH "'",
 		"refund_credited_once", "OLDNRM");
 	corrupt("refund of an RFUND_ING packet",
-		"INSERT INTO ledger (mch_id, amount, kind, packet_id, at) SELECT mch_id, 300, 'refund', "
-		"id, 1709265600 FROM packets WHERE mch_billno = 'ING1'; UPDATE merchants SET balance = "
+		"INSERT INTO ledger (mch_id, amount, kind, packet_id, at) SELECT mch_id, 300, "
+		"'refund', "
+		"id, 1709265600 FROM packets WHERE mch_billno = 'ING1'; UPDATE merchants SET "
+		"balance = "
 		"balance + 300 WHERE mch_id = '" MCH "'",
 		"refund_credited_once", "ING1");
 	corrupt("refund fields on a SENT packet",
-		"UPDATE packets SET refund_time = 1709265600, refund_amount = 1 WHERE mch_billno = 'SENT1'",
+		"UPDATE packets SET refund_time = 1709265600, refund_amount = 1 WHERE mch_billno = "
+		"'SENT1'",
 		"refund_fields_only_when_refunded", "SENT1");
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO shares (packet_id, seq, amount) VALUES (999999, 0, 5)");
 	corrupt("orphan share", sql, "no_orphan_shares", "999999");
 	corrupt("seed user not first",
-		"UPDATE shares SET openid = 'oIntruder' WHERE seq = 0 AND packet_id = (SELECT id FROM "
+		"UPDATE shares SET openid = 'oIntruder' WHERE seq = 0 AND packet_id = (SELECT id "
+		"FROM "
 		"packets WHERE mch_billno = 'SENT1')",
 		"seed_user_opens_first", "SENT1");
 	corrupt("opened out of order",
-		"UPDATE shares SET openid = 'oLate', rcv_time = 1709265650 WHERE seq = 2 AND packet_id = "
+		"UPDATE shares SET openid = 'oLate', rcv_time = 1709265650 WHERE seq = 2 AND "
+		"packet_id = "
 		"(SELECT id FROM packets WHERE mch_billno = 'SENT1')",
 		"shares_opened_in_order", "share 2");
 	corrupt("one opener twice",
-		"UPDATE shares SET openid = 'oA' WHERE seq = 2 AND packet_id = (SELECT id FROM packets "
+		"UPDATE shares SET openid = 'oA' WHERE seq = 2 AND packet_id = (SELECT id FROM "
+		"packets "
 		"WHERE mch_billno = 'RECV1')",
 		"one_share_per_opener", "oA");
 	corrupt("opened without rcv_time",
-		"UPDATE shares SET rcv_time = NULL WHERE seq = 0 AND packet_id = (SELECT id FROM packets "
+		"UPDATE shares SET rcv_time = NULL WHERE seq = 0 AND packet_id = (SELECT id FROM "
+		"packets "
 		"WHERE mch_billno = 'SENT1')",
 		"opened_share_complete", "share 0");
 	corrupt("unknown status", "UPDATE packets SET status = 'LOST' WHERE mch_billno = 'NORMAL1'",
 		"status_known", "NORMAL1");
-	corrupt("status in lower case", "UPDATE packets SET status = 'sent' WHERE mch_billno = 'NORMAL1'",
-		"status_known", "NORMAL1");
+	corrupt("status in lower case",
+		"UPDATE packets SET status = 'sent' WHERE mch_billno = 'NORMAL1'", "status_known",
+		"NORMAL1");
 	corrupt("held order with shares",
 		"INSERT INTO shares (packet_id, seq, amount) SELECT id, 0, 300 FROM packets WHERE "
 		"mch_billno = 'HELD1'",
@@ -349,13 +374,15 @@ static void corruptions(void)
 		"'NORMAL1')",
 		"issued_packet_has_shares", "NORMAL1");
 	corrupt("held order debited",
-		"INSERT INTO ledger (mch_id, amount, kind, packet_id, at) SELECT mch_id, -1, 'send', id, "
-		"created_at FROM packets WHERE mch_billno = 'HELD1'; UPDATE merchants SET balance = "
+		"INSERT INTO ledger (mch_id, amount, kind, packet_id, at) SELECT mch_id, -1, "
+		"'send', id, "
+		"created_at FROM packets WHERE mch_billno = 'HELD1'; UPDATE merchants SET balance "
+		"= "
 		"balance - 1 WHERE mch_id = '30000001'",
 		"unissued_packet_not_debited", "HELD1");
 	corrupt("held order without reason",
-		"UPDATE packets SET reason = NULL WHERE mch_billno = 'HELD1'", "held_packet_has_reason",
-		"HELD1");
+		"UPDATE packets SET reason = NULL WHERE mch_billno = 'HELD1'",
+		"held_packet_has_reason", "HELD1");
 	/* The running counters the limits read (issue 10). */
 	corrupt("user counter off by one", "UPDATE day_user SET count = count + 1",
 		"user_day_counter", "counter");

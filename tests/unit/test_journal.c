@@ -207,8 +207,8 @@ static void bodies_and_copies(void)
 	CHECK(e->bytes < JOURNAL_MAX_BODY + 1024);
 	/* request_len, not the string's length, says how much is the body
 	 * (bodies need not end with a NUL). */
-	journal_add(j, "sendredpack", "10000098", billno, "SUCCESS", "<xml>abcdef", 5, "answer", NULL,
-		    NULL);
+	journal_add(j, "sendredpack", "10000098", billno, "SUCCESS", "<xml>abcdef", 5, "answer",
+		    NULL, NULL);
 	journal_each(j, first_entry, &e);
 	CHECK_STR(e->request, "<xml>");
 	/* A body of exactly the limit is kept whole. */
@@ -253,9 +253,9 @@ static void churn(void)
 	body[19999] = '\0';
 	for (int i = 0; i < 10000; i++) {
 		size_t len = (size_t)((i * 7919) % 19000);
-		journal_add(j, "sendgroupredpack", "10000100", "B", i % 3 ? "SUCCESS" : "SIGN_ERROR",
-			    body, len, body + 19999 - (i % 500), i % 3 ? NULL : "x=1&key=***",
-			    i % 3 ? NULL : "cause");
+		journal_add(j, "sendgroupredpack", "10000100", "B",
+			    i % 3 ? "SUCCESS" : "SIGN_ERROR", body, len, body + 19999 - (i % 500),
+			    i % 3 ? NULL : "x=1&key=***", i % 3 ? NULL : "cause");
 		if (journal_count(j) > 100 || journal_bytes(j) > 65536) {
 			CHECK(journal_count(j) <= 100);
 			CHECK(journal_bytes(j) <= 65536);
@@ -307,18 +307,19 @@ static void encoding(void)
 	} cases[] = {
 		{"plain <xml>", 11, "plain <xml>", 0},
 		{"\xe5\xa4\xa9\xe8\x99\xb9", 6, "\xe5\xa4\xa9\xe8\x99\xb9", 0}, /* 天虹 */
-		{"\xf0\x9f\xa7\xa7", 4, "\xf0\x9f\xa7\xa7", 0},	/* U+1F9E7, 4 bytes */
+		{"\xf0\x9f\xa7\xa7", 4, "\xf0\x9f\xa7\xa7", 0}, /* U+1F9E7, 4 bytes */
 		{"\xef\xbf\xbf\xf4\x8f\xbf\xbf", 7, "\xef\xbf\xbf\xf4\x8f\xbf\xbf", 0},
 		{"a\\x41", 5, "a\\x41", 0}, /* a backslash stays */
 		{"a\0b", 3, "a\\x00b", JOURNAL_ESCAPED},
-		{"\x80", 1, "\\x80", JOURNAL_ESCAPED},			  /* stray continuation */
+		{"\x80", 1, "\\x80", JOURNAL_ESCAPED}, /* stray continuation */
 		{"\xcc\xec\xba\xe7", 4, "\\xcc\\xec\\xba\\xe7", JOURNAL_ESCAPED}, /* GBK 天虹 */
-		{"\xc0\xaf", 2, "\\xc0\\xaf", JOURNAL_ESCAPED},	  /* overlong '/' */
+		{"\xc0\xaf", 2, "\\xc0\\xaf", JOURNAL_ESCAPED},			  /* overlong '/' */
 		{"\xe0\x80\xaf", 3, "\\xe0\\x80\\xaf", JOURNAL_ESCAPED}, /* overlong, 3 bytes */
 		{"\xed\xa0\x80", 3, "\\xed\\xa0\\x80", JOURNAL_ESCAPED}, /* a surrogate */
 		{"\xf4\x90\x80\x80", 4, "\\xf4\\x90\\x80\\x80", JOURNAL_ESCAPED}, /* > U+10FFFF */
 		{"\xf5\xff\xfe", 3, "\\xf5\\xff\\xfe", JOURNAL_ESCAPED},
-		{"ok\xe4\xb8", 4, "ok\\xe4\\xb8", JOURNAL_ESCAPED}, /* the input ends mid-character */
+		{"ok\xe4\xb8", 4, "ok\\xe4\\xb8",
+		 JOURNAL_ESCAPED}, /* the input ends mid-character */
 		{"\xe4\xb8\xad\xe4\xb8x", 6, "\xe4\xb8\xad\\xe4\\xb8x", JOURNAL_ESCAPED},
 	};
 	char out[128];
@@ -339,7 +340,9 @@ static void encoding(void)
 	CHECK_STR(out, "ab");
 	CHECK(enc("ab\xff", 3, 6, out, sizeof(out)) == JOURNAL_ESCAPED);
 	CHECK_STR(out, "ab\\xff");
-	CHECK(enc("ab\xff" "cd", 5, 7, out, sizeof(out)) == (JOURNAL_ESCAPED | JOURNAL_CUT));
+	CHECK(enc("ab\xff"
+		  "cd",
+		  5, 7, out, sizeof(out)) == (JOURNAL_ESCAPED | JOURNAL_CUT));
 	CHECK_STR(out, "ab\\xffc");
 	CHECK(enc("", 0, 0, out, sizeof(out)) == 0);
 	CHECK_STR(out, "");
@@ -378,8 +381,8 @@ static void bodies_never_dropped(void)
 	/* A body that is not UTF-8 (GBK, as a merchant's PHP 5 sent it). */
 	{
 		static const char gbk[] = "<xml><send_name>\xcc\xec\xba\xe7</send_name></xml>";
-		journal_add(j, "sendgroupredpack", "10000098", "", "XML_ERROR", gbk, sizeof(gbk) - 1,
-			    "<xml/>", NULL, NULL);
+		journal_add(j, "sendgroupredpack", "10000098", "", "XML_ERROR", gbk,
+			    sizeof(gbk) - 1, "<xml/>", NULL, NULL);
 	}
 	journal_each(j, first_entry, &e);
 	CHECK_STR(e->request, "<xml><send_name>\\xcc\\xec\\xba\\xe7</send_name></xml>");
@@ -461,8 +464,8 @@ static void pages(void)
 		big[7999] = '\0';
 		for (int i = 1; i <= 9; i++) {
 			if (i % 3 == 0)
-				journal_add(j, "sendgroupredpack", "1", "B", "SUCCESS", "", 0, big, NULL,
-					    NULL);
+				journal_add(j, "sendgroupredpack", "1", "B", "SUCCESS", "", 0, big,
+					    NULL, NULL);
 			else
 				add(j, i);
 		}

@@ -130,8 +130,8 @@ static int64_t share_amount(const char *mch_id, const char *billno, int seq)
 
 static const char *status_of(const char *mch_id, const char *billno)
 {
-	return sql_text("SELECT status FROM packets WHERE mch_id = '%s' AND mch_billno = '%s'", mch_id,
-			billno);
+	return sql_text("SELECT status FROM packets WHERE mch_id = '%s' AND mch_billno = '%s'",
+			mch_id, billno);
 }
 
 static int64_t packet_int(const char *mch_id, const char *billno, const char *column)
@@ -142,40 +142,49 @@ static int64_t packet_int(const char *mch_id, const char *billno, const char *co
 
 static int64_t refund_rows(const char *mch_id, const char *billno)
 {
-	return sql_int("SELECT COUNT(*) FROM ledger WHERE kind = 'refund' AND packet_id = (SELECT id "
-		       "FROM packets WHERE mch_id = '%s' AND mch_billno = '%s')",
-		       mch_id, billno);
+	return sql_int(
+		"SELECT COUNT(*) FROM ledger WHERE kind = 'refund' AND packet_id = (SELECT id "
+		"FROM packets WHERE mch_id = '%s' AND mch_billno = '%s')",
+		mch_id, billno);
 }
 
 static int64_t refund_sum(const char *mch_id, const char *billno)
 {
-	return sql_int("SELECT IFNULL(SUM(amount), 0) FROM ledger WHERE kind = 'refund' AND "
-		       "packet_id = (SELECT id FROM packets WHERE mch_id = '%s' AND mch_billno = '%s')",
-		       mch_id, billno);
+	return sql_int(
+		"SELECT IFNULL(SUM(amount), 0) FROM ledger WHERE kind = 'refund' AND "
+		"packet_id = (SELECT id FROM packets WHERE mch_id = '%s' AND mch_billno = '%s')",
+		mch_id, billno);
 }
 
 static int64_t refund_at(const char *mch_id, const char *billno)
 {
-	return sql_int("SELECT at FROM ledger WHERE kind = 'refund' AND packet_id = (SELECT id FROM "
-		       "packets WHERE mch_id = '%s' AND mch_billno = '%s')",
-		       mch_id, billno);
+	return sql_int(
+		"SELECT at FROM ledger WHERE kind = 'refund' AND packet_id = (SELECT id FROM "
+		"packets WHERE mch_id = '%s' AND mch_billno = '%s')",
+		mch_id, billno);
 }
 
 /* balance == SUM(ledger) everywhere; at most one refund row per packet,
  * equal to refund_amount for REFUND packets. */
 static void ledger_consistent(void)
 {
-	CHECK(sql_int("SELECT COUNT(*) FROM merchants m WHERE m.balance != (SELECT IFNULL(SUM(amount), "
+	CHECK(sql_int("SELECT COUNT(*) FROM merchants m WHERE m.balance != (SELECT "
+		      "IFNULL(SUM(amount), "
 		      "0) FROM ledger l WHERE l.mch_id = m.mch_id)") == 0);
 	CHECK(sql_int("SELECT COUNT(*) FROM packets p WHERE (SELECT COUNT(*) FROM ledger l WHERE "
 		      "l.packet_id = p.id AND l.kind = 'refund') > 1") == 0);
-	CHECK(sql_int("SELECT COUNT(*) FROM packets p WHERE p.status = 'REFUND' AND p.refund_amount "
-		      "!= (SELECT IFNULL(SUM(amount), 0) FROM ledger l WHERE l.packet_id = p.id AND "
+	CHECK(sql_int("SELECT COUNT(*) FROM packets p WHERE p.status = 'REFUND' AND "
+		      "p.refund_amount "
+		      "!= (SELECT IFNULL(SUM(amount), 0) FROM ledger l WHERE l.packet_id = p.id "
+		      "AND "
 		      "l.kind = 'refund')") == 0);
-	CHECK(sql_int("SELECT COUNT(*) FROM packets p WHERE p.status = 'REFUND' AND p.refund_amount "
-		      "!= (SELECT IFNULL(SUM(amount), 0) FROM shares s WHERE s.packet_id = p.id AND "
+	CHECK(sql_int("SELECT COUNT(*) FROM packets p WHERE p.status = 'REFUND' AND "
+		      "p.refund_amount "
+		      "!= (SELECT IFNULL(SUM(amount), 0) FROM shares s WHERE s.packet_id = p.id "
+		      "AND "
 		      "s.openid IS NULL)") == 0);
-	CHECK(sql_int("SELECT COUNT(*) FROM packets WHERE status != 'REFUND' AND (refund_time IS NOT "
+	CHECK(sql_int("SELECT COUNT(*) FROM packets WHERE status != 'REFUND' AND (refund_time IS "
+		      "NOT "
 		      "NULL OR refund_amount IS NOT NULL)") == 0);
 }
 
@@ -207,9 +216,10 @@ static void claims_group(void)
 	CHECK(o.seq == 0 && o.amount == s0 && o.rcv_time == T0 + 11);
 	CHECK_STR(o.status, "SENT");
 	CHECK_STR(o.mch_id, MCH);
-	CHECK_STR(sql_text("SELECT openid || '@' || rcv_time FROM shares WHERE seq = 0 AND packet_id "
-			   "= (SELECT id FROM packets WHERE mch_billno = 'G1')"),
-		  SEED_USER "@1709265611");
+	CHECK_STR(
+		sql_text("SELECT openid || '@' || rcv_time FROM shares WHERE seq = 0 AND packet_id "
+			 "= (SELECT id FROM packets WHERE mch_billno = 'G1')"),
+		SEED_USER "@1709265611");
 
 	/* Twice: refused, nothing changes. */
 	o = claim(MCH, "G1", SEED_USER, T0 + 12);
@@ -300,8 +310,9 @@ static void claims_normal(void)
 	if (world_open(0) != 0)
 		return;
 	normal(MCH, APPID, "N1", "oReceiver000000000000000001", 500, T0);
-	CHECK_STR(sql_text("SELECT hb_type || '/' || total_num FROM packets WHERE mch_billno = 'N1'"),
-		  "NORMAL/1");
+	CHECK_STR(
+		sql_text("SELECT hb_type || '/' || total_num FROM packets WHERE mch_billno = 'N1'"),
+		"NORMAL/1");
 	o = claim(MCH, "N1", SEED_USER, T0 + 1);
 	CHECK(o.result == CLAIM_NOT_RECEIVER);
 	CHECK_STR(o.status, "SENT");

@@ -11,7 +11,8 @@ static void names(void)
 	CHECK_STR(metrics_endpoint_name(ENDPOINT_sendgroupredpack), "sendgroupredpack");
 	CHECK_STR(metrics_endpoint_name(ENDPOINT_gethbinfo), "gethbinfo");
 	/* /metrics lists them in this order. */
-	CHECK(ENDPOINT_sendredpack == 0 && ENDPOINT_sendgroupredpack == 1 && ENDPOINT_gethbinfo == 2);
+	CHECK(ENDPOINT_sendredpack == 0 && ENDPOINT_sendgroupredpack == 1 &&
+	      ENDPOINT_gethbinfo == 2);
 	CHECK_STR(metrics_endpoint_name(-1), "");
 	CHECK_STR(metrics_endpoint_name(ENDPOINT__COUNT), "");
 }

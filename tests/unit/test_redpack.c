@@ -154,7 +154,11 @@ static void success(void)
 	CHECK(res.replayed == 0);
 	CHECK(res.order.id > 0);
 	CHECK(strlen(res.order.send_listid) == 31);
-	CHECK(strncmp(res.order.send_listid, "1000041701" "20240301" "30", 20) == 0);
+	CHECK(strncmp(res.order.send_listid,
+		      "1000041701"
+		      "20240301"
+		      "30",
+		      20) == 0);
 	CHECK(all_digits(res.order.send_listid));
 
 	struct packet_row row;
@@ -177,7 +181,8 @@ static void success(void)
 
 	/* Shares: the seeded split, in order, unopened. */
 	CHECK(split_all_rand(SEED, MCH, "S1", 300, 3, shares) == 0);
-	CHECK(sql_int("SELECT COUNT(*) FROM shares WHERE packet_id = %lld", (long long)row.id) == 3);
+	CHECK(sql_int("SELECT COUNT(*) FROM shares WHERE packet_id = %lld", (long long)row.id) ==
+	      3);
 	for (int i = 0; i < 3; i++)
 		CHECK(sql_int("SELECT amount FROM shares WHERE packet_id = %lld AND seq = %d",
 			      (long long)row.id, i) == shares[i]);
@@ -203,8 +208,8 @@ static void success(void)
 	CHECK(again.order.total_amount == 300 && again.order.total_num == 3);
 	CHECK(balance(MCH) == before - 300);
 	CHECK(ledger_rows(MCH) == rows + 1);
-	CHECK(sql_int("SELECT COUNT(*) FROM packets WHERE mch_id = '%s' AND mch_billno = 'S1'", MCH) ==
-	      1);
+	CHECK(sql_int("SELECT COUNT(*) FROM packets WHERE mch_id = '%s' AND mch_billno = 'S1'",
+		      MCH) == 1);
 	/* Other differing fields (wishing, ...) are not compared. */
 	r.wishing = "另一句";
 	again = send_at(&r, T0 + 31);
@@ -227,17 +232,17 @@ static void success(void)
 	CHECK(balance(MCH) == before - 300);
 
 	/* The same billno at another merchant is another order. */
-	CHECK_STR(send_outcome("10000099", "wx9999999999999999", "S1", "oHw9Ft3UeVPvqkMnZs2ZLd7gAqXY",
-			       300, 3, T0 + 50),
+	CHECK_STR(send_outcome("10000099", "wx9999999999999999", "S1",
+			       "oHw9Ft3UeVPvqkMnZs2ZLd7gAqXY", 300, 3, T0 + 50),
 		  "SUCCESS");
 }
 
 static void money_and_scene(void)
 {
-	const char *const money =
-		"MONEY_LIMIT 每个红包的平均金额必须在1.00元到200.00元之间.";
+	const char *const money = "MONEY_LIMIT 每个红包的平均金额必须在1.00元到200.00元之间.";
 	const char *const scene_off =
-		"PARAM_ERROR 参数错误:该场景未开通,请登陆商户平台:产品中心-现金红包-产品设置-使用场景 进行开通";
+		"PARAM_ERROR "
+		"参数错误:该场景未开通,请登陆商户平台:产品中心-现金红包-产品设置-使用场景 进行开通";
 	struct send_request r;
 	struct send_result res;
 
@@ -311,8 +316,8 @@ static void bindings(void)
 	CHECK(!packet_exists(MCH, "A1") && !packet_exists(MCH, "A2") && !packet_exists(MCH, "A3") &&
 	      !packet_exists(MCH, "A4") && !packet_exists(MCH, "A6"));
 	/* A binding error on an existing billno does not reach it. */
-	CHECK_STR(send_outcome(MCH, "wx2421b1c4370ec43b", "A5", "oNotListedAnywhere00000000001", 300,
-			       3, T0),
+	CHECK_STR(send_outcome(MCH, "wx2421b1c4370ec43b", "A5", "oNotListedAnywhere00000000001",
+			       300, 3, T0),
 		  "ILLEGAL_APPID 非法appid，请确认是否为公众号的appid，不能为APP的appid");
 }
 
@@ -322,11 +327,13 @@ static void limits(void)
 
 	/* SENDNUM_LIMIT: one packet per user per day. */
 	add_merchant("20000001", "wx2000000000000001", 100000, 0, 1, 0, 0);
-	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N1", "oU", 300, 3, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N1", "oU", 300, 3, T0),
+		  "SUCCESS");
 	bal = balance("20000001");
 	rows = ledger_rows("20000001");
 	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N2", "oU", 300, 3, T0 + 1),
-		  "SENDNUM_LIMIT 该用户今日操作次数超过限制，如有需要请登录微信支付商户平台更改API安全配置");
+		  "SENDNUM_LIMIT "
+		  "该用户今日操作次数超过限制，如有需要请登录微信支付商户平台更改API安全配置");
 	check_held("20000001", "N2", ERR_SENDNUM_LIMIT);
 	CHECK(balance("20000001") == bal && ledger_rows("20000001") == rows);
 	/* The held billno is burnt; a day after it was first used it has
@@ -335,54 +342,68 @@ static void limits(void)
 		  "SEND_FAILED 红包发放失败,请更换单号再重试");
 	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N2", "oU", 300, 3, T0 + 86400),
 		  "SEND_FAILED 红包发放失败,请更换单号再重试");
-	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N2", "oU", 300, 3, T0 + 1 + 86400),
-		  "SEND_FAILED 该订单已经过期,请更换商户单号");
-	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N2", "oU", 300, 3, T0 + 86400 * 2),
-		  "SEND_FAILED 该订单已经过期,请更换商户单号");
+	CHECK_STR(
+		send_outcome("20000001", "wx2000000000000001", "N2", "oU", 300, 3, T0 + 1 + 86400),
+		"SEND_FAILED 该订单已经过期,请更换商户单号");
+	CHECK_STR(
+		send_outcome("20000001", "wx2000000000000001", "N2", "oU", 300, 3, T0 + 86400 * 2),
+		"SEND_FAILED 该订单已经过期,请更换商户单号");
 	/* An issued order is still replayed a day later. */
-	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N1", "oU", 300, 3, T0 + 86400 * 2),
-		  "SUCCESS");
+	CHECK_STR(
+		send_outcome("20000001", "wx2000000000000001", "N1", "oU", 300, 3, T0 + 86400 * 2),
+		"SUCCESS");
 	check_held("20000001", "N2", ERR_SENDNUM_LIMIT);
 	/* The limit is per user; a held order does not count as received. */
-	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N3", "oV", 300, 3, T0 + 3), "SUCCESS");
+	CHECK_STR(send_outcome("20000001", "wx2000000000000001", "N3", "oV", 300, 3, T0 + 3),
+		  "SUCCESS");
 	CHECK(balance("20000001") == bal - 300);
 
 	/* RCVDAMOUNT_LIMIT: 1000 fen per user per day, the limit included,
 	 * on normal packets. */
 	add_merchant("20000002", "wx2000000000000002", 100000, 0, 0, 1000, 0);
-	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R1", "oU", 600, 1, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R1", "oU", 600, 1, T0),
+		  "SUCCESS");
 	bal = balance("20000002");
 	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R2", "oU", 600, 1, T0),
-		  "RCVDAMOUNT_LIMIT 该用户今日领取金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
+		  "RCVDAMOUNT_LIMIT "
+		  "该用户今日领取金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
 	check_held("20000002", "R2", ERR_RCVDAMOUNT_LIMIT);
 	CHECK(balance("20000002") == bal);
 	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R2", "oU", 600, 1, T0),
 		  "SEND_FAILED 红包发放失败,请更换单号再重试");
-	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R3", "oU", 400, 1, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R3", "oU", 400, 1, T0),
+		  "SUCCESS");
 	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R4", "oU", 300, 1, T0),
-		  "RCVDAMOUNT_LIMIT 该用户今日领取金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
-	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R5", "oV", 1000, 1, T0), "SUCCESS");
+		  "RCVDAMOUNT_LIMIT "
+		  "该用户今日领取金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
+	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R5", "oV", 1000, 1, T0),
+		  "SUCCESS");
 	/* A group is never held by the amount a user received (spec 7.3
 	 * has no RCVDAMOUNT_LIMIT): oU is at the limit, a 3000-fen group
 	 * for oU goes out. */
-	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R6", "oU", 3000, 3, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000002", "wx2000000000000002", "R6", "oU", 3000, 3, T0),
+		  "SUCCESS");
 
 	/* What a group's seed user receives is the first share, not the
 	 * total: with the limit at that share plus 20000, a 20000-fen normal
 	 * packet still fits and one more fen does not. */
 	add_merchant("20000017", "wx2000000000000017", 1000000, 0, 0, 0, 0);
-	CHECK_STR(send_outcome("20000017", "wx2000000000000017", "S1", "oY", 3000, 3, T0), "SUCCESS");
-	int64_t seed_share = sql_int("SELECT s.amount FROM shares s JOIN packets p ON p.id ="
-				     " s.packet_id WHERE p.mch_id = '20000017' AND p.mch_billno = 'S1'"
-				     " AND s.seq = 0");
+	CHECK_STR(send_outcome("20000017", "wx2000000000000017", "S1", "oY", 3000, 3, T0),
+		  "SUCCESS");
+	int64_t seed_share = sql_int(
+		"SELECT s.amount FROM shares s JOIN packets p ON p.id ="
+		" s.packet_id WHERE p.mch_id = '20000017' AND p.mch_billno = 'S1'"
+		" AND s.seq = 0");
 	CHECK(seed_share > 0 && seed_share < 3000);
 	struct merchant m7;
 	CHECK(store_merchant_lookup(store, "20000017", &m7) == 1);
 	m7.amount_per_user_per_day = seed_share + 20000;
 	CHECK(store_merchant_update(store, &m7) == 0);
-	CHECK_STR(send_outcome("20000017", "wx2000000000000017", "S2", "oY", 20000, 1, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000017", "wx2000000000000017", "S2", "oY", 20000, 1, T0),
+		  "SUCCESS");
 	CHECK_STR(send_outcome("20000017", "wx2000000000000017", "S3", "oY", 100, 1, T0),
-		  "RCVDAMOUNT_LIMIT 该用户今日领取金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
+		  "RCVDAMOUNT_LIMIT "
+		  "该用户今日领取金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
 	/* A group of 2000 yuan in 20 shares under the default limits (issue
 	 * 8.3: every group between 1000 and 4000 yuan used to fail). */
 	add_merchant("20000018", "wx2000000000000018", 100000000, 1800, 10, 100000, 100000000);
@@ -391,15 +412,19 @@ static void limits(void)
 
 	/* SENDAMOUNT_LIMIT: 1000 fen per merchant per day, any users. */
 	add_merchant("20000003", "wx2000000000000003", 100000, 0, 0, 0, 1000);
-	CHECK_STR(send_outcome("20000003", "wx2000000000000003", "D1", "oU", 600, 3, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000003", "wx2000000000000003", "D1", "oU", 600, 3, T0),
+		  "SUCCESS");
 	bal = balance("20000003");
 	CHECK_STR(send_outcome("20000003", "wx2000000000000003", "D2", "oV", 600, 3, T0),
-		  "SENDAMOUNT_LIMIT 您的商户号今日发放金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
+		  "SENDAMOUNT_LIMIT "
+		  "您的商户号今日发放金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
 	check_held("20000003", "D2", ERR_SENDAMOUNT_LIMIT);
 	CHECK(balance("20000003") == bal);
-	CHECK_STR(send_outcome("20000003", "wx2000000000000003", "D3", "oW", 400, 3, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000003", "wx2000000000000003", "D3", "oW", 400, 3, T0),
+		  "SUCCESS");
 	CHECK_STR(send_outcome("20000003", "wx2000000000000003", "D4", "oX", 300, 3, T0),
-		  "SENDAMOUNT_LIMIT 您的商户号今日发放金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
+		  "SENDAMOUNT_LIMIT "
+		  "您的商户号今日发放金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
 	/* The next Beijing day starts afresh. */
 	CHECK_STR(send_outcome("20000003", "wx2000000000000003", "D5", "oX", 600, 3, T0 + 86400),
 		  "SUCCESS");
@@ -411,7 +436,8 @@ static void limits(void)
 	check_held("20000004", "B1", ERR_NOTENOUGH);
 	CHECK(balance("20000004") == 500);
 	CHECK(ledger_rows("20000004") == 1);
-	CHECK_STR(send_outcome("20000004", "wx2000000000000004", "B2", "oU", 500, 3, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000004", "wx2000000000000004", "B2", "oU", 500, 3, T0),
+		  "SUCCESS");
 	CHECK(balance("20000004") == 0);
 	CHECK_STR(send_outcome("20000004", "wx2000000000000004", "B3", "oU", 300, 3, T0),
 		  "NOTENOUGH 帐号余额不足，请到商户平台充值后再重试");
@@ -426,16 +452,20 @@ static void limits(void)
 
 	/* Precedence: SENDNUM, RCVDAMOUNT, SENDAMOUNT, NOTENOUGH. */
 	add_merchant("20000005", "wx2000000000000005", 1000, 0, 1, 700, 700);
-	CHECK_STR(send_outcome("20000005", "wx2000000000000005", "P1", "oU", 600, 3, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000005", "wx2000000000000005", "P1", "oU", 600, 3, T0),
+		  "SUCCESS");
 	/* oU: all four would fail but the balance -> SENDNUM first. */
 	CHECK_STR(send_outcome("20000005", "wx2000000000000005", "P2", "oU", 300, 3, T0),
-		  "SENDNUM_LIMIT 该用户今日操作次数超过限制，如有需要请登录微信支付商户平台更改API安全配置");
+		  "SENDNUM_LIMIT "
+		  "该用户今日操作次数超过限制，如有需要请登录微信支付商户平台更改API安全配置");
 	/* oV: user amount, merchant amount and balance fail -> RCVDAMOUNT. */
 	CHECK_STR(send_outcome("20000005", "wx2000000000000005", "P3", "oV", 800, 1, T0),
-		  "RCVDAMOUNT_LIMIT 该用户今日领取金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
+		  "RCVDAMOUNT_LIMIT "
+		  "该用户今日领取金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
 	/* oW, 500: merchant amount and balance -> SENDAMOUNT. */
 	CHECK_STR(send_outcome("20000005", "wx2000000000000005", "P4", "oW", 500, 3, T0),
-		  "SENDAMOUNT_LIMIT 您的商户号今日发放金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
+		  "SENDAMOUNT_LIMIT "
+		  "您的商户号今日发放金额超过限制，如有需要请登录微信支付商户平台更改API安全配置");
 	/* The next day: only the balance (400) is short. */
 	CHECK_STR(send_outcome("20000005", "wx2000000000000005", "P5", "oW", 500, 3, T0 + 86400),
 		  "NOTENOUGH 帐号余额不足，请到商户平台充值后再重试");
@@ -447,20 +477,24 @@ static void frequency(void)
 	const char *const freq = "FREQ_LIMIT 超过频率限制,请稍后再试";
 
 	add_merchant("20000006", "wx2000000000000006", 1000000, 2, 0, 0, 0);
-	CHECK_STR(send_outcome("20000006", "wx2000000000000006", "F1", "oU", 300, 3, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000006", "wx2000000000000006", "F1", "oU", 300, 3, T0),
+		  "SUCCESS");
 	CHECK_STR(send_outcome("20000006", "wx2000000000000006", "F2", "oU", 300, 3, T0 + 30),
 		  "SUCCESS");
 	int64_t bal = balance("20000006");
-	CHECK_STR(send_outcome("20000006", "wx2000000000000006", "F3", "oU", 300, 3, T0 + 59), freq);
+	CHECK_STR(send_outcome("20000006", "wx2000000000000006", "F3", "oU", 300, 3, T0 + 59),
+		  freq);
 	/* No order: the billno stays free. */
 	CHECK(!packet_exists("20000006", "F3"));
 	CHECK(balance("20000006") == bal);
 	/* The rate comes before the billno (contract steps 8, 9). */
-	CHECK_STR(send_outcome("20000006", "wx2000000000000006", "F1", "oU", 300, 3, T0 + 59), freq);
+	CHECK_STR(send_outcome("20000006", "wx2000000000000006", "F1", "oU", 300, 3, T0 + 59),
+		  freq);
 	/* A minute after F1, one slot is free again. */
 	CHECK_STR(send_outcome("20000006", "wx2000000000000006", "F3", "oU", 300, 3, T0 + 61),
 		  "SUCCESS");
-	CHECK_STR(send_outcome("20000006", "wx2000000000000006", "F4", "oU", 300, 3, T0 + 62), freq);
+	CHECK_STR(send_outcome("20000006", "wx2000000000000006", "F4", "oU", 300, 3, T0 + 62),
+		  freq);
 	/* Held orders are created orders: they count toward the rate. */
 	add_merchant("20000009", "wx2000000000000009", 100, 2, 0, 0, 0);
 	CHECK_STR(send_outcome("20000009", "wx2000000000000009", "G1", "oU", 300, 3, T0),
@@ -483,7 +517,8 @@ static void frequency(void)
 static void day_window(void)
 {
 	const char *const num =
-		"SENDNUM_LIMIT 该用户今日操作次数超过限制，如有需要请登录微信支付商户平台更改API安全配置";
+		"SENDNUM_LIMIT "
+		"该用户今日操作次数超过限制，如有需要请登录微信支付商户平台更改API安全配置";
 	int64_t day = clock_beijing_day_start(T0);
 
 	CHECK(day == T0 - 12 * 3600); /* Beijing midnight */
@@ -491,14 +526,16 @@ static void day_window(void)
 	/* Yesterday's packet does not count today. */
 	CHECK_STR(send_outcome("20000007", "wx2000000000000007", "Y1", "oU", 300, 3, T0 - 86400),
 		  "SUCCESS");
-	CHECK_STR(send_outcome("20000007", "wx2000000000000007", "Y2", "oU", 300, 3, T0), "SUCCESS");
+	CHECK_STR(send_outcome("20000007", "wx2000000000000007", "Y2", "oU", 300, 3, T0),
+		  "SUCCESS");
 	CHECK_STR(send_outcome("20000007", "wx2000000000000007", "Y3", "oU", 300, 3, T0 + 1), num);
 
 	/* The day is the Beijing calendar day: 23:59:59 and 00:00:00. */
 	add_merchant("20000008", "wx2000000000000008", 100000, 0, 1, 0, 0);
 	CHECK_STR(send_outcome("20000008", "wx2000000000000008", "E1", "oU", 300, 3, day - 1),
 		  "SUCCESS");
-	CHECK_STR(send_outcome("20000008", "wx2000000000000008", "E2", "oU", 300, 3, day), "SUCCESS");
+	CHECK_STR(send_outcome("20000008", "wx2000000000000008", "E2", "oU", 300, 3, day),
+		  "SUCCESS");
 	CHECK_STR(send_outcome("20000008", "wx2000000000000008", "E3", "oU", 300, 3, day + 86399),
 		  num);
 	CHECK_STR(send_outcome("20000008", "wx2000000000000008", "E4", "oU", 300, 3, day + 86400),
@@ -510,10 +547,20 @@ static void processing(void)
 	/* An order recorded as SENDING without an error (a fault left it
 	 * mid-way): a resend answers PROCESSING and changes nothing. */
 	struct packet_new p = {
-		.mch_id = MCH, .mch_billno = "PR1", .hb_type = "GROUP", .status = "SENDING",
-		.wxappid = APPID, .re_openid = SEED_USER, .send_name = "s", .wishing = "w",
-		.act_name = "a", .remark = "r", .amt_type = "ALL_RAND", .total_amount = 300,
-		.total_num = 3, .created_at = T0,
+		.mch_id = MCH,
+		.mch_billno = "PR1",
+		.hb_type = "GROUP",
+		.status = "SENDING",
+		.wxappid = APPID,
+		.re_openid = SEED_USER,
+		.send_name = "s",
+		.wishing = "w",
+		.act_name = "a",
+		.remark = "r",
+		.amt_type = "ALL_RAND",
+		.total_amount = 300,
+		.total_num = 3,
+		.created_at = T0,
 	};
 	int64_t id, bal = balance(MCH);
 	CHECK(store_packet_insert(store, &p, &id) == 0);
@@ -539,7 +586,11 @@ static void listids(void)
 	struct send_request r = request(MCH, APPID, "LD1", SEED_USER, 300, 3);
 	struct send_result res = send_at(&r, T0 + 13 * 3600); /* 2024-03-02 01:00 Beijing */
 	CHECK_STR(outcome(&res), "SUCCESS");
-	CHECK(strncmp(res.order.send_listid, "1000041701" "20240302" "30", 20) == 0);
+	CHECK(strncmp(res.order.send_listid,
+		      "1000041701"
+		      "20240302"
+		      "30",
+		      20) == 0);
 	CHECK(strlen(res.order.send_listid) == 31 && all_digits(res.order.send_listid));
 
 	/* Distinct orders, distinct listids. */
@@ -594,9 +645,10 @@ static void reproducible(void)
 		sqlite3_close(db);
 	}
 	for (int i = 0; i < 5; i++) {
-		a[i] = sql_int("SELECT amount FROM shares WHERE seq = %d AND packet_id = (SELECT id "
-			       "FROM packets WHERE mch_id = '20000001' AND mch_billno = 'RP1')",
-			       i);
+		a[i] = sql_int(
+			"SELECT amount FROM shares WHERE seq = %d AND packet_id = (SELECT id "
+			"FROM packets WHERE mch_id = '20000001' AND mch_billno = 'RP1')",
+			i);
 		CHECK(a[i] == b[i]);
 		CHECK(a[i] == want[i]);
 	}
@@ -612,22 +664,27 @@ static void reproducible(void)
  * have neither. */
 static void conservation(void)
 {
-	CHECK(sql_int("SELECT COUNT(*) FROM merchants m WHERE m.balance != (SELECT IFNULL(SUM(amount), "
+	CHECK(sql_int("SELECT COUNT(*) FROM merchants m WHERE m.balance != (SELECT "
+		      "IFNULL(SUM(amount), "
 		      "0) FROM ledger l WHERE l.mch_id = m.mch_id)") == 0);
-	CHECK(sql_int("SELECT COUNT(*) FROM packets p WHERE p.status = 'SENT' AND (p.total_amount != "
+	CHECK(sql_int("SELECT COUNT(*) FROM packets p WHERE p.status = 'SENT' AND (p.total_amount "
+		      "!= "
 		      "(SELECT IFNULL(SUM(amount), 0) FROM shares s WHERE s.packet_id = p.id) OR "
-		      "p.total_num != (SELECT COUNT(*) FROM shares s WHERE s.packet_id = p.id))") == 0);
+		      "p.total_num != (SELECT COUNT(*) FROM shares s WHERE s.packet_id = p.id))") ==
+	      0);
 	CHECK(sql_int("SELECT COUNT(*) FROM packets p WHERE p.status = 'SENT' AND (SELECT "
-		      "IFNULL(SUM(amount), 0) FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'send') "
+		      "IFNULL(SUM(amount), 0) FROM ledger l WHERE l.packet_id = p.id AND l.kind = "
+		      "'send') "
 		      "!= -p.total_amount") == 0);
 	CHECK(sql_int("SELECT COUNT(*) FROM packets p WHERE p.status != 'SENT' AND p.mch_billno != "
-		      "'PR1' AND (EXISTS (SELECT 1 FROM shares s WHERE s.packet_id = p.id) OR EXISTS "
+		      "'PR1' AND (EXISTS (SELECT 1 FROM shares s WHERE s.packet_id = p.id) OR "
+		      "EXISTS "
 		      "(SELECT 1 FROM ledger l WHERE l.packet_id = p.id))") == 0);
 	CHECK(sql_int("SELECT COUNT(*) FROM shares WHERE amount < 1") == 0);
 	/* Something was actually sent and held. */
 	CHECK(sql_int("SELECT COUNT(*) FROM packets WHERE status = 'SENT'") > 30);
-	CHECK(sql_int("SELECT COUNT(*) FROM packets WHERE status = 'SENDING' AND reason IS NOT NULL") >=
-	      8);
+	CHECK(sql_int("SELECT COUNT(*) FROM packets WHERE status = 'SENDING' AND reason IS NOT "
+		      "NULL") >= 8);
 	/* Fixture money is in the ledger. */
 	CHECK(sql_int("SELECT amount FROM ledger WHERE mch_id = '10000099' AND kind = 'fixture'") ==
 	      5000000);

@@ -40,9 +40,12 @@ static void example(const char *const *pairs, const char *string, const char *he
 
 static void example_a(void)
 {
-	static const char *const p[] = {"appid", "wxd930ea5d5a258f4f", "mch_id", "10000100",
-					"device_info", "1000", "body", "test", "nonce_str",
-					"ibuaiVcKdpRxkhJA", NULL};
+	static const char *const p[] = {"appid",       "wxd930ea5d5a258f4f",
+					"mch_id",      "10000100",
+					"device_info", "1000",
+					"body",	       "test",
+					"nonce_str",   "ibuaiVcKdpRxkhJA",
+					NULL};
 	example(p,
 		"appid=wxd930ea5d5a258f4f&body=test&device_info=1000&mch_id=10000100&"
 		"nonce_str=ibuaiVcKdpRxkhJA",
@@ -61,15 +64,40 @@ static void example_b(void)
 
 static void example_c(void)
 {
-	static const char *const p[] = {
-		"mch_billno", "0010010404201411170000046545", "mch_id", "888", "wxappid",
-		"wxcbda96de0b165486", "send_name", "send_name", "re_openid",
-		"onqOjjmM1tad-3ROpncN-yUfa6uI", "total_amount", "200", "total_num", "1", "wishing",
-		"恭喜发财", "client_ip", "127.0.0.1", "act_name", "新年红包", "remark", "新年红包",
-		"scene_id", "PRODUCT_2", "consume_mch_id", "", "nonce_str",
-		"50780e0cca98c8c8e814883e5caa672e", "risk_info",
-		"posttime%3d123123412%26clientversion%3d234134%26mobile%3d122344545%26deviceid%3dIOS",
-		"sign", "E1EE61A91C8E90F299DE6AE075D60A2D", NULL};
+	static const char *const p[] = {"mch_billno",
+					"0010010404201411170000046545",
+					"mch_id",
+					"888",
+					"wxappid",
+					"wxcbda96de0b165486",
+					"send_name",
+					"send_name",
+					"re_openid",
+					"onqOjjmM1tad-3ROpncN-yUfa6uI",
+					"total_amount",
+					"200",
+					"total_num",
+					"1",
+					"wishing",
+					"恭喜发财",
+					"client_ip",
+					"127.0.0.1",
+					"act_name",
+					"新年红包",
+					"remark",
+					"新年红包",
+					"scene_id",
+					"PRODUCT_2",
+					"consume_mch_id",
+					"",
+					"nonce_str",
+					"50780e0cca98c8c8e814883e5caa672e",
+					"risk_info",
+					"posttime%3d123123412%26clientversion%3d234134%26mobile%"
+					"3d122344545%26deviceid%3dIOS",
+					"sign",
+					"E1EE61A91C8E90F299DE6AE075D60A2D",
+					NULL};
 	static const char *const no_sign_type[] = {"sign_type", NULL};
 	const struct sign_fields without = {NULL, no_sign_type, 0};
 	struct kvlist l;
@@ -91,12 +119,31 @@ static void example_c(void)
 
 static void example_d(void)
 {
-	static const char *const p[] = {
-		"act_name", "新年红包", "amt_type", "ALL_RAND", "mch_billno",
-		"0010010404201411170000046545", "mch_id", "1000888888", "nonce_str",
-		"50780e0cca98c8c8e814883e5caa672e", "re_openid", "onqOjjmM1tad-3ROpncN-yUfa6uI",
-		"remark", "新年红包", "send_name", "send_name", "total_amount", "600", "total_num",
-		"3", "wishing", "恭喜发财", "wxappid", "wxcbda96de0b165486", NULL};
+	static const char *const p[] = {"act_name",
+					"新年红包",
+					"amt_type",
+					"ALL_RAND",
+					"mch_billno",
+					"0010010404201411170000046545",
+					"mch_id",
+					"1000888888",
+					"nonce_str",
+					"50780e0cca98c8c8e814883e5caa672e",
+					"re_openid",
+					"onqOjjmM1tad-3ROpncN-yUfa6uI",
+					"remark",
+					"新年红包",
+					"send_name",
+					"send_name",
+					"total_amount",
+					"600",
+					"total_num",
+					"3",
+					"wishing",
+					"恭喜发财",
+					"wxappid",
+					"wxcbda96de0b165486",
+					NULL};
 	const struct endpoint *ep = api_route("/mmpaymkttransfers/sendgroupredpack");
 	struct kvlist l;
 	kvlist_init(&l);
@@ -122,10 +169,13 @@ static void example_d(void)
 
 static void example_e(void)
 {
-	static const char *const p[] = {"sign", "E1EE61A91C8E90F299DE6AE075D60A2D", "mch_billno",
-					"0010010404201411170000046545", "mch_id", "10000097",
-					"appid", "wxe062425f740c30d8", "bill_type", "MCHT",
-					"nonce_str", "50780e0cca98c8c8e814883e5caa672e", NULL};
+	static const char *const p[] = {"sign",	      "E1EE61A91C8E90F299DE6AE075D60A2D",
+					"mch_billno", "0010010404201411170000046545",
+					"mch_id",     "10000097",
+					"appid",      "wxe062425f740c30d8",
+					"bill_type",  "MCHT",
+					"nonce_str",  "50780e0cca98c8c8e814883e5caa672e",
+					NULL};
 	example(p,
 		"appid=wxe062425f740c30d8&bill_type=MCHT&mch_billno="
 		"0010010404201411170000046545&mch_id=10000097&nonce_str="

@@ -46,8 +46,8 @@ static int split_ok(uint64_t seed, const char *mch, const char *billno, int64_t 
 	if (bound < 1)
 		bound = 1;
 	if (shares[0] > bound) {
-		fprintf(stderr, "first share %lld > %lld (total=%lld num=%d)\n", (long long)shares[0],
-			(long long)bound, (long long)total, num);
+		fprintf(stderr, "first share %lld > %lld (total=%lld num=%d)\n",
+			(long long)shares[0], (long long)bound, (long long)total, num);
 		return -1;
 	}
 	/* The double-average rule at every draw, not just the first. */
@@ -73,8 +73,8 @@ static int split_ok(uint64_t seed, const char *mch, const char *billno, int64_t 
 		sum += shares[i];
 	}
 	if (sum != total) {
-		fprintf(stderr, "sum %lld != total %lld (num=%d)\n", (long long)sum, (long long)total,
-			num);
+		fprintf(stderr, "sum %lld != total %lld (num=%d)\n", (long long)sum,
+			(long long)total, num);
 		return -1;
 	}
 	return 0;
@@ -91,7 +91,8 @@ static void invariants_random(void)
 		 * "keep 1 fen for each later share" clamp matters. */
 		int64_t total = (i & 1) ? rng_in(num, 2000000) : rng_in(num, num + 40);
 		snprintf(billno, sizeof(billno), "B%d", i);
-		if (split_ok((uint64_t)i * 7919u, "10000098", billno, total, num) != 0 && ++bad > 20)
+		if (split_ok((uint64_t)i * 7919u, "10000098", billno, total, num) != 0 &&
+		    ++bad > 20)
 			break;
 	}
 	CHECK(bad == 0);
@@ -138,9 +139,9 @@ static void spec_example(void)
 	CHECK(split_all_rand(42, "10000098", "1298302201201611104565455812", 300, 3, s) == 0);
 	CHECK(s[0] >= 1 && s[1] >= 1 && s[2] >= 1);
 	CHECK(s[0] + s[1] + s[2] == 300);
-	CHECK(s[0] <= 200);                 /* 2 * 300 / 3 */
+	CHECK(s[0] <= 200);		     /* 2 * 300 / 3 */
 	CHECK(s[1] <= 2 * (300 - s[0]) / 2); /* second draw */
-	CHECK(s[3] == -1);                  /* exactly 3 shares written */
+	CHECK(s[3] == -1);		     /* exactly 3 shares written */
 }
 
 static int same(const int64_t *a, const int64_t *b, int n)

@@ -38,8 +38,7 @@ static struct merchant merchant(const char *mch_id, int64_t per_user)
 }
 
 static struct packet_new packet(const char *mch_id, const char *billno, const char *openid,
-				const char *status, int64_t amount, int64_t created,
-				int64_t sent)
+				const char *status, int64_t amount, int64_t created, int64_t sent)
 {
 	struct packet_new p = {
 		.mch_id = mch_id,
@@ -110,8 +109,8 @@ static void lookups(struct store *s)
 	CHECK(store_merchant_insert(s, &m) == -1); /* primary key */
 	CHECK(store_app_insert(s, "10000098", "wx8888888888888888", "MP") == 0);
 	CHECK(store_app_insert(s, "10000098", "wx2421b1c4370ec43b", "APP") == 0);
-	CHECK(store_app_insert(s, "10000098", "wxbad", "WEB") == -1);  /* kind CHECK */
-	CHECK(store_app_insert(s, "99999999", "wx1", "MP") == -1);     /* foreign key */
+	CHECK(store_app_insert(s, "10000098", "wxbad", "WEB") == -1); /* kind CHECK */
+	CHECK(store_app_insert(s, "99999999", "wx1", "MP") == -1);    /* foreign key */
 	CHECK(store_scene_insert(s, "10000098", "PRODUCT_1") == 0);
 	CHECK(store_user_insert(s, "oxTWIuGaIt6gTKsQRLau2M0yL16E", "wx8888888888888888") == 0);
 	CHECK(store_user_insert(s, "oxTWIuGaIt6gTKsQRLau2M0yL16E", "wx9") == -1);
@@ -207,8 +206,8 @@ static void packets(struct store *s)
 	CHECK(store_share_insert(s, id, 0, 200) == 0);
 	CHECK(store_share_insert(s, id, 1, 99) == 0);
 	CHECK(store_share_insert(s, id, 2, 1) == 0);
-	CHECK(store_share_insert(s, id, 2, 1) == -1); /* (packet_id, seq) */
-	CHECK(store_share_insert(s, id, 3, 0) == -1); /* amount >= 1 */
+	CHECK(store_share_insert(s, id, 2, 1) == -1);	  /* (packet_id, seq) */
+	CHECK(store_share_insert(s, id, 3, 0) == -1);	  /* amount >= 1 */
 	CHECK(store_share_insert(s, 999999, 0, 1) == -1); /* foreign key */
 }
 
@@ -245,7 +244,8 @@ static void ledger(struct store *s, const char *path)
 	CHECK(store_ledger_add(s, "10000098", -10000, "send", 0, 6) == -1);
 	CHECK(balance(s, "10000098") == 700);
 	if (path) {
-		CHECK(sql_int(path, "SELECT SUM(amount) FROM ledger WHERE mch_id = '10000098'") == 700);
+		CHECK(sql_int(path, "SELECT SUM(amount) FROM ledger WHERE mch_id = '10000098'") ==
+		      700);
 		CHECK(sql_int(path, "SELECT COUNT(*) FROM ledger WHERE mch_id = '10000098'") == 2);
 	}
 }
@@ -439,8 +439,9 @@ static void file_store(void)
 	CHECK((st.st_mode & 0777) == 0600);
 	CHECK_STR(sql_text(dbpath, "PRAGMA journal_mode"), "wal");
 	CHECK(sql_int(dbpath, "PRAGMA user_version") == store_schema_version());
-	CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-			      "('merchants', 'apps', 'scenes', 'users', 'packets', 'shares', 'ledger')") ==
+	CHECK(sql_int(dbpath,
+		      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+		      "('merchants', 'apps', 'scenes', 'users', 'packets', 'shares', 'ledger')") ==
 	      7);
 
 	lookups(s);
@@ -508,23 +509,23 @@ static void memory_store(void)
  * with a CASE (no temporary b-tree per run); sends still count. */
 static void migration_8(void)
 {
-	static const char downgrade[] =
-		"BEGIN;"
-		"CREATE TABLE old_ledger ("
-		"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-		"  mch_id TEXT NOT NULL REFERENCES merchants(mch_id),"
-		"  amount INTEGER NOT NULL,"
-		"  kind TEXT NOT NULL CHECK (kind IN ('fixture', 'topup', 'set', 'send', 'refund')),"
-		"  packet_id INTEGER REFERENCES packets(id),"
-		"  at INTEGER NOT NULL);"
-		"INSERT INTO old_ledger SELECT * FROM ledger;"
-		"DROP TABLE ledger;"
-		"ALTER TABLE old_ledger RENAME TO ledger;"
-		"UPDATE sqlite_sequence SET seq = 50 WHERE name = 'ledger';"
-		"CREATE INDEX ledger_by_merchant ON ledger(mch_id);"
-		"CREATE INDEX ledger_by_packet ON ledger(packet_id);"
-		"PRAGMA user_version = 7;"
-		"COMMIT;";
+	static const char downgrade[] = "BEGIN;"
+					"CREATE TABLE old_ledger ("
+					"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+					"  mch_id TEXT NOT NULL REFERENCES merchants(mch_id),"
+					"  amount INTEGER NOT NULL,"
+					"  kind TEXT NOT NULL CHECK (kind IN ('fixture', 'topup', "
+					"'set', 'send', 'refund')),"
+					"  packet_id INTEGER REFERENCES packets(id),"
+					"  at INTEGER NOT NULL);"
+					"INSERT INTO old_ledger SELECT * FROM ledger;"
+					"DROP TABLE ledger;"
+					"ALTER TABLE old_ledger RENAME TO ledger;"
+					"UPDATE sqlite_sequence SET seq = 50 WHERE name = 'ledger';"
+					"CREATE INDEX ledger_by_merchant ON ledger(mch_id);"
+					"CREATE INDEX ledger_by_packet ON ledger(packet_id);"
+					"PRAGMA user_version = 7;"
+					"COMMIT;";
 	char path[300], err[256] = "";
 	struct merchant m = merchant("10000098", 10), got;
 	struct store *s;
@@ -556,7 +557,8 @@ static void migration_8(void)
 	CHECK(sql_int(path, "SELECT seq FROM sqlite_sequence WHERE name = 'ledger'") == 50);
 	CHECK(sql_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE name IN"
 			    " ('ledger_by_merchant', 'ledger_by_packet')") == 2);
-	CHECK(sql_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%%IN (''SENT'', ''RECEIVED''%%'"
+	CHECK(sql_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%%IN (''SENT'', "
+			    "''RECEIVED''%%'"
 			    " OR sql LIKE '%%kind IN (''fixture''%%'") == 0);
 	CHECK(sql_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'") == 7);
 	/* The sequence goes on past the rows deleted at its top; the CHECK

@@ -25,12 +25,31 @@
 #define T_MCH_ID P "输入的商户号有误."
 
 /* A request that passes every rule (spec 8.4 example D). */
-static const char *const good[] = {
-	"act_name", "新年红包", "amt_type", "ALL_RAND", "mch_billno", "0010010404201411170000046545",
-	"mch_id", "10000098", "nonce_str", "50780e0cca98c8c8e814883e5caa672e", "re_openid",
-	"onqOjjmM1tad-3ROpncN-yUfa6uI", "remark", "新年红包", "send_name", "send_name",
-	"total_amount", "600", "total_num", "3", "wishing", "恭喜发财", "wxappid",
-	"wxcbda96de0b165486", NULL};
+static const char *const good[] = {"act_name",
+				   "新年红包",
+				   "amt_type",
+				   "ALL_RAND",
+				   "mch_billno",
+				   "0010010404201411170000046545",
+				   "mch_id",
+				   "10000098",
+				   "nonce_str",
+				   "50780e0cca98c8c8e814883e5caa672e",
+				   "re_openid",
+				   "onqOjjmM1tad-3ROpncN-yUfa6uI",
+				   "remark",
+				   "新年红包",
+				   "send_name",
+				   "send_name",
+				   "total_amount",
+				   "600",
+				   "total_num",
+				   "3",
+				   "wishing",
+				   "恭喜发财",
+				   "wxappid",
+				   "wxcbda96de0b165486",
+				   NULL};
 
 /* The good request with name set to value (NULL: left out). */
 static void build(struct kvlist *l, const char *name, const char *value)
@@ -91,10 +110,10 @@ static void passes(void)
 static void required(void)
 {
 	static const char *const rows[][2] = {
-		{"mch_billno", T_BILLNO}, {"act_name", T_ACT},   {"re_openid", T_OPENID},
-		{"total_num", T_NUM},     {"total_amount", T_AMOUNT}, {"amt_type", T_AMT_TYPE},
-		{"wxappid", T_APPID},     {"send_name", T_SEND_NAME}, {"wishing", T_WISHING},
-		{"remark", T_REMARK},     {"nonce_str", T_NONCE},
+		{"mch_billno", T_BILLNO}, {"act_name", T_ACT},	      {"re_openid", T_OPENID},
+		{"total_num", T_NUM},	  {"total_amount", T_AMOUNT}, {"amt_type", T_AMT_TYPE},
+		{"wxappid", T_APPID},	  {"send_name", T_SEND_NAME}, {"wishing", T_WISHING},
+		{"remark", T_REMARK},	  {"nonce_str", T_NONCE},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		CHECK_STR(with(rows[i][0], NULL), rows[i][1]);
@@ -186,11 +205,16 @@ static void order(void)
 
 	static const char *const sequence[][3] = {
 		/* first bad field, value, its text */
-		{"mch_billno", "bad-billno", T_BILLNO}, {"act_name", "", T_ACT},
-		{"re_openid", "o!", T_OPENID_FMT},     {"total_num", "2", T_NUM},
-		{"total_amount", "0", T_AMOUNT},       {"amt_type", "X", T_AMT_TYPE},
-		{"wxappid", "", T_APPID},              {"send_name", "", T_SEND_NAME},
-		{"wishing", "", T_WISHING},            {"remark", "", T_REMARK},
+		{"mch_billno", "bad-billno", T_BILLNO},
+		{"act_name", "", T_ACT},
+		{"re_openid", "o!", T_OPENID_FMT},
+		{"total_num", "2", T_NUM},
+		{"total_amount", "0", T_AMOUNT},
+		{"amt_type", "X", T_AMT_TYPE},
+		{"wxappid", "", T_APPID},
+		{"send_name", "", T_SEND_NAME},
+		{"wishing", "", T_WISHING},
+		{"remark", "", T_REMARK},
 		{"nonce_str", "", T_NONCE},
 	};
 	size_t n = sizeof(sequence) / sizeof(sequence[0]);
@@ -268,9 +292,10 @@ static void mch_id_rules(void)
 static void same_as(void)
 {
 	static const char *const sent[][2] = {
-		{"mch_billno", "B1"}, {"act_name", "a"}, {"re_openid", "oA"}, {"total_num", "1"},
-		{"total_amount", "200"}, {"wxappid", "wx1"}, {"send_name", "s"}, {"wishing", "w"},
-		{"client_ip", "10.0.0.1"}, {"remark", "r"}, {"nonce_str", "n"}};
+		{"mch_billno", "B1"}, {"act_name", "a"},       {"re_openid", "oA"},
+		{"total_num", "1"},   {"total_amount", "200"}, {"wxappid", "wx1"},
+		{"send_name", "s"},   {"wishing", "w"},	       {"client_ip", "10.0.0.1"},
+		{"remark", "r"},      {"nonce_str", "n"}};
 	static const struct {
 		const char *min, *max, *drop;
 		int ok;

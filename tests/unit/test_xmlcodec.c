@@ -147,14 +147,14 @@ static void refusals_simple(void)
 	CHECK(refused_n("<xml></xml>", 0));
 	CHECK(refused("   \n"));
 	CHECK(refused("not xml at all"));
-	CHECK(refused("<xml><a>1</a>"));           /* unclosed root */
-	CHECK(refused("<xml><a>1</b></xml>"));     /* mismatched tags */
+	CHECK(refused("<xml><a>1</a>"));	   /* unclosed root */
+	CHECK(refused("<xml><a>1</b></xml>"));	   /* mismatched tags */
 	CHECK(refused("<xml><a>1</a></xml><x/>")); /* two roots */
 	CHECK(refused("<root><a>1</a></root>"));   /* root not xml */
-	CHECK(refused("<XML><a>1</a></XML>"));     /* case-sensitive */
+	CHECK(refused("<XML><a>1</a></XML>"));	   /* case-sensitive */
 	CHECK(refused("<xml xmlns=\"urn:x\"><a>1</a></xml>"));
-	CHECK(refused("<xml><a><b>1</b></a></xml>"));   /* nested */
-	CHECK(refused("<xml><a>1<b/></a></xml>"));      /* nested, mixed */
+	CHECK(refused("<xml><a><b>1</b></a></xml>"));  /* nested */
+	CHECK(refused("<xml><a>1<b/></a></xml>"));     /* nested, mixed */
 	CHECK(refused("<xml><a>1</a><a>2</a></xml>")); /* duplicate */
 	CHECK(refused("<xml>text<a>1</a></xml>"));     /* text between elements */
 	CHECK(refused("<xml><a>1</a>tail</xml>"));
@@ -167,20 +167,19 @@ static void refusals_dtd(void)
 {
 	struct timespec t0;
 	/* Billion laughs: refused, and quickly (no expansion). */
-	const char *laughs =
-		"<?xml version=\"1.0\"?>\n"
-		"<!DOCTYPE xml [\n"
-		"<!ENTITY a \"lollollollollollollollollollol\">\n"
-		"<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">\n"
-		"<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">\n"
-		"<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">\n"
-		"<!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">\n"
-		"<!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\">\n"
-		"<!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">\n"
-		"<!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;\">\n"
-		"<!ENTITY i \"&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;\">\n"
-		"]>\n"
-		"<xml><a>&i;</a></xml>";
+	const char *laughs = "<?xml version=\"1.0\"?>\n"
+			     "<!DOCTYPE xml [\n"
+			     "<!ENTITY a \"lollollollollollollollollollol\">\n"
+			     "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">\n"
+			     "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">\n"
+			     "<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">\n"
+			     "<!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">\n"
+			     "<!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\">\n"
+			     "<!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">\n"
+			     "<!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;\">\n"
+			     "<!ENTITY i \"&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;\">\n"
+			     "]>\n"
+			     "<xml><a>&i;</a></xml>";
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK(refused(laughs));
 	CHECK(seconds_since(&t0) < 0.5);

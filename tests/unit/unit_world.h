@@ -17,8 +17,8 @@
 /* Opens a fresh store at path, loads the fixtures at business time at,
  * and points rp at it (seed, nothing else). Returns 0, or -1 after
  * printing why (rp->store is then NULL). */
-static inline int world_store_open(const char *path, const char *fixtures, int64_t at, uint64_t seed,
-			     struct redpack *rp)
+static inline int world_store_open(const char *path, const char *fixtures, int64_t at,
+				   uint64_t seed, struct redpack *rp)
 {
 	char err[512];
 
