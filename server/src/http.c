@@ -2,6 +2,7 @@
  * http.c - listeners, the route tables, nginx pages and headers.
  */
 #include "http.h"
+#include "http_head.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -83,22 +84,9 @@ struct held {
 	char cn[STORE_ID_MAX];
 };
 
-/* The pages the front end writes itself, one row each. nginx closes the
- * connection after its 400 and 413 pages; admin_error is what the
- * control port (JSON) says instead of a page. */
-enum page_id {
-	PAGE_NONE,
-	PAGE_BAD_REQUEST,
-	PAGE_HEADER_TOO_LARGE,
-	PAGE_TOO_LARGE,
-	PAGE_PLAIN_HTTP,
-	PAGE_NO_CERT,
-	PAGE_CERT_ERROR,
-	PAGE_NOT_FOUND,
-	PAGE_NOT_ALLOWED,
-	PAGE_BUSY,
-	PAGE_BAD_GATEWAY,
-};
+/* The pages the front end writes itself, one row each (enum page_id:
+ * http_head.h). nginx closes the connection after its 400 and 413 pages;
+ * admin_error is what the control port (JSON) says instead of a page. */
 
 struct page {
 	int code;
@@ -426,216 +414,6 @@ static SSL *request_ssl(struct evhttp_request *req)
 
 /* ---- request heads ------------------------------------------------------ */
 
-/* What one request head says, read from the raw bytes before evhttp
- * parses them (libevent 2.1 writes its own pages for what it refuses,
- * and keeps only the part of a header value before a NUL). */
-struct head {
-	int complete;
-	size_t scanned;	      /* how far the search for the end got */
-	enum page_id refusal; /* PAGE_NONE: evhttp may have it */
-	size_t version_at;    /* offset of "HTTP/1.x" in the request line */
-	size_t line_len;      /* of the request line, without its line end */
-	size_t target_at;     /* offset of the target */
-	size_t path_at;	      /* of its path, when the target is absolute (0: it is not) */
-	int http10;
-	int keep_alive;	 /* Connection: keep-alive */
-	int close;	 /* Connection: close */
-	int body;	 /* declares a body (Content-Length > 0, chunked) */
-	int body_method; /* evhttp reads a body for it (POST, PUT, PATCH) */
-};
-
-/* nginx's merge_slashes, %XX decoding and ./.. resolution of a request
- * target, into out (strlen(target) + 2 bytes). A query is dropped.
- * Returns -1 where nginx answers 400: a decoded NUL, a bad escape, a
- * path that climbs above the root, a target that is not a path. */
-static int normalize_path(const char *target, char *out)
-{
-	const char *p = target, *q;
-	char *dec, *d;
-	size_t o = 0;
-	int slash_end = 0, rc = -1;
-
-	if (*p != '/') { /* absolute form: scheme://host[:port]/path */
-		q = strstr(p, "://");
-		if (!q || q == p)
-			return -1;
-		p = q + 3 + strcspn(q + 3, "/?");
-		if (*p != '/')
-			p = "/";
-	}
-	dec = d = xmalloc(strlen(p) + 1);
-	for (; *p && *p != '?'; p++) {
-		if (*p != '%') {
-			*d++ = *p;
-			continue;
-		}
-		int hi = hex_digit_value(p[1]), lo = hi < 0 ? -1 : hex_digit_value(p[2]);
-		if (lo < 0 || (hi == 0 && lo == 0))
-			goto out;
-		*d++ = (char)(hi * 16 + lo);
-		p += 2;
-	}
-	*d = '\0';
-	out[o++] = '/';
-	for (const char *seg = dec + 1; seg <= d;) {
-		size_t n = strcspn(seg, "/");
-		slash_end = 1;
-		if (n == 0 || (n == 1 && seg[0] == '.')) {
-			/* merged slash or "." */
-		} else if (n == 2 && seg[0] == '.' && seg[1] == '.') {
-			if (o == 1)
-				goto out; /* above the root */
-			o--;
-			while (out[o - 1] != '/')
-				o--;
-		} else {
-			memcpy(out + o, seg, n);
-			o += n;
-			out[o++] = '/';
-			slash_end = seg[n] == '/';
-		}
-		seg += n + 1;
-	}
-	if (!slash_end && o > 1)
-		o--;
-	out[o] = '\0';
-	rc = 0;
-out:
-	free(dec);
-	return rc;
-}
-
-static int header_is(const char *line, size_t n, const char *name)
-{
-	size_t len = strlen(name);
-	return n == len && strncasecmp(line, name, len) == 0;
-}
-
-/* Checks the request line: METHOD SP TARGET SP HTTP/1.0|HTTP/1.1, a
- * target evhttp can parse, and on the API port a path nginx accepts. */
-static enum page_id check_request_line(const char *p, size_t n, int api, struct head *h)
-{
-	const char *sp1 = memchr(p, ' ', n), *sp2;
-	char *target, *path;
-	struct evhttp_uri *uri;
-	enum page_id id = PAGE_BAD_REQUEST;
-
-	if (!sp1 || sp1 == p)
-		return PAGE_BAD_REQUEST;
-	sp2 = memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 - p));
-	if (!sp2 || sp2 == sp1 + 1 || (size_t)(p + n - (sp2 + 1)) != 8 ||
-	    (memcmp(sp2 + 1, "HTTP/1.1", 8) != 0 && memcmp(sp2 + 1, "HTTP/1.0", 8) != 0))
-		return PAGE_BAD_REQUEST;
-	h->version_at = (size_t)(sp2 + 1 - p);
-	h->line_len = n;
-	h->target_at = (size_t)(sp1 + 1 - p);
-	if (sp1[1] != '/') { /* absolute form: the path starts after scheme://host */
-		const char *sep = memmem(sp1 + 1, (size_t)(sp2 - sp1 - 1), "://", 3);
-		const char *at = sep ? sep + 3 : sp2;
-		while (at < sp2 && *at != '/' && *at != '?')
-			at++;
-		h->path_at = (size_t)(at - p);
-	}
-	h->http10 = sp2[8] == '0';
-	h->body_method = (sp1 - p == 4 && memcmp(p, "POST", 4) == 0) ||
-			 (sp1 - p == 3 && memcmp(p, "PUT", 3) == 0) ||
-			 (sp1 - p == 5 && memcmp(p, "PATCH", 5) == 0);
-	target = xstrndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
-	path = xmalloc(strlen(target) + 2);
-	uri = evhttp_uri_parse_with_flags(target, EVHTTP_URI_NONCONFORMANT);
-	if (uri && (!api || normalize_path(target, path) == 0))
-		id = PAGE_NONE;
-	evhttp_uri_free(uri);
-	free(path);
-	free(target);
-	return id;
-}
-
-/* Checks one header line (no line end); records what the answer needs. */
-static enum page_id check_header(const char *p, size_t n, size_t max_body, struct head *h,
-				 int *seen_length)
-{
-	const char *colon = memchr(p, ':', n), *v, *end = p + n;
-	int64_t length;
-
-	if (p[0] == ' ' || p[0] == '\t')
-		return PAGE_NONE; /* a continuation line */
-	if (!colon || colon == p)
-		return PAGE_BAD_REQUEST;
-	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
-		;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	size_t name = (size_t)(colon - p), vlen = (size_t)(end - v);
-	if (header_is(p, name, "Content-Length")) {
-		char digits[24];
-		if (*seen_length || vlen == 0 || vlen >= sizeof(digits))
-			return PAGE_BAD_REQUEST;
-		memcpy(digits, v, vlen);
-		digits[vlen] = '\0';
-		if (parse_digits(digits, &length) != 0)
-			return PAGE_BAD_REQUEST;
-		*seen_length = 1;
-		h->body |= length > 0;
-		if ((uint64_t)length > max_body)
-			h->refusal = PAGE_TOO_LARGE; /* after the certificate, as nginx */
-	} else if (header_is(p, name, "Transfer-Encoding")) {
-		h->body = 1;
-	} else if (header_is(p, name, "Connection")) {
-		h->keep_alive = vlen >= 10 && strncasecmp(v, "keep-alive", 10) == 0;
-		h->close = vlen == 5 && strncasecmp(v, "close", 5) == 0;
-	}
-	return PAGE_NONE;
-}
-
-/* Reads the head at the front of p[0..n) (more: bytes beyond n exist),
- * searching for its end from `from`. A NUL anywhere in it is refused (as
- * nginx does) before the end is even seen. */
-static void head_check(const char *p, size_t n, int more, size_t from, size_t max_headers,
-		       size_t max_body, int api, struct head *h)
-{
-	size_t end = 0, i, line;
-	int seen_length = 0;
-
-	memset(h, 0, sizeof(*h));
-	for (i = from; i < n; i++) {
-		if (p[i] == '\0') {
-			h->complete = 1;
-			h->refusal = PAGE_BAD_REQUEST;
-			return;
-		}
-		if (p[i] == '\n' && i > 0 &&
-		    (p[i - 1] == '\n' || (p[i - 1] == '\r' && i > 1 && p[i - 2] == '\n'))) {
-			end = i + 1;
-			break;
-		}
-	}
-	h->scanned = i > 2 ? i - 2 : 0;
-	if (!end || end > max_headers) {
-		if (end || n > max_headers || (more && n >= max_headers)) {
-			h->complete = 1;
-			h->refusal = PAGE_HEADER_TOO_LARGE;
-		}
-		return;
-	}
-	h->complete = 1;
-	for (i = 0, line = 0; i < end; line++) {
-		const char *nl = memchr(p + i, '\n', end - i);
-		size_t len = (size_t)(nl - (p + i));
-		if (len && p[i + len - 1] == '\r')
-			len--;
-		if (len == 0)
-			break; /* the empty line */
-		enum page_id id = line == 0 ? check_request_line(p + i, len, api, h)
-					    : check_header(p + i, len, max_body, h, &seen_length);
-		if (id != PAGE_NONE) {
-			h->refusal = id;
-			return;
-		}
-		i = (size_t)(nl - p) + 1;
-	}
-}
-
 /* Drops what the client sends after a refused head or before a close,
  * keeping the stand-in request at the front until evhttp has read it. */
 static void discard_input(struct conn *c, struct evbuffer *in)
@@ -688,7 +466,7 @@ static void inspect_head(struct conn *c, struct evbuffer *in)
 		return;
 	size_t n = len < s->max_headers + 1 ? len : s->max_headers + 1;
 	char *p = (char *)evbuffer_pullup(in, (ev_ssize_t)n);
-	head_check(p, n, len > n, c->scanned, s->max_headers, s->max_body, !c->admin, &h);
+	http_head_check(p, n, len > n, c->scanned, s->max_headers, s->max_body, !c->admin, &h);
 	c->scanned = h.scanned;
 	if (!h.complete)
 		return;
@@ -1369,7 +1147,7 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 		page = PAGE_TOO_LARGE;
 		goto respond;
 	}
-	if (normalize_path(evhttp_request_get_uri(req), path) != 0) {
+	if (http_normalize_path(evhttp_request_get_uri(req), path) != 0) {
 		page = PAGE_BAD_REQUEST;
 		goto respond;
 	}

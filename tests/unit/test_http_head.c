@@ -1,0 +1,120 @@
+/* The request head judged as nginx would, before evhttp parses it
+ * (http_head.c): the path nginx resolves, and which page a head gets. */
+#include "check.h"
+
+#include <string.h>
+
+#include "http_head.h"
+
+static const char *path_of(const char *target)
+{
+	static char out[256];
+	return http_normalize_path(target, out) == 0 ? out : "(400)";
+}
+
+static void paths(void)
+{
+	CHECK_STR(path_of("/mmpaymkttransfers/sendgroupredpack"), "/mmpaymkttransfers/sendgroupredpack");
+	CHECK_STR(path_of("//mmpaymkttransfers///sendgroupredpack"),
+		  "/mmpaymkttransfers/sendgroupredpack"); /* merge_slashes */
+	CHECK_STR(path_of("/a/./b/../mmpaymkttransfers/gethbinfo"), "/a/mmpaymkttransfers/gethbinfo");
+	CHECK_STR(path_of("/mmpaymkttransfers/%73endredpack"), "/mmpaymkttransfers/sendredpack");
+	CHECK_STR(path_of("/x/?q=1/../.."), "/x/"); /* the query is dropped */
+	CHECK_STR(path_of("/"), "/");
+	CHECK_STR(path_of("https://api.mch.weixin.qq.com/mmpaymkttransfers/gethbinfo?x"),
+		  "/mmpaymkttransfers/gethbinfo");
+	CHECK_STR(path_of("https://host"), "/");
+	/* Where nginx answers 400. */
+	CHECK_STR(path_of("/../etc"), "(400)");
+	CHECK_STR(path_of("/a/%00"), "(400)");
+	CHECK_STR(path_of("/a/%4"), "(400)");
+	CHECK_STR(path_of("/a/%zz"), "(400)");
+	CHECK_STR(path_of("*"), "(400)");
+	CHECK_STR(path_of("://x/"), "(400)");
+}
+
+static struct head judge(const char *text, size_t max_headers, size_t max_body, int api)
+{
+	struct head h;
+	http_head_check(text, strlen(text), 0, 0, max_headers, max_body, api, &h);
+	return h;
+}
+
+#define POST "POST /mmpaymkttransfers/sendgroupredpack HTTP/1.1\r\n"
+
+static void heads(void)
+{
+	struct head h;
+
+	h = judge(POST "Host: x\r\nContent-Length: 10\r\nConnection: keep-alive\r\n\r\n", 4096, 100, 1);
+	CHECK(h.complete && h.refusal == PAGE_NONE);
+	CHECK(h.body && h.body_method && h.keep_alive && !h.close && !h.http10);
+	CHECK(h.target_at == 5 && h.version_at == strlen(POST) - 10);
+	h = judge("GET /x HTTP/1.0\nConnection: close\n\n", 4096, 100, 1); /* bare LF */
+	CHECK(h.complete && h.refusal == PAGE_NONE && h.http10 && h.close && !h.body_method);
+	/* Not complete yet: no verdict. */
+	h = judge(POST "Host: x\r\n", 4096, 100, 1);
+	CHECK(!h.complete && h.refusal == PAGE_NONE);
+	/* A NUL anywhere: 400 at once, before the end is seen. */
+	{
+		static const char nul[] = POST "Host: x\0y";
+		http_head_check(nul, sizeof(nul) - 1, 0, 0, 4096, 100, 1, &h);
+		CHECK(h.complete && h.refusal == PAGE_BAD_REQUEST);
+	}
+	/* Over --max-headers: nginx's "Request Header Or Cookie Too Large". */
+	h = judge(POST "X-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", 64,
+		  100, 1);
+	CHECK(h.complete && h.refusal == PAGE_HEADER_TOO_LARGE);
+	{
+		/* No end within the limit and more bytes to come: refused too. */
+		static const char part[] = POST "X-Long: aaaaaaaaaaaaaaaaaaaa";
+		http_head_check(part, sizeof(part) - 1, 1, 0, sizeof(part) - 1, 100, 1, &h);
+		CHECK(h.complete && h.refusal == PAGE_HEADER_TOO_LARGE);
+	}
+	/* A body over --max-body: 413, decided on the head alone. */
+	h = judge(POST "Content-Length: 101\r\n\r\n", 4096, 100, 1);
+	CHECK(h.complete && h.refusal == PAGE_TOO_LARGE);
+	h = judge(POST "Content-Length: 100\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_NONE);
+	/* Lengths nginx refuses: twice, empty, not digits. */
+	h = judge(POST "Content-Length: 1\r\nContent-Length: 1\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_BAD_REQUEST);
+	h = judge(POST "Content-Length: \r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_BAD_REQUEST);
+	h = judge(POST "Content-Length: 1x\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_BAD_REQUEST);
+	h = judge(POST "Transfer-Encoding: chunked\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_NONE && h.body);
+	/* A header line without a name, or without a colon. */
+	h = judge(POST ": x\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_BAD_REQUEST);
+	h = judge(POST "Host x\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_BAD_REQUEST);
+	h = judge(POST "Host: x\r\n folded\r\n\r\n", 4096, 100, 1); /* a continuation */
+	CHECK(h.refusal == PAGE_NONE);
+	/* Request lines: only HTTP/1.0 and 1.1, a method, a target. */
+	h = judge("GET / HTTP/0.9\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_BAD_REQUEST);
+	h = judge("GET /\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_BAD_REQUEST);
+	h = judge(" / HTTP/1.1\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_BAD_REQUEST);
+	h = judge("GET  HTTP/1.1\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_BAD_REQUEST);
+	/* A path climbing above the root: 400 on the API port (nginx), left
+	 * to the control port's router there. */
+	h = judge("GET /../x HTTP/1.1\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_BAD_REQUEST);
+	h = judge("GET /../x HTTP/1.1\r\n\r\n", 4096, 100, 0);
+	CHECK(h.refusal == PAGE_NONE);
+	/* The absolute form: where its path starts. */
+	h = judge("GET http://h:1/x HTTP/1.1\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_NONE && h.path_at == strlen("GET http://h:1"));
+}
+
+int main(void)
+{
+	paths();
+	heads();
+	return check_done("http_head");
+}
