@@ -204,4 +204,3 @@ void http_head_check(const char *p, size_t n, int more, size_t from, size_t max_
 		i = (size_t)(nl - p) + 1;
 	}
 }
-

@@ -14,10 +14,12 @@ static const char *path_of(const char *target)
 
 static void paths(void)
 {
-	CHECK_STR(path_of("/mmpaymkttransfers/sendgroupredpack"), "/mmpaymkttransfers/sendgroupredpack");
+	CHECK_STR(path_of("/mmpaymkttransfers/sendgroupredpack"),
+		  "/mmpaymkttransfers/sendgroupredpack");
 	CHECK_STR(path_of("//mmpaymkttransfers///sendgroupredpack"),
 		  "/mmpaymkttransfers/sendgroupredpack"); /* merge_slashes */
-	CHECK_STR(path_of("/a/./b/../mmpaymkttransfers/gethbinfo"), "/a/mmpaymkttransfers/gethbinfo");
+	CHECK_STR(path_of("/a/./b/../mmpaymkttransfers/gethbinfo"),
+		  "/a/mmpaymkttransfers/gethbinfo");
 	CHECK_STR(path_of("/mmpaymkttransfers/%73endredpack"), "/mmpaymkttransfers/sendredpack");
 	CHECK_STR(path_of("/x/?q=1/../.."), "/x/"); /* the query is dropped */
 	CHECK_STR(path_of("/"), "/");
@@ -46,7 +48,8 @@ static void heads(void)
 {
 	struct head h;
 
-	h = judge(POST "Host: x\r\nContent-Length: 10\r\nConnection: keep-alive\r\n\r\n", 4096, 100, 1);
+	h = judge(POST "Host: x\r\nContent-Length: 10\r\nConnection: keep-alive\r\n\r\n", 4096, 100,
+		  1);
 	CHECK(h.complete && h.refusal == PAGE_NONE);
 	CHECK(h.body && h.body_method && h.keep_alive && !h.close && !h.http10);
 	CHECK(h.target_at == 5 && h.version_at == strlen(POST) - 10);
@@ -62,8 +65,8 @@ static void heads(void)
 		CHECK(h.complete && h.refusal == PAGE_BAD_REQUEST);
 	}
 	/* Over --max-headers: nginx's "Request Header Or Cookie Too Large". */
-	h = judge(POST "X-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", 64,
-		  100, 1);
+	h = judge(POST "X-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
+		  64, 100, 1);
 	CHECK(h.complete && h.refusal == PAGE_HEADER_TOO_LARGE);
 	{
 		/* No end within the limit and more bytes to come: refused too. */
