@@ -58,7 +58,9 @@ static const struct command commands[] = {
 	 "merchant MCH_ID [--balance FEN | --topup FEN] [--limit NAME=N]... [--api on|off] "
 	 "[--ip-allowlist IP,IP|none]",
 	 "show or change a merchant", cmd_merchant},
-	{"reset", "reset [--mch-id ID]", "back to the fixtures: everything, or one merchant",
+	{"reset", "reset [--mch-id ID] [--journal] [--clock]",
+	 "back to the fixtures: everything, or one merchant; --journal also empties the request "
+	 "journal, --clock sets the business clock back to real time (everything only)",
 	 cmd_reset},
 	{"journal", "journal [--mch-billno B] [--err-code CODE] [--limit N] [--cursor C | --all]",
 	 "the last requests and answers, newest first, a page at a time (--all: every page); "
@@ -632,6 +634,10 @@ static void print_reset(json_t *j)
 	printf("reset %s to the fixtures in %.1f ms\n",
 	       json_is_string(json_object_get(j, "mch_id")) ? str(j, "mch_id") : "everything",
 	       json_real_value(json_object_get(j, "milliseconds")));
+	if (json_object_get(j, "journal_cleared"))
+		printf("journal emptied (%lld requests)\n", num(j, "journal_cleared"));
+	if (json_object_get(j, "clock_offset_seconds"))
+		printf("business clock back to real time\n");
 }
 
 static void print_journal(json_t *j)
@@ -846,15 +852,20 @@ bad:
 
 static int cmd_reset(const struct options *o, int argc, char **argv)
 {
-	static const char *const allowed[] = {"mch-id", NULL};
+	static const char *const allowed[] = {"mch-id", "journal!", "clock!", NULL};
 	struct flags f;
-	char path[128];
+	char path[160];
 	const char *mch;
+	int journal, clock;
 
 	if (parse_flags("reset", argc, argv, allowed, &f) != 0 || f.npos ||
 	    ((mch = flag(&f, "mch-id")) && !safe(mch)))
 		return usage_of("reset");
-	snprintf(path, sizeof(path), "/admin/v1/reset%s%s", mch ? "?mch_id=" : "", mch ? mch : "");
+	journal = flag(&f, "journal!") != NULL;
+	clock = flag(&f, "clock!") != NULL;
+	snprintf(path, sizeof(path), "/admin/v1/reset%s%s%s%s", mch ? "?mch_id=" : "",
+		 mch ? mch : "", journal ? (mch ? "&journal=true" : "?journal=true") : "",
+		 clock ? (mch || journal ? "&clock=true" : "?clock=true") : "");
 	return run_admin(o, "POST", path, NULL, print_reset);
 }
 

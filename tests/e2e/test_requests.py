@@ -166,6 +166,16 @@ class ResetOptions(E2ETestCase):
         self.assertEqual((doc["mch_id"], doc["journal_cleared"]), ("10000099", 0))
         st, doc, _ = control.admin(srv, "POST", "/admin/v1/reset?journal=yes")
         self.assertEqual((st, doc["parameter"]), (400, "journal"))
+        # redpack-ctl says the same.
+        control.advance(srv, 60)
+        p = control.ctl(srv, "reset", "--journal", "--clock")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("journal emptied", p.stdout)
+        self.assertIn("business clock back to real time", p.stdout)
+        self.assertEqual(control.clock(srv)["offset_seconds"], 0)
+        p = control.ctl(srv, "reset", "--mch-id", "10000099", "--clock")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("only with a reset of everything", p.stderr)
         # Asked again with the clock already real time: still 0.
         self.assertEqual(control.admin_ok(srv, "POST", "/admin/v1/reset?clock=true")
                          ["clock_offset_seconds"], 0)
