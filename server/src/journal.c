@@ -78,36 +78,11 @@ void journal_free(struct journal *j)
 
 /* ---- the text encoding ------------------------------------------------ */
 
-/* The length of the valid UTF-8 character at s (n bytes available), or 0
- * when the byte at s is NUL or starts no valid character (RFC 3629: no
- * overlong form, no surrogate, nothing past U+10FFFF). */
+/* The length of the valid UTF-8 character at s, or 0 (utf8_decode). */
 static size_t utf8_char(const unsigned char *s, size_t n)
 {
-	unsigned c = s[0];
 	uint32_t cp;
-	size_t len;
-
-	if (c < 0x80)
-		return c != 0;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2, cp = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3, cp = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t k = 1; k < len; k++) {
-		if ((s[k] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[k] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
+	return utf8_decode(s, n, &cp);
 }
 
 /* How many bytes from s are whole valid characters, at most room of them

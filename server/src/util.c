@@ -126,6 +126,35 @@ char *buf_detach(struct buf *b)
 	return p;
 }
 
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	unsigned c = s[0];
+	size_t len;
+
+	*cp = c;
+	if (c < 0x80)
+		return c != 0;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2, *cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3, *cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4, *cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((s[k] & 0xC0) != 0x80)
+			return 0;
+		*cp = *cp << 6 | (s[k] & 0x3F);
+	}
+	if ((len == 3 && *cp < 0x800) || (len == 4 && (*cp < 0x10000 || *cp > 0x10FFFF)) ||
+	    (*cp >= 0xD800 && *cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
 size_t utf8_length(const char *s)
 {
 	size_t n = 0;

@@ -33,6 +33,12 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 /* Hands the storage to the caller (free() it); the buf is left empty. */
 char *buf_detach(struct buf *b);
 
+/* The length of the valid UTF-8 character at s (n bytes available), its
+ * code point in *cp, or 0 when the byte at s is NUL or starts no valid
+ * character (RFC 3629: no overlong form, no surrogate, nothing past
+ * U+10FFFF). */
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
 /* Number of Unicode code points in a valid UTF-8 string. */
 size_t utf8_length(const char *s);
 

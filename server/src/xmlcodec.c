@@ -249,31 +249,12 @@ static int name_char(unsigned char c)
  * allows in text, tab and line feed the only controls), or 0. */
 static size_t text_char(const unsigned char *p, size_t n)
 {
-	unsigned c = p[0];
 	uint32_t cp;
-	size_t len;
+	size_t len = utf8_decode(p, n, &cp);
 
-	if (c < 0x80)
-		return c >= 0x20 || c == '\t' || c == '\n' ? 1 : 0;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2, cp = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3, cp = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t k = 1; k < len; k++) {
-		if ((p[k] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[k] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF)
-		return 0;
-	return len;
+	if (len == 1)
+		return cp >= 0x20 || cp == '\t' || cp == '\n' ? 1 : 0;
+	return cp == 0xFFFE || cp == 0xFFFF ? 0 : len;
 }
 
 /* Text up to the next '<': appended to val; PLAIN_UNSURE at a '&', a
