@@ -11,6 +11,7 @@ packages=(
   default-jdk-headless junit5
   clang libclang-rt-14-dev llvm clang-format
   nginx sqlite3
+  postgresql libpq-dev
   chromium fonts-wqy-microhei
 )
 
