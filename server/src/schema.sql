@@ -247,3 +247,42 @@ INSERT INTO sqlite_sequence (name, seq) SELECT 'ledger', seq FROM temp.ledger_se
 DROP TABLE temp.ledger_seq;
 CREATE INDEX ledger_by_merchant ON ledger(mch_id);
 CREATE INDEX ledger_by_packet ON ledger(packet_id);
+
+-- migration 9
+-- The send path's counters move from triggers into the store's insert
+-- functions (store.c: count_packet, count_seed_share). A trigger on an
+-- INSERT makes it a multi-row write: SQLite opens a statement journal for
+-- it and copies every page it touches there, and runs each trigger in a
+-- frame of its own; with four statements per send that was a quarter of
+-- SQLite's instructions. Bulk loaders that write packets or shares with SQL
+-- of their own rebuild the counters after (store_counters_rebuild). The
+-- triggers on UPDATEs (settle, claim, status change) stay: they are off
+-- the send path. shares_by_opener served the receipt sums the counters
+-- replaced (migration 5): nothing reads it, and it was a page to write per
+-- share. shares is rebuilt WITHOUT ROWID: its key (packet_id, seq) was a
+-- second b-tree beside the rowid table. packets_by_billno served only the
+-- control API's lookup of a billno across merchants, which now goes
+-- through the (mch_id, mch_billno) key once per merchant.
+DROP INDEX packets_by_billno;
+DROP TRIGGER count_created;
+DROP TRIGGER count_issued_insert;
+DROP TRIGGER count_status_insert;
+DROP TRIGGER count_seed_share;
+DROP INDEX shares_by_opener;
+DROP TRIGGER count_opened;
+CREATE TABLE shares_new (
+  packet_id INTEGER NOT NULL REFERENCES packets(id),
+  seq INTEGER NOT NULL,
+  amount INTEGER NOT NULL CHECK (amount >= 1),
+  openid TEXT, rcv_time INTEGER,
+  PRIMARY KEY (packet_id, seq)
+) WITHOUT ROWID;
+INSERT INTO shares_new SELECT packet_id, seq, amount, openid, rcv_time FROM shares;
+DROP TABLE shares;
+ALTER TABLE shares_new RENAME TO shares;
+CREATE TRIGGER count_opened AFTER UPDATE OF openid ON shares
+  WHEN OLD.openid IS NULL AND NEW.openid IS NOT NULL BEGIN
+  INSERT INTO day_user SELECT p.mch_id, NEW.openid, (NEW.rcv_time + 28800) / 86400, 1,
+    NEW.amount FROM packets p WHERE p.id = NEW.packet_id AND p.re_openid != NEW.openid
+    ON CONFLICT DO UPDATE SET count = count + 1, amount = amount + excluded.amount;
+END;

@@ -124,6 +124,12 @@ enum st {
 	ST_PACKET_NEXT_ID,
 	ST_PACKET_SET_LISTID,
 	ST_SHARE_INSERT,
+	ST_COUNT_RATE,
+	ST_RATE_PRUNE,
+	ST_COUNT_STATUS,
+	ST_COUNT_MERCHANT_DAY,
+	ST_COUNT_USER_DAY,
+	ST_SEED_OF,
 	ST_LEDGER_INSERT,
 	ST_BALANCE_ADD,
 	ST_SAVEPOINT,
@@ -161,7 +167,10 @@ static const char *const statements[ST__COUNT] = {
 	[ST_PACKET_FIND] = PACKET_COLUMNS "WHERE mch_id = ? AND mch_billno = ?",
 	[ST_PACKET_SETTLE_TO] = "SELECT IFNULL(settle_to, 'SENT') FROM packets WHERE id = ?",
 	[ST_PACKET_BY_ID] = PACKET_COLUMNS "WHERE id = ?",
-	[ST_PACKETS_BY_BILLNO] = PACKET_COLUMNS "WHERE mch_billno = ? ORDER BY id",
+	/* By the (mch_id, mch_billno) key, once per merchant: no index of
+	 * its own to write on every send (schema.sql, migration 9). */
+	[ST_PACKETS_BY_BILLNO] = PACKET_COLUMNS "WHERE mch_id IN (SELECT mch_id FROM merchants)"
+						" AND mch_billno = ? ORDER BY id",
 	[ST_PACKETS_LIST] = PACKET_COLUMNS
 	"WHERE id < ?4 AND (?1 IS NULL OR mch_id = ?1)"
 	" AND (?2 IS NULL OR status = ?2) ORDER BY id DESC LIMIT ?3",
@@ -204,6 +213,20 @@ static const char *const statements[ST__COUNT] = {
 			      " WHERE name = 'packets'), 0) + 1",
 	[ST_PACKET_SET_LISTID] = "UPDATE packets SET send_listid = ? WHERE id = ?",
 	[ST_SHARE_INSERT] = "INSERT INTO shares (packet_id, seq, amount) VALUES (?, ?, ?)",
+	/* The running counters (schema.sql, migrations 5, 7 and 9). A day is
+	 * a Beijing calendar day: (t + 8 h) / 24 h. */
+	[ST_COUNT_RATE] = "INSERT INTO rate_second VALUES (?1, ?2, 1)"
+			  " ON CONFLICT DO UPDATE SET count = count + 1",
+	[ST_RATE_PRUNE] = "DELETE FROM rate_second WHERE mch_id = ?1 AND second < ?2 - 120",
+	[ST_COUNT_STATUS] = "INSERT INTO status_count VALUES (?1, ?2, 1)"
+			    " ON CONFLICT DO UPDATE SET n = n + 1",
+	[ST_COUNT_MERCHANT_DAY] = "INSERT INTO day_merchant VALUES (?1, (?2 + 28800) / 86400, ?3)"
+				  " ON CONFLICT DO UPDATE SET amount = amount + excluded.amount",
+	[ST_COUNT_USER_DAY] = "INSERT INTO day_user VALUES (?1, ?2, (?3 + 28800) / 86400, ?4, ?5)"
+			      " ON CONFLICT DO UPDATE SET count = count + excluded.count,"
+			      " amount = amount + excluded.amount",
+	[ST_SEED_OF] = "SELECT mch_id, re_openid, IFNULL(send_time, 0), status FROM packets"
+		       " WHERE id = ? AND hb_type = 'GROUP'",
 	[ST_LEDGER_INSERT] = "INSERT INTO ledger (mch_id, amount, kind, packet_id, at)"
 			     " VALUES (?, ?, ?, ?, ?)",
 	[ST_BALANCE_ADD] = "UPDATE merchants SET balance = balance + ? WHERE mch_id = ?",
@@ -780,7 +803,7 @@ static int ledger_rows(struct store *s, const char *mch_id, int64_t amount, cons
 
 /* ---- writes ------------------------------------------------------------ */
 
-int store_packet_insert(struct store *s, const struct packet_new *p, int64_t *id)
+static int packet_row_insert(struct store *s, const struct packet_new *p, int64_t *id)
 {
 	sqlite3_stmt *q = stmt(s, ST_PACKET_INSERT);
 	bind_text(q, 1, p->mch_id);
@@ -821,6 +844,108 @@ int store_packet_insert(struct store *s, const struct packet_new *p, int64_t *id
 	return 0;
 }
 
+/* Runs a counter statement whose parameters are (key, t) or (key, text). */
+static int count_by(struct store *s, enum st which, const char *key, const char *text, int64_t t,
+		    const char *what)
+{
+	sqlite3_stmt *q = stmt(s, which);
+	bind_text(q, 1, key);
+	if (text)
+		bind_text(q, 2, text);
+	else
+		sqlite3_bind_int64(q, 2, t);
+	return exec_done(s, q, what);
+}
+
+static int count_user_day(struct store *s, const char *mch_id, const char *openid, int64_t t,
+			  int64_t count, int64_t amount)
+{
+	sqlite3_stmt *q = stmt(s, ST_COUNT_USER_DAY);
+	bind_text(q, 1, mch_id);
+	bind_text(q, 2, openid);
+	sqlite3_bind_int64(q, 3, t);
+	sqlite3_bind_int64(q, 4, count);
+	sqlite3_bind_int64(q, 5, amount);
+	return exec_done(s, q, "count user's day");
+}
+
+/* What a new packet adds to the counters: its second for the rate (the
+ * seconds over two minutes old pruned, by key), its status, and when it
+ * is issued its merchant's day and its receiver's day (a normal packet's
+ * amount too; a group's seed share comes with its share row). */
+static int count_packet(struct store *s, const struct packet_new *p)
+{
+	if (count_by(s, ST_COUNT_RATE, p->mch_id, NULL, p->created_at, "count rate") != 0 ||
+	    count_by(s, ST_RATE_PRUNE, p->mch_id, NULL, p->created_at, "prune rate") != 0 ||
+	    count_by(s, ST_COUNT_STATUS, p->mch_id, p->status, 0, "count status") != 0)
+		return -1;
+	if (p->send_time <= 0 || !status_issued(status_parse(p->status)))
+		return 0;
+	sqlite3_stmt *q = stmt(s, ST_COUNT_MERCHANT_DAY);
+	bind_text(q, 1, p->mch_id);
+	sqlite3_bind_int64(q, 2, p->send_time);
+	sqlite3_bind_int64(q, 3, p->total_amount);
+	if (exec_done(s, q, "count merchant's day") != 0)
+		return -1;
+	return count_user_day(s, p->mch_id, p->re_openid, p->send_time, 1,
+			      strcmp(p->hb_type, "NORMAL") == 0 ? p->total_amount : 0);
+}
+
+/* A group's first share is its seed user's, counted on the day the
+ * packet was issued. */
+static int count_seed_share(struct store *s, int64_t packet_id, int64_t amount)
+{
+	sqlite3_stmt *q = stmt(s, ST_SEED_OF);
+	char mch_id[STORE_ID_MAX], openid[STORE_ID_MAX];
+	int64_t send_time;
+	int issued;
+
+	sqlite3_bind_int64(q, 1, packet_id);
+	int rc = step_row(s, q, "seed share's packet");
+	if (rc != 1) {
+		sqlite3_reset(q);
+		return rc;
+	}
+	copy_col(q, 0, mch_id, sizeof(mch_id));
+	copy_col(q, 1, openid, sizeof(openid));
+	send_time = sqlite3_column_int64(q, 2);
+	issued = status_issued(status_parse((const char *)sqlite3_column_text(q, 3)));
+	sqlite3_reset(q);
+	return send_time > 0 && issued ? count_user_day(s, mch_id, openid, send_time, 0, amount)
+				       : 0;
+}
+
+/* Several statements as one: outside a transaction, under a savepoint of
+ * their own; inside one, the caller rolls back on failure (every caller
+ * does), so none: a savepoint copies every page its statements touch into
+ * its journal, on each send. */
+static int unit_open(struct store *s, int *own)
+{
+	*own = sqlite3_get_autocommit(s->db);
+	return *own ? exec_done(s, stmt(s, ST_SAVEPOINT), "savepoint") : 0;
+}
+
+static int unit_close(struct store *s, int own, int rc)
+{
+	if (!own)
+		return rc;
+	if (rc != 0) {
+		exec_done(s, stmt(s, ST_ROLLBACK_TO), "rollback to savepoint");
+		exec_done(s, stmt(s, ST_RELEASE), "release savepoint");
+		return -1;
+	}
+	return exec_done(s, stmt(s, ST_RELEASE), "release savepoint");
+}
+
+int store_packet_insert(struct store *s, const struct packet_new *p, int64_t *id)
+{
+	int own;
+	if (unit_open(s, &own) != 0)
+		return -1;
+	int rc = packet_row_insert(s, p, id) != 0 || count_packet(s, p) != 0 ? -1 : 0;
+	return unit_close(s, own, rc);
+}
+
 int store_packet_next_id(struct store *s, int64_t *id)
 {
 	sqlite3_stmt *q = stmt(s, ST_PACKET_NEXT_ID);
@@ -844,26 +969,23 @@ int store_share_insert(struct store *s, int64_t packet_id, int seq, int64_t amou
 	sqlite3_bind_int64(q, 1, packet_id);
 	sqlite3_bind_int(q, 2, seq);
 	sqlite3_bind_int64(q, 3, amount);
-	return exec_done(s, q, "insert share");
+	int own;
+	if (unit_open(s, &own) != 0)
+		return -1;
+	int rc = exec_done(s, q, "insert share");
+	if (rc == 0 && seq == 0)
+		rc = count_seed_share(s, packet_id, amount);
+	return unit_close(s, own, rc);
 }
 
-/* The ledger row and the balance change, all or nothing. Inside a
- * transaction the caller rolls back on failure (every caller does), so
- * no savepoint of its own: one would copy every page the two statements
- * touch into its journal, on each send. */
+/* The ledger row and the balance change, all or nothing (unit_open). */
 int store_ledger_add(struct store *s, const char *mch_id, int64_t amount, const char *kind,
 		     int64_t packet_id, int64_t at)
 {
-	if (!sqlite3_get_autocommit(s->db))
-		return ledger_rows(s, mch_id, amount, kind, packet_id, at);
-	if (exec_done(s, stmt(s, ST_SAVEPOINT), "savepoint") != 0)
+	int own;
+	if (unit_open(s, &own) != 0)
 		return -1;
-	if (ledger_rows(s, mch_id, amount, kind, packet_id, at) != 0) {
-		exec_done(s, stmt(s, ST_ROLLBACK_TO), "rollback to savepoint");
-		exec_done(s, stmt(s, ST_RELEASE), "release savepoint");
-		return -1;
-	}
-	return exec_done(s, stmt(s, ST_RELEASE), "release savepoint");
+	return unit_close(s, own, ledger_rows(s, mch_id, amount, kind, packet_id, at));
 }
 
 static int ledger_rows(struct store *s, const char *mch_id, int64_t amount, const char *kind,
@@ -1522,6 +1644,30 @@ int store_reset_slice(struct store *s, const char *mch_id, int limit, int64_t *r
 	" FROM shares s JOIN packets p ON p.id = s.packet_id"                                      \
 	" WHERE s.openid IS NOT NULL AND s.openid != p.re_openid) GROUP BY 1, 2, 3"
 #define STATUS_COUNT_SQL "SELECT mch_id, status, COUNT(*) FROM packets GROUP BY 1, 2"
+
+/* The counters recomputed from the rows they summarise, for what wrote
+ * packets or shares with SQL of its own (a bulk load): the sums the
+ * invariant checks hold them to. The rate keeps, as the sends' pruning
+ * does, the two minutes up to each merchant's newest order. */
+int store_counters_rebuild(struct store *s)
+{
+	static const char sql[] =
+		"DELETE FROM rate_second; DELETE FROM day_merchant; DELETE FROM day_user;"
+		" DELETE FROM status_count;"
+		"WITH last(mch_id, t) AS (SELECT mch_id, MAX(created_at) FROM packets GROUP BY 1)"
+		" INSERT INTO rate_second SELECT p.mch_id, p.created_at, COUNT(*) FROM packets p"
+		" JOIN last l ON l.mch_id = p.mch_id WHERE p.created_at >= l.t - 120 GROUP BY 1, 2;"
+		"INSERT INTO day_merchant " DAY_MERCHANT_SQL ";"
+		"INSERT INTO day_user " DAY_USER_SQL ";"
+		"INSERT INTO status_count " STATUS_COUNT_SQL ";";
+	int own;
+	if (unit_open(s, &own) != 0)
+		return -1;
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		rc = fail(s, "rebuild counters");
+	return unit_close(s, own, rc);
+}
 
 /* Each returns one text row per violation, naming what is wrong. */
 /* clang-format off */

@@ -135,6 +135,10 @@ int store_is_empty(struct store *s);
  * the caller's transaction, before the fixtures are written again. The
  * business clock and the id sequences are kept. */
 int store_wipe(struct store *s, const char *mch_id);
+/* Recomputes the running counters (rate, days, statuses) from the
+ * packets and shares, for a bulk load that wrote those rows with SQL of
+ * its own: the store's insert functions keep them otherwise. 0 or -1. */
+int store_counters_rebuild(struct store *s);
 
 /* Replaces the whole database, at once, with a fresh one that fill(arg,
  * fresh) writes (an empty, migrated store beside the old file): the old

@@ -10,7 +10,8 @@ N = 3000  # packets: more than ten slices of 256
 
 
 def preload(path, n):
-    """N issued group packets of 300 fen in 3 shares for MCH (as scripts/preload-db.sh)."""
+    """N issued group packets of 300 fen in 3 shares for MCH, and the running
+    counters the server's inserts keep (as scripts/preload-db.sh)."""
     c = sqlite3.connect(path, isolation_level=None)
     try:
         c.executescript("""
@@ -28,6 +29,17 @@ INSERT INTO shares (packet_id, seq, amount) SELECT p.id, s.seq, 100 FROM packets
 INSERT INTO ledger (mch_id, amount, kind, packet_id, at) SELECT mch_id, -total_amount, 'send', id,
   send_time FROM packets, b WHERE id > base;
 UPDATE merchants SET balance = balance - 300 * %d WHERE mch_id = '%s';
+INSERT INTO rate_second SELECT mch_id, created_at, COUNT(*) FROM packets, b
+  WHERE id > base AND created_at >= (SELECT MAX(created_at) FROM packets) - 120 GROUP BY 1, 2
+  ON CONFLICT DO UPDATE SET count = count + excluded.count;
+INSERT INTO status_count SELECT mch_id, status, COUNT(*) FROM packets, b
+  WHERE id > base GROUP BY 1, 2 ON CONFLICT DO UPDATE SET n = n + excluded.n;
+INSERT INTO day_merchant SELECT mch_id, (send_time + 28800) / 86400, SUM(total_amount)
+  FROM packets, b WHERE id > base GROUP BY 1, 2
+  ON CONFLICT DO UPDATE SET amount = amount + excluded.amount;
+INSERT INTO day_user SELECT mch_id, re_openid, (send_time + 28800) / 86400, COUNT(*), SUM(100)
+  FROM packets, b WHERE id > base GROUP BY 1, 2, 3
+  ON CONFLICT DO UPDATE SET count = count + excluded.count, amount = amount + excluded.amount;
 COMMIT;""" % (n, MCH, n, MCH))
     finally:
         c.close()
