@@ -108,7 +108,8 @@ if [ "$engine" = podman ] && ! podman image exists "$base" 2>/dev/null; then
     say "base: making a local $base with mmdebstrap from this machine's apt sources (about 1-3 min; cached in $cache)"
     mkdir -p "$cache"
     # Like the official slim image: merged /usr, no manuals, docs or translations.
-    mmdebstrap --variant=minbase --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+    # --format=tar: the .part name alone would make mmdebstrap write a directory.
+    mmdebstrap --variant=minbase --format=tar --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
       --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
       --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
       --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
