@@ -4,13 +4,15 @@
 # certificate per fixture merchant, plus an untrusted and an expired client
 # certificate for the first merchant (negative tests).
 #
-# Only the openssl CLI and python3 (stdlib, for the JSON) are used. Everything is
-# built in a temp dir under DIR and moved into place at the end, so a failed run
-# leaves the previous certificates untouched.
+# Only the openssl CLI is used, and for the fixtures' JSON python3 (stdlib) or,
+# with --ctl or where python3 is missing, `redpack-ctl fixtures` (the container
+# image has no python3). Everything is built in a temp dir under DIR and moved
+# into place at the end, so a failed run leaves the previous certificates
+# untouched.
 set -euo pipefail
 
 prog=gen-certs
-usage="usage: gen-certs.sh DIR [FIXTURES]"
+usage="usage: gen-certs.sh [--ctl REDPACK_CTL] DIR [FIXTURES]"
 
 # Real merchant certificates carry this O; the Chinese text is the point of
 # several tests, so it must survive as a UTF8String.
@@ -34,7 +36,9 @@ Writes to DIR:
   untrusted/ca.pem apiclient_cert.pem apiclient_key.pem   other CA, first merchant
   expired/apiclient_cert.pem apiclient_key.pem            trusted CA, expired 2021
 
-FIXTURES defaults to fixtures/default.json in the repository.
+FIXTURES defaults to fixtures/default.json in the repository. The
+merchants are read with python3; with --ctl (a path, or a name in PATH),
+or where python3 is missing, with "redpack-ctl fixtures FIXTURES".
 EOF
 }
 
@@ -51,8 +55,12 @@ run() {
 # Prints "mch_id<TAB>OU-for-subj" per merchant, after validating the fixtures.
 # The name is escaped for `openssl -subj` (\ / + are special there). mch_id is
 # required to be digits: it becomes a directory name and the server rejects
-# anything else anyway.
+# anything else anyway. `redpack-ctl fixtures` makes the same checks.
 read_merchants() {
+  if [ -n "$ctl" ]; then
+    "$ctl" fixtures "$1" | sed 's|[\\/+]|\\&|g'
+    return
+  fi
   PYTHONIOENCODING=utf-8 python3 - "$1" <<'PY'
 import json, re, sys
 path = sys.argv[1]
@@ -220,18 +228,28 @@ install_outputs() {
 }
 
 main() {
-  case "${1:-}" in
-    -h|--help) print_help; exit 0 ;;
-    "") echo "$usage" >&2; exit 2 ;;
-    -*) echo "$prog: unknown option $1" >&2; echo "$usage" >&2; exit 2 ;;
-  esac
-  [ $# -le 2 ] || { echo "$usage" >&2; exit 2; }
+  ctl=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -h|--help) print_help; exit 0 ;;
+      --ctl) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; ctl=$2; shift 2 ;;
+      --ctl=*) ctl=${1#--ctl=}; shift ;;
+      --) shift; break ;;
+      -*) echo "$prog: unknown option $1" >&2; echo "$usage" >&2; exit 2 ;;
+      *) break ;;
+    esac
+  done
+  [ $# -ge 1 ] && [ $# -le 2 ] && [ -n "$1" ] || { echo "$usage" >&2; exit 2; }
 
   local repo fixtures merchants
   repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   fixtures=${2:-$repo/fixtures/default.json}
   command -v openssl >/dev/null || die "openssl not found in PATH"
-  command -v python3 >/dev/null || die "python3 not found in PATH"
+  if [ -z "$ctl" ] && ! command -v python3 >/dev/null; then
+    ctl=$(command -v redpack-ctl) ||
+      die "python3 not found in PATH, nor redpack-ctl (give --ctl REDPACK_CTL): one reads the fixtures"
+  fi
+  [ -z "$ctl" ] || command -v "$ctl" >/dev/null || die "--ctl $ctl: no such program"
   [ -f "$fixtures" ] || die "fixtures file not found: $fixtures"
   merchants=$(read_merchants "$fixtures") || exit 1
 

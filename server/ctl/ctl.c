@@ -5,6 +5,7 @@
  * connection errors.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ static int cmd_journal(const struct options *o, int argc, char **argv);
 static int cmd_faults(const struct options *o, int argc, char **argv);
 static int cmd_requests(const struct options *o, int argc, char **argv);
 static int cmd_verify(const struct options *o, int argc, char **argv);
+static int cmd_fixtures(const struct options *o, int argc, char **argv);
 
 static const struct command commands[] = {
 	{"check", "check",
@@ -45,6 +47,12 @@ static const struct command commands[] = {
 	 "build, sign and send sendgroupredpack, sendredpack or gethbinfo over mutual TLS; print "
 	 "the XML answer (exit 0 only for result_code SUCCESS)",
 	 ctl_send},
+	{"fixtures", "fixtures [FILE]",
+	 "check a fixtures file (no server needed) and print its merchants, a line "
+	 "\"MCH_ID<TAB>NAME\" "
+	 "each, as scripts/gen-certs.sh reads them (FILE: $REDPACK_FIXTURES, else "
+	 "fixtures/default.json); exit 1 saying what is wrong",
+	 cmd_fixtures},
 	{"packets", "packets [--mch-id ID] [--status S] [--limit N] [--cursor C | --all]",
 	 "red packets, newest first, a page at a time (--all: every page)", cmd_packets},
 	{"packet", "packet BILLNO [--mch-id ID]", "one packet with its shares and ledger rows",
@@ -1108,6 +1116,132 @@ static int cmd_faults(const struct options *o, int argc, char **argv)
 	rc = run_admin(o, "POST", "/admin/v1/faults", text, print_rule);
 	free(text);
 	json_decref(body);
+	return rc;
+}
+
+/* Whether the UTF-8 text s (valid: jansson checks it) has a character
+ * that is not white space in Python's sense (str.isspace), as the
+ * fixtures check of scripts/gen-certs.sh asks of a merchant's name. */
+static int has_non_space(const char *s)
+{
+	static const unsigned spaces[] = {0x85,	  0xa0,	  0x1680, 0x2028,
+					  0x2029, 0x202f, 0x205f, 0x3000};
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned c = *p, len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		int space = 0;
+		if (len > 1) {
+			c &= 0x3f >> (len - 1);
+			for (unsigned k = 1; k < len; k++)
+				c = c << 6 | (p[k] & 0x3f);
+		}
+		space = (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) ||
+			(c >= 0x2000 && c <= 0x200a);
+		for (size_t k = 0; k < sizeof(spaces) / sizeof(spaces[0]); k++)
+			space |= c == spaces[k];
+		if (!space)
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
+/* redpack-ctl fixtures [FILE]: the file's merchants after the checks
+ * scripts/gen-certs.sh makes (mch_id 1 to 32 digits and unique, name
+ * not blank, no control characters), "MCH_ID<TAB>NAME" a line; no
+ * server. 2 when the file cannot be read, 1 when it is not right. */
+static int cmd_fixtures(const struct options *o, int argc, char **argv)
+{
+	static const char *const allowed[] = {NULL};
+	const char *path;
+	struct flags f;
+	json_error_t e;
+	json_t *root, *list, *m;
+	size_t i;
+	FILE *in;
+	int rc = 0;
+
+	(void)o;
+	if (parse_flags("fixtures", argc, argv, allowed, &f) != 0)
+		return usage_of("fixtures");
+	if (f.npos > 1) {
+		refuse("fixtures", "unexpected argument '%s'", f.pos[1]);
+		return EXIT_USAGE;
+	}
+	path = f.npos ? f.pos[0] : getenv("REDPACK_FIXTURES");
+	if (!path || !*path)
+		path = "fixtures/default.json";
+	if (!(in = fopen(path, "rb"))) {
+		fprintf(stderr, "redpack-ctl: cannot open %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	root = json_loadf(in, 0, &e);
+	fclose(in);
+	if (!root) {
+		fprintf(stderr, "redpack-ctl: %s:%d:%d: invalid JSON: %s\n", path, e.line, e.column,
+			e.text);
+		return EXIT_NO;
+	}
+	list = json_object_get(root, "merchants");
+	if (!json_is_array(list) || json_array_size(list) == 0) {
+		fprintf(stderr,
+			"redpack-ctl: %s: expected {\"merchants\": [ ... ]} with at least one "
+			"merchant\n",
+			path);
+		json_decref(root);
+		return EXIT_NO;
+	}
+	json_array_foreach(list, i, m)
+	{
+		const char *id = json_string_value(json_object_get(m, "mch_id"));
+		const char *name = json_string_value(json_object_get(m, "name"));
+		size_t len = id ? strlen(id) : 0, k;
+		json_t *before;
+
+		if (!json_is_object(m)) {
+			fprintf(stderr, "redpack-ctl: %s: merchants[%zu] is not an object\n", path,
+				i);
+			rc = EXIT_NO;
+			break;
+		}
+		if (len == 0 || len > 32 || strspn(id, "0123456789") != len) {
+			fprintf(stderr,
+				"redpack-ctl: %s: merchants[%zu].mch_id must be a string of "
+				"digits%s%s%s\n",
+				path, i, id ? ", got '" : "", id ? id : "", id ? "'" : "");
+			rc = EXIT_NO;
+			break;
+		}
+		json_array_foreach(list, k, before)
+		{
+			if (k == i)
+				break;
+			if (strcmp(json_string_value(json_object_get(before, "mch_id")), id) == 0)
+				break;
+		}
+		if (k < i) {
+			fprintf(stderr, "redpack-ctl: %s: duplicate mch_id %s\n", path, id);
+			rc = EXIT_NO;
+			break;
+		}
+		for (k = 0; name && name[k]; k++)
+			if ((unsigned char)name[k] < 0x20 || name[k] == 0x7f)
+				break;
+		if (!name || name[k] || !has_non_space(name)) {
+			fprintf(stderr,
+				"redpack-ctl: %s: merchants[%zu].name must be a non-empty string "
+				"without control characters\n",
+				path, i);
+			rc = EXIT_NO;
+			break;
+		}
+	}
+	if (rc == 0)
+		json_array_foreach(list, i, m)
+			printf("%s\t%s\n", json_string_value(json_object_get(m, "mch_id")),
+			       json_string_value(json_object_get(m, "name")));
+	json_decref(root);
 	return rc;
 }
 
