@@ -253,9 +253,8 @@ static int issue_shares(struct redpack *rp, int64_t id, const char *mch_id, cons
 	if (total_num < 1 || total_num > REDPACK_MAX_SHARES ||
 	    split_all_rand(rp->seed, mch_id, mch_billno, total_amount, num, shares) != 0)
 		return -1;
-	for (int i = 0; i < num; i++)
-		if (store_share_insert(rp->store, id, i, shares[i]) != 0)
-			return -1;
+	if (store_shares_insert(rp->store, id, shares, num) != 0)
+		return -1;
 	return store_ledger_add(rp->store, mch_id, -total_amount, "send", id, now);
 }
 

@@ -110,8 +110,8 @@ int redpack_resetting(const struct redpack *rp, const char *mch_id);
 
 /* The most shares a packet has: above any total_num the field rules let
  * through (validate.c: a group's is 3-20), the size of every array of a
- * packet's shares. */
-#define REDPACK_MAX_SHARES 64
+ * packet's shares (store.h: what one store_shares_insert writes). */
+#define REDPACK_MAX_SHARES STORE_SHARES_MAX
 
 #define REDPACK_QUERY_WINDOW (30 * 86400)	/* gethbinfo sees 30 days back */
 #define REDPACK_QUERY_SHARES REDPACK_MAX_SHARES /* opened shares a query lists */

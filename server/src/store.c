@@ -238,9 +238,14 @@ static const char *const statements[ST__COUNT] = {
 	[ST_UNIT_ROLLBACK_TO] = "ROLLBACK TO unit",
 };
 
+/* After the table's statements, one per share count for
+ * store_shares_insert, prepared when first needed. */
+#define ST_SHARES(n) (ST__COUNT + (n)-1)
+#define ST_ALL ST_SHARES(STORE_SHARES_MAX + 1)
+
 struct store {
 	sqlite3 *db;
-	sqlite3_stmt *st[ST__COUNT];
+	sqlite3_stmt *st[ST_ALL];
 	int batch;		      /* a group transaction is open (store_batch_begin) */
 	int units;		      /* store_begin units open inside it, as savepoints */
 	uint64_t commits, units_done; /* COMMITs run; units of work kept */
@@ -479,7 +484,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < ST__COUNT; i++)
+	for (int i = 0; i < ST_ALL; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
 	free(s->path);
@@ -978,6 +983,45 @@ int store_share_insert(struct store *s, int64_t packet_id, int seq, int64_t amou
 	return unit_close(s, own, rc);
 }
 
+/* The statement that writes n shares, prepared on first use:
+ * "... VALUES (?1, 0, ?2), (?1, 1, ?3), ...". */
+static sqlite3_stmt *shares_stmt(struct store *s, int n)
+{
+	sqlite3_stmt **q = &s->st[ST_SHARES(n)];
+	if (*q) {
+		sqlite3_reset(*q);
+		sqlite3_clear_bindings(*q);
+		return *q;
+	}
+	char sql[64 + STORE_SHARES_MAX * 24];
+	int len = snprintf(sql, sizeof(sql), "INSERT INTO shares (packet_id, seq, amount) VALUES");
+	for (int i = 0; i < n; i++)
+		len += snprintf(sql + len, sizeof(sql) - (size_t)len, "%s(?1, %d, ?%d)",
+				i ? ", " : " ", i, i + 2);
+	if (sqlite3_prepare_v3(s->db, sql, len, SQLITE_PREPARE_PERSISTENT, q, NULL) != SQLITE_OK) {
+		fail(s, "prepare shares");
+		sqlite3_finalize(*q);
+		*q = NULL;
+	}
+	return *q;
+}
+
+int store_shares_insert(struct store *s, int64_t packet_id, const int64_t *amounts, int n)
+{
+	sqlite3_stmt *q = n >= 1 && n <= STORE_SHARES_MAX ? shares_stmt(s, n) : NULL;
+	int own;
+
+	if (!q || unit_open(s, &own) != 0)
+		return -1;
+	sqlite3_bind_int64(q, 1, packet_id);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(q, i + 2, amounts[i]);
+	int rc = exec_done(s, q, "insert shares");
+	if (rc == 0)
+		rc = count_seed_share(s, packet_id, amounts[0]);
+	return unit_close(s, own, rc);
+}
+
 /* The ledger row and the balance change, all or nothing (unit_open). */
 int store_ledger_add(struct store *s, const char *mch_id, int64_t amount, const char *kind,
 		     int64_t packet_id, int64_t at)
@@ -1120,8 +1164,9 @@ int store_user_receipts_since(struct store *s, const char *mch_id, const char *o
 int64_t store_vm_steps(struct store *s)
 {
 	int64_t steps = 0;
-	for (int i = 0; i < ST__COUNT; i++)
-		steps += sqlite3_stmt_status(s->st[i], SQLITE_STMTSTATUS_VM_STEP, 0);
+	for (int i = 0; i < ST_ALL; i++)
+		if (s->st[i])
+			steps += sqlite3_stmt_status(s->st[i], SQLITE_STMTSTATUS_VM_STEP, 0);
 	return steps;
 }
 
@@ -1325,7 +1370,7 @@ out:
  * counters) and frees the rest of fresh. */
 static void adopt(struct store *s, struct store *fresh)
 {
-	for (int i = 0; i < ST__COUNT; i++)
+	for (int i = 0; i < ST_ALL; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
 	s->db = fresh->db;
@@ -1399,7 +1444,7 @@ int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), 
 	 * removed); the rename then swaps them at once: a crash leaves one
 	 * database or the other, never a mix. */
 	store_close(fresh);
-	for (int i = 0; i < ST__COUNT; i++) {
+	for (int i = 0; i < ST_ALL; i++) {
 		sqlite3_finalize(s->st[i]);
 		s->st[i] = NULL;
 	}

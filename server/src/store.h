@@ -194,6 +194,11 @@ int store_packet_next_id(struct store *s, int64_t *id);
 int store_packet_insert(struct store *s, const struct packet_new *p, int64_t *id);
 int store_packet_set_listid(struct store *s, int64_t id, const char *send_listid);
 int store_share_insert(struct store *s, int64_t packet_id, int seq, int64_t amount);
+/* A packet's shares 0..n-1 (amounts[seq]), in one statement: each
+ * statement that writes costs SQLite thousands of instructions however
+ * small its row. 1 <= n <= STORE_SHARES_MAX. */
+#define STORE_SHARES_MAX 64
+int store_shares_insert(struct store *s, int64_t packet_id, const int64_t *amounts, int n);
 /* A ledger row and the matching change of merchants.balance (amount is
  * signed: negative for a debit). packet_id 0 means none. Both or neither
  * outside a transaction; inside one, a failure (-1) may leave the row

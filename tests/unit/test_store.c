@@ -489,6 +489,48 @@ static void file_store(void)
 	store_close(s);
 }
 
+static void collect_share(void *arg, const struct share_row *r)
+{
+	int64_t *got = arg;
+	got[r->seq] = r->amount;
+}
+
+/* A packet's shares in one statement: every row, in seq order, the seed
+ * share counted for the receiver once; counts out of range refused. */
+static void shares_at_once(struct store *s)
+{
+	const int64_t day0 = INT64_C(1709222400);
+	struct merchant m = merchant("20000003", 10);
+	int64_t amounts[STORE_SHARES_MAX], got[STORE_SHARES_MAX] = {0}, id, count, amount;
+
+	CHECK(store_merchant_insert(s, &m) == 0);
+	struct packet_new p = packet("20000003", "S1", "oS", "SENT", 0, day0, day0);
+	p.total_num = 20;
+	for (int i = 0; i < 20; i++)
+		p.total_amount += amounts[i] = 10 + i;
+	CHECK(store_packet_insert(s, &p, &id) == 0);
+	CHECK(store_shares_insert(s, id, amounts, 0) == -1);
+	CHECK(store_shares_insert(s, id, amounts, STORE_SHARES_MAX + 1) == -1);
+	CHECK(store_shares_insert(s, id, amounts, 20) == 0);
+	CHECK(store_shares_each(s, id, collect_share, got) == 0);
+	for (int i = 0; i < 20; i++)
+		CHECK(got[i] == 10 + i);
+	CHECK(store_user_receipts_since(s, "20000003", "oS", day0, &count, &amount) == 0);
+	CHECK(count == 1 && amount == 10);
+	/* All or nothing: a second write of the same shares fails whole. */
+	CHECK(store_shares_insert(s, id, amounts, 21) == -1);
+	CHECK(store_user_receipts_since(s, "20000003", "oS", day0, &count, &amount) == 0);
+	CHECK(count == 1 && amount == 10);
+	/* The largest packet, on another order. */
+	for (int i = 0; i < STORE_SHARES_MAX; i++)
+		amounts[i] = 1;
+	struct packet_new big = packet("20000003", "S2", "oT", "SENT", STORE_SHARES_MAX, day0,
+				       day0);
+	big.total_num = STORE_SHARES_MAX;
+	CHECK(store_packet_insert(s, &big, &id) == 0);
+	CHECK(store_shares_insert(s, id, amounts, STORE_SHARES_MAX) == 0);
+}
+
 static void memory_store(void)
 {
 	char err[256];
@@ -500,6 +542,7 @@ static void memory_store(void)
 	packets(s);
 	ledger(s, NULL);
 	counters(s);
+	shares_at_once(s);
 	transactions(s);
 	batches(s);
 	store_close(s);
