@@ -50,7 +50,7 @@ ensure_certs() {
   mkdir -p "$cert_dir" 2>/dev/null && [ -w "$cert_dir" ] ||
     die "cannot write $cert_dir as uid $(id -u): give the volume to uid $(id -u) (chown) or mount your own certificates"
   echo "$prog: no certificates yet: making a test CA, the server's and every merchant's in $cert_dir" >&2
-  bash /opt/redpack-sim/scripts/gen-certs.sh "$cert_dir" "$fixtures"
+  bash /opt/redpack-sim/scripts/gen-certs.sh --ctl redpack-ctl "$cert_dir" "$fixtures"
   [ -e "$cert" ] && [ -e "$key" ] && [ -e "$ca" ] ||
     die "made certificates in $cert_dir, but REDPACK_TLS_CERT/REDPACK_TLS_KEY/REDPACK_CLIENT_CA point elsewhere"
 }
