@@ -245,6 +245,231 @@ static void migrations_racing(void)
 	race_one("t_race_slow", slow);
 }
 
+/* ---- the shape ---------------------------------------------------------- */
+
+/* A new SQLite store file in a directory of its own (dir: a
+ * "/tmp/test_pg.XXXXXX" to fill), migrated by store.c; closed again. 0
+ * or -1. */
+static int sqlite_fresh(char *dir, char *path, size_t pathlen)
+{
+	char err[256] = "";
+	struct store *s;
+
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, pathlen, "%s/sqlite.db", dir);
+	s = store_open(path, err, sizeof(err));
+	if (!s)
+		fprintf(stderr, "store_open: %s\n", err);
+	store_close(s);
+	return s ? 0 : -1;
+}
+
+static void sqlite_remove(const char *dir, const char *path)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char file[80];
+		snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
+		unlink(file);
+	}
+	rmdir(dir);
+}
+
+/* The rows of sql (first column) on either database, one line each. */
+static void lines_pg(struct pg *pg, const char *sql, struct buf *out)
+{
+	PGresult *res = PQexec(pg_conn(pg), sql);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		buf_printf(out, "(failed: %s)\n", PQresultErrorMessage(res));
+	for (int r = 0; PQresultStatus(res) == PGRES_TUPLES_OK && r < PQntuples(res); r++)
+		buf_printf(out, "%s\n", PQgetvalue(res, r, 0));
+	PQclear(res);
+}
+
+static void lines_sqlite(sqlite3 *db, const char *sql, struct buf *out)
+{
+	sqlite3_stmt *q = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+		buf_printf(out, "(failed: %s)\n", sqlite3_errmsg(db));
+	while (q && sqlite3_step(q) == SQLITE_ROW)
+		buf_printf(out, "%s\n", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+}
+
+/* What the schema is made of, the same text from either database (the
+ * version table of pg.c aside): each table's columns in order, "!" after
+ * a NOT NULL one outside the primary key (SQLite lets a text key be NULL,
+ * PostgreSQL does not); primary and unique keys; foreign keys; the named
+ * indexes. Types differ on purpose (schema_pg.sql). */
+/* clang-format off */
+static const struct {
+	const char *what, *sqlite, *pg;
+} shape_queries[] = {
+	{"columns",
+	 "SELECT m.name || ': ' || (SELECT group_concat(name, ',') FROM (SELECT name ||"
+	 " CASE WHEN \"notnull\" AND pk = 0 THEN '!' ELSE '' END AS name"
+	 " FROM pragma_table_info(m.name) ORDER BY cid))"
+	 " FROM sqlite_master m WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY 1",
+	 "SELECT t FROM (SELECT c.relname || ': ' || string_agg(a.attname ||"
+	 " CASE WHEN a.attnotnull AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE"
+	 " k.conrelid = c.oid AND k.contype = 'p' AND a.attnum = ANY (k.conkey)) THEN '!'"
+	 " ELSE '' END, ',' ORDER BY a.attnum) AS t"
+	 " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+	 " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+	 " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+	 " AND c.relname <> 'schema_migrations' GROUP BY c.oid, c.relname) s"
+	 " ORDER BY t COLLATE \"C\""},
+	{"keys",
+	 "SELECT m.name || ' pk(' || (SELECT group_concat(name, ',') FROM (SELECT name"
+	 " FROM pragma_table_info(m.name) WHERE pk > 0 ORDER BY pk)) || ')'"
+	 " FROM sqlite_master m WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+	 " UNION ALL SELECT m.name || ' u(' || (SELECT group_concat(name, ',') FROM (SELECT name"
+	 " FROM pragma_index_info(l.name) ORDER BY seqno)) || ')'"
+	 " FROM sqlite_master m, pragma_index_list(m.name) l"
+	 " WHERE m.type = 'table' AND l.origin = 'u' ORDER BY 1",
+	 "SELECT t FROM (SELECT c.relname || CASE k.contype WHEN 'p' THEN ' pk(' ELSE ' u(' END"
+	 " || (SELECT string_agg(a.attname, ',' ORDER BY o.i) FROM unnest(k.conkey)"
+	 " WITH ORDINALITY AS o(attnum, i) JOIN pg_attribute a ON a.attrelid = c.oid"
+	 " AND a.attnum = o.attnum) || ')' AS t"
+	 " FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid"
+	 " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+	 " AND k.contype IN ('p', 'u') AND c.relname <> 'schema_migrations') s"
+	 " ORDER BY t COLLATE \"C\""},
+	{"foreign keys",
+	 "SELECT m.name || '(' || f.\"from\" || ') -> ' || f.\"table\" || '(' || f.\"to\" || ')'"
+	 " FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'"
+	 " ORDER BY 1",
+	 "SELECT t FROM (SELECT c.relname || '(' || a.attname || ') -> ' || r.relname || '('"
+	 " || b.attname || ')' AS t FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid"
+	 " JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+	 " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.conkey[1]"
+	 " JOIN pg_attribute b ON b.attrelid = r.oid AND b.attnum = k.confkey[1]"
+	 " WHERE n.nspname = current_schema() AND k.contype = 'f') s ORDER BY t COLLATE \"C\""},
+	{"indexes",
+	 "SELECT m.name || ' on ' || m.tbl_name || '(' || (SELECT group_concat(name, ',') FROM"
+	 " (SELECT name FROM pragma_index_info(m.name) ORDER BY seqno)) || ')'"
+	 " FROM sqlite_master m WHERE m.type = 'index' AND m.sql IS NOT NULL ORDER BY 1",
+	 "SELECT t FROM (SELECT i.relname || ' on ' || c.relname || '('"
+	 " || string_agg(a.attname, ',' ORDER BY o.i) || ')' AS t FROM pg_index x"
+	 " JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid"
+	 " JOIN pg_namespace n ON n.oid = c.relnamespace"
+	 " CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS o(attnum, i)"
+	 " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = o.attnum"
+	 " WHERE n.nspname = current_schema()"
+	 " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)"
+	 " GROUP BY i.relname, c.relname) s ORDER BY t COLLATE \"C\""},
+};
+
+/* Writes each schema must refuse (a CHECK, a NOT NULL, a key, a foreign
+ * key) or accept, after the first two rows; the same SQL on both. */
+static const struct {
+	const char *sql;
+	int accepted;
+} shape_writes[] = {
+	{"INSERT INTO merchants (mch_id, name, api_key, sends_per_minute,"
+	 " packets_per_user_per_day, amount_per_user_per_day, amount_per_day)"
+	 " VALUES ('m', 'n', 'k', 0, 0, 0, 0)", 1},
+	{"INSERT INTO packets (id, mch_id, mch_billno, hb_type, status, wxappid, re_openid,"
+	 " send_name, wishing, act_name, remark, total_amount, total_num, created_at)"
+	 " VALUES (1, 'm', 'b', 'GROUP', 'SENT', 'w', 'o', 's', 'w', 'a', 'r', 3, 1, 0)", 1},
+	{"INSERT INTO packets (id, mch_id, mch_billno, hb_type, status, wxappid, re_openid,"
+	 " send_name, wishing, act_name, remark, total_amount, total_num, created_at)"
+	 " VALUES (2, 'm', 'b', 'GROUP', 'SENT', 'w', 'o', 's', 'w', 'a', 'r', 3, 1, 0)", 0},
+	{"INSERT INTO merchants (mch_id, name) VALUES ('m2', 'n')", 0},
+	{"UPDATE merchants SET balance = -1", 0},
+	{"UPDATE merchants SET balance = 0, api_enabled = 0, ip_allowlist = '127.0.0.1'", 1},
+	{"INSERT INTO apps VALUES ('m', 'wx1', 'WEB')", 0},
+	{"INSERT INTO apps VALUES ('nobody', 'wx1', 'MP')", 0},
+	{"INSERT INTO apps VALUES ('m', 'wx1', 'APP')", 1},
+	{"INSERT INTO scenes VALUES ('m', 'PRODUCT_1')", 1},
+	{"INSERT INTO users VALUES ('o', 'wx1')", 1},
+	{"UPDATE packets SET hb_type = 'LUCKY'", 0},
+	{"UPDATE packets SET total_amount = 0", 0},
+	{"UPDATE packets SET total_num = 0", 0},
+	{"UPDATE packets SET settle_to = 'LATER'", 0},
+	{"UPDATE packets SET settle_to = 'FAILED', settle_at = 5", 1},
+	{"UPDATE packets SET send_listid = 'L1'", 1},
+	{"INSERT INTO shares (packet_id, seq, amount) VALUES (1, 0, 0)", 0},
+	{"INSERT INTO shares (packet_id, seq, amount) VALUES (2, 0, 1)", 0},
+	{"INSERT INTO shares (packet_id, seq, amount) VALUES (1, 0, 3)", 1},
+	{"INSERT INTO shares (packet_id, seq, amount) VALUES (1, 0, 3)", 0},
+	{"INSERT INTO ledger (mch_id, amount, kind, at) VALUES ('m', 1, 'gift', 0)", 0},
+	{"INSERT INTO ledger (mch_id, amount, kind, packet_id, at) VALUES ('m', 1, 'send', 2, 0)", 0},
+	{"INSERT INTO ledger (mch_id, amount, kind, packet_id, at) VALUES ('m', 1, 'send', 1, 0)", 1},
+	{"INSERT INTO meta (key, value) VALUES ('clock_offset', NULL)", 0},
+	{"INSERT INTO meta (key, value) VALUES ('clock_offset', 60)", 1},
+	{"INSERT INTO meta (key, value) VALUES ('clock_offset', 60)", 0},
+};
+/* clang-format on */
+
+static void shape(void)
+{
+	char dir[] = "/tmp/test_pg.XXXXXX", path[64], err[256] = "";
+	sqlite3 *db = NULL;
+	struct pg *pg;
+	struct buf want, got;
+
+	fresh_db("t_shape");
+	pg = open_db("t_shape", NULL, 0);
+	CHECK(pg != NULL);
+	CHECK(sqlite_fresh(dir, path, sizeof(path)) == 0);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	if (!pg || pg_migrate(pg, pg_schema_sql, err, sizeof(err)) < 0) {
+		fprintf(stderr, "shape: %s\n", err);
+		CHECK(0);
+		goto out;
+	}
+	buf_init(&want);
+	buf_init(&got);
+	for (size_t i = 0; i < sizeof(shape_queries) / sizeof(shape_queries[0]); i++) {
+		buf_reset(&want);
+		buf_reset(&got);
+		lines_sqlite(db, shape_queries[i].sqlite, &want);
+		lines_pg(pg, shape_queries[i].pg, &got);
+		CHECK(want.len > 20);
+		CHECK_STR(got.data, want.data);
+		if (strcmp(got.data, want.data) != 0)
+			fprintf(stderr, "  (%s)\n", shape_queries[i].what);
+	}
+	/* Every trigger SQLite still has is here too (and more: schema_pg.sql). */
+	buf_reset(&want);
+	buf_reset(&got);
+	buf_puts(&got, "\n");
+	lines_sqlite(db, "SELECT name FROM sqlite_master WHERE type = 'trigger'", &want);
+	lines_pg(pg, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal", &got);
+	CHECK(want.len > 0);
+	for (const char *line = want.len ? want.data : "", *nl; (nl = strchr(line, '\n'));
+	     line = nl + 1) {
+		char name[80];
+		snprintf(name, sizeof(name), "\n%.*s\n", (int)(nl - line), line);
+		CHECK(strstr(got.data, name) != NULL);
+		if (!strstr(got.data, name))
+			fprintf(stderr, "  trigger %.*s: not in schema_pg.sql\n", (int)(nl - line),
+				line);
+	}
+	buf_release(&want);
+	buf_release(&got);
+
+	sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	for (size_t i = 0; i < sizeof(shape_writes) / sizeof(shape_writes[0]); i++) {
+		int lite = sqlite3_exec(db, shape_writes[i].sql, NULL, NULL, NULL) == SQLITE_OK;
+		int post = pg_exec(pg, shape_writes[i].sql) == 0;
+		CHECK(lite == shape_writes[i].accepted);
+		CHECK(post == shape_writes[i].accepted);
+		if (lite != shape_writes[i].accepted || post != shape_writes[i].accepted)
+			fprintf(stderr, "  %s: sqlite %d, postgresql %d (%s)\n",
+				shape_writes[i].sql, lite, post, pg_last_error(pg)->message);
+	}
+out:
+	sqlite3_close(db);
+	pg_close(pg);
+	sqlite_remove(dir, path);
+}
+
 /* ---- the counters ------------------------------------------------------ */
 
 /* One write of the scenario, done on both stores: the SQLite store's
@@ -536,8 +761,7 @@ static void counters(void)
 	struct pg *pg = NULL;
 	int checkpoint = 0;
 
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/sqlite.db", dir);
+	CHECK(sqlite_fresh(dir, path, sizeof(path)) == 0);
 	s = store_open(path, err, sizeof(err));
 	CHECK(s != NULL);
 	fresh_db("t_counters");
@@ -599,12 +823,7 @@ static void counters(void)
 out:
 	store_close(s);
 	pg_close(pg);
-	for (int i = 0; i < 3; i++) {
-		char file[80];
-		snprintf(file, sizeof(file), "%s%s", path, (const char *[]){"", "-wal", "-shm"}[i]);
-		unlink(file);
-	}
-	rmdir(dir);
+	sqlite_remove(dir, path);
 }
 
 /* ---- statements and failures ------------------------------------------- */
@@ -821,6 +1040,7 @@ int main(int argc, char **argv)
 	migrations_once();
 	migrations_failing();
 	migrations_racing();
+	shape();
 	counters();
 	statements();
 	settings();
