@@ -1,6 +1,7 @@
 /* The PostgreSQL backend's start (pg.c, schema_pg.sql), against the
  * throwaway PostgreSQL whose URL is in the file named by argv[1] (the
  * ctest fixture pg): migrations run once, also from connections racing;
+ * the schema has the SQLite schema's shape and refuses the same writes;
  * the counter triggers keep what the SQLite store keeps for the same
  * writes; prepared statements; failures sorted (a syntax error, a
  * serialization failure, a deadlock, a terminated backend) and a
