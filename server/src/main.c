@@ -99,7 +99,7 @@ static uint64_t pick_seed(const char *text, int *ok)
 static void ensure_parent(const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	if (!slash || slash == path || strncmp(path, "file:", 5) == 0)
+	if (!slash || slash == path || strncmp(path, "file:", 5) == 0 || store_is_postgresql(path))
 		return;
 	char *dir = xstrndup(path, (size_t)(slash - path));
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)

@@ -16,6 +16,36 @@
 #include "log.h"
 #include "util.h"
 
+/* The PostgreSQL backend (issue 14, docs/postgresql.md): a store opened
+ * from a postgresql:// URL holds a pgstore, and every public function
+ * hands its call over to the pgstore_ function of the same name on its
+ * first line; everything below that line is the SQLite backend. Built
+ * when the build found libpq and has the backend (REDPACK_WITH_PG_STORE). */
+#ifdef REDPACK_WITH_PG_STORE
+#include "store_pg.h"
+#define ON_PG(call)                                                                                \
+	do {                                                                                       \
+		if (s->pg)                                                                         \
+			return call;                                                               \
+	} while (0)
+#define ON_PG_VOID(call)                                                                           \
+	do {                                                                                       \
+		if (s->pg) {                                                                       \
+			call;                                                                      \
+			return;                                                                    \
+		}                                                                                  \
+	} while (0)
+#else
+struct pgstore;
+#define ON_PG(call) ((void)0)
+#define ON_PG_VOID(call) ((void)0)
+#endif
+
+int store_is_postgresql(const char *path)
+{
+	return strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0;
+}
+
 /* ---- schema ------------------------------------------------------------ */
 
 /* schema.sql, embedded by the build (CMakeLists.txt writes schema.c). */
@@ -244,6 +274,7 @@ static const char *const statements[ST__COUNT] = {
 #define ST_ALL ST_SHARES(STORE_SHARES_MAX + 1)
 
 struct store {
+	struct pgstore *pg; /* NULL: the SQLite backend, the rest of this */
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_ALL];
 	int batch;		      /* a group transaction is open (store_batch_begin) */
@@ -440,6 +471,16 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
+	if (store_is_postgresql(path)) {
+#ifdef REDPACK_WITH_PG_STORE
+		s->pg = pgstore_open(path, err, errlen);
+		if (s->pg)
+			return s;
+#else
+		snprintf(err, errlen, "%s: this build has no PostgreSQL store", path);
+#endif
+		goto error;
+	}
 	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
 				      "PRAGMA synchronous = NORMAL;"
 				      "PRAGMA foreign_keys = ON;"
@@ -484,6 +525,9 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+#ifdef REDPACK_WITH_PG_STORE
+	pgstore_close(s->pg);
+#endif
 	for (int i = 0; i < ST_ALL; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
@@ -493,6 +537,7 @@ void store_close(struct store *s)
 
 int store_set_max_pages(struct store *s, int64_t pages)
 {
+	ON_PG(pgstore_set_max_pages(s->pg, pages));
 	char sql[64];
 	/* An integer formatted by us, not user text: PRAGMAs take no bound
 	 * parameters. 1073741823 is SQLite's own maximum. */
@@ -505,6 +550,7 @@ int store_set_max_pages(struct store *s, int64_t pages)
 
 int store_set_durability(struct store *s, int power_loss)
 {
+	ON_PG(pgstore_set_durability(s->pg, power_loss));
 	s->power_loss = power_loss;
 	return sqlite3_exec(s->db,
 			    power_loss ? "PRAGMA synchronous = FULL"
@@ -520,6 +566,7 @@ int store_set_durability(struct store *s, int power_loss)
  * rolls back alone and the batch commits the others together. */
 int store_begin(struct store *s)
 {
+	ON_PG(pgstore_begin(s->pg));
 	if (!s->batch)
 		return exec_done(s, stmt(s, ST_BEGIN), "begin");
 	if (exec_done(s, stmt(s, ST_UNIT_SAVEPOINT), "savepoint") != 0)
@@ -530,6 +577,7 @@ int store_begin(struct store *s)
 
 int store_commit(struct store *s)
 {
+	ON_PG(pgstore_commit(s->pg));
 	if (s->batch) {
 		if (s->units == 0)
 			return 0;
@@ -550,12 +598,14 @@ int store_commit(struct store *s)
 
 void store_commit_stats(const struct store *s, uint64_t *commits, uint64_t *units)
 {
+	ON_PG_VOID(pgstore_commit_stats(s->pg, commits, units));
 	*commits = s->commits;
 	*units = s->units_done;
 }
 
 void store_rollback(struct store *s)
 {
+	ON_PG_VOID(pgstore_rollback(s->pg));
 	if (s->batch) {
 		/* Never the batch itself: only the unit that failed. */
 		if (s->units == 0)
@@ -571,6 +621,7 @@ void store_rollback(struct store *s)
 
 int store_batch_begin(struct store *s)
 {
+	ON_PG(pgstore_batch_begin(s->pg));
 	if (s->batch)
 		return 0;
 	if (exec_done(s, stmt(s, ST_BEGIN), "begin batch") != 0)
@@ -582,11 +633,13 @@ int store_batch_begin(struct store *s)
 
 int store_batch_open(const struct store *s)
 {
+	ON_PG(pgstore_batch_open(s->pg));
 	return s->batch;
 }
 
 int store_batch_commit(struct store *s)
 {
+	ON_PG(pgstore_batch_commit(s->pg));
 	int rc = 0;
 
 	if (!s->batch)
@@ -605,6 +658,7 @@ int store_batch_commit(struct store *s)
 
 int64_t store_changes(struct store *s)
 {
+	ON_PG(pgstore_changes(s->pg));
 	return sqlite3_total_changes64(s->db);
 }
 
@@ -612,6 +666,7 @@ int64_t store_changes(struct store *s)
 
 int store_is_empty(struct store *s)
 {
+	ON_PG(pgstore_is_empty(s->pg));
 	sqlite3_stmt *q = stmt(s, ST_MERCHANT_COUNT);
 	int rc = step_row(s, q, "count merchants");
 	int empty = rc == 1 && sqlite3_column_int64(q, 0) == 0;
@@ -621,6 +676,7 @@ int store_is_empty(struct store *s)
 
 int store_merchant_insert(struct store *s, const struct merchant *m)
 {
+	ON_PG(pgstore_merchant_insert(s->pg, m));
 	sqlite3_stmt *q = stmt(s, ST_MERCHANT_INSERT);
 	bind_text(q, 1, m->mch_id);
 	bind_text(q, 2, m->name);
@@ -636,6 +692,7 @@ int store_merchant_insert(struct store *s, const struct merchant *m)
 
 int store_merchant_update(struct store *s, const struct merchant *m)
 {
+	ON_PG(pgstore_merchant_update(s->pg, m));
 	sqlite3_stmt *q = stmt(s, ST_MERCHANT_UPDATE);
 	sqlite3_bind_int64(q, 1, m->sends_per_minute);
 	sqlite3_bind_int64(q, 2, m->packets_per_user_per_day);
@@ -649,6 +706,7 @@ int store_merchant_update(struct store *s, const struct merchant *m)
 
 int store_app_insert(struct store *s, const char *mch_id, const char *appid, const char *kind)
 {
+	ON_PG(pgstore_app_insert(s->pg, mch_id, appid, kind));
 	sqlite3_stmt *q = stmt(s, ST_APP_INSERT);
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, appid);
@@ -658,6 +716,7 @@ int store_app_insert(struct store *s, const char *mch_id, const char *appid, con
 
 int store_scene_insert(struct store *s, const char *mch_id, const char *scene_id)
 {
+	ON_PG(pgstore_scene_insert(s->pg, mch_id, scene_id));
 	sqlite3_stmt *q = stmt(s, ST_SCENE_INSERT);
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, scene_id);
@@ -666,6 +725,7 @@ int store_scene_insert(struct store *s, const char *mch_id, const char *scene_id
 
 int store_user_insert(struct store *s, const char *openid, const char *appid)
 {
+	ON_PG(pgstore_user_insert(s->pg, openid, appid));
 	sqlite3_stmt *q = stmt(s, ST_USER_INSERT);
 	bind_text(q, 1, openid);
 	bind_text(q, 2, appid);
@@ -676,6 +736,7 @@ int store_user_insert(struct store *s, const char *openid, const char *appid)
 
 int store_merchant_lookup(struct store *s, const char *mch_id, struct merchant *out)
 {
+	ON_PG(pgstore_merchant_lookup(s->pg, mch_id, out));
 	sqlite3_stmt *q = stmt(s, ST_MERCHANT_LOOKUP);
 	bind_text(q, 1, mch_id);
 	int rc = step_row(s, q, "lookup merchant");
@@ -697,6 +758,7 @@ int store_merchant_lookup(struct store *s, const char *mch_id, struct merchant *
 
 int store_app_kind(struct store *s, const char *mch_id, const char *appid, char kind[8])
 {
+	ON_PG(pgstore_app_kind(s->pg, mch_id, appid, kind));
 	sqlite3_stmt *q = stmt(s, ST_APP_KIND);
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, appid);
@@ -709,6 +771,7 @@ int store_app_kind(struct store *s, const char *mch_id, const char *appid, char 
 
 int store_user_appid(struct store *s, const char *openid, char appid[STORE_ID_MAX])
 {
+	ON_PG(pgstore_user_appid(s->pg, openid, appid));
 	sqlite3_stmt *q = stmt(s, ST_USER_APPID);
 	bind_text(q, 1, openid);
 	int rc = step_row(s, q, "lookup user");
@@ -720,6 +783,7 @@ int store_user_appid(struct store *s, const char *openid, char appid[STORE_ID_MA
 
 int store_scene_enabled(struct store *s, const char *mch_id, const char *scene_id)
 {
+	ON_PG(pgstore_scene_enabled(s->pg, mch_id, scene_id));
 	sqlite3_stmt *q = stmt(s, ST_SCENE_ENABLED);
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, scene_id);
@@ -756,6 +820,7 @@ static void read_packet(sqlite3_stmt *q, struct packet_row *out)
 int store_packet_find(struct store *s, const char *mch_id, const char *mch_billno,
 		      struct packet_row *out)
 {
+	ON_PG(pgstore_packet_find(s->pg, mch_id, mch_billno, out));
 	sqlite3_stmt *q = stmt(s, ST_PACKET_FIND);
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, mch_billno);
@@ -768,6 +833,7 @@ int store_packet_find(struct store *s, const char *mch_id, const char *mch_billn
 
 int store_packet_by_id(struct store *s, int64_t id, struct packet_row *out)
 {
+	ON_PG(pgstore_packet_by_id(s->pg, id, out));
 	sqlite3_stmt *q = stmt(s, ST_PACKET_BY_ID);
 	sqlite3_bind_int64(q, 1, id);
 	int rc = step_row(s, q, "packet by id");
@@ -781,6 +847,7 @@ int store_packet_by_id(struct store *s, int64_t id, struct packet_row *out)
 
 int store_packets_created_since(struct store *s, const char *mch_id, int64_t since, int64_t *count)
 {
+	ON_PG(pgstore_packets_created_since(s->pg, mch_id, since, count));
 	sqlite3_stmt *q = stmt(s, ST_PACKETS_CREATED_SINCE);
 	bind_text(q, 1, mch_id);
 	sqlite3_bind_int64(q, 2, since);
@@ -794,6 +861,7 @@ int store_packets_created_since(struct store *s, const char *mch_id, int64_t sin
 int store_merchant_sent_since(struct store *s, const char *mch_id, int64_t day_start,
 			      int64_t *amount)
 {
+	ON_PG(pgstore_merchant_sent_since(s->pg, mch_id, day_start, amount));
 	sqlite3_stmt *q = stmt(s, ST_MERCHANT_DAY);
 	bind_text(q, 1, mch_id);
 	sqlite3_bind_int64(q, 2, day_start);
@@ -944,6 +1012,7 @@ static int unit_close(struct store *s, int own, int rc)
 
 int store_packet_insert(struct store *s, const struct packet_new *p, int64_t *id)
 {
+	ON_PG(pgstore_packet_insert(s->pg, p, id));
 	int own;
 	if (unit_open(s, &own) != 0)
 		return -1;
@@ -953,6 +1022,7 @@ int store_packet_insert(struct store *s, const struct packet_new *p, int64_t *id
 
 int store_packet_next_id(struct store *s, int64_t *id)
 {
+	ON_PG(pgstore_packet_next_id(s->pg, id));
 	sqlite3_stmt *q = stmt(s, ST_PACKET_NEXT_ID);
 	int rc = step_row(s, q, "next packet id");
 	*id = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
@@ -962,6 +1032,7 @@ int store_packet_next_id(struct store *s, int64_t *id)
 
 int store_packet_set_listid(struct store *s, int64_t id, const char *send_listid)
 {
+	ON_PG(pgstore_packet_set_listid(s->pg, id, send_listid));
 	sqlite3_stmt *q = stmt(s, ST_PACKET_SET_LISTID);
 	bind_text(q, 1, send_listid);
 	sqlite3_bind_int64(q, 2, id);
@@ -970,6 +1041,7 @@ int store_packet_set_listid(struct store *s, int64_t id, const char *send_listid
 
 int store_share_insert(struct store *s, int64_t packet_id, int seq, int64_t amount)
 {
+	ON_PG(pgstore_share_insert(s->pg, packet_id, seq, amount));
 	sqlite3_stmt *q = stmt(s, ST_SHARE_INSERT);
 	sqlite3_bind_int64(q, 1, packet_id);
 	sqlite3_bind_int(q, 2, seq);
@@ -1008,6 +1080,7 @@ static sqlite3_stmt *shares_stmt(struct store *s, int n)
 
 int store_shares_insert(struct store *s, int64_t packet_id, const int64_t *amounts, int n)
 {
+	ON_PG(pgstore_shares_insert(s->pg, packet_id, amounts, n));
 	sqlite3_stmt *q = n >= 1 && n <= STORE_SHARES_MAX ? shares_stmt(s, n) : NULL;
 	int own;
 
@@ -1026,6 +1099,7 @@ int store_shares_insert(struct store *s, int64_t packet_id, const int64_t *amoun
 int store_ledger_add(struct store *s, const char *mch_id, int64_t amount, const char *kind,
 		     int64_t packet_id, int64_t at)
 {
+	ON_PG(pgstore_ledger_add(s->pg, mch_id, amount, kind, packet_id, at));
 	int own;
 	if (unit_open(s, &own) != 0)
 		return -1;
@@ -1056,6 +1130,7 @@ static int ledger_rows(struct store *s, const char *mch_id, int64_t amount, cons
 
 int store_clock_offset(struct store *s, int64_t *offset)
 {
+	ON_PG(pgstore_clock_offset(s->pg, offset));
 	sqlite3_stmt *q = stmt(s, ST_CLOCK_GET);
 	int rc = step_row(s, q, "read clock");
 	*offset = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
@@ -1065,6 +1140,7 @@ int store_clock_offset(struct store *s, int64_t *offset)
 
 int store_set_clock_offset(struct store *s, int64_t offset)
 {
+	ON_PG(pgstore_set_clock_offset(s->pg, offset));
 	sqlite3_stmt *q = stmt(s, ST_CLOCK_SET);
 	sqlite3_bind_int64(q, 1, offset);
 	return exec_done(s, q, "write clock");
@@ -1073,6 +1149,7 @@ int store_set_clock_offset(struct store *s, int64_t offset)
 int store_shares_each(struct store *s, int64_t packet_id,
 		      void (*row)(void *arg, const struct share_row *share), void *arg)
 {
+	ON_PG(pgstore_shares_each(s->pg, packet_id, row, arg));
 	sqlite3_stmt *q = stmt(s, ST_SHARES_LIST);
 	struct share_row r;
 	int rc;
@@ -1091,6 +1168,7 @@ int store_shares_each(struct store *s, int64_t packet_id,
 
 int store_share_open(struct store *s, int64_t packet_id, int seq, const char *openid, int64_t at)
 {
+	ON_PG(pgstore_share_open(s->pg, packet_id, seq, openid, at));
 	sqlite3_stmt *q = stmt(s, ST_SHARE_OPEN);
 	bind_text(q, 1, openid);
 	sqlite3_bind_int64(q, 2, at);
@@ -1103,6 +1181,7 @@ int store_share_open(struct store *s, int64_t packet_id, int seq, const char *op
 
 int store_packet_set_status(struct store *s, int64_t id, enum packet_status status)
 {
+	ON_PG(pgstore_packet_set_status(s->pg, id, status));
 	sqlite3_stmt *q = stmt(s, ST_PACKET_SET_STATUS);
 	bind_text(q, 1, status_name(status));
 	sqlite3_bind_int64(q, 2, id);
@@ -1111,6 +1190,7 @@ int store_packet_set_status(struct store *s, int64_t id, enum packet_status stat
 
 int store_packet_issue(struct store *s, int64_t id, int64_t send_time)
 {
+	ON_PG(pgstore_packet_issue(s->pg, id, send_time));
 	sqlite3_stmt *q = stmt(s, ST_PACKET_ISSUE);
 	sqlite3_bind_int64(q, 1, send_time);
 	sqlite3_bind_int64(q, 2, id);
@@ -1122,6 +1202,7 @@ int store_packet_issue(struct store *s, int64_t id, int64_t send_time)
 int store_packet_set_refund(struct store *s, int64_t id, enum packet_status status,
 			    int64_t refund_time, int64_t refund_amount)
 {
+	ON_PG(pgstore_packet_set_refund(s->pg, id, status, refund_time, refund_amount));
 	sqlite3_stmt *q = stmt(s, ST_PACKET_SET_REFUND);
 	bind_text(q, 1, status_name(status));
 	sqlite3_bind_int64(q, 2, refund_time);
@@ -1132,6 +1213,7 @@ int store_packet_set_refund(struct store *s, int64_t id, enum packet_status stat
 
 int store_due_ids(struct store *s, enum store_due which, int64_t t, int64_t *ids, int limit)
 {
+	ON_PG(pgstore_due_ids(s->pg, which, t, ids, limit));
 	static const enum st by_due[] = {[DUE_EXPIRE] = ST_DUE_EXPIRE,
 					 [DUE_REFUND] = ST_DUE_REFUND,
 					 [DUE_FAIL] = ST_DUE_FAIL,
@@ -1150,6 +1232,7 @@ int store_due_ids(struct store *s, enum store_due which, int64_t t, int64_t *ids
 int store_user_receipts_since(struct store *s, const char *mch_id, const char *openid,
 			      int64_t day_start, int64_t *count, int64_t *amount)
 {
+	ON_PG(pgstore_user_receipts_since(s->pg, mch_id, openid, day_start, count, amount));
 	sqlite3_stmt *q = stmt(s, ST_USER_DAY);
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, openid);
@@ -1163,6 +1246,7 @@ int store_user_receipts_since(struct store *s, const char *mch_id, const char *o
 
 int64_t store_vm_steps(struct store *s)
 {
+	ON_PG(pgstore_vm_steps(s->pg));
 	int64_t steps = 0;
 	for (int i = 0; i < ST_ALL; i++)
 		if (s->st[i])
@@ -1173,6 +1257,7 @@ int64_t store_vm_steps(struct store *s)
 int store_packets_each(struct store *s, const char *mch_id, const char *status, int64_t before_id,
 		       int limit, void (*row)(void *arg, const struct packet_row *p), void *arg)
 {
+	ON_PG(pgstore_packets_each(s->pg, mch_id, status, before_id, limit, row, arg));
 	sqlite3_stmt *q = stmt(s, ST_PACKETS_LIST);
 	struct packet_row *p = xmalloc(sizeof(*p));
 	int rc;
@@ -1193,6 +1278,7 @@ int store_packets_each(struct store *s, const char *mch_id, const char *status, 
 enum store_resolved store_packet_resolve(struct store *s, const char *mch_id,
 					 const char *mch_billno, struct packet_row *out)
 {
+	ON_PG(pgstore_packet_resolve(s->pg, mch_id, mch_billno, out));
 	sqlite3_stmt *q;
 	int n = 0, rc = SQLITE_DONE;
 
@@ -1216,6 +1302,7 @@ enum store_resolved store_packet_resolve(struct store *s, const char *mch_id,
 int store_ledger_each(struct store *s, int64_t packet_id,
 		      void (*row)(void *arg, const struct ledger_row *l), void *arg)
 {
+	ON_PG(pgstore_ledger_each(s->pg, packet_id, row, arg));
 	sqlite3_stmt *q = stmt(s, ST_LEDGER_LIST);
 	struct ledger_row r;
 	int rc;
@@ -1238,6 +1325,7 @@ int store_ledger_each(struct store *s, int64_t packet_id,
 
 int store_wipe(struct store *s, const char *mch_id)
 {
+	ON_PG(pgstore_wipe(s->pg, mch_id));
 	static const char *const all[] = {
 		"DELETE FROM shares",	 "DELETE FROM ledger",	     "DELETE FROM packets",
 		"DELETE FROM apps",	 "DELETE FROM scenes",	     "DELETE FROM users",
@@ -1275,6 +1363,7 @@ int store_wipe(struct store *s, const char *mch_id)
 
 int store_totals(struct store *s, struct store_totals *out)
 {
+	ON_PG(pgstore_totals(s->pg, out));
 	sqlite3_stmt *q = prepare(s, "SELECT (SELECT IFNULL(SUM(amount), 0) FROM day_merchant),"
 				     " (SELECT IFNULL(SUM(refund_amount), 0) FROM packets"
 				     " WHERE status = 'REFUND'), (SELECT page_count * page_size"
@@ -1295,6 +1384,7 @@ int store_totals(struct store *s, struct store_totals *out)
 
 int store_durability(struct store *s)
 {
+	ON_PG(pgstore_durability(s->pg));
 	sqlite3_stmt *q = NULL;
 	int v = -1;
 
@@ -1307,6 +1397,7 @@ int store_durability(struct store *s)
 
 int store_foreign_keys(struct store *s, int on)
 {
+	ON_PG(pgstore_foreign_keys(s->pg, on));
 	return sqlite3_exec(s->db, on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF",
 			    NULL, NULL, NULL) == SQLITE_OK
 		       ? 0
@@ -1315,6 +1406,7 @@ int store_foreign_keys(struct store *s, int on)
 
 int store_packet_settle_to(struct store *s, int64_t id, char out[8])
 {
+	ON_PG(pgstore_packet_settle_to(s->pg, id, out));
 	sqlite3_stmt *q = stmt(s, ST_PACKET_SETTLE_TO);
 	sqlite3_bind_int64(q, 1, id);
 	int rc = step_row(s, q, "settle_to");
@@ -1327,6 +1419,7 @@ int store_packet_settle_to(struct store *s, int64_t id, char out[8])
 int store_status_counts(struct store *s, void (*row)(void *arg, const char *status, int64_t n),
 			void *arg)
 {
+	ON_PG(pgstore_status_counts(s->pg, row, arg));
 	sqlite3_stmt *q = NULL;
 	int rc;
 
@@ -1394,6 +1487,7 @@ static void remove_db_files(const char *path)
 
 int store_can_replace(const struct store *s)
 {
+	ON_PG(pgstore_can_replace(s->pg));
 	/* Not under an open reader: its connection would keep the old WAL
 	 * file, which the renamed database would then take for its own. */
 	return strncmp(s->path, "file:", 5) != 0 && s->readers == 0;
@@ -1402,6 +1496,7 @@ int store_can_replace(const struct store *s)
 int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), void *arg,
 		  char *err, size_t errlen)
 {
+	ON_PG(pgstore_replace(s->pg, fill, arg, err, errlen));
 	int memory = strcmp(s->path, ":memory:") == 0;
 	char tmp[4096];
 	struct store *fresh, *reopened;
@@ -1466,6 +1561,7 @@ int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), 
 
 int store_packet_settle_at(struct store *s, int64_t id, int64_t *settle_at)
 {
+	ON_PG(pgstore_packet_settle_at(s->pg, id, settle_at));
 	sqlite3_stmt *q = prepare(s, "SELECT IFNULL(settle_at, 0) FROM packets WHERE id = ?");
 	int rc;
 
@@ -1481,6 +1577,7 @@ int store_packet_settle_at(struct store *s, int64_t id, int64_t *settle_at)
 int store_due_page(struct store *s, enum store_due which, int64_t t, int64_t *key, int64_t *id,
 		   int64_t *ids, int limit)
 {
+	ON_PG(pgstore_due_page(s->pg, which, t, key, id, ids, limit));
 	/* Each kind by its due key, then id: the cursor (key, id) moves past
 	 * a packet whatever became of it, so a failing one is passed over. */
 	static const char *const sql[] = {
@@ -1519,16 +1616,19 @@ int store_due_page(struct store *s, enum store_due which, int64_t t, int64_t *ke
 
 void store_error_clear(struct store *s)
 {
+	ON_PG_VOID(pgstore_error_clear(s->pg));
 	s->first_error[0] = '\0';
 }
 
 const char *store_first_error(const struct store *s)
 {
+	ON_PG(pgstore_first_error(s->pg));
 	return s->first_error[0] ? s->first_error : "unknown error";
 }
 
 int store_in_transaction(struct store *s)
 {
+	ON_PG(pgstore_in_transaction(s->pg));
 	return !sqlite3_get_autocommit(s->db);
 }
 
@@ -1536,6 +1636,7 @@ int store_in_transaction(struct store *s)
 
 int store_can_share(const struct store *s)
 {
+	ON_PG(pgstore_can_share(s->pg));
 	return s->path[0] && strcmp(s->path, ":memory:") != 0 && strncmp(s->path, "file:", 5) != 0;
 }
 
@@ -1545,6 +1646,19 @@ struct store *store_reader_open(struct store *s, char *err, size_t errlen)
 	sqlite3_stmt *q = NULL;
 	int wal = 0;
 
+#ifdef REDPACK_WITH_PG_STORE
+	if (s->pg) {
+		struct pgstore *pr = pgstore_reader_open(s->pg, err, errlen);
+		if (!pr)
+			return NULL;
+		r = xcalloc(1, sizeof(*r));
+		r->pg = pr;
+		r->path = xstrdup(s->path);
+		r->worker = 1;
+		s->readers++;
+		return r;
+	}
+#endif
 	if (!store_can_share(s)) {
 		snprintf(err, errlen, "no second connection can see %s", s->path);
 		return NULL;
@@ -1585,13 +1699,20 @@ void store_reader_close(struct store *s, struct store *r)
 {
 	if (!r)
 		return;
-	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!r->pg) /* a PostgreSQL reader's transaction ends with its connection */
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
 	store_close(r);
 	s->readers--;
 }
 
 void store_interrupt(struct store *r)
 {
+#ifdef REDPACK_WITH_PG_STORE
+	if (r->pg) {
+		pgstore_interrupt(r->pg);
+		return;
+	}
+#endif
 	sqlite3_interrupt(r->db);
 }
 
@@ -1644,6 +1765,7 @@ enum { RS_IDS = 2, RS_LEDGER = 11, RS_PACKETS = 13 };
 
 int store_reset_slice(struct store *s, const char *mch_id, int limit, int64_t *rows)
 {
+	ON_PG(pgstore_reset_slice(s->pg, mch_id, limit, rows));
 	int packets = 0;
 
 	*rows = 0;
@@ -1696,6 +1818,7 @@ int store_reset_slice(struct store *s, const char *mch_id, int limit, int64_t *r
  * does, the two minutes up to each merchant's newest order. */
 int store_counters_rebuild(struct store *s)
 {
+	ON_PG(pgstore_counters_rebuild(s->pg));
 	static const char sql[] =
 		"DELETE FROM rate_second; DELETE FROM day_merchant; DELETE FROM day_user;"
 		" DELETE FROM status_count;"
@@ -1845,6 +1968,7 @@ static const char *const check_sql[STORE_CHECK__COUNT] = {
 int store_check(struct store *s, enum store_check which, void (*row)(void *arg, const char *text),
 		void *arg)
 {
+	ON_PG(pgstore_check(s->pg, which, row, arg));
 	sqlite3_stmt *q = prepare(s, check_sql[which]);
 	int n = 0, rc;
 

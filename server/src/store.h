@@ -86,8 +86,13 @@ struct ledger_row {
 	int64_t at;
 };
 
+/* 1 when path is a postgresql:// (or postgres://) URL: store_open then
+ * opens the PostgreSQL backend (docs/postgresql.md), not a file. */
+int store_is_postgresql(const char *path);
+
 /* Opens (creating mode 0600 if needed) and migrates the database at
- * path (":memory:" allowed). Returns NULL with a message in err. */
+ * path (":memory:" allowed), or the PostgreSQL database a URL names.
+ * Returns NULL with a message in err. */
 struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *s);
 
