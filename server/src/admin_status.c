@@ -144,6 +144,18 @@ void admin_metrics(struct admin_ctx *ctx, struct admin_request *req, const struc
 		   " sweep step...).\n"
 		   "# TYPE redpack_store_units_total counter\nredpack_store_units_total %llu\n",
 		   (unsigned long long)commits, (unsigned long long)units);
+	uint64_t passes, drains;
+	store_wal_stats(ctx->redpack->store, &passes, &drains);
+	buf_printf(out,
+		   "# HELP redpack_store_checkpoints_total WAL checkpoints run off the event loop"
+		   " (a thread of their own).\n"
+		   "# TYPE redpack_store_checkpoints_total counter\n"
+		   "redpack_store_checkpoints_total %llu\n"
+		   "# HELP redpack_store_checkpoint_waits_total Writes that waited for a checkpoint"
+		   " to bound the WAL.\n"
+		   "# TYPE redpack_store_checkpoint_waits_total counter\n"
+		   "redpack_store_checkpoint_waits_total %llu\n",
+		   (unsigned long long)passes, (unsigned long long)drains);
 	buf_printf(out,
 		   "# HELP redpack_clock_offset_seconds Business clock minus real time.\n"
 		   "# TYPE redpack_clock_offset_seconds gauge\nredpack_clock_offset_seconds %lld\n",

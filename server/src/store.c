@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "store_wal.h"
 #include "util.h"
 
 /* The PostgreSQL backend (issue 14, docs/postgresql.md): a store opened
@@ -285,8 +286,16 @@ struct store {
 	int power_loss;
 	char first_error[160]; /* since store_error_clear */
 	int readers;	       /* store_reader_open connections open on this file */
+	struct walckpt *ckpt;  /* WAL checkpoints off the loop (wal_room); NULL: SQLite's own */
+	int ckpt_failed;       /* walckpt_start failed once: SQLite's own from then on */
+	int wal_frames;	       /* frames in the WAL after the last commit (on_wal) */
+	int wal_nudged;	       /* wal_frames when the checkpointer was last asked */
+	uint64_t wal_passes;   /* checkpoint passes of checkpointers stopped */
+	uint64_t wal_drains;   /* times a write waited for one (wal_room) */
 	int worker;	       /* a reader used on a thread of its own: nothing logged */
 };
+
+static void wal_stop(struct store *s);
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -528,6 +537,7 @@ void store_close(struct store *s)
 #ifdef REDPACK_WITH_PG_STORE
 	pgstore_close(s->pg);
 #endif
+	wal_stop(s);
 	for (int i = 0; i < ST_ALL; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
@@ -564,11 +574,71 @@ int store_set_durability(struct store *s, int power_loss)
 
 /* Inside a batch every unit of work is a savepoint, so one failing unit
  * rolls back alone and the batch commits the others together. */
+/* The frames written since the last ask that ask the checkpointer for a
+ * pass (SQLite's own mark), and the WAL's size at which the writer waits
+ * for a pass before it begins (store_wal.h): about once per 200 turns of
+ * 16 sends, a wait of one pass over the frames of the last few turns. */
+#define WAL_NUDGE_FRAMES 1000
+#define WAL_DRAIN_FRAMES 8192
+
+static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *s = arg;
+	(void)db, (void)name;
+	if (frames < s->wal_frames) /* the WAL started over */
+		s->wal_nudged = 0;
+	s->wal_frames = frames;
+	if (frames - s->wal_nudged >= WAL_NUDGE_FRAMES) {
+		s->wal_nudged = frames;
+		walckpt_nudge(s->ckpt);
+	}
+	return SQLITE_OK;
+}
+
+/* Before a write transaction of a file database: the checkpointer
+ * started on the first (its hook replaces SQLite's automatic
+ * checkpoints), and drained when the WAL has grown past
+ * WAL_DRAIN_FRAMES, so this transaction starts the WAL over. */
+static void wal_room(struct store *s)
+{
+	if (!s->ckpt && !s->ckpt_failed && store_can_share(s)) {
+		s->ckpt = walckpt_start(s->path, s->power_loss);
+		s->ckpt_failed = !s->ckpt;
+		if (s->ckpt)
+			sqlite3_wal_hook(s->db, on_wal, s);
+	}
+	if (s->ckpt && s->wal_frames >= WAL_DRAIN_FRAMES) {
+		walckpt_drain(s->ckpt);
+		s->wal_frames = s->wal_nudged = 0;
+		s->wal_drains++;
+	}
+}
+
+void store_wal_stats(const struct store *s, uint64_t *passes, uint64_t *drains)
+{
+	*passes = s->wal_passes + walckpt_passes(s->ckpt);
+	*drains = s->wal_drains;
+}
+
+/* Back to SQLite's own checkpoints, before the connection closes or is
+ * swapped (store_replace). */
+static void wal_stop(struct store *s)
+{
+	if (!s->ckpt)
+		return;
+	s->wal_passes += walckpt_passes(s->ckpt);
+	walckpt_stop(s->ckpt);
+	s->ckpt = NULL;
+	sqlite3_wal_autocheckpoint(s->db, 1000);
+}
+
 int store_begin(struct store *s)
 {
 	ON_PG(pgstore_begin(s->pg));
-	if (!s->batch)
+	if (!s->batch) {
+		wal_room(s);
 		return exec_done(s, stmt(s, ST_BEGIN), "begin");
+	}
 	if (exec_done(s, stmt(s, ST_UNIT_SAVEPOINT), "savepoint") != 0)
 		return -1;
 	s->units++;
@@ -624,6 +694,7 @@ int store_batch_begin(struct store *s)
 	ON_PG(pgstore_batch_begin(s->pg));
 	if (s->batch)
 		return 0;
+	wal_room(s);
 	if (exec_done(s, stmt(s, ST_BEGIN), "begin batch") != 0)
 		return -1;
 	s->batch = 1;
@@ -1463,6 +1534,7 @@ out:
  * counters) and frees the rest of fresh. */
 static void adopt(struct store *s, struct store *fresh)
 {
+	wal_stop(s);
 	for (int i = 0; i < ST_ALL; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
@@ -1539,6 +1611,7 @@ int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), 
 	 * removed); the rename then swaps them at once: a crash leaves one
 	 * database or the other, never a mix. */
 	store_close(fresh);
+	wal_stop(s);
 	for (int i = 0; i < ST_ALL; i++) {
 		sqlite3_finalize(s->st[i]);
 		s->st[i] = NULL;

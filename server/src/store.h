@@ -131,6 +131,10 @@ int64_t store_changes(struct store *s);
 /* COMMITs run and units of work committed since the store was opened:
  * under load, group commit keeps the first well below the second. */
 void store_commit_stats(const struct store *s, uint64_t *commits, uint64_t *units);
+/* WAL checkpoints run off the event loop by a file store's checkpointer
+ * thread (store_wal.h), and the times a write waited for one to bound the
+ * WAL. Both 0 for other stores. */
+void store_wal_stats(const struct store *s, uint64_t *passes, uint64_t *drains);
 
 /* 1 when no merchant exists yet (fixtures not loaded), 0, or -1. */
 int store_is_empty(struct store *s);

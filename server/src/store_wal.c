@@ -1,0 +1,122 @@
+/*
+ * store_wal.c - WAL checkpoints on a thread of their own (store_wal.h).
+ */
+#include "store_wal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <sqlite3.h>
+
+#include "util.h"
+
+struct walckpt {
+	sqlite3 *db; /* the thread's own connection */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	/* Under mu: asks so far, and the count of asks the last pass began
+	 * after (a pass answers every ask made before it began). */
+	uint64_t asked, done;
+	uint64_t passes; /* run, under mu */
+	int stop;
+};
+
+static void *run(void *arg)
+{
+	struct walckpt *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->stop && w->done == w->asked)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->stop)
+			break;
+		uint64_t pass = w->asked;
+		pthread_mutex_unlock(&w->mu);
+		int frames = 0, copied = 0;
+		/* PASSIVE: copies what no reader still needs, never waits for
+		 * the writer; SQLITE_BUSY only means another checkpoint runs. */
+		sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+		pthread_mutex_lock(&w->mu);
+		w->done = pass;
+		w->passes++;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+struct walckpt *walckpt_start(const char *path, int power_loss)
+{
+	struct walckpt *w = xcalloc(1, sizeof(*w));
+
+	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_exec(w->db,
+			 power_loss ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_close(w->db);
+		free(w);
+		return NULL;
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (pthread_create(&w->thread, NULL, run, w) != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		sqlite3_close(w->db);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void walckpt_nudge(struct walckpt *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->asked++;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void walckpt_drain(struct walckpt *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	/* A pass that begins after this ask: one running now may have begun
+	 * before the last commit. */
+	uint64_t ask = ++w->asked;
+	pthread_cond_signal(&w->cv);
+	while (w->done < ask && !w->stop)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+uint64_t walckpt_passes(struct walckpt *w)
+{
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	uint64_t n = w->passes;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
+void walckpt_stop(struct walckpt *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	sqlite3_close(w->db);
+	free(w);
+}
