@@ -45,6 +45,32 @@ COMMIT;""" % (n, MCH, n, MCH))
         c.close()
 
 
+def preload_pg(url, n):
+    """The same N packets on PostgreSQL, through psql: ids from the packets' identity
+    sequence (as the store takes them), the counters kept by schema_pg.sql's triggers."""
+    import time
+    from harness import contract, pgdb
+    t0, ymd = int(time.time()) - 3600, contract.beijing_today()
+    with pgdb.connect(url) as c:
+        c.execute("BEGIN")
+        c.execute(
+            "INSERT INTO packets (id, mch_id, mch_billno, hb_type, status, wxappid, re_openid, "
+            "send_name, wishing, act_name, remark, amt_type, total_amount, total_num, send_listid, "
+            "created_at, send_time) SELECT k.id, ?, 'P' || k.id, 'GROUP', 'SENT', "
+            "'wx1000000000000000', 'oLoadUser0000000000000000001', 'p', 'p', 'p', 'p', 'ALL_RAND', "
+            "300, 3, '1000041701' || ? || '30' || lpad(k.id::text, 11, '0'), ? + k.i, ? + k.i "
+            "FROM (SELECT nextval(pg_get_serial_sequence('packets', 'id')) AS id, i "
+            "FROM generate_series(1, ?) AS i) k", (MCH, ymd, t0, t0, n))
+        c.execute("INSERT INTO shares (packet_id, seq, amount) SELECT p.id, s.seq, 100 FROM "
+                  "packets p, generate_series(0, 2) AS s(seq) WHERE p.mch_id = ? AND "
+                  "p.mch_billno = 'P' || p.id", (MCH,))
+        c.execute("INSERT INTO ledger (mch_id, amount, kind, packet_id, at) SELECT mch_id, "
+                  "-total_amount, 'send', id, send_time FROM packets WHERE mch_id = ? AND "
+                  "mch_billno = 'P' || id", (MCH,))
+        c.execute("UPDATE merchants SET balance = balance - 300 * ? WHERE mch_id = ?", (n, MCH))
+        c.execute("COMMIT")
+
+
 def metric(srv, name):
     body = control.request(srv, "GET", "/metrics").body.decode()
     m = re.search(r"^%s (\d+)$" % name, body, re.M)
@@ -59,7 +85,10 @@ def main():
         srv.start()
         fresh = probe.balance(srv, MCH)
         srv.stop()
-        preload(srv.db_file, N)
+        if srv.db_url:
+            preload_pg(srv.db_url, N)
+        else:
+            preload(srv.db_file, N)
         srv.start()
         doc = control.check(srv)
         assert metric(srv, "redpack_check_threads_total") == 1, "the check ran on the loop"

@@ -6,7 +6,7 @@ database that says what failed."""
 import unittest
 
 from harness import answers, contract, control, probe, process, wire
-from harness.cases import E2ETestCase, LifecycleCase
+from harness.cases import E2ETestCase, LifecycleCase, sqlite_only
 from harness.contract import SEED_OPENID
 
 
@@ -138,6 +138,7 @@ class DueTimes(LifecycleCase):
         self.assertEqual(again["err_code"], "SUCCESS")
 
 
+@sqlite_only("a full database is --db-max-pages, SQLite's page cap")
 class FullDatabase(LifecycleCase):
     def test_clock_move_reports_a_failing_step_and_the_rest_goes_on(self):
         path = self.temp_db("redpack-full-")

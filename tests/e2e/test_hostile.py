@@ -24,7 +24,7 @@ import time
 import unittest
 
 from harness import answers, contract, control, probe, process, wire
-from harness.cases import E2ETestCase, SharedServerCase
+from harness.cases import E2ETestCase, SharedServerCase, sqlite_only
 from harness.contract import GROUP_PATH, MCH_KEY
 
 SYSTEMERROR_DES = "请求已受理，请稍后使用原单号查询发放结果"
@@ -607,6 +607,7 @@ class Storage(ServesMixin, E2ETestCase):
         srv.start()
         return srv
 
+    @sqlite_only("a full disk is --db-max-pages, SQLite's page cap")
     def test_full_disk(self):
         # A fresh database with the default fixtures, then capped a few pages above its size
         # (SQLite cannot cap below the current page count).
@@ -669,6 +670,7 @@ class Storage(ServesMixin, E2ETestCase):
         finally:
             srv.stop()
 
+    @sqlite_only("a read-only database file opened as a file: URI with mode=ro")
     def test_read_only_database(self):
         import hashlib
         srv = self.server()

@@ -20,7 +20,7 @@ import time
 import unittest
 
 from harness import answers, contract, control, probe, process, wire
-from harness.cases import E2ETestCase
+from harness.cases import E2ETestCase, sqlite_only
 from harness.contract import GROUP_PATH, LOAD_MCH_ID, MCH2_ID, MCH_ID
 
 TOKEN = "s3cret"
@@ -287,6 +287,7 @@ class SecretsAndModes(E2ETestCase):
                        % (log_format, len(err.splitlines()), len(keys), checked, len(pem_lines),
                           journal.status, ", no key in it" if journal.status == 200 else ""))
 
+    @sqlite_only("the mode of the database file and its -wal and -shm files")
     def test_database_file_mode(self):
         old = os.umask(0)  # even a permissive umask must not widen the database's mode
         try:

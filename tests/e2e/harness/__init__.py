@@ -7,6 +7,8 @@ shared helper. The modules, each importing only those above it:
 
   contract  what CONTRACT.md fixes: paths, the fixture world, texts, time formats,
             where the binaries, certificates and fixtures are
+  pgdb      the PostgreSQL run (REDPACK_E2E_DB=postgresql): a database per server,
+            sqlite3-like connections through psql
   process   the server process: start on port 0, wait for /healthz, stop, kill -9
   wire      the wire client: signing, request bodies, signed sends over mTLS, raw TLS
   answers   answers parsed in their exact layout, and the exact bytes expected

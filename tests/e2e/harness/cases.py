@@ -3,6 +3,7 @@
 E2ETestCase starts servers per test (stopped and checked after it);
 SharedServerCase starts one server per class; LifecycleCase adds the lifecycle
 checks (the control API's checker, money conservation) and restarts.
+sqlite_only skips what is about SQLite itself on the PostgreSQL run.
 """
 
 import datetime
@@ -11,7 +12,7 @@ import shutil
 import tempfile
 import unittest
 
-from . import control, probe
+from . import control, pgdb, probe
 from .answers import (answer_dict, check_xml_headers, expected_answer, expected_normal_answer,
                       expected_query_failure, expected_query_success, expected_success,
                       parse_answer, parse_query, render_query)
@@ -19,6 +20,19 @@ from .contract import (APPID, BEIJING, DES, MCH_ID, NDES, SEND_LISTID_RE, SUCCES
                        iso_epoch)
 from .process import Server
 from .wire import gethbinfo, group_request, normal_request, query_request, send_group, send_normal
+
+
+def sqlite_only(reason):
+    """Decorator of a test or class about SQLite itself (its file, WAL, page cap...):
+    skipped with reason when the run is on PostgreSQL (REDPACK_E2E_DB=postgresql).
+    Inside a test, `with self.subTest(...): skip_unless_sqlite(self, reason)` skips
+    one SQLite-only check and lets the rest of the test run."""
+    return unittest.skipIf(pgdb.enabled(), "SQLite only: " + reason)
+
+
+def skip_unless_sqlite(case, reason):
+    if pgdb.enabled():
+        case.skipTest("SQLite only: " + reason)
 
 
 class E2ETestCase(unittest.TestCase):

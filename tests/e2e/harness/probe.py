@@ -1,14 +1,21 @@
 """The database probe: read-only looks into a running server's SQLite file (rows,
 balances, the invariants, money conservation) and one-statement access to a
 stopped server's file.
+
+On PostgreSQL (a server's db_path is then its database's URL) the same calls go
+through psql (pgdb): the same SQL with `?` parameters, IFNULL read as COALESCE,
+BEGIN as a REPEATABLE READ snapshot.
 """
 
 import sqlite3
 
+from . import pgdb
 from .contract import MCH_ID, SEND_LISTID_RE, beijing_iso
 
 def db(server):
     """A read-only sqlite3 connection to the server's database (autocommit)."""
+    if pgdb.is_url(server.db_path):
+        return pgdb.connect(server.db_path, read_only=True)
     uri = "file:%s?mode=ro" % server.db_path
     conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None,
                            check_same_thread=False)
@@ -158,6 +165,10 @@ def conservation(srv, fixture_balances=None):
 def read_db(path, sql, args=()):
     """Rows of one query on a stopped server's database (a writable handle: a WAL database
     without its -shm file cannot be opened read-only)."""
+    url = pgdb.resolve(path)
+    if url:
+        with pgdb.connect(url) as conn:
+            return conn.execute(sql, args).fetchall()
     conn = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         return conn.execute(sql, args).fetchall()
@@ -167,6 +178,10 @@ def read_db(path, sql, args=()):
 
 def write_db(path, sql, args=()):
     """Runs one statement on a stopped server's database; returns the row count changed."""
+    url = pgdb.resolve(path)
+    if url:
+        with pgdb.connect(url) as conn:
+            return conn.execute(sql, args).rowcount
     conn = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         cur = conn.execute(sql, args)

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 
+from . import pgdb
 from .contract import HOST, MCH_KEY, SANITIZER_MARKERS, bin_path, certs_dir, default_fixtures_path
 
 # Servers still running, so that an interrupted test run (SIGTERM from ctest's
@@ -59,6 +60,11 @@ class Server:
     fixtures: None (REDPACK_FIXTURES or fixtures/default.json), a path, or a dict.
     stop() sends SIGTERM and raises ServerError on a non-zero exit code or any
     sanitizer report on stderr.
+
+    Under REDPACK_E2E_DB=postgresql (pgdb) each start() gets a new database on the
+    run's cluster, dropped with the temp dir; with db_file, the file is a marker
+    naming the database, which survives stop(), kill9() and new Server objects on
+    the same path. db_path is then the database's URL, db_url too (None on SQLite).
     """
 
     START_TIMEOUT = 10.0
@@ -76,7 +82,13 @@ class Server:
         # A database outside the temp dir survives stop() and kill9(); the extra
         # --db comes after the one _spawn puts in, and the last flag wins.
         self.db_file = os.path.abspath(db_file) if db_file else None
-        if self.db_file:
+        self.pg = pgdb.enabled()
+        self.db_url = None
+        self._pg_temp_db = None
+        if self.pg:
+            if db_arg is not None:
+                self.args += ["--db", db_arg]
+        elif self.db_file:
             self.args += ["--db", db_arg if db_arg is not None else self.db_file]
         self.admin_token = admin_token
         if admin_token:
@@ -128,8 +140,15 @@ class Server:
         with open(self.fixtures_path, encoding="utf-8") as f:
             self.fixtures = json.load(f)
         self.db_path = self.db_file or os.path.join(self.tmp, "redpack.db")
+        db_arg = os.path.join(self.tmp, "redpack.db")
+        if self.pg:
+            if self.db_file:
+                _, self.db_url = pgdb.file_database(self.db_file)
+            else:
+                self._pg_temp_db, self.db_url = pgdb.fresh_database()
+            self.db_path = db_arg = self.db_url
         cmd = [exe, "--listen", HOST + ":0", "--admin-listen", HOST + ":0",
-               "--db", os.path.join(self.tmp, "redpack.db"), "--fixtures", self.fixtures_path,
+               "--db", db_arg, "--fixtures", self.fixtures_path,
                "--tls-cert", os.path.join(self.certs, "server.pem"),
                "--tls-key", os.path.join(self.certs, "server.key"),
                "--client-ca", os.path.join(self.certs, "ca.pem")]
@@ -306,6 +325,12 @@ class Server:
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
+        if self._pg_temp_db:
+            name, self._pg_temp_db = self._pg_temp_db, None
+            try:
+                pgdb.drop_database(name)
+            except pgdb.PsqlError as e:  # a leftover database harms no other test
+                sys.stderr.write("[harness] could not drop database %s: %s\n" % (name, e))
 
     def __enter__(self):
         return self.start()
