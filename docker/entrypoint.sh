@@ -41,18 +41,29 @@ ensure_certs() {
   cert=${REDPACK_TLS_CERT:-$cert_dir/server.pem}
   key=${REDPACK_TLS_KEY:-$cert_dir/server.key}
   ca=${REDPACK_CLIENT_CA:-$cert_dir/ca.pem}
-  present=0
-  for f in "$cert" "$key" "$ca"; do [ -e "$f" ] && present=$((present + 1)); done
-  [ "$present" -eq 3 ] && return 0
-  if [ "$present" -ne 0 ]; then
-    die "some certificates are missing (server $cert, key $key, CA $ca): mount all three or none"
-  fi
+  [ "$(certs_present)" -eq 3 ] && return 0
   mkdir -p "$cert_dir" 2>/dev/null && [ -w "$cert_dir" ] ||
     die "cannot write $cert_dir as uid $(id -u): give the volume to uid $(id -u) (chown) or mount your own certificates"
-  echo "$prog: no certificates yet: making a test CA, the server's and every merchant's in $cert_dir" >&2
-  bash /opt/redpack-sim/scripts/gen-certs.sh --ctl redpack-ctl "$cert_dir" "$fixtures"
-  [ -e "$cert" ] && [ -e "$key" ] && [ -e "$ca" ] ||
-    die "made certificates in $cert_dir, but REDPACK_TLS_CERT/REDPACK_TLS_KEY/REDPACK_CLIENT_CA point elsewhere"
+  # Several processes may share the volume (docker/compose.team.yaml): the
+  # first makes the certificates under the lock, the others wait and find them.
+  exec 9>"$cert_dir/.lock"
+  flock 9
+  present=$(certs_present)
+  if [ "$present" -ne 3 ]; then
+    [ "$present" -eq 0 ] ||
+      die "some certificates are missing (server $cert, key $key, CA $ca): mount all three or none"
+    echo "$prog: no certificates yet: making a test CA, the server's and every merchant's in $cert_dir" >&2
+    bash /opt/redpack-sim/scripts/gen-certs.sh --ctl redpack-ctl "$cert_dir" "$fixtures"
+    [ "$(certs_present)" -eq 3 ] ||
+      die "made certificates in $cert_dir, but REDPACK_TLS_CERT/REDPACK_TLS_KEY/REDPACK_CLIENT_CA point elsewhere"
+  fi
+  exec 9>&-
+}
+
+certs_present() {
+  n=0
+  for f in "$cert" "$key" "$ca"; do [ -e "$f" ] && n=$((n + 1)); done
+  echo "$n"
 }
 
 cmd=${1:-serve}
@@ -63,9 +74,14 @@ esac
 
 case "$cmd" in
   serve)
-    db_dir=$(dirname "${REDPACK_DB:-$data/redpack.db}")
-    [ "${REDPACK_DB:-}" = ":memory:" ] || [ -w "$db_dir" ] ||
-      die "cannot write $db_dir as uid $(id -u): give the volume to uid $(id -u) (chown)"
+    case "${REDPACK_DB:-}" in
+      :memory:|postgresql://*|postgres://*) ;;
+      *)
+        db_dir=$(dirname "${REDPACK_DB:-$data/redpack.db}")
+        [ -w "$db_dir" ] ||
+          die "cannot write $db_dir as uid $(id -u): give the volume to uid $(id -u) (chown)"
+        ;;
+    esac
     ensure_certs
     exec redpack-sim "$@"
     ;;
