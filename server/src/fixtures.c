@@ -437,17 +437,20 @@ int fixtures_load(struct store *s, const char *path, int64_t now, int force, cha
 
 	if (!root)
 		return -1;
-	empty = store_is_empty(s);
-	if (empty < 0) {
+	/* Whether the world is there yet, decided inside the transaction that
+	 * writes it: processes starting together on one PostgreSQL database
+	 * load it once (their writes take turns, docs/postgresql.md). */
+	if (store_begin(s) != 0 || (empty = store_is_empty(s)) < 0) {
+		store_rollback(s);
 		ERR("%s: cannot read the database", path);
 		goto out;
 	}
 	if (!empty && !force) {
+		store_rollback(s);
 		rc = 0;
 		goto out;
 	}
-	if (store_begin(s) != 0 || write_world(s, root, parsed, now, NULL) != 0 ||
-	    store_commit(s) != 0) {
+	if (write_world(s, root, parsed, now, NULL) != 0 || store_commit(s) != 0) {
 		store_rollback(s);
 		ERR("%s: cannot write the fixtures into the database (see the log; an openid or "
 		    "appid "
