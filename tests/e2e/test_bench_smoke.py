@@ -42,7 +42,7 @@ class BenchSmoke(E2ETestCase):
                                          "framing": 0}, doc)
         return doc
 
-    def packets(self, where="1"):
+    def packets(self, where="1 = 1"):
         return probe.query(self.srv, "SELECT COUNT(*), COUNT(DISTINCT mch_billno) FROM packets "
                            "WHERE mch_id = ? AND " + where, (LOAD_MCH,))[0]
 
