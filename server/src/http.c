@@ -29,6 +29,7 @@
 #include "api.h"
 #include "faults.h"
 #include "kv.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -1096,6 +1097,7 @@ static void join_batch(struct http_server *s)
 		return;
 	if (store_batch_begin(api_store(s)) != 0)
 		return; /* each unit is then a transaction of its own */
+	lifecycle_sync_clock(s->api->redpack);
 	log_hold();
 	event_active(s->flush, EV_TIMEOUT, 0);
 }

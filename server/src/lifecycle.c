@@ -557,16 +557,36 @@ int lifecycle_load_clock(struct redpack *rp)
 	return 0;
 }
 
+void lifecycle_sync_clock(struct redpack *rp)
+{
+	int64_t offset;
+	if (store_shared(rp->store) && store_clock_offset(rp->store, &offset) == 0 &&
+	    offset != clock_offset() && clock_offset_in_range(offset, clock_real_now()))
+		clock_set_offset(offset);
+}
+
 void lifecycle_set_clock(struct redpack *rp, int64_t new_now, struct clock_move *out)
 {
-	int64_t now = clock_now();
-	int64_t offset = clock_offset() + (new_now - now);
+	int64_t now, offset;
 	char from[26];
 	struct lifecycle_round round;
 
 	memset(out, 0, sizeof(*out));
+	store_error_clear(rp->store);
+	/* Decided and written in one transaction: on a shared database another
+	 * process may have moved the clock since this one last looked. */
+	if (store_begin(rp->store) != 0) {
+		out->result = CLOCK_NOT_SAVED;
+		out->failed_step = "clock";
+		snprintf(out->error, sizeof(out->error), "%s", store_first_error(rp->store));
+		return;
+	}
+	lifecycle_sync_clock(rp);
+	now = clock_now();
+	offset = clock_offset() + (new_now - now);
 	clock_format_iso8601(now, from);
 	if (new_now < now) {
+		store_rollback(rp->store);
 		out->result = CLOCK_BACKWARDS;
 		snprintf(out->error, sizeof(out->error),
 			 "the clock never goes backwards (it is %s, asked %lld)", from,
@@ -574,6 +594,7 @@ void lifecycle_set_clock(struct redpack *rp, int64_t new_now, struct clock_move 
 		return;
 	}
 	if (new_now > CLOCK_LATEST && new_now > now) {
+		store_rollback(rp->store);
 		out->result = CLOCK_OUT_OF_RANGE;
 		snprintf(out->error, sizeof(out->error),
 			 "the clock can move from %s to " CLOCK_LATEST_TEXT
@@ -581,9 +602,7 @@ void lifecycle_set_clock(struct redpack *rp, int64_t new_now, struct clock_move 
 			 from);
 		return;
 	}
-	store_error_clear(rp->store);
-	if (store_begin(rp->store) != 0 || store_set_clock_offset(rp->store, offset) != 0 ||
-	    store_commit(rp->store) != 0) {
+	if (store_set_clock_offset(rp->store, offset) != 0 || store_commit(rp->store) != 0) {
 		out->result = CLOCK_NOT_SAVED;
 		out->failed_step = "clock";
 		snprintf(out->error, sizeof(out->error), "%s", store_first_error(rp->store));

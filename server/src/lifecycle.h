@@ -144,4 +144,9 @@ void lifecycle_set_clock(struct redpack *rp, int64_t new_now, struct clock_move 
  * server then refuses to start rather than show a year past 9999. */
 int lifecycle_load_clock(struct redpack *rp);
 
+/* On a database other processes share (store_shared), takes the clock's
+ * offset another process may have moved; nothing otherwise. Called at
+ * the start of each batch and clock move. */
+void lifecycle_sync_clock(struct redpack *rp);
+
 #endif

@@ -94,6 +94,10 @@ int store_is_postgresql(const char *path);
  * path (":memory:" allowed), or the PostgreSQL database a URL names.
  * Returns NULL with a message in err. */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/* 1 when other processes may write the same database (PostgreSQL): what
+ * a process keeps in memory of the shared state (the clock's offset) is
+ * then read again at the start of each batch. */
+int store_shared(const struct store *s);
 void store_close(struct store *s);
 
 /* The schema version this build migrates to (PRAGMA user_version). */
