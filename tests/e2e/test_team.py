@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Several redpack-sim processes on one PostgreSQL database answer as one service
+(issue 14): one billno is one packet and one debit whichever processes the
+requests reach, a claim or a clock move through one process is what the others
+see, and kill -9 of one loses no acknowledged packet while the others serve.
+
+PostgreSQL only (REDPACK_E2E_DB=postgresql, ctest's e2e_pg_team): on SQLite the
+database is one process's, and the module skips."""
+
+import concurrent.futures
+import threading
+import unittest
+
+from harness import answers, contract, control, pgdb, probe, wire
+from harness.cases import E2ETestCase
+from harness.contract import GROUP_PATH, MCH_ID, MCH_KEY
+from harness.process import Server
+
+PROCESSES = 3
+IDENTICAL = 1000
+
+
+def run_spread(servers, n, fn, workers=48):
+    """fn(server, i) for i in range(n), request i on servers[i % len(servers)], from
+    `workers` threads released together; returns the results in order."""
+    barrier = threading.Barrier(workers)
+    lock = threading.Lock()
+    next_i = [0]
+    results = [None] * n
+
+    def worker():
+        try:
+            barrier.wait(timeout=30)
+        except threading.BrokenBarrierError:
+            pass
+        while True:
+            with lock:
+                i = next_i[0]
+                next_i[0] += 1
+            if i >= n:
+                return
+            results[i] = fn(servers[i % len(servers)], i)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        for f in [pool.submit(worker) for _ in range(workers)]:
+            f.result()
+    return results
+
+
+@unittest.skipUnless(pgdb.enabled(), "several processes share one database only on PostgreSQL "
+                     "(REDPACK_E2E_DB=postgresql: ctest's e2e_pg_team)")
+class Team(E2ETestCase):
+    def start_team(self, n=PROCESSES):
+        """n servers started together on one new database; the first is checked
+        (invariants, conservation) when the test ends."""
+        path = self.temp_db("redpack-team-")
+        servers = [Server(db_file=path) for _ in range(n)]
+        errors = []
+
+        def start(srv):
+            try:
+                srv.start()
+            except Exception as e:  # reported below, with every server stopped
+                errors.append(e)
+
+        threads = [threading.Thread(target=start, args=(s,)) for s in servers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for srv in servers:
+            self.addCleanup(lambda s=srv: s.stopped or s.stop())
+        if errors:
+            raise errors[0]
+        # The last one lives to the end (the kill -9 test kills the first).
+        self.addCleanup(probe.check_invariants, servers[-1])
+        self.addCleanup(control.check, servers[-1])
+        return servers
+
+    def test_started_together_the_world_is_loaded_once(self):
+        servers = self.start_team()
+        merchants = [m["mch_id"] for m in servers[0].fixtures["merchants"]]
+        rows = probe.query(servers[0], "SELECT mch_id, COUNT(*) FROM ledger WHERE kind = 'fixture' "
+                           "GROUP BY mch_id ORDER BY mch_id")
+        self.assertEqual([r[0] for r in rows], sorted(merchants))
+        self.assertEqual({r[1] for r in rows}, {1}, rows)
+        for srv in servers:
+            self.assertEqual(control.clock(srv)["offset_seconds"], 0)
+
+    def test_identical_requests_over_processes_make_one_packet(self):
+        servers = self.start_team()
+        before = probe.balance(servers[0])
+        req = wire.group_request()
+        req["sign"] = wire.sign(req, MCH_KEY)
+        body = wire.build_xml(req)
+        results = run_spread(servers, IDENTICAL, lambda srv, i: wire.post(
+            srv, GROUP_PATH, body, headers=contract.PHP_HEADERS, timeout=120))
+        self.assertEqual({r.status for r in results}, {200})
+        codes = {}
+        for r in results:
+            code = answers.answer_dict(r.body).get("result_code")
+            codes[code] = codes.get(code, 0) + 1
+        self.assertEqual(codes, {"SUCCESS": IDENTICAL}, codes)
+        bodies = {r.body for r in results}
+        self.assertEqual(len(bodies), 1, "answers differ:\n%s" % "\n".join(
+            b.decode("utf-8", "replace") for b in bodies))
+        self.assertSuccess(results[0], req)
+        self.assertEqual(len(probe.packet_rows(servers[0], req["mch_billno"])), 1)
+        self.assertEqual(probe.send_debits(servers[0], req["mch_billno"]), [-300])
+        self.assertEqual(probe.balance(servers[0]), before - 300)
+        # Every process tells the same story about it.
+        docs = [control.packet_ok(srv, req["mch_billno"]) for srv in servers]
+        self.assertEqual(len({repr(sorted(d.items())) for d in docs}), 1)
+
+    def test_a_claim_and_a_clock_move_are_seen_by_every_process(self):
+        servers = self.start_team()
+        req, resp = self.send(servers[0])
+        self.assertSuccess(resp, req)
+        billno = req["mch_billno"]
+        st, doc = control.claim(servers[1], billno, "oTeamFriend000000000000001")
+        self.assertEqual(st, 200, doc)
+        for srv in servers:
+            shares = control.packet_ok(srv, billno)["shares"]
+            openers = [s.get("openid") for s in shares if s.get("openid")]
+            self.assertIn("oTeamFriend000000000000001", openers, (srv.api_port, shares))
+        moved = control.advance(servers[2], 3600)
+        for srv in servers:
+            # A process takes the shared offset at its next batch of requests.
+            req2, resp2 = self.send(srv)
+            self.assertSuccess(resp2, req2)
+            self.assertEqual(control.clock(srv)["offset_seconds"], moved["offset_seconds"],
+                             srv.api_port)
+        # Not backwards through another process either.
+        st, doc = control.set_clock(servers[0], advance_seconds=-10)
+        self.assertNotEqual(st, 200, doc)
+
+    def test_kill9_of_one_process_loses_nothing_and_the_others_serve(self):
+        servers = self.start_team()
+        victim, survivors = servers[0], servers[1:]
+        acked = []
+        stop = threading.Event()
+
+        def sender():
+            while not stop.is_set():
+                req = wire.group_request(re_openid=wire.new_openid())
+                try:
+                    resp = wire.send_group(victim, req)
+                except Exception:
+                    return  # the victim is gone
+                if resp.status == 200 and answers.answer_dict(resp.body).get(
+                        "result_code") == "SUCCESS":
+                    acked.append(req["mch_billno"])
+
+        t = threading.Thread(target=sender)
+        t.start()
+        while len(acked) < 30:
+            if not t.is_alive():
+                break
+            threading.Event().wait(0.02)
+        victim.kill9()
+        stop.set()
+        t.join(timeout=30)
+        self.assertGreaterEqual(len(acked), 30)
+        for billno in acked:
+            self.assertEqual(len(probe.packet_rows(survivors[0], billno)), 1, billno)
+            st, doc = control.packet(survivors[1], billno, MCH_ID)
+            self.assertEqual(st, 200, doc)
+            self.assertEqual(doc["status"], "SENT", doc)
+        for srv in survivors:
+            req, resp = self.send(srv)
+            self.assertSuccess(resp, req)
+        probe.check_invariants(survivors[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
