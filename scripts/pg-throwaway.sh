@@ -7,7 +7,7 @@ set -euo pipefail
 umask 077 # DIR/url holds a password
 
 prog=pg-throwaway
-usage="usage: pg-throwaway.sh start DIR | stop DIR | --help"
+usage="usage: pg-throwaway.sh start DIR | restart DIR [SECONDS] | stop DIR | --help"
 
 readonly DB=redpack          # the database created, and the superuser's name
 readonly PORT_LO=20000       # ports tried: below Linux's ephemeral range
@@ -22,6 +22,10 @@ print_help() {
   cat <<EOF
 $usage
 
+restart DIR [SECONDS]
+           stops DIR's cluster at once (pg_ctl -m immediate: its
+           connections cut, as in a crash), waits SECONDS (0), and starts
+           it again on the same port: for tests of reconnection.
 start DIR  makes a new PostgreSQL cluster (initdb of the newest version in
            /usr/lib/postgresql) and starts it: listening on 127.0.0.1 on a
            free port of its own (another is tried when a parallel run took
@@ -91,6 +95,33 @@ do_stop() {
   [ -e "$1" ] || return 0
   is_ours "$1" || die "$1: not a throwaway PostgreSQL (no url, no data): left alone"
   remove "$1"
+}
+
+do_restart() {
+  local dir=$1 pause=${2:-0} data=$1/data port log=$1/log
+  is_ours "$dir" && [ -e "$dir/url" ] || die "$dir: not a started throwaway PostgreSQL"
+  [[ $pause =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage_error "restart: SECONDS must be a number, not $pause"
+  if is_outside "$dir"; then data=$(readlink "$data"); log=$(readlink "$dir/log"); fi
+  port=$(sed -n 's|.*@127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$dir/url")
+  [ -n "$port" ] || die "$dir/url: no port"
+  run_as_owner "$data" "$(pg_bin)/pg_ctl" -D "$data" -m immediate -w -t 30 stop ||
+    die "pg_ctl stop failed (log: $dir/log)"
+  sleep "$pause"
+  run_as_owner "$data" "$(pg_bin)/pg_ctl" -D "$data" -l "$log" -o "-p $port" -w -t 30 start ||
+    die "pg_ctl start failed (log: $dir/log)"
+}
+
+# Runs a command as the owner of the cluster directory $1 (root cannot run
+# PostgreSQL's tools on it), quietly.
+run_as_owner() {
+  local data=$1 owner
+  shift
+  owner=$(stat -c %U "$data")
+  if [ "$(id -u)" -eq 0 ] && [ "$owner" != root ]; then
+    runuser -u "$owner" -- "$@" >/dev/null 2>&1
+  else
+    "$@" >/dev/null 2>&1
+  fi
 }
 
 do_start() {
@@ -175,7 +206,12 @@ EOF
 case "${1:-}" in
   -h|--help) print_help; exit 0 ;;
   start|stop) [ $# -eq 2 ] && [ -n "$2" ] || usage_error "$usage" ;;
+  restart) [ $# -ge 2 ] && [ $# -le 3 ] && [ -n "$2" ] || usage_error "$usage" ;;
   "") usage_error "$usage" ;;
   *) usage_error "unknown command '$1' ($usage)" ;;
 esac
-if [ "$1" = start ]; then do_start "$2"; else do_stop "$2"; fi
+case "$1" in
+  start) do_start "$2" ;;
+  restart) do_restart "$2" "${3:-0}" ;;
+  *) do_stop "$2" ;;
+esac
