@@ -5,7 +5,15 @@
 # settings in the same run, on loopback. Prints a table and the ratios
 # redpack-sim / nginx. Never part of ctest: benchmarks are not tests.
 #
-#   scripts/bench.sh
+#   scripts/bench.sh                          # SQLite (the default store)
+#   scripts/bench.sh --db postgresql          # PostgreSQL: a throwaway cluster
+#   scripts/bench.sh --db postgresql://U:P@H:PORT/DB   # or yours (CREATEDB needed)
+#
+# With --db postgresql the same runs go to redpack-sim on PostgreSQL (each
+# run on a database of its own, made on the cluster), then the keep-alive
+# and SIGN_ERROR runs again with two redpack-sim processes on one database
+# behind HAProxy (TCP, leastconn), their CPU added up. The history run is
+# SQLite's only (scripts/preload-db.sh writes a SQLite file).
 #
 # What it measures (server CPU is read from /proc/PID/stat, utime + stime,
 # before and after each run: the robust figure on a shared machine):
@@ -31,6 +39,20 @@ prog=bench
 die() { echo "$prog: $*" >&2; exit 1; }
 say() { echo "$prog: $*" >&2; }
 
+pg=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --db) [ $# -ge 2 ] || die "--db needs postgresql or a postgresql:// URL"; pg=$2; shift 2 ;;
+    --db=*) pg=${1#--db=}; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument $1 (see --help)" ;;
+  esac
+done
+case "$pg" in
+  ""|postgresql|postgresql://*|postgres://*) ;;
+  *) die "--db takes postgresql or a postgresql:// URL, not $pg" ;;
+esac
+
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BENCH_BUILD_DIR:-$repo/build-bench}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
@@ -40,11 +62,14 @@ else
   duration=${BENCH_DURATION:-8} warmup=${BENCH_WARMUP:-1}
   soak=${BENCH_SOAK_REQUESTS:-1000000} preload=${BENCH_PRELOAD:-1000000}
 fi
+# PostgreSQL's sends are round trips to another process: 100,000 for the
+# soak there unless asked (a million would take the better part of an hour).
+[ -z "$pg" ] || [ -n "${BENCH_SOAK_REQUESTS:-}" ] || [ "${BENCH_QUICK:-0}" = 1 ] || soak=100000
 threads=${BENCH_THREADS:-1}
 nginx_bin=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 fixtures=$repo/fixtures/default.json
 [ -x "$nginx_bin" ] || die "no nginx at $nginx_bin (scripts/setup.sh installs it, or set NGINX)"
-for c in cmake curl sqlite3 python3 openssl; do
+for c in cmake curl sqlite3 python3 openssl ${pg:+psql haproxy}; do
   command -v "$c" >/dev/null || die "$c is missing (scripts/setup.sh installs it)"
 done
 
@@ -55,11 +80,13 @@ sim=$build/redpack-sim
 bench=$build/redpack-bench
 
 tmp=$(mktemp -d)
-sim_pid="" nginx_pid=""
+sim_pid="" sim2_pid="" nginx_pid="" haproxy_pid="" pg_url=""
 cleanup() {
-  [ -z "$sim_pid" ] || kill "$sim_pid" 2>/dev/null || true
-  [ -z "$nginx_pid" ] || kill "$nginx_pid" 2>/dev/null || true
+  for p in "$sim_pid" "$sim2_pid" "$nginx_pid" "$haproxy_pid"; do
+    [ -z "$p" ] || kill "$p" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
+  [ "$pg" != postgresql ] || bash "$repo/scripts/pg-throwaway.sh" stop "$tmp/pg" 2>/dev/null || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -69,6 +96,25 @@ bash "$repo/scripts/gen-certs.sh" "$certs" "$fixtures" 2>/dev/null
 tck=$(getconf CLK_TCK)
 
 # ---- servers ---------------------------------------------------------------
+
+# db_for NAME: the --db of a run: a file in $tmp for SQLite; on PostgreSQL a
+# new database on the cluster (the throwaway's, or the URL's server).
+if [ "$pg" = postgresql ]; then
+  say "a throwaway PostgreSQL (scripts/pg-throwaway.sh)"
+  pg_url=$(bash "$repo/scripts/pg-throwaway.sh" start "$tmp/pg")
+elif [ -n "$pg" ]; then
+  pg_url=$pg
+fi
+db_for() {
+  if [ -z "$pg_url" ]; then
+    echo "$tmp/$1.db"
+    return
+  fi
+  local name="bench_$1_$$"
+  psql "$pg_url" -qAtc "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null ||
+    die "cannot create database $name (the URL's user needs CREATEDB)"
+  echo "${pg_url%/*}/$name"
+}
 
 # start_sim DB [FLAG VALUE]...: redpack-sim on loopback port 0, waits for
 # /healthz; sets sim_pid, sim_api, sim_admin. Its log goes to $tmp/sim.log
@@ -98,6 +144,46 @@ stop_sim() {
   kill -TERM "$sim_pid"
   wait "$sim_pid" || die "redpack-sim exited with status $?"
   sim_pid=""
+}
+
+# start_pair DB: two redpack-sim on one (PostgreSQL) database and HAProxy
+# in TCP mode in front; sim_api becomes HAProxy's, both pids in sim_pid
+# and sim2_pid.
+start_pair() {
+  local db=$1 first_api first_pid port
+  start_sim "$db"
+  first_api=$sim_api first_pid=$sim_pid
+  start_sim "$db"
+  sim2_pid=$sim_pid sim_pid=$first_pid
+  port=$(free_port)
+  cat >"$tmp/haproxy.cfg" <<CFG
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend api
+    bind 127.0.0.1:$port
+    default_backend sims
+backend sims
+    balance leastconn
+    server s1 ${first_api#https://}
+    server s2 ${sim_api#https://}
+CFG
+  haproxy -f "$tmp/haproxy.cfg" -db >/dev/null 2>&1 &
+  haproxy_pid=$!
+  sim_api=https://127.0.0.1:$port
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  die "haproxy did not start"
+}
+
+stop_pair() {
+  kill -TERM "$haproxy_pid"; wait "$haproxy_pid" 2>/dev/null || true; haproxy_pid=""
+  kill -TERM "$sim2_pid"; wait "$sim2_pid" || die "redpack-sim exited with status $?"; sim2_pid=""
+  stop_sim
 }
 
 free_port() {
@@ -148,6 +234,12 @@ cpu_ticks() {
   echo "$total"
 }
 
+cpu_ticks_all() {
+  local total=0 p
+  for p in "$@"; do total=$((total + $(cpu_ticks "$p"))); done
+  echo "$total"
+}
+
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # ---- runs ------------------------------------------------------------------
@@ -158,17 +250,17 @@ run() {
   local name=$1 target=$2 pid api before after out
   shift 2
   if [ "$target" = sim ]; then
-    pid=$sim_pid api=$sim_api
+    pid="$sim_pid $sim2_pid" api=$sim_api
   else
     pid=$nginx_pid api=$nginx_api
     set -- --fixed-body "$repo/bench/nginx/request.xml" "$@"
   fi
   : >"$tmp/sim.log"
   : >"$tmp/nginx/access.log" 2>/dev/null || true
-  before=$(cpu_ticks "$pid")
+  before=$(cpu_ticks_all $pid)
   out=$("$bench" --api "$api" --certs "$certs" --threads "$threads" --json "$@") ||
     die "redpack-bench failed on $name: $out"
-  after=$(cpu_ticks "$pid")
+  after=$(cpu_ticks_all $pid)
   python3 - "$out" "$before" "$after" "$tck" >"$tmp/res/$name.json" <<'PY'
 import json, sys
 doc = json.loads(sys.argv[1])
@@ -189,7 +281,7 @@ PY
 
 timed=(--duration "$duration" --warmup "$warmup")
 
-start_sim "$tmp/sim.db"
+start_sim "$(db_for sim)"
 sleep 0.5
 idle_rss=$(rss_kib "$sim_pid")
 start_nginx
@@ -208,27 +300,41 @@ run sim_soak sim --connections 16 --requests "$soak"
 soak_rss=$(rss_kib "$sim_pid")
 stop_sim
 
-say "stored packets: an empty database, then $preload preloaded"
-start_sim "$tmp/empty.db"
-run sim_empty sim --connections 16 "${timed[@]}"
-stop_sim
-CERTS=$certs REDPACK_SIM_BIN=$sim PRELOAD_CHECK=0 bash "$repo/scripts/preload-db.sh" "$tmp/full.db" "$preload"
-# Long connection timeouts: the invariant checker afterwards reads every
-# row (about 30 s for 1,000,000 packets, and the loop waits meanwhile).
-start_sim "$tmp/full.db" --timeout 600 --request-timeout 600
-run sim_full sim --connections 16 "${timed[@]}"
-say "invariant check of the preloaded database"
-check=$(curl -fsS "$sim_admin/admin/v1/check") || die "GET /admin/v1/check failed"
-case $check in *'"ok":true'*) ;; *) die "invariants broken after the preloaded run: $check" ;; esac
-stop_sim
+if [ -z "$pg_url" ]; then
+  say "stored packets: an empty database, then $preload preloaded"
+  start_sim "$tmp/empty.db"
+  run sim_empty sim --connections 16 "${timed[@]}"
+  stop_sim
+  CERTS=$certs REDPACK_SIM_BIN=$sim PRELOAD_CHECK=0 bash "$repo/scripts/preload-db.sh" "$tmp/full.db" "$preload"
+  # Long connection timeouts: the invariant checker afterwards reads every
+  # row (about 30 s for 1,000,000 packets, and the loop waits meanwhile).
+  start_sim "$tmp/full.db" --timeout 600 --request-timeout 600
+  run sim_full sim --connections 16 "${timed[@]}"
+  say "invariant check of the preloaded database"
+  check=$(curl -fsS "$sim_admin/admin/v1/check") || die "GET /admin/v1/check failed"
+  case $check in *'"ok":true'*) ;; *) die "invariants broken after the preloaded run: $check" ;; esac
+  stop_sim
+else
+  say "two processes on one database behind HAProxy"
+  start_pair "$(db_for pair)"
+  for c in 16 64; do
+    run "pair_ka$c" sim --connections "$c" "${timed[@]}"
+  done
+  run pair_badsign sim --connections 16 --bad-sign 1 "${timed[@]}"
+  say "invariant check after the two processes' runs"
+  check=$(curl -fsS "$sim_admin/admin/v1/check") || die "GET /admin/v1/check failed"
+  case $check in *'"ok":true'*) ;; *) die "invariants broken after the two processes' runs: $check" ;; esac
+  stop_pair
+fi
 
 say "cold start: 5 starts on fresh databases"
-cold_ms=$(python3 - "$sim" "$fixtures" "$certs" "$tmp" <<'PY'
+cold_dbs=()
+for i in 0 1 2 3 4; do cold_dbs+=("$(db_for "cold$i")"); done
+cold_ms=$(python3 - "$sim" "$fixtures" "$certs" "${cold_dbs[@]}" <<'PY'
 import http.client, os, re, statistics, subprocess, sys, time
-sim, fixtures, certs, tmp = sys.argv[1:]
+sim, fixtures, certs = sys.argv[1:4]
 times = []
-for i in range(5):
-    db = os.path.join(tmp, "cold%d.db" % i)
+for db in sys.argv[4:]:
     t0 = time.monotonic()
     p = subprocess.Popen([sim, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
                           "--db", db, "--fixtures", fixtures, "--tls-cert", certs + "/server.pem",
@@ -254,10 +360,12 @@ kill -TERM "$nginx_pid"; wait "$nginx_pid" || true; nginx_pid=""
 
 # ---- the table -------------------------------------------------------------
 
+store="SQLite"
+[ -z "$pg_url" ] || store="PostgreSQL $(psql "$pg_url" -qAtc 'SHOW server_version' 2>/dev/null || echo '?')"
 python3 - "$tmp/res" "$idle_rss" "$rss_before_soak" "$soak_rss" "$cold_ms" "$soak" "$preload" \
-  "$duration" "$warmup" "$threads" "$("$nginx_bin" -v 2>&1)" <<'PY'
+  "$duration" "$warmup" "$threads" "$("$nginx_bin" -v 2>&1)" "$store" <<'PY'
 import json, os, sys
-res, idle_rss, rss_before, soak_rss, cold_ms, soak, preload, duration, warmup, threads, nginx_v = sys.argv[1:]
+res, idle_rss, rss_before, soak_rss, cold_ms, soak, preload, duration, warmup, threads, nginx_v, store = sys.argv[1:]
 R = {n[:-5]: json.load(open(os.path.join(res, n))) for n in os.listdir(res)}
 
 def cpu_us(n):  # server CPU per response, every response of the run (warm-up too)
@@ -282,6 +390,7 @@ for c in (16, 64):
 rows += [("SIGN_ERROR: server CPU per response (us)", cpu_us("sim_badsign"), cpu_us("nginx_ka16"), "%.1f"),
          ("full handshakes per server CPU-second", hs_rate("sim_handshake"), hs_rate("nginx_handshake"), "%.0f")]
 print()
+print("store: %s" % store)
 print("| figure | redpack-sim | nginx | redpack-sim / nginx |")
 print("| --- | ---: | ---: | ---: |")
 for name, a, b, f in rows:
@@ -290,17 +399,31 @@ print("| cold start, exec to /healthz 200 (ms, median of 5) | %s | | |" % cold_m
 print("| idle RSS after start (MiB) | %.1f | | |" % (int(idle_rss) / 1024))
 print("| RSS before / after %s sends (MiB) | %.1f / %.1f | | |"
       % (format(int(soak), ","), int(rss_before) / 1024, int(soak_rss) / 1024))
-e, f = R["sim_empty"], R["sim_full"]
-print("| req/s with %s packets stored / with none | %.0f / %.0f | | %s |"
-      % (format(int(preload), ","), f["rps"], e["rps"], ratio(f["rps"], e["rps"])))
-print("| server CPU per response, %s stored / none (us) | %.1f / %.1f | | %s |"
-      % (format(int(preload), ","), cpu_us("sim_full"), cpu_us("sim_empty"),
-         ratio(cpu_us("sim_full"), cpu_us("sim_empty"))))
+if "sim_full" in R:
+    e, f = R["sim_empty"], R["sim_full"]
+    print("| req/s with %s packets stored / with none | %.0f / %.0f | | %s |"
+          % (format(int(preload), ","), f["rps"], e["rps"], ratio(f["rps"], e["rps"])))
+    print("| server CPU per response, %s stored / none (us) | %.1f / %.1f | | %s |"
+          % (format(int(preload), ","), cpu_us("sim_full"), cpu_us("sim_empty"),
+             ratio(cpu_us("sim_full"), cpu_us("sim_empty"))))
+if "pair_ka16" in R:
+    print("| two processes behind HAProxy: | | | |")
+    for c in (16, 64):
+        s, g = "pair_ka%d" % c, "nginx_ka%d" % c
+        print("| 2 procs, %d conns: CPU per response, both (us) | %.1f | %.1f | %s |"
+              % (c, cpu_us(s), cpu_us(g), ratio(cpu_us(s), cpu_us(g))))
+        print("| 2 procs, %d conns: req/s (1 proc: %.0f) | %.0f | %.0f | %s |"
+              % (c, R["sim_ka%d" % c]["rps"], R[s]["rps"], R[g]["rps"], ratio(R[s]["rps"], R[g]["rps"])))
+        print("| 2 procs, %d conns: p50 / p99 (ms) | %.2f / %.2f | %.2f / %.2f | |"
+              % (c, ms(s, "p50"), ms(s, "p99"), ms(g, "p50"), ms(g, "p99")))
+    print("| 2 procs, SIGN_ERROR: CPU per response, both (us) | %.1f | %.1f | %s |"
+          % (cpu_us("pair_badsign"), cpu_us("nginx_ka16"),
+             ratio(cpu_us("pair_badsign"), cpu_us("nginx_ka16"))))
 print()
 notes = []
 for n, d in sorted(R.items()):
     errs = {k: v for k, v in d["errors"].items() if v}
-    want = "SIGN_ERROR" if n == "sim_badsign" else "SUCCESS"
+    want = "SIGN_ERROR" if n.endswith("_badsign") else "SUCCESS"
     other = {k: v for k, v in d["answers"].items() if k != want}
     if errs or other:
         notes.append("%s: transport errors %s, other answers %s" % (n, errs, other))

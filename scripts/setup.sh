@@ -10,7 +10,7 @@ packages=(
   php-cli php-curl phpunit
   default-jdk-headless junit5
   clang libclang-rt-14-dev llvm clang-format
-  nginx sqlite3
+  nginx sqlite3 haproxy
   postgresql libpq-dev
   chromium fonts-wqy-microhei
 )
