@@ -223,3 +223,17 @@ BEGIN
 END $$;
 CREATE TRIGGER count_status_update AFTER UPDATE OF status ON packets FOR EACH ROW
   WHEN (OLD.status <> NEW.status) EXECUTE FUNCTION count_status_update();
+
+-- migration 2
+-- status.def's tests as SQL functions, for the store's queries off the send
+-- path (the invariant checks, a merchant's reset in slices): SQLite's store
+-- registers the same two as C functions (store.c). Spelled out, as the
+-- triggers' lists are, so the file stands alone; tests/unit/test_store_pg.c
+-- holds them to status.def. A NULL status is neither issued nor known.
+CREATE FUNCTION packet_issued(status TEXT) RETURNS BOOLEAN LANGUAGE sql IMMUTABLE AS $$
+  SELECT COALESCE(status IN ('SENT', 'RECEIVED', 'RFUND_ING', 'REFUND'), false)
+$$;
+CREATE FUNCTION packet_status_known(status TEXT) RETURNS BOOLEAN LANGUAGE sql IMMUTABLE AS $$
+  SELECT COALESCE(status IN ('SENDING', 'SENT', 'FAILED', 'RECEIVED', 'RFUND_ING', 'REFUND'),
+    false)
+$$;

@@ -1,0 +1,1663 @@
+/*
+ * store_pg.c - the store on PostgreSQL: store.c's statements written for
+ * PostgreSQL and registered with pg.c (each prepared once per
+ * connection), its transactions with the write lock, and what a lost
+ * connection leaves. The contracts are store.h's (store_pg.h says what
+ * differs); store.c is the reference behaviour.
+ */
+#include "store_pg.h"
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+/* ---- statements -------------------------------------------------------- */
+
+/* Every statement of the store, as pg.c's registry: pg_run(pg, ST_X, ...).
+ * Parameters are text, typed by the casts ($1::bigint): without one,
+ * PostgreSQL would take "$1 + 28800" for a 32-bit integer. */
+enum st {
+	ST_MERCHANT_COUNT,
+	ST_MERCHANT_INSERT,
+	ST_MERCHANT_UPDATE,
+	ST_APP_INSERT,
+	ST_SCENE_INSERT,
+	ST_USER_INSERT,
+	ST_MERCHANT_LOOKUP,
+	ST_APP_KIND,
+	ST_USER_APPID,
+	ST_SCENE_ENABLED,
+	ST_PACKET_FIND,
+	ST_PACKET_BY_ID,
+	ST_PACKET_SETTLE_TO,
+	ST_PACKET_SETTLE_AT,
+	ST_PACKETS_BY_BILLNO,
+	ST_PACKETS_LIST,
+	ST_CLOCK_GET,
+	ST_CLOCK_SET,
+	ST_SHARES_LIST,
+	ST_SHARE_OPEN,
+	ST_PACKET_SET_STATUS,
+	ST_PACKET_ISSUE,
+	ST_PACKET_SET_REFUND,
+	ST_DUE_IDS,				   /* + enum store_due */
+	ST_DUE_PAGE = ST_DUE_IDS + DUE_SETTLE + 1, /* + enum store_due */
+	ST_LEDGER_LIST = ST_DUE_PAGE + DUE_SETTLE + 1,
+	ST_PACKETS_CREATED_SINCE,
+	ST_USER_DAY,
+	ST_MERCHANT_DAY,
+	ST_PACKET_INSERT,
+	ST_PACKET_NEXT_ID,
+	ST_PACKET_SET_LISTID,
+	ST_SHARE_INSERT,
+	ST_SHARES_INSERT,
+	ST_LEDGER_ADD,
+	ST_STATUS_COUNTS,
+	ST_TOTALS,
+	ST_DURABILITY,
+	ST_WIPE_ALL, /* ... WIPE_ALL_COUNT of them */
+	ST_WIPE_ONE = ST_WIPE_ALL + 11,
+	ST_REBUILD = ST_WIPE_ONE + 10,
+	ST_RESET = ST_REBUILD + 8,
+	ST_CHECK = ST_RESET + 12, /* + enum store_check */
+	ST__COUNT = ST_CHECK + STORE_CHECK__COUNT
+};
+
+#define PACKET_COLUMNS                                                                             \
+	"SELECT id, mch_id, mch_billno, hb_type, status, wxappid, re_openid,"                      \
+	" total_amount, total_num, COALESCE(send_listid, ''), COALESCE(err_code, ''),"             \
+	" created_at, COALESCE(send_time, 0), COALESCE(reason, ''), send_name, wishing,"           \
+	" act_name, remark, COALESCE(scene_id, ''), COALESCE(refund_time, 0),"                     \
+	" COALESCE(refund_amount, 0) FROM packets "
+
+#define PACKETS_SEQUENCE "pg_get_serial_sequence('packets', 'id')"
+
+/* The running counters recomputed from the rows they summarise, as in
+ * store.c (DAY_MERCHANT_SQL, DAY_USER_SQL, STATUS_COUNT_SQL). */
+#define DAY_MERCHANT_SQL                                                                           \
+	"SELECT mch_id, (send_time + 28800) / 86400, SUM(total_amount) FROM packets"               \
+	" WHERE send_time > 0 AND packet_issued(status) GROUP BY 1, 2"
+#define DAY_USER_SQL                                                                               \
+	"SELECT mch_id, openid, day, SUM(c), SUM(a) FROM ("                                        \
+	"SELECT p.mch_id AS mch_id, p.re_openid AS openid,"                                        \
+	" (p.send_time + 28800) / 86400 AS day, 1 AS c, CASE p.hb_type WHEN 'NORMAL'"              \
+	" THEN p.total_amount ELSE COALESCE((SELECT s.amount FROM shares s"                        \
+	" WHERE s.packet_id = p.id AND s.seq = 0), 0) END AS a FROM packets p"                     \
+	" WHERE p.send_time > 0 AND packet_issued(p.status)"                                       \
+	" UNION ALL SELECT p.mch_id, s.openid, (s.rcv_time + 28800) / 86400, 1, s.amount"          \
+	" FROM shares s JOIN packets p ON p.id = s.packet_id"                                      \
+	" WHERE s.openid IS NOT NULL AND s.openid <> p.re_openid) x GROUP BY 1, 2, 3"
+#define STATUS_COUNT_SQL "SELECT mch_id, status, COUNT(*) FROM packets GROUP BY 1, 2"
+
+/* clang-format off */
+static const char *const statements[ST__COUNT] = {
+	[ST_MERCHANT_COUNT] = "SELECT COUNT(*) FROM merchants",
+	[ST_MERCHANT_INSERT] =
+	 "INSERT INTO merchants (mch_id, name, api_key, balance, sends_per_minute,"
+	 " packets_per_user_per_day, amount_per_user_per_day, amount_per_day, api_enabled,"
+	 " ip_allowlist) VALUES ($1, $2, $3, 0, $4::bigint, $5::bigint, $6::bigint, $7::bigint,"
+	 " $8::bigint, $9)",
+	[ST_MERCHANT_UPDATE] =
+	 "UPDATE merchants SET sends_per_minute = $1::bigint, packets_per_user_per_day = $2::bigint,"
+	 " amount_per_user_per_day = $3::bigint, amount_per_day = $4::bigint,"
+	 " api_enabled = $5::bigint, ip_allowlist = $6 WHERE mch_id = $7",
+	[ST_APP_INSERT] = "INSERT INTO apps (mch_id, appid, kind) VALUES ($1, $2, $3)",
+	[ST_SCENE_INSERT] = "INSERT INTO scenes (mch_id, scene_id) VALUES ($1, $2)",
+	[ST_USER_INSERT] = "INSERT INTO users (openid, appid) VALUES ($1, $2)",
+	[ST_MERCHANT_LOOKUP] =
+	 "SELECT mch_id, name, api_key, balance, sends_per_minute, packets_per_user_per_day,"
+	 " amount_per_user_per_day, amount_per_day, api_enabled, ip_allowlist FROM merchants"
+	 " WHERE mch_id = $1",
+	[ST_APP_KIND] = "SELECT kind FROM apps WHERE mch_id = $1 AND appid = $2",
+	[ST_USER_APPID] = "SELECT appid FROM users WHERE openid = $1",
+	[ST_SCENE_ENABLED] = "SELECT 1 FROM scenes WHERE mch_id = $1 AND scene_id = $2",
+	[ST_PACKET_FIND] = PACKET_COLUMNS "WHERE mch_id = $1 AND mch_billno = $2",
+	[ST_PACKET_BY_ID] = PACKET_COLUMNS "WHERE id = $1::bigint",
+	[ST_PACKET_SETTLE_TO] = "SELECT COALESCE(settle_to, 'SENT') FROM packets WHERE id = $1::bigint",
+	[ST_PACKET_SETTLE_AT] = "SELECT COALESCE(settle_at, 0) FROM packets WHERE id = $1::bigint",
+	/* By the (mch_id, mch_billno) key, once per merchant, as store.c;
+	 * two rows tell it all. */
+	[ST_PACKETS_BY_BILLNO] = PACKET_COLUMNS
+	 "WHERE mch_id IN (SELECT mch_id FROM merchants) AND mch_billno = $1 ORDER BY id LIMIT 2",
+	[ST_PACKETS_LIST] = PACKET_COLUMNS
+	 "WHERE id < $4::bigint AND ($1::text IS NULL OR mch_id = $1::text)"
+	 " AND ($2::text IS NULL OR status = $2::text) ORDER BY id DESC LIMIT $3::bigint",
+	[ST_CLOCK_GET] = "SELECT value FROM meta WHERE key = 'clock_offset'",
+	[ST_CLOCK_SET] =
+	 "INSERT INTO meta (key, value) VALUES ('clock_offset', $1::bigint)"
+	 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[ST_SHARES_LIST] =
+	 "SELECT seq, amount, COALESCE(openid, ''), COALESCE(rcv_time, 0) FROM shares"
+	 " WHERE packet_id = $1::bigint ORDER BY seq",
+	[ST_SHARE_OPEN] =
+	 "UPDATE shares SET openid = $1, rcv_time = $2::bigint"
+	 " WHERE packet_id = $3::bigint AND seq = $4::bigint AND openid IS NULL",
+	[ST_PACKET_SET_STATUS] = "UPDATE packets SET status = $1 WHERE id = $2::bigint",
+	[ST_PACKET_ISSUE] =
+	 "UPDATE packets SET status = 'SENT', send_time = $1::bigint WHERE id = $2::bigint"
+	 " AND status = 'SENDING' AND err_code IS NULL",
+	[ST_PACKET_SET_REFUND] =
+	 "UPDATE packets SET status = $1, refund_time = $2::bigint, refund_amount = $3::bigint"
+	 " WHERE id = $4::bigint",
+	/* Ties of the due key in id order (SQLite's index order). */
+	[ST_DUE_IDS + DUE_EXPIRE] =
+	 "SELECT id FROM packets WHERE status = 'SENT' AND send_time <= $1::bigint"
+	 " ORDER BY send_time, id LIMIT $2::bigint",
+	[ST_DUE_IDS + DUE_REFUND] =
+	 "SELECT id FROM packets WHERE status = 'RFUND_ING' AND send_time <= $1::bigint"
+	 " ORDER BY send_time, id LIMIT $2::bigint",
+	[ST_DUE_IDS + DUE_FAIL] =
+	 "SELECT id FROM packets WHERE status = 'SENDING' AND created_at <= $1::bigint"
+	 " ORDER BY created_at, id LIMIT $2::bigint",
+	[ST_DUE_IDS + DUE_SETTLE] =
+	 "SELECT id FROM packets WHERE status = 'SENDING' AND settle_at <= $1::bigint"
+	 " ORDER BY settle_at, id LIMIT $2::bigint",
+	/* Each kind by its due key, then id, after the cursor ($2, $3). */
+	[ST_DUE_PAGE + DUE_EXPIRE] =
+	 "SELECT id, send_time FROM packets WHERE status = 'SENT' AND send_time <= $1::bigint"
+	 " AND (send_time, id) > ($2::bigint, $3::bigint) ORDER BY send_time, id LIMIT $4::bigint",
+	[ST_DUE_PAGE + DUE_REFUND] =
+	 "SELECT id, send_time FROM packets WHERE status = 'RFUND_ING' AND send_time <= $1::bigint"
+	 " AND (send_time, id) > ($2::bigint, $3::bigint) ORDER BY send_time, id LIMIT $4::bigint",
+	[ST_DUE_PAGE + DUE_FAIL] =
+	 "SELECT id, created_at FROM packets WHERE status = 'SENDING' AND created_at <= $1::bigint"
+	 " AND (created_at, id) > ($2::bigint, $3::bigint) ORDER BY created_at, id"
+	 " LIMIT $4::bigint",
+	[ST_DUE_PAGE + DUE_SETTLE] =
+	 "SELECT id, settle_at FROM packets WHERE status = 'SENDING' AND settle_at <= $1::bigint"
+	 " AND (settle_at, id) > ($2::bigint, $3::bigint) ORDER BY settle_at, id LIMIT $4::bigint",
+	[ST_LEDGER_LIST] =
+	 "SELECT id, mch_id, amount, kind, COALESCE(packet_id, 0), at FROM ledger"
+	 " WHERE packet_id = $1::bigint ORDER BY id",
+	[ST_PACKETS_CREATED_SINCE] =
+	 "SELECT COALESCE(SUM(count), 0) FROM rate_second WHERE mch_id = $1 AND second >= $2::bigint",
+	[ST_USER_DAY] =
+	 "SELECT count, amount FROM day_user WHERE mch_id = $1 AND openid = $2"
+	 " AND day = ($3::bigint + 28800) / 86400",
+	[ST_MERCHANT_DAY] =
+	 "SELECT amount FROM day_merchant WHERE mch_id = $1 AND day = ($2::bigint + 28800) / 86400",
+	/* The counters follow by trigger (schema_pg.sql): nothing to count
+	 * here. No id: the sequence's next one. */
+	[ST_PACKET_INSERT] =
+	 "INSERT INTO packets (mch_id, mch_billno, hb_type, status, wxappid, re_openid, send_name,"
+	 " wishing, act_name, remark, scene_id, client_ip, amt_type, total_amount, total_num,"
+	 " err_code, reason, created_at, send_time, settle_at, settle_to, id, send_listid)"
+	 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::bigint,"
+	 " $15::bigint, $16, $17, $18::bigint, $19::bigint, $20::bigint, $21,"
+	 " COALESCE($22::bigint, nextval(" PACKETS_SEQUENCE ")), $23) RETURNING id",
+	[ST_PACKET_NEXT_ID] = "SELECT nextval(" PACKETS_SEQUENCE ")",
+	[ST_PACKET_SET_LISTID] = "UPDATE packets SET send_listid = $1 WHERE id = $2::bigint",
+	[ST_SHARE_INSERT] =
+	 "INSERT INTO shares (packet_id, seq, amount) VALUES ($1::bigint, $2::bigint, $3::bigint)",
+	/* A packet's shares from one array, amounts[seq]: one statement for
+	 * any count. */
+	[ST_SHARES_INSERT] =
+	 "INSERT INTO shares (packet_id, seq, amount) SELECT $1::bigint, t.o - 1, t.a"
+	 " FROM unnest($2::bigint[]) WITH ORDINALITY AS t(a, o) ORDER BY t.o",
+	/* The ledger row and the balance change in one statement: both or
+	 * neither, inside a transaction or not. */
+	[ST_LEDGER_ADD] =
+	 "WITH l AS (INSERT INTO ledger (mch_id, amount, kind, packet_id, at)"
+	 " VALUES ($1, $2::bigint, $3, $4::bigint, $5::bigint) RETURNING mch_id, amount)"
+	 " UPDATE merchants m SET balance = m.balance + l.amount FROM l WHERE m.mch_id = l.mch_id",
+	[ST_STATUS_COUNTS] =
+	 "SELECT status, SUM(n) FROM status_count GROUP BY status HAVING SUM(n) > 0 ORDER BY status",
+	[ST_TOTALS] =
+	 "SELECT (SELECT COALESCE(SUM(amount), 0) FROM day_merchant),"
+	 " (SELECT COALESCE(SUM(refund_amount), 0) FROM packets WHERE status = 'REFUND'),"
+	 " pg_database_size(current_database())",
+	[ST_DURABILITY] = "SELECT current_setting('synchronous_commit')",
+	/* store_wipe: children before parents. */
+	[ST_WIPE_ALL + 0] = "DELETE FROM shares",
+	[ST_WIPE_ALL + 1] = "DELETE FROM ledger",
+	[ST_WIPE_ALL + 2] = "DELETE FROM packets",
+	[ST_WIPE_ALL + 3] = "DELETE FROM apps",
+	[ST_WIPE_ALL + 4] = "DELETE FROM scenes",
+	[ST_WIPE_ALL + 5] = "DELETE FROM users",
+	[ST_WIPE_ALL + 6] = "DELETE FROM merchants",
+	[ST_WIPE_ALL + 7] = "DELETE FROM rate_second",
+	[ST_WIPE_ALL + 8] = "DELETE FROM day_merchant",
+	[ST_WIPE_ALL + 9] = "DELETE FROM day_user",
+	[ST_WIPE_ALL + 10] = "DELETE FROM status_count",
+	[ST_WIPE_ONE + 0] =
+	 "DELETE FROM shares WHERE packet_id IN (SELECT id FROM packets WHERE mch_id = $1)",
+	[ST_WIPE_ONE + 1] = "DELETE FROM ledger WHERE mch_id = $1",
+	[ST_WIPE_ONE + 2] = "DELETE FROM packets WHERE mch_id = $1",
+	[ST_WIPE_ONE + 3] = "DELETE FROM apps WHERE mch_id = $1",
+	[ST_WIPE_ONE + 4] = "DELETE FROM scenes WHERE mch_id = $1",
+	[ST_WIPE_ONE + 5] = "DELETE FROM merchants WHERE mch_id = $1",
+	[ST_WIPE_ONE + 6] = "DELETE FROM rate_second WHERE mch_id = $1",
+	[ST_WIPE_ONE + 7] = "DELETE FROM day_merchant WHERE mch_id = $1",
+	[ST_WIPE_ONE + 8] = "DELETE FROM day_user WHERE mch_id = $1",
+	[ST_WIPE_ONE + 9] = "DELETE FROM status_count WHERE mch_id = $1",
+	/* store_counters_rebuild: the rate keeps, as the sends' pruning does,
+	 * the two minutes up to each merchant's newest order. */
+	[ST_REBUILD + 0] = "DELETE FROM rate_second",
+	[ST_REBUILD + 1] = "DELETE FROM day_merchant",
+	[ST_REBUILD + 2] = "DELETE FROM day_user",
+	[ST_REBUILD + 3] = "DELETE FROM status_count",
+	[ST_REBUILD + 4] =
+	 "WITH last(mch_id, t) AS (SELECT mch_id, MAX(created_at) FROM packets GROUP BY 1)"
+	 " INSERT INTO rate_second SELECT p.mch_id, p.created_at, COUNT(*) FROM packets p"
+	 " JOIN last l ON l.mch_id = p.mch_id WHERE p.created_at >= l.t - 120 GROUP BY 1, 2",
+	[ST_REBUILD + 5] = "INSERT INTO day_merchant " DAY_MERCHANT_SQL,
+	[ST_REBUILD + 6] = "INSERT INTO day_user " DAY_USER_SQL,
+	[ST_REBUILD + 7] = "INSERT INTO status_count " STATUS_COUNT_SQL,
+	/* One slice of a merchant's reset (reset_slice below says which
+	 * parameters each takes). */
+	[ST_RESET + 0] = "SELECT id FROM packets WHERE mch_id = $1 ORDER BY mch_billno LIMIT $2::bigint",
+	[ST_RESET + 1] =
+	 "UPDATE status_count c SET n = c.n - g.k FROM (SELECT status, COUNT(*) AS k FROM packets"
+	 " WHERE id = ANY ($2::bigint[]) GROUP BY status) g WHERE c.mch_id = $1 AND c.status = g.status",
+	[ST_RESET + 2] =
+	 "UPDATE rate_second r SET count = r.count - g.k FROM (SELECT created_at, COUNT(*) AS k"
+	 " FROM packets WHERE id = ANY ($2::bigint[]) GROUP BY created_at) g"
+	 " WHERE r.mch_id = $1 AND r.second = g.created_at",
+	[ST_RESET + 3] = "DELETE FROM rate_second WHERE mch_id = $1 AND count = 0",
+	[ST_RESET + 4] =
+	 "UPDATE day_merchant d SET amount = d.amount - g.a FROM (SELECT (send_time + 28800) / 86400"
+	 " AS day, SUM(total_amount) AS a FROM packets WHERE id = ANY ($2::bigint[])"
+	 " AND send_time > 0 AND packet_issued(status) GROUP BY 1) g"
+	 " WHERE d.mch_id = $1 AND d.day = g.day",
+	[ST_RESET + 5] = "DELETE FROM day_merchant WHERE mch_id = $1 AND amount = 0",
+	[ST_RESET + 6] =
+	 "WITH gone(openid, day, c, a) AS (SELECT openid, day, SUM(c), SUM(a) FROM ("
+	 " SELECT p.re_openid AS openid, (p.send_time + 28800) / 86400 AS day, 1 AS c,"
+	 " CASE p.hb_type WHEN 'NORMAL' THEN p.total_amount ELSE COALESCE((SELECT s.amount"
+	 " FROM shares s WHERE s.packet_id = p.id AND s.seq = 0), 0) END AS a"
+	 " FROM packets p WHERE p.id = ANY ($2::bigint[]) AND p.send_time > 0"
+	 " AND packet_issued(p.status)"
+	 " UNION ALL SELECT s.openid, (s.rcv_time + 28800) / 86400, 1, s.amount"
+	 " FROM packets p JOIN shares s ON s.packet_id = p.id WHERE p.id = ANY ($2::bigint[])"
+	 " AND s.openid IS NOT NULL AND s.openid <> p.re_openid) x GROUP BY 1, 2)"
+	 " UPDATE day_user SET count = day_user.count - g.c, amount = day_user.amount - g.a"
+	 " FROM gone g WHERE day_user.mch_id = $1 AND day_user.openid = g.openid"
+	 " AND day_user.day = g.day",
+	[ST_RESET + 7] = "DELETE FROM day_user WHERE mch_id = $1 AND count = 0 AND amount = 0",
+	[ST_RESET + 8] =
+	 "UPDATE merchants m SET balance = m.balance - g.a FROM (SELECT mch_id, SUM(amount) AS a"
+	 " FROM ledger WHERE packet_id = ANY ($1::bigint[]) GROUP BY mch_id) g"
+	 " WHERE m.mch_id = g.mch_id",
+	[ST_RESET + 9] = "DELETE FROM ledger WHERE packet_id = ANY ($1::bigint[])",
+	[ST_RESET + 10] = "DELETE FROM shares WHERE packet_id = ANY ($1::bigint[])",
+	[ST_RESET + 11] = "DELETE FROM packets WHERE id = ANY ($1::bigint[])",
+	/* The invariant checks: store.c's queries with PostgreSQL's
+	 * spellings (COALESCE, IS DISTINCT FROM, a name for every subquery,
+	 * a number cast to text before COALESCE gives a text instead). */
+	[ST_CHECK + STORE_CHECK_SHARES_SUM_TO_TOTAL] =
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': shares sum to ' || x.s || ' in ' || x.n ||"
+	 " ' shares, packet says ' || p.total_amount || ' in ' || p.total_num"
+	 " FROM packets p JOIN (SELECT packet_id, SUM(amount) AS s, COUNT(*) AS n FROM shares"
+	 " GROUP BY packet_id) x ON x.packet_id = p.id"
+	 " WHERE x.s <> p.total_amount OR x.n <> p.total_num",
+	[ST_CHECK + STORE_CHECK_SHARE_AT_LEAST_ONE_FEN] =
+	 "SELECT 'packet ' || packet_id || ' share ' || seq || ' is ' || amount || ' fen'"
+	 " FROM shares WHERE amount < 1",
+	[ST_CHECK + STORE_CHECK_ISSUED_PACKET_HAS_SHARES] =
+	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' without shares' FROM packets p"
+	 " WHERE packet_issued(status) AND NOT EXISTS (SELECT 1 FROM shares WHERE packet_id = p.id)",
+	[ST_CHECK + STORE_CHECK_UNISSUED_PACKET_HAS_NO_SHARES] =
+	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' but has shares' FROM packets p"
+	 " WHERE NOT packet_issued(status) AND EXISTS (SELECT 1 FROM shares WHERE packet_id = p.id)",
+	[ST_CHECK + STORE_CHECK_STATUS_KNOWN] =
+	 "SELECT mch_id || '/' || mch_billno || ': unknown status ' || status FROM packets"
+	 " WHERE NOT packet_status_known(status)",
+	[ST_CHECK + STORE_CHECK_ISSUED_PACKET_DEBITED_ONCE] =
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': ' || (SELECT COUNT(*) FROM ledger l"
+	 " WHERE l.packet_id = p.id AND l.kind = 'send' AND l.amount = -p.total_amount) ||"
+	 " ' send debits of -' || p.total_amount FROM packets p WHERE packet_issued(p.status)"
+	 " AND (SELECT COUNT(*) FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'send'"
+	 " AND l.amount = -p.total_amount) <> 1",
+	[ST_CHECK + STORE_CHECK_UNISSUED_PACKET_NOT_DEBITED] =
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': ' || p.status || ' but debited' FROM packets p"
+	 " WHERE NOT packet_issued(p.status)"
+	 " AND EXISTS (SELECT 1 FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'send')",
+	[ST_CHECK + STORE_CHECK_SEND_ROWS_MATCH_PACKETS] =
+	 "SELECT 'ledger ' || l.id || ': send of ' || l.amount || ' for packet ' ||"
+	 " COALESCE(l.packet_id::text, 'NULL') FROM ledger l LEFT JOIN packets p ON p.id = l.packet_id"
+	 " WHERE l.kind = 'send' AND (p.id IS NULL OR p.mch_id <> l.mch_id OR l.amount >= 0)",
+	[ST_CHECK + STORE_CHECK_BALANCE_EQUALS_LEDGER] =
+	 "SELECT m.mch_id || ': balance ' || m.balance || ', ledger sums to ' || COALESCE(l.s, 0)"
+	 " FROM merchants m LEFT JOIN (SELECT mch_id, SUM(amount) AS s FROM ledger GROUP BY mch_id)"
+	 " l ON l.mch_id = m.mch_id WHERE m.balance <> COALESCE(l.s, 0)",
+	[ST_CHECK + STORE_CHECK_BALANCE_NOT_NEGATIVE] =
+	 "SELECT mch_id || ': balance ' || balance FROM merchants WHERE balance < 0",
+	[ST_CHECK + STORE_CHECK_SEND_LISTID_PRESENT] =
+	 "SELECT mch_id || '/' || mch_billno || ': no send_listid' FROM packets"
+	 " WHERE send_listid IS NULL OR length(send_listid) <> 31",
+	[ST_CHECK + STORE_CHECK_HELD_PACKET_HAS_REASON] =
+	 "SELECT mch_id || '/' || mch_billno || ': SENDING with err_code but no reason' FROM packets"
+	 " WHERE status = 'SENDING' AND err_code IS NOT NULL AND (reason IS NULL OR reason = '')",
+	[ST_CHECK + STORE_CHECK_RECEIVED_IFF_ALL_OPENED] =
+	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' with ' ||"
+	 " (SELECT COUNT(*) FROM shares s WHERE s.packet_id = p.id AND s.openid IS NULL) ||"
+	 " ' unopened share(s)' FROM packets p WHERE (status = 'RECEIVED' AND EXISTS (SELECT 1 FROM"
+	 " shares s WHERE s.packet_id = p.id AND s.openid IS NULL)) OR (status = 'SENT' AND NOT"
+	 " EXISTS (SELECT 1 FROM shares s WHERE s.packet_id = p.id AND s.openid IS NULL))",
+	[ST_CHECK + STORE_CHECK_OPENED_SHARE_COMPLETE] =
+	 "SELECT 'packet ' || packet_id || ' share ' || seq || ': openid and rcv_time disagree'"
+	 " FROM shares WHERE (openid IS NULL) <> (rcv_time IS NULL)",
+	[ST_CHECK + STORE_CHECK_SHARES_OPENED_IN_ORDER] =
+	 "SELECT 'packet ' || a.packet_id || ': share ' || a.seq || ' opened before share ' || b.seq"
+	 " FROM shares a JOIN shares b ON a.packet_id = b.packet_id AND b.seq < a.seq"
+	 " WHERE a.openid IS NOT NULL AND b.openid IS NULL",
+	[ST_CHECK + STORE_CHECK_SEED_USER_OPENS_FIRST] =
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': first share opened by ' || s.openid"
+	 " FROM shares s JOIN packets p ON p.id = s.packet_id"
+	 " WHERE s.seq = 0 AND s.openid IS NOT NULL AND s.openid <> p.re_openid",
+	[ST_CHECK + STORE_CHECK_ONE_SHARE_PER_OPENER] =
+	 "SELECT 'packet ' || packet_id || ': ' || openid || ' opened ' || COUNT(*) || ' shares'"
+	 " FROM shares WHERE openid IS NOT NULL GROUP BY packet_id, openid HAVING COUNT(*) > 1",
+	[ST_CHECK + STORE_CHECK_REFUND_IS_UNOPENED_REST] =
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': refund_amount ' ||"
+	 " COALESCE(p.refund_amount::text, 'NULL') || ', unopened ' || (SELECT COALESCE(SUM(amount), 0)"
+	 " FROM shares s WHERE s.packet_id = p.id AND s.openid IS NULL) FROM packets p"
+	 " WHERE p.status = 'REFUND' AND (p.refund_amount IS NULL OR p.refund_time IS NULL"
+	 " OR p.refund_amount <> (SELECT COALESCE(SUM(amount), 0) FROM shares s"
+	 " WHERE s.packet_id = p.id AND s.openid IS NULL))",
+	[ST_CHECK + STORE_CHECK_REFUND_CREDITED_ONCE] =
+	 "SELECT p.mch_id || '/' || p.mch_billno || ': refund rows sum to ' ||"
+	 " (SELECT COALESCE(SUM(amount), 0) FROM ledger l WHERE l.packet_id = p.id"
+	 " AND l.kind = 'refund') || ' in ' || (SELECT COUNT(*) FROM ledger l WHERE l.packet_id = p.id"
+	 " AND l.kind = 'refund') || ' rows, status ' || p.status || ' refund_amount ' ||"
+	 " COALESCE(p.refund_amount::text, 'NULL') FROM packets p"
+	 " WHERE (SELECT COALESCE(SUM(amount), 0) FROM ledger l WHERE l.packet_id = p.id"
+	 " AND l.kind = 'refund') <> (CASE WHEN p.status = 'REFUND' THEN p.refund_amount ELSE 0 END)"
+	 " OR (SELECT COUNT(*) FROM ledger l WHERE l.packet_id = p.id AND l.kind = 'refund') > 1",
+	[ST_CHECK + STORE_CHECK_REFUND_FIELDS_ONLY_WHEN_REFUNDED] =
+	 "SELECT mch_id || '/' || mch_billno || ': ' || status || ' with refund fields' FROM packets"
+	 " WHERE status <> 'REFUND' AND (refund_time IS NOT NULL OR refund_amount IS NOT NULL)",
+	[ST_CHECK + STORE_CHECK_NO_ORPHAN_SHARES] =
+	 "SELECT 'share of missing packet ' || packet_id FROM shares"
+	 " WHERE packet_id NOT IN (SELECT id FROM packets)",
+	[ST_CHECK + STORE_CHECK_NO_ORPHAN_LEDGER] =
+	 "SELECT 'ledger ' || id || ' of missing merchant ' || mch_id FROM ledger"
+	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)",
+	[ST_CHECK + STORE_CHECK_NO_ORPHAN_PACKETS] =
+	 "SELECT mch_id || '/' || mch_billno || ': merchant missing' FROM packets"
+	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)",
+	[ST_CHECK + STORE_CHECK_NO_ORPHAN_APPS] =
+	 "SELECT 'app ' || appid || ' of missing merchant ' || mch_id FROM apps"
+	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)",
+	/* The running counters the limits read equal the rows they summarise. */
+	[ST_CHECK + STORE_CHECK_MERCHANT_DAY_COUNTER] =
+	 "WITH r(mch_id, day, amount) AS (" DAY_MERCHANT_SQL ")"
+	 " SELECT 'day_merchant ' || mch_id || ' day ' || day || ': counter ' ||"
+	 " COALESCE(kept::text, 'none') || ', rows ' || COALESCE(actual::text, 'none') FROM"
+	 " (SELECT r.mch_id AS mch_id, r.day AS day, r.amount AS actual, d.amount AS kept FROM r"
+	 " LEFT JOIN day_merchant d USING (mch_id, day) UNION SELECT d.mch_id, d.day, r.amount,"
+	 " d.amount FROM day_merchant d LEFT JOIN r USING (mch_id, day)) x"
+	 " WHERE actual IS DISTINCT FROM kept",
+	[ST_CHECK + STORE_CHECK_USER_DAY_COUNTER] =
+	 "WITH r(mch_id, openid, day, count, amount) AS (" DAY_USER_SQL ")"
+	 " SELECT 'day_user ' || mch_id || '/' || openid || ' day ' || day || ': counter ' ||"
+	 " COALESCE(kc || '/' || ka, 'none') || ', rows ' || COALESCE(rc || '/' || ra, 'none') FROM"
+	 " (SELECT r.mch_id AS mch_id, r.openid AS openid, r.day AS day, r.count AS rc,"
+	 " r.amount AS ra, d.count AS kc, d.amount AS ka FROM r LEFT JOIN day_user d"
+	 " USING (mch_id, openid, day) UNION SELECT d.mch_id, d.openid, d.day, r.count, r.amount,"
+	 " d.count, d.amount FROM day_user d LEFT JOIN r USING (mch_id, openid, day)) x"
+	 " WHERE rc IS DISTINCT FROM kc OR ra IS DISTINCT FROM ka",
+	[ST_CHECK + STORE_CHECK_STATUS_COUNTER] =
+	 "WITH r(mch_id, status, n) AS (" STATUS_COUNT_SQL ")"
+	 " SELECT 'status_count ' || mch_id || ' ' || status || ': counter ' ||"
+	 " COALESCE(kept::text, 'none') || ', packets ' || COALESCE(actual, 0) FROM"
+	 " (SELECT r.mch_id AS mch_id, r.status AS status, r.n AS actual, c.n AS kept FROM r"
+	 " LEFT JOIN status_count c USING (mch_id, status) UNION SELECT c.mch_id, c.status, r.n,"
+	 " c.n FROM status_count c LEFT JOIN r USING (mch_id, status)) x"
+	 " WHERE COALESCE(actual, 0) <> COALESCE(kept, 0)",
+	[ST_CHECK + STORE_CHECK_RATE_COUNTER] =
+	 "SELECT 'rate_second ' || r.mch_id || ' at ' || r.second || ': counter ' || r.count ||"
+	 " ', orders created ' || (SELECT COUNT(*) FROM packets p WHERE p.mch_id = r.mch_id"
+	 " AND p.created_at = r.second) FROM rate_second r WHERE r.count <> (SELECT COUNT(*)"
+	 " FROM packets p WHERE p.mch_id = r.mch_id AND p.created_at = r.second)",
+};
+/* clang-format on */
+
+/* ---- the store --------------------------------------------------------- */
+
+struct pgstore {
+	struct pg *pg;
+	char *url;		      /* as opened, for a reader's connection */
+	int tx;			      /* a transaction of ours is open on the server */
+	int open;		      /* the caller's transaction (outside a batch) not yet ended */
+	int batch;		      /* a group transaction is open (pgstore_batch_begin) */
+	int units;		      /* pgstore_begin units open inside it, as savepoints */
+	int lost;		      /* the connection was lost: connect again when possible */
+	uint64_t commits, units_done; /* COMMITs run; units of work kept */
+	int64_t changes;	      /* rows written by the store's statements */
+	int64_t next_id;	      /* taken by pgstore_packet_next_id, not yet inserted */
+	int power_loss;		      /* pgstore_set_durability, again after a reconnect */
+	int reader;		      /* a reader: on a thread of its own, nothing logged */
+	PGcancel *cancel;	      /* a reader's, for pgstore_interrupt */
+	atomic_int interrupted;	      /* pgstore_interrupt was called */
+	char begin_sql[128];	      /* BEGIN and the write lock, in one round trip */
+	char first_error[256];	      /* since pgstore_error_clear */
+};
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* Text parameters for one statement: strings borrowed, integers
+ * formatted here. */
+#define PARAMS_MAX 24
+
+struct params {
+	int n;
+	const char *v[PARAMS_MAX];
+	char num[PARAMS_MAX][24];
+};
+
+static void p_text(struct params *p, const char *v)
+{
+	p->v[p->n++] = v;
+}
+
+static void p_int(struct params *p, int64_t v)
+{
+	snprintf(p->num[p->n], sizeof(p->num[p->n]), "%" PRId64, v);
+	p->v[p->n] = p->num[p->n];
+	p->n++;
+}
+
+/* 0 as NULL: "none" in the columns that are NULL until set. */
+static void p_int_or_null(struct params *p, int64_t v)
+{
+	if (v)
+		p_int(p, v);
+	else
+		p_text(p, NULL);
+}
+
+static int64_t col_int(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static void copy_col(const PGresult *res, int row, int col, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s", PQgetvalue(res, row, col));
+}
+
+/* Records text as the failure of what: the first since
+ * pgstore_error_clear, and in the log (not a reader's: log.c is the
+ * loop's, and the owner logs its first error). Returns -1. */
+static int refuse(struct pgstore *s, const char *what, const char *text)
+{
+	if (!s->first_error[0])
+		snprintf(s->first_error, sizeof(s->first_error), "%s", text);
+	if (!s->reader)
+		log_error("store: %s: %s", what, text);
+	return -1;
+}
+
+/* Records pg's last failure. A lost connection takes the transaction
+ * with it. A statement that failed inside a batch but outside any unit
+ * aborted the batch's transaction, which no savepoint can save: it is
+ * rolled back now, and the batch is lost (store_in_transaction says 0)
+ * as SQLite's is when it rolls a transaction back itself. Returns -1. */
+static int fail(struct pgstore *s, const char *what)
+{
+	const struct pg_error *e = pg_last_error(s->pg);
+	char text[sizeof(e->message) + 48];
+
+	if (e->fault == PG_FAULT_LOST) {
+		snprintf(text, sizeof(text), "the database connection was lost: %s", e->message);
+		s->lost = 1;
+		s->tx = 0;
+		return refuse(s, what, text);
+	}
+	snprintf(text, sizeof(text), "%s", e->message[0] ? e->message : "unknown error");
+	refuse(s, what, text);
+	if (s->tx && s->batch && s->units == 0 &&
+	    PQtransactionStatus(pg_conn(s->pg)) == PQTRANS_INERROR) {
+		if (pg_exec(s->pg, "ROLLBACK") != 0 && pg_last_error(s->pg)->fault == PG_FAULT_LOST)
+			s->lost = 1;
+		s->tx = 0;
+	}
+	return -1;
+}
+
+static int apply_durability(struct pgstore *s)
+{
+	return pg_exec(s->pg, s->power_loss ? "SET synchronous_commit = on"
+					    : "SET synchronous_commit = off");
+}
+
+/* Whether a statement may run now: inside our transaction, or outside
+ * any, where a lost connection is made again first. A transaction the
+ * caller has not ended but the server no longer has (lost with the
+ * connection, or a batch rolled back) fails every call until it ends:
+ * a reconnect there would write the rest of it without its start. */
+static int ready(struct pgstore *s, const char *what)
+{
+	if (s->tx)
+		return 0;
+	if (s->open || s->batch)
+		return refuse(s, what,
+			      s->lost ? "the database connection was lost with the transaction"
+				      : "the transaction was rolled back after a failed statement");
+	if (!s->lost)
+		return 0;
+	if (pg_reconnect(s->pg) != 0 || apply_durability(s) != 0)
+		return fail(s, what);
+	s->lost = 0;
+	return 0;
+}
+
+/* Statement id with the parameters p (NULL: none): its result (the
+ * caller's to PQclear), or NULL when it failed (recorded). */
+static PGresult *run(struct pgstore *s, enum st id, const struct params *p, const char *what)
+{
+	PGresult *res;
+
+	if (ready(s, what) != 0)
+		return NULL;
+	res = pg_run(s->pg, (int)id, p ? p->n : 0, p ? p->v : NULL);
+	if (!res)
+		fail(s, what);
+	return res;
+}
+
+/* A statement expected to return at most one row: 1 row (*out the
+ * result, the caller's to PQclear), 0 none, -1 error. */
+static int run_row(struct pgstore *s, enum st id, const struct params *p, const char *what,
+		   PGresult **out)
+{
+	PGresult *res = run(s, id, p, what);
+
+	*out = NULL;
+	if (!res)
+		return -1;
+	if (PQntuples(res) < 1) {
+		PQclear(res);
+		return 0;
+	}
+	*out = res;
+	return 1;
+}
+
+/* BEGIN, READ COMMITTED whatever the database's default, and the write
+ * lock: the counterpart of SQLite's BEGIN IMMEDIATE, across processes. */
+static int tx_begin(struct pgstore *s, const char *what)
+{
+	if (pg_exec(s->pg, s->begin_sql) != 0) {
+		fail(s, what);
+		if (!s->lost && PQtransactionStatus(pg_conn(s->pg)) != PQTRANS_IDLE)
+			pg_exec(s->pg, "ROLLBACK");
+		return -1;
+	}
+	s->tx = 1;
+	return 0;
+}
+
+/* COMMIT (a failed one rolled back). 0 or -1. */
+static int tx_commit(struct pgstore *s, const char *what)
+{
+	int rc = 0;
+
+	if (pg_exec(s->pg, "COMMIT") != 0) {
+		rc = fail(s, what);
+		if (!s->lost && PQtransactionStatus(pg_conn(s->pg)) != PQTRANS_IDLE)
+			pg_exec(s->pg, "ROLLBACK");
+	}
+	s->tx = 0;
+	return rc;
+}
+
+/* A write outside any transaction runs in one of its own, under the
+ * write lock as every writing transaction (*own set); inside one, in it. */
+static int own_begin(struct pgstore *s, int *own, const char *what)
+{
+	*own = 0;
+	if (ready(s, what) != 0)
+		return -1;
+	if (s->tx)
+		return 0;
+	if (tx_begin(s, what) != 0)
+		return -1;
+	*own = 1;
+	return 0;
+}
+
+static int own_end(struct pgstore *s, int own, int rc, const char *what)
+{
+	if (!own)
+		return rc;
+	if (rc != 0) {
+		if (s->tx && pg_exec(s->pg, "ROLLBACK") != 0 &&
+		    pg_last_error(s->pg)->fault == PG_FAULT_LOST)
+			s->lost = 1;
+		s->tx = 0;
+		return -1;
+	}
+	return tx_commit(s, what);
+}
+
+/* One writing statement (own_begin): the rows it changed, or -1. */
+static int64_t write1(struct pgstore *s, enum st id, const struct params *p, const char *what)
+{
+	PGresult *res;
+	int64_t n = -1;
+	int own;
+
+	if (own_begin(s, &own, what) != 0)
+		return -1;
+	res = run(s, id, p, what);
+	if (res) {
+		n = strtoll(PQcmdTuples(res), NULL, 10);
+		s->changes += n;
+	}
+	PQclear(res);
+	return own_end(s, own, n < 0 ? -1 : 0, what) != 0 ? -1 : n;
+}
+
+static int write0(struct pgstore *s, enum st id, const struct params *p, const char *what)
+{
+	return write1(s, id, p, what) < 0 ? -1 : 0;
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+int pgstore_schema_version(void)
+{
+	return pg_schema_target(pg_schema_sql);
+}
+
+struct pgstore *pgstore_open(const char *url, char *err, size_t errlen)
+{
+	struct pgstore *s = xcalloc(1, sizeof(*s));
+
+	snprintf(s->begin_sql, sizeof(s->begin_sql),
+		 "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(%" PRId64 ")",
+		 PGSTORE_LOCK_WRITE);
+	s->url = xstrdup(url);
+	for (int i = 0; i < ST__COUNT; i++)
+		if (!statements[i]) { /* a hole in the table: a mistake of this file */
+			snprintf(err, errlen, "store_pg: no statement %d", i);
+			goto error;
+		}
+	s->pg = pg_open(url, statements, ST__COUNT, err, errlen);
+	if (!s->pg || pg_migrate(s->pg, pg_schema_sql, err, errlen) < 0)
+		goto error;
+	if (apply_durability(s) != 0) {
+		snprintf(err, errlen, "%s", pg_last_error(s->pg)->message);
+		goto error;
+	}
+	return s;
+error:
+	pgstore_close(s);
+	return NULL;
+}
+
+void pgstore_close(struct pgstore *s)
+{
+	if (!s)
+		return;
+	if (s->cancel)
+		PQfreeCancel(s->cancel);
+	pg_close(s->pg);
+	free(s->url);
+	free(s);
+}
+
+int pgstore_set_max_pages(struct pgstore *s, int64_t pages)
+{
+	if (pages == 0)
+		return 0;
+	return refuse(s, "max_page_count",
+		      "a page cap (--db-max-pages) is SQLite's: not with PostgreSQL");
+}
+
+int pgstore_set_durability(struct pgstore *s, int power_loss)
+{
+	s->power_loss = power_loss;
+	if (ready(s, "synchronous_commit") != 0)
+		return -1;
+	return apply_durability(s) == 0 ? 0 : fail(s, "synchronous_commit");
+}
+
+int pgstore_durability(struct pgstore *s)
+{
+	PGresult *res;
+	int v = -1;
+
+	if (run_row(s, ST_DURABILITY, NULL, "synchronous_commit", &res) == 1)
+		v = strcmp(PQgetvalue(res, 0, 0), "off") == 0 ? 1 : 2;
+	PQclear(res);
+	return v;
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+/* Inside a batch every unit of work is a savepoint, so one failing unit
+ * rolls back alone and the batch commits the others together. */
+int pgstore_begin(struct pgstore *s)
+{
+	if (!s->batch) {
+		if (s->open || s->tx)
+			return refuse(s, "begin",
+				      "cannot start a transaction within a transaction");
+		if (ready(s, "begin") != 0 || tx_begin(s, "begin") != 0)
+			return -1;
+		s->open = 1;
+		return 0;
+	}
+	if (ready(s, "savepoint") != 0)
+		return -1;
+	if (pg_exec(s->pg, "SAVEPOINT unit") != 0)
+		return fail(s, "savepoint");
+	s->units++;
+	return 0;
+}
+
+int pgstore_commit(struct pgstore *s)
+{
+	if (s->batch) {
+		if (s->units == 0)
+			return 0;
+		if (ready(s, "release") != 0) {
+			s->units--;
+			return -1;
+		}
+		if (pg_exec(s->pg, "RELEASE unit") != 0) {
+			/* A statement of the unit had failed (its transaction
+			 * aborted): the unit goes, the batch stays. */
+			fail(s, "release");
+			if (s->tx)
+				pgstore_rollback(s);
+			else
+				s->units--;
+			return -1;
+		}
+		s->units--;
+		s->units_done++;
+		return 0;
+	}
+	if (!s->open)
+		return refuse(s, "commit", "cannot commit - no transaction is active");
+	s->open = 0;
+	if (!s->tx)
+		return refuse(s, "commit", "the transaction was lost before its commit");
+	if (tx_commit(s, "commit") != 0)
+		return -1;
+	s->commits++;
+	s->units_done++;
+	return 0;
+}
+
+void pgstore_commit_stats(const struct pgstore *s, uint64_t *commits, uint64_t *units)
+{
+	*commits = s->commits;
+	*units = s->units_done;
+}
+
+void pgstore_rollback(struct pgstore *s)
+{
+	if (s->batch) {
+		/* Never the batch itself: only the unit that failed. */
+		if (s->units == 0)
+			return;
+		if (s->tx && pg_exec(s->pg, "ROLLBACK TO unit") != 0)
+			fail(s, "rollback to savepoint");
+		if (s->tx && pg_exec(s->pg, "RELEASE unit") != 0)
+			fail(s, "release");
+		s->units--;
+		return;
+	}
+	s->open = 0;
+	if (!s->tx)
+		return;
+	if (pg_exec(s->pg, "ROLLBACK") != 0)
+		fail(s, "rollback");
+	s->tx = 0;
+}
+
+int pgstore_batch_begin(struct pgstore *s)
+{
+	if (s->batch)
+		return 0;
+	if (s->open || s->tx)
+		return refuse(s, "begin batch", "cannot start a transaction within a transaction");
+	if (ready(s, "begin batch") != 0 || tx_begin(s, "begin batch") != 0)
+		return -1;
+	s->batch = 1;
+	s->units = 0;
+	return 0;
+}
+
+int pgstore_batch_open(const struct pgstore *s)
+{
+	return s->batch;
+}
+
+int pgstore_batch_commit(struct pgstore *s)
+{
+	if (!s->batch)
+		return 0;
+	s->batch = 0;
+	s->units = 0;
+	if (!s->tx)
+		return refuse(s, "commit batch",
+			      s->lost ? "the database connection was lost with the batch"
+				      : "the batch was rolled back after a failed statement");
+	if (tx_commit(s, "commit batch") != 0)
+		return -1;
+	s->commits++;
+	return 0;
+}
+
+int64_t pgstore_changes(struct pgstore *s)
+{
+	return s->changes;
+}
+
+int pgstore_in_transaction(struct pgstore *s)
+{
+	PGTransactionStatusType st = PQtransactionStatus(pg_conn(s->pg));
+	return s->tx && (st == PQTRANS_INTRANS || st == PQTRANS_INERROR || st == PQTRANS_ACTIVE);
+}
+
+void pgstore_error_clear(struct pgstore *s)
+{
+	s->first_error[0] = '\0';
+}
+
+const char *pgstore_first_error(const struct pgstore *s)
+{
+	return s->first_error[0] ? s->first_error : "unknown error";
+}
+
+/* ---- fixtures ---------------------------------------------------------- */
+
+int pgstore_is_empty(struct pgstore *s)
+{
+	PGresult *res;
+	int rc = run_row(s, ST_MERCHANT_COUNT, NULL, "count merchants", &res);
+	int empty = rc == 1 && col_int(res, 0, 0) == 0;
+
+	PQclear(res);
+	return rc < 0 ? -1 : empty;
+}
+
+int pgstore_merchant_insert(struct pgstore *s, const struct merchant *m)
+{
+	struct params p = {0};
+
+	p_text(&p, m->mch_id);
+	p_text(&p, m->name);
+	p_text(&p, m->api_key);
+	p_int(&p, m->sends_per_minute);
+	p_int(&p, m->packets_per_user_per_day);
+	p_int(&p, m->amount_per_user_per_day);
+	p_int(&p, m->amount_per_day);
+	p_int(&p, !m->api_closed);
+	p_text(&p, m->ip_allowlist);
+	return write0(s, ST_MERCHANT_INSERT, &p, "insert merchant");
+}
+
+int pgstore_merchant_update(struct pgstore *s, const struct merchant *m)
+{
+	struct params p = {0};
+
+	p_int(&p, m->sends_per_minute);
+	p_int(&p, m->packets_per_user_per_day);
+	p_int(&p, m->amount_per_user_per_day);
+	p_int(&p, m->amount_per_day);
+	p_int(&p, !m->api_closed);
+	p_text(&p, m->ip_allowlist);
+	p_text(&p, m->mch_id);
+	return write0(s, ST_MERCHANT_UPDATE, &p, "update merchant");
+}
+
+int pgstore_app_insert(struct pgstore *s, const char *mch_id, const char *appid, const char *kind)
+{
+	struct params p = {0};
+
+	p_text(&p, mch_id);
+	p_text(&p, appid);
+	p_text(&p, kind);
+	return write0(s, ST_APP_INSERT, &p, "insert app");
+}
+
+int pgstore_scene_insert(struct pgstore *s, const char *mch_id, const char *scene_id)
+{
+	struct params p = {0};
+
+	p_text(&p, mch_id);
+	p_text(&p, scene_id);
+	return write0(s, ST_SCENE_INSERT, &p, "insert scene");
+}
+
+int pgstore_user_insert(struct pgstore *s, const char *openid, const char *appid)
+{
+	struct params p = {0};
+
+	p_text(&p, openid);
+	p_text(&p, appid);
+	return write0(s, ST_USER_INSERT, &p, "insert user");
+}
+
+/* ---- lookups ----------------------------------------------------------- */
+
+int pgstore_merchant_lookup(struct pgstore *s, const char *mch_id, struct merchant *out)
+{
+	struct params p = {0};
+	PGresult *res;
+	int rc;
+
+	p_text(&p, mch_id);
+	rc = run_row(s, ST_MERCHANT_LOOKUP, &p, "lookup merchant", &res);
+	if (rc == 1) {
+		copy_col(res, 0, 0, out->mch_id, sizeof(out->mch_id));
+		copy_col(res, 0, 1, out->name, sizeof(out->name));
+		copy_col(res, 0, 2, out->api_key, sizeof(out->api_key));
+		out->balance = col_int(res, 0, 3);
+		out->sends_per_minute = col_int(res, 0, 4);
+		out->packets_per_user_per_day = col_int(res, 0, 5);
+		out->amount_per_user_per_day = col_int(res, 0, 6);
+		out->amount_per_day = col_int(res, 0, 7);
+		out->api_closed = !col_int(res, 0, 8);
+		copy_col(res, 0, 9, out->ip_allowlist, sizeof(out->ip_allowlist));
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* A one-text-column lookup by two keys (the second may be NULL: one key). */
+static int lookup_text(struct pgstore *s, enum st id, const char *a, const char *b, char *out,
+		       size_t outlen, const char *what)
+{
+	struct params p = {0};
+	PGresult *res;
+	int rc;
+
+	p_text(&p, a);
+	if (b)
+		p_text(&p, b);
+	rc = run_row(s, id, &p, what, &res);
+	if (rc == 1 && out)
+		copy_col(res, 0, 0, out, outlen);
+	PQclear(res);
+	return rc;
+}
+
+int pgstore_app_kind(struct pgstore *s, const char *mch_id, const char *appid, char kind[8])
+{
+	return lookup_text(s, ST_APP_KIND, mch_id, appid, kind, 8, "lookup app");
+}
+
+int pgstore_user_appid(struct pgstore *s, const char *openid, char appid[STORE_ID_MAX])
+{
+	return lookup_text(s, ST_USER_APPID, openid, NULL, appid, STORE_ID_MAX, "lookup user");
+}
+
+int pgstore_scene_enabled(struct pgstore *s, const char *mch_id, const char *scene_id)
+{
+	return lookup_text(s, ST_SCENE_ENABLED, mch_id, scene_id, NULL, 0, "lookup scene");
+}
+
+static void read_packet(const PGresult *res, int row, struct packet_row *out)
+{
+	out->id = col_int(res, row, 0);
+	copy_col(res, row, 1, out->mch_id, sizeof(out->mch_id));
+	copy_col(res, row, 2, out->mch_billno, sizeof(out->mch_billno));
+	copy_col(res, row, 3, out->hb_type, sizeof(out->hb_type));
+	copy_col(res, row, 4, out->status, sizeof(out->status));
+	copy_col(res, row, 5, out->wxappid, sizeof(out->wxappid));
+	copy_col(res, row, 6, out->re_openid, sizeof(out->re_openid));
+	out->total_amount = col_int(res, row, 7);
+	out->total_num = col_int(res, row, 8);
+	copy_col(res, row, 9, out->send_listid, sizeof(out->send_listid));
+	copy_col(res, row, 10, out->err_code, sizeof(out->err_code));
+	out->created_at = col_int(res, row, 11);
+	out->send_time = col_int(res, row, 12);
+	copy_col(res, row, 13, out->reason, sizeof(out->reason));
+	copy_col(res, row, 14, out->send_name, sizeof(out->send_name));
+	copy_col(res, row, 15, out->wishing, sizeof(out->wishing));
+	copy_col(res, row, 16, out->act_name, sizeof(out->act_name));
+	copy_col(res, row, 17, out->remark, sizeof(out->remark));
+	copy_col(res, row, 18, out->scene_id, sizeof(out->scene_id));
+	out->refund_time = col_int(res, row, 19);
+	out->refund_amount = col_int(res, row, 20);
+}
+
+int pgstore_packet_find(struct pgstore *s, const char *mch_id, const char *mch_billno,
+			struct packet_row *out)
+{
+	struct params p = {0};
+	PGresult *res;
+	int rc;
+
+	p_text(&p, mch_id);
+	p_text(&p, mch_billno);
+	rc = run_row(s, ST_PACKET_FIND, &p, "find packet", &res);
+	if (rc == 1)
+		read_packet(res, 0, out);
+	PQclear(res);
+	return rc;
+}
+
+int pgstore_packet_by_id(struct pgstore *s, int64_t id, struct packet_row *out)
+{
+	struct params p = {0};
+	PGresult *res;
+	int rc;
+
+	p_int(&p, id);
+	rc = run_row(s, ST_PACKET_BY_ID, &p, "packet by id", &res);
+	if (rc == 1)
+		read_packet(res, 0, out);
+	PQclear(res);
+	return rc;
+}
+
+/* ---- counters ---------------------------------------------------------- */
+
+/* Integer columns of a one-row statement by key into out[0 .. n): 0 each
+ * when there is no row. 0 or -1. */
+static int read_ints(struct pgstore *s, enum st id, const struct params *p, int64_t *out, int n,
+		     const char *what)
+{
+	PGresult *res;
+	int rc = run_row(s, id, p, what, &res);
+
+	for (int i = 0; i < n; i++)
+		out[i] = rc == 1 ? col_int(res, 0, i) : 0;
+	PQclear(res);
+	return rc < 0 ? -1 : 0;
+}
+
+int pgstore_packets_created_since(struct pgstore *s, const char *mch_id, int64_t since,
+				  int64_t *count)
+{
+	struct params p = {0};
+	int64_t v;
+
+	p_text(&p, mch_id);
+	p_int(&p, since);
+	if (read_ints(s, ST_PACKETS_CREATED_SINCE, &p, &v, 1, "count recent packets") != 0)
+		return -1;
+	*count = v;
+	return 0;
+}
+
+int pgstore_merchant_sent_since(struct pgstore *s, const char *mch_id, int64_t day_start,
+				int64_t *amount)
+{
+	struct params p = {0};
+
+	p_text(&p, mch_id);
+	p_int(&p, day_start);
+	return read_ints(s, ST_MERCHANT_DAY, &p, amount, 1, "merchant's day");
+}
+
+int pgstore_user_receipts_since(struct pgstore *s, const char *mch_id, const char *openid,
+				int64_t day_start, int64_t *count, int64_t *amount)
+{
+	struct params p = {0};
+	int64_t v[2];
+	int rc;
+
+	p_text(&p, mch_id);
+	p_text(&p, openid);
+	p_int(&p, day_start);
+	rc = read_ints(s, ST_USER_DAY, &p, v, 2, "user's day");
+	*count = v[0];
+	*amount = v[1];
+	return rc;
+}
+
+/* ---- writes ------------------------------------------------------------ */
+
+/* The sequence cannot show its next value without taking it: the id is
+ * taken here and kept for the next insert without one (redpack.c inserts
+ * with it explicitly, having made the send_listid from it). Until then a
+ * second call answers the same id, as SQLite's does. */
+int pgstore_packet_next_id(struct pgstore *s, int64_t *id)
+{
+	PGresult *res;
+
+	if (!s->next_id) {
+		int rc = run_row(s, ST_PACKET_NEXT_ID, NULL, "next packet id", &res);
+		if (rc == 1)
+			s->next_id = col_int(res, 0, 0);
+		PQclear(res);
+		if (rc != 1) {
+			*id = 0;
+			return -1;
+		}
+	}
+	*id = s->next_id;
+	return 0;
+}
+
+int pgstore_packet_insert(struct pgstore *s, const struct packet_new *p, int64_t *id)
+{
+	struct params q = {0};
+	int64_t want = p->id ? p->id : s->next_id;
+	PGresult *res;
+	int own, rc = -1;
+
+	p_text(&q, p->mch_id);
+	p_text(&q, p->mch_billno);
+	p_text(&q, p->hb_type);
+	p_text(&q, p->status);
+	p_text(&q, p->wxappid);
+	p_text(&q, p->re_openid);
+	p_text(&q, p->send_name);
+	p_text(&q, p->wishing);
+	p_text(&q, p->act_name);
+	p_text(&q, p->remark);
+	p_text(&q, p->scene_id);
+	p_text(&q, p->client_ip);
+	p_text(&q, p->amt_type);
+	p_int(&q, p->total_amount);
+	p_int(&q, p->total_num);
+	p_text(&q, p->err_code);
+	p_text(&q, p->reason);
+	p_int(&q, p->created_at);
+	p_int_or_null(&q, p->send_time);
+	p_int_or_null(&q, p->settle_at);
+	p_text(&q, p->settle_at ? p->settle_to : NULL);
+	p_int_or_null(&q, want);
+	p_text(&q, p->send_listid);
+	if (own_begin(s, &own, "insert packet") != 0)
+		return -1;
+	res = run(s, ST_PACKET_INSERT, &q, "insert packet");
+	if (res && PQntuples(res) == 1) {
+		*id = col_int(res, 0, 0);
+		s->changes++;
+		if (*id == s->next_id)
+			s->next_id = 0;
+		rc = 0;
+	}
+	PQclear(res);
+	return own_end(s, own, rc, "insert packet");
+}
+
+int pgstore_packet_set_listid(struct pgstore *s, int64_t id, const char *send_listid)
+{
+	struct params p = {0};
+
+	p_text(&p, send_listid);
+	p_int(&p, id);
+	return write0(s, ST_PACKET_SET_LISTID, &p, "set send_listid");
+}
+
+/* The seed share's count follows by trigger (schema_pg.sql). */
+int pgstore_share_insert(struct pgstore *s, int64_t packet_id, int seq, int64_t amount)
+{
+	struct params p = {0};
+
+	p_int(&p, packet_id);
+	p_int(&p, seq);
+	p_int(&p, amount);
+	return write0(s, ST_SHARE_INSERT, &p, "insert share");
+}
+
+int pgstore_shares_insert(struct pgstore *s, int64_t packet_id, const int64_t *amounts, int n)
+{
+	struct params p = {0};
+	char array[2 + STORE_SHARES_MAX * 21];
+	size_t len = 0;
+
+	if (n < 1 || n > STORE_SHARES_MAX)
+		return refuse(s, "insert shares", "a packet has 1 to 64 shares");
+	array[len++] = '{';
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(array + len, sizeof(array) - len, "%s%" PRId64,
+					i ? "," : "", amounts[i]);
+	snprintf(array + len, sizeof(array) - len, "}");
+	p_int(&p, packet_id);
+	p_text(&p, array);
+	return write0(s, ST_SHARES_INSERT, &p, "insert shares");
+}
+
+int pgstore_ledger_add(struct pgstore *s, const char *mch_id, int64_t amount, const char *kind,
+		       int64_t packet_id, int64_t at)
+{
+	struct params p = {0};
+	int64_t n;
+
+	p_text(&p, mch_id);
+	p_int(&p, amount);
+	p_text(&p, kind);
+	p_int_or_null(&p, packet_id);
+	p_int(&p, at);
+	n = write1(s, ST_LEDGER_ADD, &p, "insert ledger");
+	if (n > 0)
+		s->changes += n; /* the ledger row beside the balance counted */
+	return n < 0 ? -1 : 0;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+int pgstore_clock_offset(struct pgstore *s, int64_t *offset)
+{
+	return read_ints(s, ST_CLOCK_GET, NULL, offset, 1, "read clock");
+}
+
+int pgstore_set_clock_offset(struct pgstore *s, int64_t offset)
+{
+	struct params p = {0};
+
+	p_int(&p, offset);
+	return write0(s, ST_CLOCK_SET, &p, "write clock");
+}
+
+int pgstore_shares_each(struct pgstore *s, int64_t packet_id,
+			void (*row)(void *arg, const struct share_row *share), void *arg)
+{
+	struct params p = {0};
+	struct share_row r;
+	PGresult *res;
+
+	p_int(&p, packet_id);
+	res = run(s, ST_SHARES_LIST, &p, "list shares");
+	if (!res)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		r.seq = (int)col_int(res, i, 0);
+		r.amount = col_int(res, i, 1);
+		copy_col(res, i, 2, r.openid, sizeof(r.openid));
+		r.rcv_time = col_int(res, i, 3);
+		row(arg, &r);
+	}
+	PQclear(res);
+	return 0;
+}
+
+int pgstore_share_open(struct pgstore *s, int64_t packet_id, int seq, const char *openid,
+		       int64_t at)
+{
+	struct params p = {0};
+
+	p_text(&p, openid);
+	p_int(&p, at);
+	p_int(&p, packet_id);
+	p_int(&p, seq);
+	return write1(s, ST_SHARE_OPEN, &p, "open share") == 1 ? 0 : -1;
+}
+
+int pgstore_packet_set_status(struct pgstore *s, int64_t id, enum packet_status status)
+{
+	struct params p = {0};
+
+	p_text(&p, status_name(status));
+	p_int(&p, id);
+	return write0(s, ST_PACKET_SET_STATUS, &p, "set status");
+}
+
+int pgstore_packet_issue(struct pgstore *s, int64_t id, int64_t send_time)
+{
+	struct params p = {0};
+
+	p_int(&p, send_time);
+	p_int(&p, id);
+	return write1(s, ST_PACKET_ISSUE, &p, "issue packet") == 1 ? 0 : -1;
+}
+
+int pgstore_packet_set_refund(struct pgstore *s, int64_t id, enum packet_status status,
+			      int64_t refund_time, int64_t refund_amount)
+{
+	struct params p = {0};
+
+	p_text(&p, status_name(status));
+	p_int(&p, refund_time);
+	p_int(&p, refund_amount);
+	p_int(&p, id);
+	return write0(s, ST_PACKET_SET_REFUND, &p, "set refund");
+}
+
+int pgstore_packet_settle_to(struct pgstore *s, int64_t id, char out[8])
+{
+	char buf[24];
+	int rc;
+
+	snprintf(buf, sizeof(buf), "%" PRId64, id);
+	/* lookup_text takes texts: the id as one. */
+	rc = lookup_text(s, ST_PACKET_SETTLE_TO, buf, NULL, out, 8, "settle_to");
+	return rc == 1 ? 0 : -1;
+}
+
+int pgstore_packet_settle_at(struct pgstore *s, int64_t id, int64_t *settle_at)
+{
+	struct params p = {0};
+
+	p_int(&p, id);
+	return read_ints(s, ST_PACKET_SETTLE_AT, &p, settle_at, 1, "settle_at");
+}
+
+int pgstore_due_ids(struct pgstore *s, enum store_due which, int64_t t, int64_t *ids, int limit)
+{
+	struct params p = {0};
+	PGresult *res;
+	int n = 0;
+
+	p_int(&p, t);
+	p_int(&p, limit);
+	res = run(s, (enum st)(ST_DUE_IDS + (int)which), &p, "due packets");
+	if (!res)
+		return -1;
+	for (; n < PQntuples(res) && n < limit; n++)
+		ids[n] = col_int(res, n, 0);
+	PQclear(res);
+	return n;
+}
+
+int pgstore_due_page(struct pgstore *s, enum store_due which, int64_t t, int64_t *key, int64_t *id,
+		     int64_t *ids, int limit)
+{
+	struct params p = {0};
+	PGresult *res;
+	int n = 0;
+
+	p_int(&p, t);
+	p_int(&p, *key);
+	p_int(&p, *id);
+	p_int(&p, limit);
+	res = run(s, (enum st)(ST_DUE_PAGE + (int)which), &p, "due page");
+	if (!res)
+		return -1;
+	for (; n < PQntuples(res) && n < limit; n++) {
+		ids[n] = col_int(res, n, 0);
+		*id = ids[n];
+		*key = col_int(res, n, 1);
+	}
+	PQclear(res);
+	return n;
+}
+
+int64_t pgstore_vm_steps(struct pgstore *s)
+{
+	(void)s;
+	return 0;
+}
+
+/* ---- listings ---------------------------------------------------------- */
+
+int pgstore_packets_each(struct pgstore *s, const char *mch_id, const char *status,
+			 int64_t before_id, int limit,
+			 void (*row)(void *arg, const struct packet_row *p), void *arg)
+{
+	struct params q = {0};
+	struct packet_row *p;
+	PGresult *res;
+
+	p_text(&q, mch_id);
+	p_text(&q, status);
+	p_int(&q, limit);
+	p_int(&q, before_id > 0 ? before_id : INT64_MAX);
+	res = run(s, ST_PACKETS_LIST, &q, "list packets");
+	if (!res)
+		return -1;
+	p = xmalloc(sizeof(*p));
+	for (int i = 0; i < PQntuples(res); i++) {
+		read_packet(res, i, p);
+		row(arg, p);
+	}
+	free(p);
+	PQclear(res);
+	return 0;
+}
+
+enum store_resolved pgstore_packet_resolve(struct pgstore *s, const char *mch_id,
+					   const char *mch_billno, struct packet_row *out)
+{
+	struct params p = {0};
+	PGresult *res;
+	int n;
+
+	if (mch_id)
+		return (enum store_resolved)pgstore_packet_find(s, mch_id, mch_billno, out);
+	p_text(&p, mch_billno);
+	res = run(s, ST_PACKETS_BY_BILLNO, &p, "packets by billno");
+	if (!res)
+		return STORE_RESOLVE_ERROR;
+	n = PQntuples(res);
+	if (n >= 1)
+		read_packet(res, 0, out);
+	PQclear(res);
+	return n == 0	? STORE_RESOLVE_NOT_FOUND
+	       : n == 1 ? STORE_RESOLVE_FOUND
+			: STORE_RESOLVE_AMBIGUOUS;
+}
+
+int pgstore_ledger_each(struct pgstore *s, int64_t packet_id,
+			void (*row)(void *arg, const struct ledger_row *l), void *arg)
+{
+	struct params p = {0};
+	struct ledger_row r;
+	PGresult *res;
+
+	p_int(&p, packet_id);
+	res = run(s, ST_LEDGER_LIST, &p, "list ledger");
+	if (!res)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		r.id = col_int(res, i, 0);
+		copy_col(res, i, 1, r.mch_id, sizeof(r.mch_id));
+		r.amount = col_int(res, i, 2);
+		copy_col(res, i, 3, r.kind, sizeof(r.kind));
+		r.packet_id = col_int(res, i, 4);
+		r.at = col_int(res, i, 5);
+		row(arg, &r);
+	}
+	PQclear(res);
+	return 0;
+}
+
+int pgstore_status_counts(struct pgstore *s, void (*row)(void *arg, const char *status, int64_t n),
+			  void *arg)
+{
+	PGresult *res = run(s, ST_STATUS_COUNTS, NULL, "status counts");
+
+	if (!res)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++)
+		row(arg, PQgetvalue(res, i, 0), col_int(res, i, 1));
+	PQclear(res);
+	return 0;
+}
+
+int pgstore_totals(struct pgstore *s, struct store_totals *out)
+{
+	int64_t v[3];
+
+	if (read_ints(s, ST_TOTALS, NULL, v, 3, "totals") != 0)
+		return -1;
+	out->issued = v[0];
+	out->refunded = v[1];
+	out->bytes = v[2];
+	return 0;
+}
+
+/* ---- reset ------------------------------------------------------------- */
+
+int pgstore_can_replace(const struct pgstore *s)
+{
+	(void)s;
+	return 0;
+}
+
+int pgstore_replace(struct pgstore *s, int (*fill)(void *arg, struct store *fresh), void *arg,
+		    char *err, size_t errlen)
+{
+	(void)s, (void)fill, (void)arg;
+	snprintf(err, errlen, "not with PostgreSQL: a reset goes through store_wipe");
+	return -1;
+}
+
+/* The constraints are NOT DEFERRABLE (schema_pg.sql), so SET CONSTRAINTS
+ * would change nothing; and PostgreSQL has no switch for the foreign keys
+ * short of disabling triggers, which would stop the counters too. The
+ * full wipe deletes children before parents, which is all fixtures.c
+ * needs: it turns them off for speed, not for correctness. */
+int pgstore_foreign_keys(struct pgstore *s, int on)
+{
+	(void)s, (void)on;
+	return 0;
+}
+
+/* Statements first .. first + n - 1 in order, each with mch_id as $1
+ * (NULL: no parameter), in one transaction (own_begin). 0 or -1. */
+static int run_list(struct pgstore *s, int first, int n, const char *mch_id, const char *what)
+{
+	struct params p = {0};
+	int own, rc = 0;
+
+	if (mch_id)
+		p_text(&p, mch_id);
+	if (own_begin(s, &own, what) != 0)
+		return -1;
+	for (int i = 0; i < n && rc == 0; i++) {
+		PGresult *res = run(s, (enum st)(first + i), mch_id ? &p : NULL, what);
+		if (res)
+			s->changes += strtoll(PQcmdTuples(res), NULL, 10);
+		else
+			rc = -1;
+		PQclear(res);
+	}
+	return own_end(s, own, rc, what);
+}
+
+int pgstore_wipe(struct pgstore *s, const char *mch_id)
+{
+	return mch_id ? run_list(s, ST_WIPE_ONE, ST_REBUILD - ST_WIPE_ONE, mch_id, "wipe")
+		      : run_list(s, ST_WIPE_ALL, ST_WIPE_ONE - ST_WIPE_ALL, NULL, "wipe");
+}
+
+int pgstore_counters_rebuild(struct pgstore *s)
+{
+	return run_list(s, ST_REBUILD, ST_RESET - ST_REBUILD, NULL, "rebuild counters");
+}
+
+/* One slice of a merchant's reset: the slice's packet ids first (in an
+ * array passed to each statement), then store.c's steps: the counters
+ * lose what those packets counted (a counter row left at zero goes),
+ * balances what their ledger rows held, then the rows go. Each statement
+ * reaches the rows by key from the slice's ids. */
+enum reset_args { RA_MCH_IDS, RA_MCH, RA_IDS };
+static const enum reset_args reset_args[] = {
+	RA_MCH_IDS, RA_MCH_IDS, RA_MCH, RA_MCH_IDS, RA_MCH, RA_MCH_IDS,
+	RA_MCH,	    RA_IDS,	RA_IDS, RA_IDS,	    RA_IDS,
+};
+enum { RS_FIRST = 1, RS_LEDGER = 9, RS_PACKETS = 11 };
+
+int pgstore_reset_slice(struct pgstore *s, const char *mch_id, int limit, int64_t *rows)
+{
+	struct params p = {0};
+	struct buf ids;
+	PGresult *res;
+	int packets, rc = 0;
+
+	*rows = 0;
+	p_text(&p, mch_id);
+	p_int(&p, limit);
+	res = run(s, ST_RESET, &p, "reset slice");
+	if (!res)
+		return -1;
+	packets = PQntuples(res);
+	buf_init(&ids);
+	buf_puts(&ids, "{");
+	for (int i = 0; i < packets; i++)
+		buf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
+	buf_puts(&ids, "}");
+	PQclear(res);
+	for (int i = RS_FIRST; packets > 0 && rc == 0 && i <= RS_PACKETS; i++) {
+		struct params q = {0};
+		enum reset_args a = reset_args[i - RS_FIRST];
+		if (a != RA_IDS)
+			p_text(&q, mch_id);
+		if (a != RA_MCH)
+			p_text(&q, ids.data);
+		res = run(s, (enum st)(ST_RESET + i), &q, "reset slice");
+		if (!res) {
+			rc = -1;
+			break;
+		}
+		int64_t n = strtoll(PQcmdTuples(res), NULL, 10);
+		s->changes += n;
+		if (i >= RS_LEDGER)
+			*rows += n;
+		PQclear(res);
+	}
+	buf_release(&ids);
+	return rc < 0 ? -1 : packets;
+}
+
+/* ---- the invariant checks ---------------------------------------------- */
+
+int pgstore_check(struct pgstore *s, enum store_check which,
+		  void (*row)(void *arg, const char *text), void *arg)
+{
+	PGresult *res;
+	int n;
+
+	if (atomic_load(&s->interrupted))
+		return refuse(s, "run check", "interrupted");
+	res = run(s, (enum st)(ST_CHECK + (int)which), NULL, "run check");
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++)
+		row(arg, PQgetvalue(res, i, 0)); /* "" for NULL, as store.c */
+	PQclear(res);
+	return n;
+}
+
+/* ---- a reader beside the loop ------------------------------------------ */
+
+int pgstore_can_share(const struct pgstore *s)
+{
+	(void)s;
+	return 1;
+}
+
+struct pgstore *pgstore_reader_open(struct pgstore *s, char *err, size_t errlen)
+{
+	struct pgstore *r = xcalloc(1, sizeof(*r));
+
+	r->reader = 1;
+	r->url = xstrdup(s->url);
+	r->pg = pg_open(s->url, statements, ST__COUNT, err, errlen);
+	if (!r->pg)
+		goto error;
+	/* The snapshot is taken by the first read, so here, on the loop: the
+	 * reader sees what was committed when it was opened. */
+	if (pg_exec(r->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+			   " SELECT COUNT(*) FROM merchants") != 0) {
+		snprintf(err, errlen, "%s", pg_last_error(r->pg)->message);
+		goto error;
+	}
+	r->cancel = PQgetCancel(pg_conn(r->pg));
+	r->tx = 1;
+	r->open = 1; /* never connects again: its snapshot would be gone */
+	return r;
+error:
+	pgstore_close(r);
+	return NULL;
+}
+
+void pgstore_reader_close(struct pgstore *s, struct pgstore *r)
+{
+	(void)s;
+	if (!r)
+		return;
+	if (r->tx)
+		pg_exec(r->pg, "ROLLBACK");
+	pgstore_close(r); /* closing the connection would end it too */
+}
+
+void pgstore_interrupt(struct pgstore *r)
+{
+	char errbuf[256];
+
+	atomic_store(&r->interrupted, 1);
+	if (r->cancel)
+		PQcancel(r->cancel, errbuf, sizeof(errbuf));
+}
