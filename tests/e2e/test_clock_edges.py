@@ -84,6 +84,7 @@ class ClockRange(LifecycleCase):
 
 
 class StoredOffset(E2ETestCase):
+    @sqlite_only("the refusal must name the database file's path (on PostgreSQL it names the URL)")
     def test_start_refuses_an_offset_out_of_range(self):
         path = self.temp_db("redpack-clock-")
         srv = process.Server(db_file=path)

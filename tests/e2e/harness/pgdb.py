@@ -404,7 +404,16 @@ def file_database(path):
     """The database that stands for the SQLite file path: a marker file at path names
     it. Without the marker a new database is made and the marker written, so the same
     path means the same database across stops, kills and new Server objects, and a new
-    path (a new temp dir) a fresh one. Returns (name, url)."""
+    path (a new temp dir) a fresh one. Returns (name, url). Servers started together
+    on one path (threads) find one database: the first makes it under the lock."""
+    with _file_lock:
+        return _file_database(path)
+
+
+_file_lock = threading.Lock()
+
+
+def _file_database(path):
     try:
         with open(path, "rb") as f:
             head = f.read(200)

@@ -46,6 +46,39 @@ def _die_with_parent():
         pass
 
 
+_spawner_lock = threading.Lock()
+_spawner_queue = None
+
+
+def _spawner():
+    while True:
+        args, kwargs, box, done = _spawner_queue.get()
+        try:
+            box.append((True, subprocess.Popen(*args, **kwargs)))
+        except BaseException as e:
+            box.append((False, e))
+        done.set()
+
+
+def _popen_from_spawner(*args, **kwargs):
+    """subprocess.Popen run on one thread that lives as long as this process.
+    PR_SET_PDEATHSIG fires when the thread that forked the child ends, not the
+    process: a server started from a short-lived thread (several started
+    together) would get SIGKILL as soon as that thread returned."""
+    global _spawner_queue
+    with _spawner_lock:
+        if _spawner_queue is None:
+            _spawner_queue = queue.Queue()
+            threading.Thread(target=_spawner, name="harness-spawner", daemon=True).start()
+    box, done = [], threading.Event()
+    _spawner_queue.put((args, kwargs, box, done))
+    done.wait()
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
 _LISTEN_RE = re.compile(r"listening api=https://127\.0\.0\.1:(\d+) admin=http://127\.0\.0\.1:(\d+)")
 
 
@@ -158,7 +191,9 @@ class Server:
         self.cmd = cmd
         # The server reads REDPACK_<NAME> variables as settings; ours are for the tests.
         env = {k: v for k, v in os.environ.items() if not k.startswith("REDPACK_")}
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        popen = (subprocess.Popen if threading.current_thread() is threading.main_thread()
+                 else _popen_from_spawner)
+        self.proc = popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, cwd=self.tmp, env=env,
                                      preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         _live_servers.add(self)
