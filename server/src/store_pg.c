@@ -521,10 +521,14 @@ static int fail(struct pgstore *s, const char *what)
 	return -1;
 }
 
+/* synchronous_commit: "local" for 0, "on" for 1 (pgstore_set_durability).
+ * Never "off": a commit acknowledged before its WAL is written is lost
+ * when the server crashes or restarts at once, which SQLite's NORMAL
+ * would keep (a crash of the server is this store's crash of a process). */
 static int apply_durability(struct pgstore *s)
 {
 	return pg_exec(s->pg, s->power_loss ? "SET synchronous_commit = on"
-					    : "SET synchronous_commit = off");
+					    : "SET synchronous_commit = local");
 }
 
 /* Whether a statement may run now: inside our transaction, or outside
@@ -726,7 +730,9 @@ int pgstore_durability(struct pgstore *s)
 	int v = -1;
 
 	if (run_row(s, ST_DURABILITY, NULL, "synchronous_commit", &res) == 1)
-		v = strcmp(PQgetvalue(res, 0, 0), "off") == 0 ? 1 : 2;
+		v = strcmp(PQgetvalue(res, 0, 0), "off") == 0	  ? 0
+		    : strcmp(PQgetvalue(res, 0, 0), "local") == 0 ? 1
+								  : 2;
 	PQclear(res);
 	return v;
 }

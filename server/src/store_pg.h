@@ -64,13 +64,15 @@ int pgstore_schema_version(void);
 /* Accepts 0 (no cap) only: a page cap is SQLite's. -1 with an error text
  * for any other. */
 int pgstore_set_max_pages(struct pgstore *s, int64_t pages);
-/* synchronous_commit for this connection: 0 off (a commit survives a
- * crash of this process, since the server has it, not necessarily a
- * crash of the server's machine), 1 on (the commit waits for the WAL on
- * disk, and for synchronous standbys as the server is configured).
- * Kept across a reconnect. */
+/* synchronous_commit for this connection: 0 local (a commit waits for
+ * its WAL on the server's disk, so it survives a crash of this process and
+ * of the server, not waiting for standbys), 1 on (it waits for the
+ * synchronous standbys too, as the server is configured: it survives the
+ * loss of the server's machine). Never off, which would lose acknowledged
+ * commits when the server crashes. Kept across a reconnect. */
 int pgstore_set_durability(struct pgstore *s, int power_loss);
-/* 1 while synchronous_commit is off, 2 when on (or stricter), -1. */
+/* As SQLite's PRAGMA synchronous: 1 while synchronous_commit is local, 2
+ * when on (or remote_*), 0 when off (a URL's options), -1. */
 int pgstore_durability(struct pgstore *s);
 
 int pgstore_begin(struct pgstore *s);

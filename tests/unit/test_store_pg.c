@@ -510,7 +510,7 @@ static void shares_at_once(struct pgstore *s)
 {
 	const int64_t day0 = INT64_C(1709222400);
 	struct merchant m = merchant("20000003", 10);
-	int64_t amounts[STORE_SHARES_MAX], got[STORE_SHARES_MAX] = {0}, id, count, amount;
+	int64_t amounts[STORE_SHARES_MAX] = {0}, got[STORE_SHARES_MAX] = {0}, id, count, amount;
 
 	CHECK(pgstore_merchant_insert(s, &m) == 0);
 	struct packet_new p = packet("20000003", "S1", "oS", "SENT", 0, day0, day0);
@@ -615,8 +615,9 @@ static void basics(void)
 	CHECK(pgstore_foreign_keys(s, 0) == 0 && pgstore_foreign_keys(s, 1) == 0);
 	CHECK(pgstore_vm_steps(s) == 0);
 	CHECK(pgstore_can_share(s) == 1);
-	/* --durability: synchronous_commit off (1, SQLite's NORMAL) by
-	 * default, on (2, FULL) for power loss. */
+	/* --durability: synchronous_commit local (1, SQLite's NORMAL) by
+	 * default, never off (an acknowledged commit lost when the server
+	 * crashes); on (2, FULL) for power loss. */
 	CHECK(pgstore_durability(s) == 1);
 	CHECK(pgstore_set_durability(s, 1) == 0);
 	CHECK(pgstore_durability(s) == 2);
