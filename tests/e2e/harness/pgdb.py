@@ -198,12 +198,37 @@ class Session:
              "-d", url],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
         self.lock = threading.Lock()
+        self.read_only = read_only
+        self._setup()
+
+    def _setup(self):
         setup = ["SET standard_conforming_strings = on", "SET client_min_messages = error",
                  "SET statement_timeout = '%s'" % self.TIMEOUT, "SET TIME ZONE 'UTC'"]
-        if read_only:
+        if self.read_only:
             setup.append("SET default_transaction_read_only = on")
         for stmt in setup:
             self.run(stmt)
+
+    def connect_to(self, url):
+        """Moves this psql to another database of its cluster (\\connect keeps the host,
+        port, user and password): a new connection without a new psql (40-60 ms saved).
+        False when that failed; the session is then closed."""
+        name = database_of(url)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", name) or cluster_of(url) != cluster_of(self.url):
+            return False
+        try:
+            with self.lock:
+                self.proc.stdin.write(("\\connect %s\n" % name).encode())
+                self.proc.stdin.flush()
+            self.url = url
+            rows, _ = self.run("SELECT current_database()")
+            if rows != [name]:
+                raise PsqlError("connected to %r, not %s" % (rows, name))
+            self._setup()
+            return True
+        except (OSError, PsqlError):
+            self.close()
+            return False
 
     def alive(self):
         return self.proc.poll() is None
@@ -259,17 +284,28 @@ class Session:
                 pass
 
 
+def cluster_of(url):
+    """The URL without its database: which cluster, as whom."""
+    return urllib.parse.urlsplit(url)._replace(path="", query="", fragment="")
+
+
 _pool_lock = threading.Lock()
-_pool = {}  # (url, read_only) -> [idle Session]
+_pool = {}  # (cluster_of(url), read_only) -> [idle Session], each on some database of it
+POOL_IDLE_MAX = 4
 
 
 def _take(url, read_only):
+    """An idle session on url's database, else one on another database of the cluster
+    moved there, else a new psql."""
     with _pool_lock:
-        idle = _pool.get((url, read_only), [])
-        while idle:
-            s = idle.pop()
-            if s.alive():
-                return s
+        idle = _pool.get((cluster_of(url), read_only), [])
+        idle[:] = [s for s in idle if s.alive()]
+        mine = [s for s in idle if s.url == url]
+        s = (mine or idle or [None])[-1]
+        if s is not None:
+            idle.remove(s)
+    if s is not None and (s.url == url or s.connect_to(url)):
+        return s
     return Session(url, read_only)
 
 
@@ -280,16 +316,36 @@ def _give_back(session, read_only):
         session.close()
         return
     with _pool_lock:
-        _pool.setdefault((session.url, read_only), []).append(session)
+        idle = _pool.setdefault((cluster_of(session.url), read_only), [])
+        if len(idle) < POOL_IDLE_MAX:
+            idle.append(session)
+            return
+    session.close()
 
 
 def close_sessions(url=None):
-    """Closes the idle sessions to url's database (every database when None)."""
+    """Closes the idle sessions on url's database (on every database when None)."""
     with _pool_lock:
-        keys = [k for k in _pool if url is None or database_of(k[0]) == database_of(url)]
-        sessions = [s for k in keys for s in _pool.pop(k)]
+        sessions = []
+        for idle in _pool.values():
+            sessions += [s for s in idle if url is None or s.url == url]
+            idle[:] = [s for s in idle if not (url is None or s.url == url)]
     for s in sessions:
         s.close()
+
+
+def _leave_database(url):
+    """The idle sessions on url's database move to the cluster's maintenance database
+    (or close), so that dropping it ends none of them."""
+    with _pool_lock:
+        leaving = []
+        for idle in _pool.values():
+            leaving += [s for s in idle if s.url == url]
+            idle[:] = [s for s in idle if s.url != url]
+    home = admin_url()
+    for s in leaving:
+        if s.connect_to(home):
+            _give_back(s, s.read_only)
 
 
 class Cursor:
@@ -390,14 +446,55 @@ def create_database(name):
 
 
 def drop_database(name):
-    close_sessions(url_for(name))
+    _leave_database(url_for(name))
     _admin_run('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
 
 
+class _Spare(threading.Thread):
+    """An empty database made ahead, on a session of its own, while the test runs:
+    a CREATE DATABASE takes 0.1 s on an idle cluster, 0.2-0.3 s while the suite runs."""
+
+    def __init__(self):
+        super().__init__(name="harness-spare-database", daemon=True)
+        self.name_ = _new_name()
+        self.url = None
+        self.start()
+
+    session = None  # one psql for every spare, beside the foreground's
+
+    def run(self):
+        cls = type(self)
+        try:
+            if cls.session is None or not cls.session.alive():
+                cls.session = Session(admin_url())
+            cls.session.run('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % self.name_)
+            cls.session.run('CREATE DATABASE "%s"' % self.name_)
+            self.url = url_for(self.name_)
+        except Exception:
+            self.url = None  # the caller makes its own
+
+
+_spare_lock = threading.Lock()
+_spare = None
+
+
 def fresh_database():
-    """A new, empty database; returns (name, url)."""
-    name = _new_name()
-    return name, create_database(name)
+    """A new, empty database; returns (name, url). The next one is made ahead."""
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    result = None
+    if spare is not None:
+        spare.join()
+        if spare.url:
+            result = (spare.name_, spare.url)
+    if result is None:
+        name = _new_name()
+        result = (name, create_database(name))
+    with _spare_lock:
+        if _spare is None:
+            _spare = _Spare()
+    return result
 
 
 def file_database(path):
@@ -455,7 +552,16 @@ def resolve(path):
 
 
 def _at_exit():
-    global _admin
+    global _admin, _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is not None:
+        spare.join(timeout=30)
+        if spare.url:
+            _file_dbs.add(spare.name_)  # dropped below with the others
+    if _Spare.session is not None:
+        _Spare.session.close()
+        _Spare.session = None
     close_sessions()
     try:
         for name in sorted(_file_dbs):
