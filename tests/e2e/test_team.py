@@ -117,12 +117,17 @@ class Team(E2ETestCase):
         req, resp = self.send(servers[0])
         self.assertSuccess(resp, req)
         billno = req["mch_billno"]
-        st, doc = control.claim(servers[1], billno, "oTeamFriend000000000000001")
-        self.assertEqual(st, 200, doc)
+        # The seed user opens the first share through one process, a friend
+        # the next through another; every process shows both.
+        st, doc = control.claim(servers[1], billno, req["re_openid"])
+        self.assertEqual(st, 201, doc)
+        st, doc = control.claim(servers[2], billno, "oTeamFriend000000000000001")
+        self.assertEqual(st, 201, doc)
         for srv in servers:
             shares = control.packet_ok(srv, billno)["shares"]
             openers = [s.get("openid") for s in shares if s.get("openid")]
-            self.assertIn("oTeamFriend000000000000001", openers, (srv.api_port, shares))
+            self.assertEqual(openers, [req["re_openid"], "oTeamFriend000000000000001"],
+                             (srv.api_port, shares))
         moved = control.advance(servers[2], 3600)
         for srv in servers:
             # A process takes the shared offset at its next batch of requests.
