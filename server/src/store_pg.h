@@ -196,4 +196,36 @@ void pgstore_interrupt(struct pgstore *reader);
  * (its key: a slice costs the same whatever the merchant holds). */
 int pgstore_reset_slice(struct pgstore *s, const char *mch_id, int limit, int64_t *rows);
 
+/* ---- between store_pg.c and store_pg_admin.c ---------------------------- */
+
+/* Nothing else uses these. store_pg_admin.c holds the statements and the
+ * functions off the request path (wipes, the counters rebuilt, a reset's
+ * slices, the invariant checks); pg.c's registry is one table, so
+ * store_pg.c registers these after its own. */
+enum pgstore_admin_st {
+	PGA_WIPE_ALL = 0,		  /* 11 statements */
+	PGA_WIPE_ONE = PGA_WIPE_ALL + 11, /* 10 */
+	PGA_REBUILD = PGA_WIPE_ONE + 10,  /* 8 */
+	PGA_RESET = PGA_REBUILD + 8,	  /* 12 */
+	PGA_CHECK = PGA_RESET + 12,	  /* + enum store_check */
+	PGA__COUNT = PGA_CHECK + STORE_CHECK__COUNT
+};
+extern const char *const pgstore_admin_sql[PGA__COUNT];
+
+/* Runs pgstore_admin_sql[id] with n text parameters (NULL: SQL NULL) as
+ * every statement of the store runs: inside its transaction, or outside
+ * any after connecting again if the connection was lost. The result (the
+ * caller's to PQclear; the rows a write changed count in
+ * pgstore_changes), or NULL with the failure recorded. */
+PGresult *pgstore_run_admin(struct pgstore *s, int id, int n, const char *const *params,
+			    const char *what);
+/* Writes outside any transaction go in one of their own, under the write
+ * lock (*own set): begin, then end with the writes' rc (0 commits). */
+int pgstore_unit_begin(struct pgstore *s, int *own, const char *what);
+int pgstore_unit_end(struct pgstore *s, int own, int rc, const char *what);
+/* Records text as the failure of what (first error, log). Returns -1. */
+int pgstore_refuse(struct pgstore *s, const char *what, const char *text);
+/* 1 once pgstore_interrupt was called on this reader. */
+int pgstore_interrupted(struct pgstore *s);
+
 #endif
