@@ -502,13 +502,15 @@ static void shares_at_once(struct store *s)
 {
 	const int64_t day0 = INT64_C(1709222400);
 	struct merchant m = merchant("20000003", 10);
-	int64_t amounts[STORE_SHARES_MAX], got[STORE_SHARES_MAX] = {0}, id, count, amount;
+	int64_t amounts[STORE_SHARES_MAX] = {0}, got[STORE_SHARES_MAX] = {0}, id, count, amount;
 
 	CHECK(store_merchant_insert(s, &m) == 0);
 	struct packet_new p = packet("20000003", "S1", "oS", "SENT", 0, day0, day0);
 	p.total_num = 20;
+	for (int i = 0; i < STORE_SHARES_MAX; i++)
+		amounts[i] = 10 + i;
 	for (int i = 0; i < 20; i++)
-		p.total_amount += amounts[i] = 10 + i;
+		p.total_amount += amounts[i];
 	CHECK(store_packet_insert(s, &p, &id) == 0);
 	CHECK(store_shares_insert(s, id, amounts, 0) == -1);
 	CHECK(store_shares_insert(s, id, amounts, STORE_SHARES_MAX + 1) == -1);
