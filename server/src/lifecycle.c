@@ -492,10 +492,16 @@ static void start_round(struct lifecycle_sweeper *sw)
 	run_slice(sw);
 }
 
+/* Each second: a round, by the one process that sweeps a shared
+ * database (store_sweep_turn), on the clock as the database has it. */
 static void on_tick(evutil_socket_t fd, short events, void *arg)
 {
+	struct lifecycle_sweeper *sw = arg;
 	(void)fd, (void)events;
-	start_round(arg);
+	if (sw->running || store_batch_open(sw->rp->store) || !store_sweep_turn(sw->rp->store))
+		return;
+	lifecycle_sync_clock(sw->rp);
+	start_round(sw);
 }
 
 static void on_more(evutil_socket_t fd, short events, void *arg)

@@ -481,6 +481,12 @@ int store_shared(const struct store *s)
 	return s->pg != NULL;
 }
 
+int store_sweep_turn(struct store *s)
+{
+	ON_PG(pgstore_sweep_turn(s->pg));
+	return 1; /* a SQLite file has one process */
+}
+
 struct store *store_open(const char *path, char *err, size_t errlen)
 {
 	struct store *s = xcalloc(1, sizeof(*s));

@@ -98,6 +98,10 @@ struct store *store_open(const char *path, char *err, size_t errlen);
  * a process keeps in memory of the shared state (the clock's offset) is
  * then read again at the start of each batch. */
 int store_shared(const struct store *s);
+/* 1 when this process runs the lifecycle sweeps: always on SQLite; on a
+ * shared database the one process holding its sweeper lock (taken by the
+ * first to ask, freed when its connection ends). */
+int store_sweep_turn(struct store *s);
 void store_close(struct store *s);
 
 /* The schema version this build migrates to (PRAGMA user_version). */

@@ -24,6 +24,7 @@
  * PostgreSQL would take "$1 + 28800" for a 32-bit integer. */
 enum st {
 	ST_MERCHANT_COUNT,
+	ST_SWEEP_TRY,
 	ST_MERCHANT_INSERT,
 	ST_MERCHANT_UPDATE,
 	ST_APP_INSERT,
@@ -76,6 +77,7 @@ enum st {
 /* clang-format off */
 static const char *const statements[ST__COUNT] = {
 	[ST_MERCHANT_COUNT] = "SELECT COUNT(*) FROM merchants",
+	[ST_SWEEP_TRY] = "SELECT pg_try_advisory_lock($1)",
 	[ST_MERCHANT_INSERT] =
 	 "INSERT INTO merchants (mch_id, name, api_key, balance, sends_per_minute,"
 	 " packets_per_user_per_day, amount_per_user_per_day, amount_per_day, api_enabled,"
@@ -212,12 +214,13 @@ static void registry_fill(void)
 
 struct pgstore {
 	struct pg *pg;
-	char *url;		      /* as opened, for a reader's connection */
-	int tx;			      /* a transaction of ours is open on the server */
-	int open;		      /* the caller's transaction (outside a batch) not yet ended */
-	int batch;		      /* a group transaction is open (pgstore_batch_begin) */
-	int units;		      /* pgstore_begin units open inside it, as savepoints */
-	int lost;		      /* the connection was lost: connect again when possible */
+	char *url;   /* as opened, for a reader's connection */
+	int tx;	     /* a transaction of ours is open on the server */
+	int open;    /* the caller's transaction (outside a batch) not yet ended */
+	int batch;   /* a group transaction is open (pgstore_batch_begin) */
+	int units;   /* pgstore_begin units open inside it, as savepoints */
+	int lost;    /* the connection was lost: connect again when possible */
+	int sweeper; /* this session holds PGSTORE_LOCK_SWEEP (pgstore_sweep_turn) */
 	uint64_t commits, units_done; /* COMMITs run; units of work kept */
 	int64_t changes;	      /* rows written by the store's statements */
 	int64_t next_id;	      /* taken by pgstore_packet_next_id, not yet inserted */
@@ -339,6 +342,7 @@ static int ready(struct pgstore *s, const char *what)
 	if (pg_reconnect(s->pg) != 0 || apply_durability(s) != 0)
 		return fail(s, what);
 	s->lost = 0;
+	s->sweeper = 0; /* a session lock goes with its session */
 	return 0;
 }
 
@@ -1336,6 +1340,30 @@ int pgstore_refuse(struct pgstore *s, const char *what, const char *text)
 int pgstore_interrupted(struct pgstore *s)
 {
 	return atomic_load(&s->interrupted);
+}
+
+/* ---- the sweeper's turn ------------------------------------------------ */
+
+/* The session-level advisory lock PGSTORE_LOCK_SWEEP: taken once, held
+ * until the connection ends (a process killed or cut off frees it, and
+ * another takes the sweeps over at its next try). */
+int pgstore_sweep_turn(struct pgstore *s)
+{
+	char key[24];
+	struct params p = {0};
+	PGresult *res;
+
+	if (s->sweeper && !s->lost)
+		return 1;
+	if (s->tx || s->open || s->batch)
+		return 0; /* tried again at the next tick */
+	snprintf(key, sizeof(key), "%lld", (long long)PGSTORE_LOCK_SWEEP);
+	p_text(&p, key);
+	if (run_row(s, ST_SWEEP_TRY, &p, "sweeper lock", &res) != 1)
+		return 0;
+	s->sweeper = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return s->sweeper;
 }
 
 /* ---- a reader beside the loop ------------------------------------------ */

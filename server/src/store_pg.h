@@ -50,6 +50,9 @@ struct pgstore;
 /* The advisory lock every writing transaction takes (pg_advisory_xact_lock),
  * PG_LOCK_MIGRATE's neighbour: "redpack" and a 1. */
 #define PGSTORE_LOCK_WRITE (PG_LOCK_MIGRATE + 1)
+/* The advisory lock the process that sweeps holds for its session
+ * (pg_try_advisory_lock, pgstore_sweep_turn): one process sweeps at a time. */
+#define PGSTORE_LOCK_SWEEP (PG_LOCK_MIGRATE + 2)
 
 /* Connects to url (postgresql://... or "key=value ..."), migrates the
  * database to schema_pg.sql (pg_migrate: several processes starting at
@@ -176,6 +179,11 @@ int pgstore_due_page(struct pgstore *s, enum store_due which, int64_t t, int64_t
 void pgstore_error_clear(struct pgstore *s);
 const char *pgstore_first_error(const struct pgstore *s);
 int pgstore_in_transaction(struct pgstore *s);
+
+/* 1 when this process sweeps (it holds PGSTORE_LOCK_SWEEP, taking it now
+ * if no other process's session has it), 0 when another does, or when a
+ * transaction is open or the database cannot be asked. */
+int pgstore_sweep_turn(struct pgstore *s);
 
 /* 1: any connection to the database sees it. */
 int pgstore_can_share(const struct pgstore *s);

@@ -664,6 +664,9 @@ static void migrations_from_7(void)
 	CHECK(sql_int(path, "SELECT MAX(id) FROM ledger") == 51);
 	CHECK(store_ledger_add(s, "10000098", 1, "gift", 0, 7) == -1);
 	CHECK(store_merchant_lookup(s, "10000098", &got) == 1 && got.balance == 701);
+	/* One process has a SQLite file: it sweeps, shares nothing. */
+	CHECK(store_sweep_turn(s) == 1);
+	CHECK(store_shared(s) == 0);
 
 	/* A new group send counts its seed share; opening the last share
 	 * counts its opener (the trigger kept for UPDATEs). */

@@ -1676,6 +1676,42 @@ static void batch_failures(void)
 	pgstore_close(s);
 }
 
+/* One process sweeps a shared database: the first store to ask holds the
+ * sweeper lock for its session, a second is refused while it lives, and
+ * takes it over once the first's connection is gone. Not inside a
+ * transaction. */
+static void sweep_turns(void)
+{
+	char err[256] = "";
+	struct pgstore *a = fresh_store("tsp_sweep"), *b;
+
+	if (!a)
+		return;
+	b = pgstore_open(url_for("tsp_sweep"), err, sizeof(err));
+	CHECK(b != NULL);
+	if (!b) {
+		pgstore_close(a);
+		return;
+	}
+	CHECK(pgstore_sweep_turn(a) == 1);
+	CHECK(pgstore_sweep_turn(a) == 1);
+	CHECK(pgstore_sweep_turn(b) == 0);
+	CHECK(pgstore_begin(b) == 0);
+	CHECK(pgstore_sweep_turn(b) == 0);
+	CHECK(pgstore_commit(b) == 0);
+	pgstore_close(a);
+	/* The server frees a's session lock as its backend exits, a moment
+	 * after the close: b asks again, as the sweeper does each second. */
+	int turn = 0;
+	for (int i = 0; i < 100 && !turn; i++) {
+		turn = pgstore_sweep_turn(b);
+		if (!turn)
+			usleep(20000);
+	}
+	CHECK(turn == 1);
+	pgstore_close(b);
+}
+
 int main(int argc, char **argv)
 {
 	FILE *f = argc > 1 ? fopen(argv[1], "r") : NULL;
@@ -1705,6 +1741,7 @@ int main(int argc, char **argv)
 	same_billno();
 	lost();
 	batch_failures();
+	sweep_turns();
 	rmdir(tmpdir);
 	return check_done("store_pg");
 }
