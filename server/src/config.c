@@ -47,7 +47,8 @@ static const struct setting settings[] = {
 	 "bearer token the control API then requires (Authorization: Bearer ...), except on"
 	 " /healthz; needed for a non-loopback --admin-listen"},
 	{"db", STR(db), "var/redpack.db", 0, 0, NULL,
-	 "SQLite database file (created mode 0600; \":memory:\" allowed)"},
+	 "SQLite database file (created mode 0600; \":memory:\" allowed), or a postgresql:// URL"
+	 " that several processes may share (docs/postgresql.md)"},
 	{"fixtures", STR(fixtures), "fixtures/default.json", 0, 0, NULL,
 	 "JSON world loaded into an empty database"},
 	{"durability", STR(durability), "normal", 0, 0, durability_choices,
@@ -155,7 +156,8 @@ static int assign(struct config *cfg, const struct setting *s, const char *value
 }
 
 /* --print-config: one row per setting, name, value and source. The
- * admin token is a secret: only whether it is set. */
+ * admin token is a secret: only whether it is set; a database URL's
+ * password is not shown. */
 static void print_config(FILE *out, const struct config *cfg, const struct sources *src)
 {
 	fprintf(out, "# redpack-sim %s: effective settings\n# %-22s %-32s %s\n", REDPACK_VERSION,
@@ -163,7 +165,7 @@ static void print_config(FILE *out, const struct config *cfg, const struct sourc
 	for (size_t i = 0; i < N_SETTINGS; i++) {
 		const struct setting *s = &settings[i];
 		const char *from = src->where[i];
-		char value[64];
+		char value[1024];
 		const char *shown = value;
 		if (s->kind == KIND_INT) {
 			snprintf(value, sizeof(value), "%lld",
@@ -172,6 +174,8 @@ static void print_config(FILE *out, const struct config *cfg, const struct sourc
 			const char *v = *(char *const *)((const char *)cfg + s->offset);
 			if (s->offset == offsetof(struct config, admin_token) && v[0])
 				shown = "(hidden)";
+			else if (s->offset == offsetof(struct config, db))
+				redact_password(v, value, sizeof(value));
 			else if (!v[0])
 				shown = "\"\"";
 			else
@@ -240,7 +244,8 @@ static void usage_markdown(FILE *out)
 		"| `--help` | | | | print the settings and exit |\n"
 		"| `--help-markdown` | | | | print this table and exit |\n"
 		"| `--print-config` | | | | print every effective setting and where it came from"
-		" (default, file, environment, flag; the admin token hidden) and exit |\n"
+		" (default, file, environment, flag; the admin token and a database password "
+		"hidden) and exit |\n"
 		"| `--version` | | | | print the version and exit |\n");
 }
 

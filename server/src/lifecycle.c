@@ -554,9 +554,9 @@ int lifecycle_load_clock(struct redpack *rp)
 	if (!clock_offset_in_range(offset, clock_real_now())) {
 		log_error("the database's business clock (offset %lld s) is outside what the wire"
 			  " can show (up to " CLOCK_LATEST_TEXT "); start on a fresh database, or"
-			  " remove the offset: sqlite3 <db> \"DELETE FROM meta WHERE key ="
+			  " remove the offset: %s <db> \"DELETE FROM meta WHERE key ="
 			  " 'clock_offset'\"",
-			  (long long)offset);
+			  (long long)offset, store_shared(rp->store) ? "psql" : "sqlite3");
 		return -1;
 	}
 	clock_set_offset(offset);

@@ -187,21 +187,23 @@ int main(int argc, char **argv)
 		log_error("database: cannot apply --durability %s", cfg.durability);
 		goto out;
 	}
+	char db_shown[1024]; /* cfg.db without a password, for the log */
+	redact_password(cfg.db, db_shown, sizeof(db_shown));
 	switch (fixtures_load(store, cfg.fixtures, clock_now(), 0, err, sizeof(err))) {
 	case -1:
 		log_error("fixtures: %s", err);
 		goto out;
 	case 1:
-		log_info("fixtures: %s loaded into %s", cfg.fixtures, cfg.db);
+		log_info("fixtures: %s loaded into %s", cfg.fixtures, db_shown);
 		break;
 	default:
 		log_info("fixtures: %s already holds a world; fixtures %s checked, not reloaded",
-			 cfg.db, cfg.fixtures);
+			 db_shown, cfg.fixtures);
 	}
 	rp.store = store;
 	rp.refund_delay = cfg.refund_delay;
 	if (lifecycle_load_clock(&rp) != 0) {
-		log_error("database %s: cannot use its business clock (see above)", cfg.db);
+		log_error("database %s: cannot use its business clock (see above)", db_shown);
 		goto out;
 	}
 	/* Whatever fell due while the server was down, before any request. */
@@ -264,7 +266,7 @@ int main(int argc, char **argv)
 	log_str(&e, "version", config_version());
 	log_str(&e, "api", http_api_url(http));
 	log_str(&e, "admin", http_admin_url(http));
-	log_str(&e, "db", cfg.db);
+	log_str(&e, "db", db_shown);
 	log_str(&e, "fixtures", cfg.fixtures);
 	log_str(&e, "client_auth", cfg.client_auth);
 	log_int(&e, "seed", (long long)rp.seed); /* pass --seed N to repeat these splits */

@@ -199,3 +199,21 @@ int hex_digit_value(char c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+void redact_password(const char *in, char *out, size_t outlen)
+{
+	const char *scheme = strstr(in, "://");
+	/* user:password@ comes before the host's end (the first / or ?). */
+	size_t authority = scheme ? strcspn(scheme + 3, "/?") : 0;
+	const char *at = scheme ? memchr(scheme + 3, '@', authority) : NULL;
+	const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+	const char *kv = strstr(in, "password=");
+
+	if (colon)
+		snprintf(out, outlen, "%.*s:***%s", (int)(colon - in), in, at);
+	else if (kv && (kv == in || kv[-1] == ' ' || kv[-1] == '?' || kv[-1] == '&')) {
+		size_t end = strcspn(kv, " &");
+		snprintf(out, outlen, "%.*spassword=***%s", (int)(kv - in), in, kv + end);
+	} else
+		snprintf(out, outlen, "%s", in);
+}

@@ -53,4 +53,9 @@ int hex_digit_value(char c);
  * length of b (the secret-derived side). */
 int str_equal_ct(const char *a, const char *b);
 
+/* A database name fit for a log or a listing: a URL's password
+ * (scheme://user:PASSWORD@host) and a connection string's password=...
+ * shown as ***; anything else as it is. Into out (outlen bytes). */
+void redact_password(const char *in, char *out, size_t outlen);
+
 #endif

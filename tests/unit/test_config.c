@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "util.h"
 
 static char dir[] = "/tmp/test_config.XXXXXX";
 
@@ -349,7 +350,7 @@ static void print_config(void)
 	fflush(stdout);
 	CHECK(freopen(path, "w", stdout) != NULL);
 	CHECK(load(&c, err, sizeof(err), "--config", conf, "--print-config", "--db",
-		   ":memory:", NULL) == CONFIG_EXIT_OK);
+		   "postgresql://team:hush@db.example:5432/redpack", NULL) == CONFIG_EXIT_OK);
 	config_release(&c);
 	fflush(stdout);
 	dup2(saved, 1);
@@ -363,9 +364,10 @@ static void print_config(void)
 			continue;
 		seen++;
 		CHECK(strstr(line, "hush") == NULL);
-		if (strcmp(name, "db") == 0)
+		if (strcmp(name, "db") == 0) {
 			CHECK_STR(from, "flag --db");
-		else if (strcmp(name, "seed") == 0)
+			CHECK_STR(value, "postgresql://team:***@db.example:5432/redpack");
+		} else if (strcmp(name, "seed") == 0)
 			CHECK_STR(from, "environment REDPACK_SEED");
 		else if (strcmp(name, "timeout") == 0)
 			CHECK(strncmp(from, "file ", 5) == 0 &&
@@ -440,6 +442,30 @@ static void descriptors(void)
 	CHECK(strstr(why, "at least") != NULL);
 }
 
+/* A database password never reaches a log line or a listing. */
+static void redaction(void)
+{
+	static const char *const cases[][2] = {
+		{"postgresql://u:s3cret@h:5432/db", "postgresql://u:***@h:5432/db"},
+		{"postgres://u:p%40ss@h/db?sslmode=require",
+		 "postgres://u:***@h/db?sslmode=require"},
+		{"postgresql://u@h/db", "postgresql://u@h/db"},
+		{"postgresql://h/db?user=u&password=s3cret&x=1",
+		 "postgresql://h/db?user=u&password=***&x=1"},
+		{"host=h password=s3cret dbname=d", "host=h password=*** dbname=d"},
+		{"password=s3cret", "password=***"},
+		{"var/redpack.db", "var/redpack.db"},
+		{":memory:", ":memory:"},
+		{"postgresql://h:5432/db?application_name=a@b",
+		 "postgresql://h:5432/db?application_name=a@b"},
+	};
+	char out[256];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		redact_password(cases[i][0], out, sizeof(out));
+		CHECK_STR(out, cases[i][1]);
+	}
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -455,6 +481,7 @@ int main(void)
 	help();
 	options();
 	print_config();
+	redaction();
 	admin_cap();
 	descriptors();
 	cleanup();
