@@ -229,7 +229,7 @@ struct pgstore {
 	PGcancel *cancel;	      /* a reader's, for pgstore_interrupt */
 	atomic_int interrupted;	      /* pgstore_interrupt was called */
 	char begin_sql[128];	      /* BEGIN and the write lock, in one round trip */
-	char first_error[256];	      /* since pgstore_error_clear */
+	char first_error[320];	      /* since pgstore_error_clear */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
