@@ -4,7 +4,7 @@ real service's SYSTEMERROR answer, never a half-written packet; the server
 reconnects by itself and service resumes; a send answered SYSTEMERROR can be
 sent again and makes one packet.
 
-PostgreSQL only (ctest's e2e_pg_pg_restart); on a cluster of its own
+PostgreSQL only (ctest's e2e_pg_db_restart); on a cluster of its own
 (scripts/pg-throwaway.sh), so its restart disturbs no other test."""
 
 import os
@@ -25,7 +25,7 @@ OUTAGE_SECONDS = 2
 
 
 @unittest.skipUnless(pgdb.enabled(), "a PostgreSQL restart needs the PostgreSQL store "
-                     "(REDPACK_E2E_DB=postgresql: ctest's e2e_pg_pg_restart)")
+                     "(REDPACK_E2E_DB=postgresql: ctest's e2e_pg_db_restart)")
 class PostgresRestart(E2ETestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="redpack-pgr-")
