@@ -111,7 +111,8 @@ db_for() {
     return
   fi
   local name="bench_$1_$$"
-  psql "$pg_url" -qAtc "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null ||
+  PGOPTIONS="-c client_min_messages=warning" \
+    psql "$pg_url" -qAtc "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null ||
     die "cannot create database $name (the URL's user needs CREATEDB)"
   echo "${pg_url%/*}/$name"
 }
