@@ -52,19 +52,25 @@ bad() { failed=$((failed + 1)); printf '  FAIL  %s\n' "$*"; }
 elapsed() { printf '%ss' $((SECONDS - t0)); }
 
 tmp=$(mktemp -d)
-mode="" ctr="" runpid=""
+mode="" ctr="" runpid="" ctr2="" runpid2=""
+# Stops a container: "$1" its name, "$2" the pid of its buildah run.
+stop_ctr() {
+  case "$mode" in
+    docker|podman) [ -n "$1" ] && "$mode" rm -f "$1" >/dev/null 2>&1 ;;
+    buildah)
+      if [ -n "$2" ] && kill -0 "$2" 2>/dev/null; then
+        kill -TERM -- "-$2" 2>/dev/null
+        for _ in $(seq 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$2" 2>/dev/null
+      fi
+      [ -n "$1" ] && buildah rm "$1" >/dev/null 2>&1 ;;
+  esac
+}
 cleanup() {
   set +e
-  case "$mode" in
-    docker|podman) [ -n "$ctr" ] && "$mode" rm -f "$ctr" >/dev/null 2>&1 ;;
-    buildah)
-      if [ -n "$runpid" ] && kill -0 "$runpid" 2>/dev/null; then
-        kill -TERM -- "-$runpid" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$runpid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL -- "-$runpid" 2>/dev/null
-      fi
-      [ -n "$ctr" ] && buildah rm "$ctr" >/dev/null 2>&1 ;;
-  esac
+  stop_ctr "$ctr2" "$runpid2"
+  stop_ctr "$ctr" "$runpid"
+  [ ! -e "$tmp/pg/url" ] || bash "$root/scripts/pg-throwaway.sh" stop "$tmp/pg" >/dev/null 2>&1
   if [ "$rm_image" = 1 ] && [ -n "${engine:-}" ]; then "$engine" rmi -f "$image" >/dev/null 2>&1; fi
   rm -rf "$tmp"
 }
@@ -270,6 +276,47 @@ if [ -n "$uid" ] && [ "$uid" != "?" ] && [ "$uid" != 0 ]; then
   ok "the server process runs as uid $uid (image user $user), not root"
 else
   bad "the server process's uid: ${uid:-unknown}"
+fi
+
+# The image on PostgreSQL (issue 14): a second container with REDPACK_DB a
+# throwaway cluster's URL on the host (the host's network), when this
+# machine has PostgreSQL (scripts/setup.sh installs it).
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 &&
+   pg_url=$(bash "$root/scripts/pg-throwaway.sh" start "$tmp/pg" 2>"$tmp/pg.log"); then
+  p_api=$(free_port) p_admin=$(free_port)
+  case "$mode" in
+    buildah)
+      ctr2=$(buildah from "$image")
+      buildah config --env "REDPACK_LISTEN=127.0.0.1:$p_api" \
+        --env "REDPACK_ADMIN_LISTEN=127.0.0.1:$p_admin" --env "REDPACK_ADMIN_TOKEN=$token" \
+        --env "REDPACK_DB=$pg_url" "$ctr2"
+      setsid buildah run --isolation=chroot "$ctr2" -- redpack-entrypoint serve \
+        >"$tmp/server2.out" 2>"$tmp/server2.err" </dev/null &
+      runpid2=$! ;;
+    *)
+      ctr2=redpack-check-pg-$$
+      "$mode" run -d --name "$ctr2" --network host -e "REDPACK_LISTEN=127.0.0.1:$p_api" \
+        -e "REDPACK_ADMIN_LISTEN=127.0.0.1:$p_admin" -e "REDPACK_ADMIN_TOKEN=$token" \
+        -e "REDPACK_DB=$pg_url" "$image" >/dev/null ;;
+  esac
+  code=000
+  for _ in $(seq 120); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$p_admin/healthz" || true)
+    [ "$code" = 200 ] && break
+    sleep 0.5
+  done
+  merchants=$(curl -s --max-time 5 -H "Authorization: Bearer $token" \
+    "http://127.0.0.1:$p_admin/admin/v1/merchants/$mch" | grep -o '"mch_id"' | wc -l)
+  if [ "$mode" = buildah ]; then logs=$(cat "$tmp/server2.err"); else logs=$("$mode" logs "$ctr2" 2>&1); fi
+  password=${pg_url#*://*:}; password=${password%%@*}
+  if [ "$code" = 200 ] && [ "$merchants" -gt 0 ] && ! grep -qF "$password" <<<"$logs"; then
+    ok "on PostgreSQL (REDPACK_DB=postgresql://...): /healthz 200, merchant $mch loaded from the fixtures, the password not in its log"
+  else
+    bad "on PostgreSQL: /healthz $code, $merchants merchants$(grep -qF "$password" <<<"$logs" && echo ', the password in its log')"
+    tail -5 <<<"$logs"
+  fi
+else
+  say "no PostgreSQL on this machine ($(head -c 200 "$tmp/pg.log" 2>/dev/null)): the image on PostgreSQL not checked"
 fi
 
 echo
