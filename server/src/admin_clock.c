@@ -17,7 +17,8 @@ static json_t *clock_json(void)
 
 void admin_clock_get(struct admin_ctx *ctx, struct admin_request *req, const struct admin_params *p)
 {
-	(void)ctx, (void)p;
+	(void)p;
+	lifecycle_sync_clock(ctx->redpack); /* another process may have moved it */
 	admin_reply_json(req, 200, clock_json());
 }
 
@@ -67,6 +68,8 @@ void admin_clock_set(struct admin_ctx *ctx, struct admin_request *req, const str
 			   clock_parse_iso8601(json_string_value(now), &target) != 0)) {
 		admin_reply_error(req, 400, "\"now\" must look like 2026-02-01T10:00:00+08:00");
 	} else {
+		/* From the clock as the database has it, on a shared one. */
+		lifecycle_sync_clock(ctx->redpack);
 		if (adv)
 			target = clock_now() + json_integer_value(adv);
 		lifecycle_set_clock(ctx->redpack, target, &move);

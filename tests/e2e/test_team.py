@@ -9,6 +9,7 @@ database is one process's, and the module skips."""
 
 import concurrent.futures
 import threading
+import time
 import unittest
 
 from harness import answers, contract, control, pgdb, probe, wire
@@ -138,6 +139,33 @@ class Team(E2ETestCase):
         # Not backwards through another process either.
         st, doc = control.set_clock(servers[0], advance_seconds=-10)
         self.assertNotEqual(st, 200, doc)
+
+    def test_expiry_refunds_once_whichever_process_sweeps(self):
+        servers = self.start_team()
+        before = probe.balance(servers[0])
+        sent = []
+        for i in range(6):
+            req, resp = self.send(servers[i % len(servers)], re_openid=wire.new_openid())
+            self.assertSuccess(resp, req)
+            sent.append(req)
+        # A day and an hour later, through one process: every packet refunded
+        # once (the sweep by whichever process holds the sweeper lock, or the
+        # catch-up of a read), the money back exactly once.
+        control.advance(servers[1], 25 * 3600)
+        for i, req in enumerate(sent):
+            doc = control.packet_ok(servers[(i + 2) % len(servers)], req["mch_billno"])
+            self.assertEqual(doc["status"], "REFUND", doc)
+        refunds = probe.query(servers[0], "SELECT packet_id, COUNT(*) FROM ledger "
+                              "WHERE kind = 'refund' GROUP BY packet_id")
+        self.assertEqual(len(refunds), len(sent), refunds)
+        self.assertEqual({r[1] for r in refunds}, {1}, refunds)
+        self.assertEqual(probe.balance(servers[0]), before)
+        # Another day on another process's clock: nothing moves twice.
+        control.advance(servers[2], 24 * 3600)
+        time.sleep(1.5)  # a sweeper tick on every process
+        self.assertEqual(probe.query(servers[0], "SELECT COUNT(*) FROM ledger "
+                                     "WHERE kind = 'refund'")[0][0], len(sent))
+        self.assertEqual(probe.balance(servers[0]), before)
 
     def test_kill9_of_one_process_loses_nothing_and_the_others_serve(self):
         servers = self.start_team()
