@@ -12,8 +12,8 @@
 # With --db postgresql the same runs go to redpack-sim on PostgreSQL (each
 # run on a database of its own, made on the cluster), then the keep-alive
 # and SIGN_ERROR runs again with two redpack-sim processes on one database
-# behind HAProxy (TCP, leastconn), their CPU added up. The history run is
-# SQLite's only (scripts/preload-db.sh writes a SQLite file).
+# behind HAProxy (TCP, leastconn), their CPU added up. The history run
+# preloads the PostgreSQL database the same way (scripts/preload-db.sh URL N).
 #
 # What it measures (server CPU is read from /proc/PID/stat, utime + stime,
 # before and after each run: the robust figure on a shared machine):
@@ -301,21 +301,23 @@ run sim_soak sim --connections 16 --requests "$soak"
 soak_rss=$(rss_kib "$sim_pid")
 stop_sim
 
-if [ -z "$pg_url" ]; then
-  say "stored packets: an empty database, then $preload preloaded"
-  start_sim "$tmp/empty.db"
-  run sim_empty sim --connections 16 "${timed[@]}"
-  stop_sim
-  CERTS=$certs REDPACK_SIM_BIN=$sim PRELOAD_CHECK=0 bash "$repo/scripts/preload-db.sh" "$tmp/full.db" "$preload"
-  # Long connection timeouts: the invariant checker afterwards reads every
-  # row (about 30 s for 1,000,000 packets, and the loop waits meanwhile).
-  start_sim "$tmp/full.db" --timeout 600 --request-timeout 600
-  run sim_full sim --connections 16 "${timed[@]}"
-  say "invariant check of the preloaded database"
-  check=$(curl -fsS "$sim_admin/admin/v1/check") || die "GET /admin/v1/check failed"
-  case $check in *'"ok":true'*) ;; *) die "invariants broken after the preloaded run: $check" ;; esac
-  stop_sim
-else
+say "stored packets: an empty database, then $preload preloaded"
+start_sim "$(db_for empty)"
+run sim_empty sim --connections 16 "${timed[@]}"
+stop_sim
+full_db=$tmp/full.db
+[ -z "$pg_url" ] || full_db=$(db_for full)
+CERTS=$certs REDPACK_SIM_BIN=$sim PRELOAD_CHECK=0 bash "$repo/scripts/preload-db.sh" "$full_db" "$preload"
+# Long connection timeouts: the invariant checker afterwards reads every
+# row (about 30 s for 1,000,000 packets, and the loop waits meanwhile).
+start_sim "$full_db" --timeout 600 --request-timeout 600
+run sim_full sim --connections 16 "${timed[@]}"
+say "invariant check of the preloaded database"
+check=$(curl -fsS --max-time 900 "$sim_admin/admin/v1/check") || die "GET /admin/v1/check failed"
+case $check in *'"ok":true'*) ;; *) die "invariants broken after the preloaded run: $check" ;; esac
+stop_sim
+
+if [ -n "$pg_url" ]; then
   say "two processes on one database behind HAProxy"
   start_pair "$(db_for pair)"
   for c in 16 64; do
