@@ -133,7 +133,7 @@ INSERT INTO packets (id, mch_id, mch_billno, hb_type, status, wxappid, re_openid
   SELECT k.id, '$mch', 'P' || k.id, 'GROUP', 'SENT', '$appid', '$openid',
          'preload', 'preload', 'preload', 'preload', 'ALL_RAND', 300, 3,
          '1000041701' || b.ymd || '30' || lpad((k.id % 100000000000)::text, 11, '0'),
-         b.t0 + k.i * 3000 / ($n + 1), b.t0 + k.i * 3000 / ($n + 1)
+         b.t0 + k.i::bigint * 3000 / ($n + 1), b.t0 + k.i::bigint * 3000 / ($n + 1)
   FROM (SELECT nextval(pg_get_serial_sequence('packets', 'id')) AS id, i
         FROM generate_series(1, $n) AS i) k, preload_base b;
 INSERT INTO shares (packet_id, seq, amount)
