@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "migrations.h"
 #include "util.h"
 
 struct pg {
@@ -252,9 +253,7 @@ static int query_int(struct pg *pg, const char *sql, int64_t *out)
 	return 0;
 }
 
-/* ---- migrations -------------------------------------------------------- */
-
-#define MIGRATION_MARK "-- migration "
+/* ---- migrations (their text: migrations.c) ------------------------------ */
 
 /* One row per migration applied: the counterpart of SQLite's PRAGMA
  * user_version (their maximum). Made by the first migration run, under
@@ -263,50 +262,10 @@ static int query_int(struct pg *pg, const char *sql, int64_t *out)
 	"CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"               \
 	" applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
 
-static const char *next_line(const char *p)
-{
-	const char *nl = strchr(p, '\n');
-	return nl ? nl + 1 : p + strlen(p);
-}
-
-/* Migration n (1-based) of schema: the text from the line after its
- * marker line ("-- migration n") to the next marker or the end, into
- * *start and *len. Returns 0, or -1 when there is no migration n or the
- * markers are not numbered 1, 2, 3... in order. (store.c reads
- * schema.sql the same way.) */
-static int migration_text(const char *schema, int n, const char **start, size_t *len)
-{
-	const char *line = schema, *begin = NULL;
-	int seen = 0;
-
-	for (; *line; line = next_line(line)) {
-		if (strncmp(line, MIGRATION_MARK, strlen(MIGRATION_MARK)) != 0)
-			continue;
-		if (atoi(line + strlen(MIGRATION_MARK)) != ++seen)
-			return -1;
-		if (begin)
-			break;
-		if (seen == n)
-			begin = next_line(line);
-	}
-	if (!begin)
-		return -1;
-	*start = begin;
-	*len = (size_t)(line - begin);
-	return 0;
-}
-
 int pg_schema_target(const char *schema)
 {
-	const char *start;
-	size_t len;
-	int n = 0, marks = 0;
-
-	while (migration_text(schema, n + 1, &start, &len) == 0)
-		n++;
-	for (const char *line = schema; *line; line = next_line(line))
-		marks += strncmp(line, MIGRATION_MARK, strlen(MIGRATION_MARK)) == 0;
-	return marks == n ? n : -1;
+	int n = migration_count(schema);
+	return migration_marks(schema) == n ? n : -1;
 }
 
 int pg_schema_version(struct pg *pg)

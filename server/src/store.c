@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "migrations.h"
 #include "store_wal.h"
 #include "util.h"
 
@@ -52,40 +53,6 @@ int store_is_postgresql(const char *path)
 /* schema.sql, embedded by the build (CMakeLists.txt writes schema.c). */
 extern const char store_schema_sql[];
 
-#define MIGRATION_MARK "-- migration "
-
-/* Migration n (1-based) of schema.sql: the text from the line after its
- * marker line ("-- migration n") to the next marker or the end, into
- * *start and *len. Returns 0, or -1 when there is no migration n or the
- * markers are not numbered 1, 2, 3... in order. */
-static const char *next_line(const char *p)
-{
-	const char *nl = strchr(p, '\n');
-	return nl ? nl + 1 : p + strlen(p);
-}
-
-static int migration_text(int n, const char **start, size_t *len)
-{
-	const char *line = store_schema_sql, *begin = NULL;
-	int seen = 0;
-
-	for (; *line; line = next_line(line)) {
-		if (strncmp(line, MIGRATION_MARK, strlen(MIGRATION_MARK)) != 0)
-			continue;
-		if (atoi(line + strlen(MIGRATION_MARK)) != ++seen)
-			return -1;
-		if (begin)
-			break;
-		if (seen == n)
-			begin = next_line(line);
-	}
-	if (!begin)
-		return -1;
-	*start = begin;
-	*len = (size_t)(line - begin);
-	return 0;
-}
-
 #define PACKET_COLUMNS                                                                             \
 	"SELECT id, mch_id, mch_billno, hb_type, status, wxappid, re_openid,"                      \
 	" total_amount, total_num, IFNULL(send_listid, ''), IFNULL(err_code, ''),"                 \
@@ -95,24 +62,7 @@ static int migration_text(int n, const char **start, size_t *len)
 
 int store_schema_version(void)
 {
-	const char *start;
-	size_t len;
-	int n = 0;
-
-	while (migration_text(n + 1, &start, &len) == 0)
-		n++;
-	return n;
-}
-
-/* The marker lines of schema.sql, numbered or not: more than
- * store_schema_version says means one is out of order. */
-static int migration_marks(void)
-{
-	int n = 0;
-
-	for (const char *line = store_schema_sql; *line; line = next_line(line))
-		n += strncmp(line, MIGRATION_MARK, strlen(MIGRATION_MARK)) == 0;
-	return n;
+	return migration_count(store_schema_sql);
 }
 
 /* ---- statements -------------------------------------------------------- */
@@ -406,10 +356,10 @@ static int migrate(struct store *s, char *err, size_t errlen)
 	if (sqlite3_step(q) == SQLITE_ROW)
 		version = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
-	if (migration_marks() != target) {
+	if (migration_marks(store_schema_sql) != target) {
 		snprintf(err, errlen,
 			 "schema.sql: the migrations are not numbered 1 to %d in order",
-			 migration_marks());
+			 migration_marks(store_schema_sql));
 		return -1;
 	}
 	if (version < 0 || version > target) {
@@ -423,7 +373,7 @@ static int migrate(struct store *s, char *err, size_t errlen)
 		char *sql, pragma[64];
 		int ok;
 
-		if (migration_text(v + 1, &start, &len) != 0) {
+		if (migration_text(store_schema_sql, v + 1, &start, &len) != 0) {
 			snprintf(err, errlen, "schema.sql: no migration %d", v + 1);
 			return -1;
 		}
