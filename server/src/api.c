@@ -420,14 +420,6 @@ static const phase_fn phases[] = {
 	phase_faults, phase_resetting, phase_handle,
 };
 
-/* At most size - 1 bytes of src, NUL-terminated. */
-static void copy_cut(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 struct fault_decision api_handle(struct api_ctx *ctx, const struct endpoint *ep,
 				 const struct api_call *call, struct buf *reply)
 {
@@ -454,8 +446,9 @@ struct fault_decision api_handle(struct api_ctx *ctx, const struct endpoint *ep,
 		struct api_outcome *o = call->outcome;
 		o->ep = ep->id;
 		o->err = r.result.answer.err;
-		copy_cut(o->mch_id, sizeof(o->mch_id), kvlist_get(&r.params, "mch_id"));
-		copy_cut(o->mch_billno, sizeof(o->mch_billno), kvlist_get(&r.params, "mch_billno"));
+		str_copy_cut(o->mch_id, sizeof(o->mch_id), kvlist_get(&r.params, "mch_id"));
+		str_copy_cut(o->mch_billno, sizeof(o->mch_billno),
+			     kvlist_get(&r.params, "mch_billno"));
 	}
 	kvlist_release(&r.params);
 	return r.fault;

@@ -8,6 +8,7 @@
 
 #include "log.h"
 
+/* Set on the store's loop, read by both (handoff.h). */
 static int64_t offset;
 
 int64_t clock_real_now(void)
@@ -19,17 +20,17 @@ int64_t clock_real_now(void)
 
 int64_t clock_now(void)
 {
-	return clock_real_now() + offset;
+	return clock_real_now() + __atomic_load_n(&offset, __ATOMIC_RELAXED);
 }
 
 int64_t clock_offset(void)
 {
-	return offset;
+	return __atomic_load_n(&offset, __ATOMIC_RELAXED);
 }
 
 void clock_set_offset(int64_t value)
 {
-	offset = value;
+	__atomic_store_n(&offset, value, __ATOMIC_RELAXED);
 }
 
 int clock_offset_in_range(int64_t value, int64_t real_now)

@@ -28,6 +28,7 @@
 
 #include "api.h"
 #include "faults.h"
+#include "handoff.h"
 #include "kv.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -62,19 +63,32 @@ struct http_server {
 	struct conn *admin_conns; /* every open control connection */
 	int admin_open;		  /* of those, the ones under the cap */
 	struct http_server *next; /* the registry the listeners' error callback searches */
-	/* Group commit: answers held until the batch holding their rows is
-	 * committed, at the end of the event loop's current turn. */
-	struct event *flush;
+	/* The store's side (handoff.h): on a thread of its own with
+	 * PostgreSQL, the front end's own loop with SQLite. Group commit:
+	 * answers held there until the batch holding their rows is
+	 * committed, at the end of the store loop's current turn. */
+	struct handoff *handoff;
+	struct event *flush; /* on the store's base */
 	struct held *held, **held_tail;
 };
 
-/* An API answer waiting for its batch's commit. The request stays valid:
- * evhttp frees a request whose connection closed only once it is
- * answered. */
+/* An API request on its way to the store's side and back, its answer
+ * held there until its batch's commit. The front end copies what the
+ * pipeline reads; the store's side never touches req. req stays valid
+ * until answered (evhttp frees a request whose connection closed only
+ * then); its conn may not, and is looked up again from req. */
 struct held {
 	struct held *next;
-	struct conn *conn;
+	struct http_server *server;
 	struct evhttp_request *req;
+	/* the request (copies) */
+	const struct endpoint *ep;
+	char *body;
+	size_t len;
+	char *negative_test; /* NULL: no such header */
+	char peer[64];
+	struct fault_decision fault;
+	/* the answer */
 	struct buf reply;
 	struct buf fallback; /* the answer if the commit fails; empty: same */
 	/* For the log line and the latency (api_answered). */
@@ -198,17 +212,23 @@ static void http_date(char *out, size_t len)
 
 /* 32 hex digits that look random and never repeat within a run: a
  * splitmix64 stream seeded once from the system's generator (asking
- * OpenSSL's DRBG for every answer cost a lock and a getpid each time). */
+ * OpenSSL's DRBG for every answer cost a lock and a getpid each time).
+ * Both loops draw from it: the step is atomic. */
+static uint64_t request_id_state;
+
+static void request_id_seed(void)
+{
+	static int seeded;
+	if (seeded)
+		return;
+	if (RAND_bytes((unsigned char *)&request_id_state, sizeof(request_id_state)) != 1)
+		request_id_state = (uint64_t)time(NULL);
+	seeded = 1;
+}
+
 static uint64_t request_id_next(void)
 {
-	static uint64_t state;
-	static int seeded;
-	if (!seeded) {
-		if (RAND_bytes((unsigned char *)&state, sizeof(state)) != 1)
-			state = (uint64_t)time(NULL);
-		seeded = 1;
-	}
-	uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+	uint64_t z = __atomic_add_fetch(&request_id_state, 0x9e3779b97f4a7c15ULL, __ATOMIC_RELAXED);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
@@ -887,6 +907,10 @@ static void carry_out(struct http_server *s, struct conn *c, struct evhttp_reque
 	request_id(rid);
 	api_answered(&h->outcome, now_us() - h->start_us, rid, h->client, h->cn,
 		     faults_transport_name(fault->transport));
+	if (!c) { /* its client has gone: sending frees the request */
+		send_reply(NULL, req, 200, "OK", "text/plain", reply, 1, rid);
+		return;
+	}
 	if (fault->transport == FAULT_HTTP503 || fault->transport == FAULT_HTML) {
 		send_page(c, req, fault->transport == FAULT_HTTP503 ? PAGE_BUSY : PAGE_BAD_GATEWAY,
 			  rid);
@@ -1047,13 +1071,39 @@ static struct store *api_store(struct http_server *s)
 	return s->api->redpack->store;
 }
 
-/* Commits the open batch, then sends every held answer: its own when the
- * commit succeeded (or it wrote nothing), else its fallback. Runs once
- * the requests ready in this turn are all handled, and before anything
- * else that needs the store outside a batch (the control API). */
+static void held_free(struct held *h)
+{
+	buf_release(&h->reply);
+	buf_release(&h->fallback);
+	free(h->body);
+	free(h->negative_test);
+	free(h);
+}
+
+/* Front: sends a committed batch's answers, in their order. */
+static void deliver_held(void *arg)
+{
+	struct held *h = arg, *next;
+
+	for (; h; h = next) {
+		next = h->next;
+		const struct buf *body = h->outcome.err == ERR_SYSTEMERROR && h->fallback.len
+						 ? &h->fallback
+						 : &h->reply;
+		send_reply(api_conn(h->req), h->req, 200, "OK", "text/plain", body, 0,
+			   h->request_id);
+		held_free(h);
+	}
+}
+
+/* Store: commits the open batch, logs every held answer (its own when
+ * the commit succeeded or it wrote nothing, else its fallback) and hands
+ * them to the front end. Runs once the requests ready in this turn are
+ * all handled, and before anything else that needs the store outside a
+ * batch (the control API). */
 static void flush_batch(struct http_server *s)
 {
-	struct held *h, *next;
+	struct held *h;
 	int failed;
 
 	if (!store_batch_open(api_store(s)) && !s->held)
@@ -1070,17 +1120,11 @@ static void flush_batch(struct http_server *s)
 		api_answered(&h->outcome, now - h->start_us, h->request_id, h->client, h->cn, NULL);
 	}
 	log_flush();
-	for (h = s->held; h; h = next) {
-		next = h->next;
-		const struct buf *body = failed && h->fallback.len ? &h->fallback : &h->reply;
-		struct evhttp_request *req = h->req;
-		send_reply(h->conn, req, 200, "OK", "text/plain", body, 0, h->request_id);
-		buf_release(&h->reply);
-		buf_release(&h->fallback);
-		free(h);
-	}
+	h = s->held;
 	s->held = NULL;
 	s->held_tail = &s->held;
+	if (h)
+		handoff_post(s->handoff, HANDOFF_FRONT, deliver_held, h);
 }
 
 static void on_flush(evutil_socket_t fd, short events, void *arg)
@@ -1089,8 +1133,8 @@ static void on_flush(evutil_socket_t fd, short events, void *arg)
 	flush_batch(arg);
 }
 
-/* Opens the turn's batch on its first request and schedules its commit
- * after the events already active in this turn. */
+/* Store: opens the turn's batch on its first request and schedules its
+ * commit after the events already active in this turn. */
 static void join_batch(struct http_server *s)
 {
 	if (store_batch_open(api_store(s)))
@@ -1100,6 +1144,42 @@ static void join_batch(struct http_server *s)
 	lifecycle_sync_clock(s->api->redpack);
 	log_hold();
 	event_active(s->flush, EV_TIMEOUT, 0);
+}
+
+/* Front: a transport fault's answer, decided before the commit. */
+static void deliver_fault(void *arg)
+{
+	struct held *h = arg;
+	carry_out(h->server, api_conn(h->req), h->req, &h->fault, &h->reply, h);
+	held_free(h);
+}
+
+/* Store: the pipeline, in the turn's batch. */
+static void handle_held(void *arg)
+{
+	struct held *h = arg;
+	struct http_server *s = h->server;
+	struct api_call call = {
+		.body = h->body,
+		.len = h->len,
+		.cert_cn = h->cn,
+		.negative_test = h->negative_test,
+		.peer_ip = h->peer,
+		.fallback = &h->fallback,
+		.outcome = &h->outcome,
+	};
+
+	join_batch(s);
+	h->fault = api_handle(s->api, h->ep, &call, &h->reply);
+	free(h->body);
+	h->body = NULL;
+	if (h->fault.transport != FAULT_NONE) {
+		/* Fault answers leave on a timer, after this turn's commit. */
+		handoff_post(s->handoff, HANDOFF_FRONT, deliver_fault, h);
+		return;
+	}
+	*s->held_tail = h;
+	s->held_tail = &h->next;
 }
 
 /* ---- the merchant API -------------------------------------------------- */
@@ -1163,42 +1243,27 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 		goto respond;
 	}
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
 	char *peer = NULL;
 	ev_uint16_t peer_port = 0;
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &peer_port);
-	struct held *h = xmalloc(sizeof(*h));
-	h->next = NULL;
+	const char *negative = evhttp_find_header(evhttp_request_get_input_headers(req),
+						  FAULTS_HEADER);
+	struct held *h = xcalloc(1, sizeof(*h));
+	h->server = s;
+	h->req = req;
+	h->ep = ep;
+	h->len = evbuffer_get_length(in);
+	h->body = xmalloc(h->len + 1);
+	evbuffer_copyout(in, h->body, h->len);
+	h->body[h->len] = '\0';
+	h->negative_test = negative ? xstrdup(negative) : NULL;
+	str_copy_cut(h->peer, sizeof(h->peer), peer ? peer : "");
 	h->start_us = start;
 	format_client(h->client, peer, peer_port);
 	memcpy(h->cn, cn, strlen(cn) + 1);
-	struct api_call call = {
-		.body = body,
-		.len = len,
-		.cert_cn = cn,
-		.negative_test = evhttp_find_header(evhttp_request_get_input_headers(req),
-						    FAULTS_HEADER),
-		.peer_ip = peer,
-		.fallback = &h->fallback,
-		.outcome = &h->outcome,
-	};
 	buf_init(&h->reply);
 	buf_init(&h->fallback);
-	join_batch(s);
-	struct fault_decision fault = api_handle(s->api, ep, &call, &h->reply);
-	if (fault.transport != FAULT_NONE) {
-		/* Fault answers leave on a timer, after this turn's commit. */
-		carry_out(s, c, req, &fault, &h->reply, h);
-		buf_release(&h->reply);
-		buf_release(&h->fallback);
-		free(h);
-	} else {
-		h->conn = c;
-		h->req = req;
-		*s->held_tail = h;
-		s->held_tail = &h->next;
-	}
+	handoff_post(s->handoff, HANDOFF_STORE, handle_held, h);
 respond:
 	if (page != PAGE_NONE) {
 		char rid[33];
@@ -1317,32 +1382,119 @@ static void answer_admin(struct http_server *s, struct conn *c, struct evhttp_re
 	}
 }
 
-/* An answer given later (admin.h): evhttp keeps a request until it is
- * answered, even when its client has gone (then there is no connection
- * and no conn, and sending frees it). */
-static void on_admin_later(void *arg, void *transport, const struct admin_request *ar)
+/* A control request on its way to the store's side and back: what the
+ * control API reads, copied; the answer, or later (admin.h). */
+struct admin_job {
+	struct http_server *server;
+	struct evhttp_request *req;
+	const char *method;
+	char *path;
+	struct kvlist query;
+	char *authorization; /* NULL: no such header */
+	char *body;
+	size_t body_len;
+	int ready;
+	/* the answer */
+	int later;
+	int status;
+	const char *content_type;
+	struct buf reply;
+};
+
+static void admin_job_free(struct admin_job *j)
 {
-	struct evhttp_request *req = transport;
-	answer_admin(arg, admin_conn(arg, req), req, ar);
+	free(j->path);
+	kvlist_release(&j->query);
+	free(j->authorization);
+	free(j->body);
+	buf_release(&j->reply);
+	free(j);
 }
 
-/* At shutdown: one still on its connection goes with it (evhttp_free);
- * one whose client has gone is ours. */
+/* Front: sends a control answer, or lets the request wait for one given
+ * later. Its connection may have gone meanwhile (admin_conn: NULL). */
+static void deliver_admin(void *arg)
+{
+	struct admin_job *j = arg;
+	struct http_server *s = j->server;
+	struct conn *c = admin_conn(s, j->req);
+
+	if (j->later) {
+		/* The whole request is in: its deadline no longer applies. */
+		if (c)
+			evtimer_del(c->deadline);
+	} else {
+		struct admin_request ar = {
+			.status = j->status,
+			.content_type = j->content_type,
+			.reply = j->reply,
+		};
+		answer_admin(s, c, j->req, &ar);
+	}
+	admin_job_free(j);
+}
+
+/* Store: an answer given later (admin.h). evhttp keeps a request until
+ * it is answered, even when its client has gone (then there is no
+ * connection and no conn, and sending frees it). */
+static void on_admin_later(void *arg, void *transport, const struct admin_request *ar)
+{
+	struct http_server *s = arg;
+	struct admin_job *j = xcalloc(1, sizeof(*j));
+
+	j->server = s;
+	j->req = transport;
+	kvlist_init(&j->query);
+	j->status = ar->status;
+	j->content_type = ar->content_type;
+	buf_init(&j->reply);
+	buf_append(&j->reply, ar->reply.data ? ar->reply.data : "", ar->reply.len);
+	handoff_post(s->handoff, HANDOFF_FRONT, deliver_admin, j);
+}
+
+/* Front, at shutdown: one still on its connection goes with it
+ * (evhttp_free); one whose client has gone is ours. */
+static void drop_admin(void *arg)
+{
+	if (!evhttp_request_get_connection(arg))
+		evhttp_request_free(arg);
+}
+
 static void on_admin_drop(void *arg, void *transport)
 {
-	(void)arg;
-	if (!evhttp_request_get_connection(transport))
-		evhttp_request_free(transport);
+	struct http_server *s = arg;
+	handoff_post(s->handoff, HANDOFF_FRONT, drop_admin, transport);
+}
+
+/* Store: the control API, outside any batch, on committed state. */
+static void handle_admin(void *arg)
+{
+	struct admin_job *j = arg;
+	struct http_server *s = j->server;
+	struct admin_request ar = {
+		.method = j->method,
+		.path = j->path,
+		.query = &j->query,
+		.authorization = j->authorization,
+		.body = j->body,
+		.body_len = j->body_len,
+		.transport = j->req,
+	};
+
+	flush_batch(s);
+	s->admin->ready = j->ready;
+	admin_handle(s->admin, &ar);
+	j->later = ar.later;
+	j->status = ar.status;
+	j->content_type = ar.content_type;
+	j->reply = ar.reply; /* the job's now */
+	handoff_post(s->handoff, HANDOFF_FRONT, deliver_admin, j);
 }
 
 static void on_admin_request(struct evhttp_request *req, void *arg)
 {
 	struct http_server *s = arg;
 	struct conn *c = admin_conn(s, req);
-	const char *path = request_path(req);
-
-	/* The control API works outside any batch, on committed state. */
-	flush_batch(s);
 
 	if (c && c->refusal != PAGE_NONE) {
 		const struct page *pg = &pages[c->refusal];
@@ -1365,31 +1517,25 @@ static void on_admin_request(struct evhttp_request *req, void *arg)
 	 * them against the route's flags. A NUL inside a header never gets
 	 * this far: the head check refuses it, since evhttp would keep only
 	 * what precedes it. */
-	struct kvlist query;
-	kvlist_init(&query);
-	kvlist_add_query(&query, request_query(req));
-	struct admin_request ar = {
-		.method = method_name(evhttp_request_get_command(req)),
-		.path = path,
-		.query = &query,
-		.authorization = evhttp_find_header(evhttp_request_get_input_headers(req),
-						    "Authorization"),
-		.transport = req,
-	};
+	struct admin_job *j = xcalloc(1, sizeof(*j));
+	const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+					      "Authorization");
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	ar.body_len = evbuffer_get_length(in);
-	ar.body = ar.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
-	s->admin->ready = s->ready;
-	admin_handle(s->admin, &ar);
-	if (ar.later) {
-		/* The whole request is in: its deadline no longer applies. */
-		if (c)
-			evtimer_del(c->deadline);
-	} else {
-		answer_admin(s, c, req, &ar);
-	}
-	buf_release(&ar.reply);
-	kvlist_release(&query);
+
+	j->server = s;
+	j->req = req;
+	j->method = method_name(evhttp_request_get_command(req));
+	j->path = xstrdup(request_path(req));
+	kvlist_init(&j->query);
+	kvlist_add_query(&j->query, request_query(req));
+	j->authorization = auth ? xstrdup(auth) : NULL;
+	j->body_len = evbuffer_get_length(in);
+	j->body = xmalloc(j->body_len + 1);
+	evbuffer_copyout(in, j->body, j->body_len);
+	j->body[j->body_len] = '\0';
+	j->ready = s->ready;
+	buf_init(&j->reply);
+	handoff_post(s->handoff, HANDOFF_STORE, handle_admin, j);
 }
 
 /* ---- listeners --------------------------------------------------------- */
@@ -1469,11 +1615,15 @@ int http_is_loopback(const char *spec)
 	return 0;
 }
 
-struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct api_ctx *api,
+struct http_server *http_start(struct handoff *handoff, SSL_CTX *ssl_ctx, struct api_ctx *api,
 			       struct admin_ctx *admin, const struct http_config *cfg, char *err,
 			       size_t errlen)
 {
 	struct http_server *s = xcalloc(1, sizeof(*s));
+	struct event_base *base = handoff_base(handoff, HANDOFF_FRONT);
+
+	request_id_seed();
+	s->handoff = handoff;
 
 	s->admin = admin;
 	admin->send_later = on_admin_later;
@@ -1488,7 +1638,7 @@ struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct
 	s->max_headers = cfg->max_headers;
 	s->request_timeout.tv_sec = cfg->request_timeout;
 	s->accept_pause = evtimer_new(base, on_accept_resume, s);
-	s->flush = event_new(base, -1, 0, on_flush, s);
+	s->flush = event_new(handoff_base(handoff, HANDOFF_STORE), -1, 0, on_flush, s);
 	s->held_tail = &s->held;
 	s->refuse_ctx = SSL_CTX_new(TLS_server_method());
 	if (conn_index < 0)
@@ -1560,8 +1710,12 @@ void http_stop(struct http_server *s)
 			*p = s->next;
 			break;
 		}
-	if (s->flush)
-		flush_batch(s); /* answer what is held before evhttp frees it */
+	if (s->flush) {
+		/* Answer what is held before evhttp frees it (the store's
+		 * thread is stopped: handoff_stop). */
+		flush_batch(s);
+		handoff_drain(s->handoff, HANDOFF_FRONT);
+	}
 	s->stopping = 1;
 	api_full = NULL; /* its listener goes with api_http */
 	if (s->api_http)

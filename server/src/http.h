@@ -39,9 +39,13 @@ struct http_server;
  * closes: new clients wait in the kernel's backlog. */
 #define HTTP_REFUSE_MAX 16
 
-/* Binds both listeners. Returns NULL with a message in err. The server
- * borrows base, ssl_ctx, api and admin for its lifetime. */
-struct http_server *http_start(struct event_base *base, SSL_CTX *ssl_ctx, struct api_ctx *api,
+struct handoff;
+
+/* Binds both listeners on the front end's loop; the group commit and the
+ * control API run on the store's side of handoff (handoff.h). Returns
+ * NULL with a message in err. The server borrows handoff, ssl_ctx, api
+ * and admin for its lifetime. */
+struct http_server *http_start(struct handoff *handoff, SSL_CTX *ssl_ctx, struct api_ctx *api,
 			       struct admin_ctx *admin, const struct http_config *cfg, char *err,
 			       size_t errlen);
 
@@ -56,6 +60,8 @@ int http_is_loopback(const char *spec);
 /* Marks the store open and the world loaded: /healthz answers 200. */
 void http_set_ready(struct http_server *s);
 
+/* Commits what is held and sends its answers, then closes everything.
+ * With a store thread, call it once handoff_stop has joined it. */
 void http_stop(struct http_server *s);
 
 #endif

@@ -6,6 +6,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +22,12 @@
 
 static enum log_format format = LOG_FORMAT_TEXT;
 static enum log_level min_level = LOG_INFO;
-static struct buf held_lines;
-static int holding;
+/* Each loop holds its own turn's lines (handoff.h: the store's thread
+ * holds a batch's while the front end's writes its own). */
+static __thread struct buf held_lines;
+static __thread int holding;
+/* One writer at a time: a held turn is longer than a pipe writes whole. */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -51,15 +56,17 @@ int log_enabled(enum log_level level)
 
 static void write_all(const char *p, size_t n)
 {
+	pthread_mutex_lock(&write_lock);
 	while (n) {
 		ssize_t w = write(STDERR_FILENO, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return; /* nowhere to report it */
+			break; /* nowhere to report it */
 		p += w;
 		n -= (size_t)w;
 	}
+	pthread_mutex_unlock(&write_lock);
 }
 
 void log_hold(void)
@@ -224,9 +231,9 @@ void log_ms(struct log_event *e, const char *key, uint64_t us)
 /* "2024-05-01T12:00:00.123Z": the seconds part formatted once a second. */
 static void put_time(struct log_event *e)
 {
-	static time_t cached_sec = (time_t)-1;
-	static char cached[24];
-	static size_t cached_len;
+	static __thread time_t cached_sec = (time_t)-1;
+	static __thread char cached[24];
+	static __thread size_t cached_len;
 	struct timespec ts;
 	struct tm tm;
 	long ms;

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "fixtures.h"
 #include "faults.h"
+#include "handoff.h"
 #include "http.h"
 #include "journal.h"
 #include "lifecycle.h"
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 	SSL_CTX *ssl_ctx = NULL;
 	struct event_base *base = NULL;
+	struct handoff *handoff = NULL; /* the store's side: its loop, its thread */
 	struct event *ev_int = NULL, *ev_term = NULL;
 	struct lifecycle_sweeper *sweeper = NULL; /* expiry and refunds, in slices */
 	struct http_server *http = NULL;
@@ -222,6 +224,13 @@ int main(int argc, char **argv)
 		log_error("event_base_new failed");
 		goto out;
 	}
+	/* PostgreSQL's calls wait on the network: its store gets a thread and
+	 * a loop of its own, and this one keeps serving TLS meanwhile. */
+	handoff = handoff_new(base, store_is_postgresql(cfg.db), err, sizeof(err));
+	if (!handoff) {
+		log_error("%s", err);
+		goto out;
+	}
 	api.redpack = &rp;
 	api.journal = cfg.journal_size
 			      ? journal_new((size_t)cfg.journal_size, (size_t)cfg.journal_bytes)
@@ -244,7 +253,7 @@ int main(int argc, char **argv)
 	admin.journal = api.journal;
 	api.faults = faults_new(rp.seed);
 	admin.faults = api.faults;
-	http = http_start(base, ssl_ctx, &api, &admin, &hc, err, sizeof(err));
+	http = http_start(handoff, ssl_ctx, &api, &admin, &hc, err, sizeof(err));
 	if (!http) {
 		log_error("listen: %s", err);
 		goto out;
@@ -253,13 +262,16 @@ int main(int argc, char **argv)
 	ev_term = evsignal_new(base, SIGTERM, on_signal, base);
 	event_add(ev_int, NULL);
 	event_add(ev_term, NULL);
-	sweeper = lifecycle_sweeper_new(base, &rp);
+	sweeper = lifecycle_sweeper_new(handoff_base(handoff, HANDOFF_STORE), &rp);
 	if (!sweeper) {
 		log_error("lifecycle: cannot start the sweeper");
 		goto out;
 	}
-	if (admin_background_start(&admin, base) != 0)
+	if (admin_background_start(&admin, handoff_base(handoff, HANDOFF_STORE)) != 0)
 		log_warn("control API: the check and a merchant's reset will hold the event loop");
+	/* From here the store's base is its thread's (when it has one). */
+	if (handoff_start(handoff) != 0)
+		goto out;
 	http_set_ready(http);
 	struct log_event e;
 	log_begin(&e, LOG_INFO, "server.start");
@@ -280,6 +292,7 @@ out:
 		event_free(ev_int);
 	if (ev_term)
 		event_free(ev_term);
+	handoff_stop(handoff); /* one thread from here on */
 	lifecycle_sweeper_free(sweeper);
 	admin_background_stop(&admin); /* before the transport its requests are on */
 	http_stop(http);
@@ -287,8 +300,10 @@ out:
 		/* Run the deferred frees of the closed connections while their
 		 * events can still be freed on a live base. */
 		event_base_loop(base, EVLOOP_NONBLOCK);
-		event_base_free(base);
 	}
+	handoff_free(handoff);
+	if (base)
+		event_base_free(base);
 	SSL_CTX_free(ssl_ctx);
 	store_close(store);
 	journal_free(api.journal);

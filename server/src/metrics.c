@@ -27,14 +27,20 @@ static const char *const tls_names[TLS_REFUSED__COUNT] = {
 
 static int open_conns[2];
 
+/* The front end's loop and the store's (handoff.h) both count; /metrics
+ * reads on the store's. Relaxed atomics: each counter on its own. */
+#define ADD(var, n) __atomic_add_fetch(&(var), (n), __ATOMIC_RELAXED)
+#define GET(var) __atomic_load_n(&(var), __ATOMIC_RELAXED)
+#define SET(var, v) __atomic_store_n(&(var), (v), __ATOMIC_RELAXED)
+
 void metrics_answer(enum endpoint_id ep, enum err_id err)
 {
-	answers[ep][err]++;
+	ADD(answers[ep][err], 1);
 }
 
 unsigned long metrics_answer_count(int ep, enum err_id err)
 {
-	return ep >= 0 && ep < ENDPOINT__COUNT ? answers[ep][err] : 0;
+	return ep >= 0 && ep < ENDPOINT__COUNT ? GET(answers[ep][err]) : 0;
 }
 
 const char *metrics_endpoint_name(int ep)
@@ -48,8 +54,8 @@ void metrics_latency(enum endpoint_id ep, uint64_t us)
 
 	while (b < METRICS_LATENCY_BUCKETS && us > bounds[b])
 		b++;
-	latency[ep][b]++;
-	latency_sum[ep] += us;
+	ADD(latency[ep][b], 1);
+	ADD(latency_sum[ep], us);
 }
 
 uint64_t metrics_latency_bound(int b)
@@ -64,23 +70,23 @@ uint64_t metrics_latency_count(int ep, int b)
 	if (ep < 0 || ep >= ENDPOINT__COUNT || b < 0 || b > METRICS_LATENCY_BUCKETS)
 		return 0;
 	for (int i = 0; i <= b; i++)
-		n += latency[ep][i];
+		n += GET(latency[ep][i]);
 	return n;
 }
 
 uint64_t metrics_latency_sum_us(int ep)
 {
-	return ep >= 0 && ep < ENDPOINT__COUNT ? latency_sum[ep] : 0;
+	return ep >= 0 && ep < ENDPOINT__COUNT ? GET(latency_sum[ep]) : 0;
 }
 
 void metrics_tls_refused(enum metrics_tls_reason why)
 {
-	tls_refused[why]++;
+	ADD(tls_refused[why], 1);
 }
 
 unsigned long metrics_tls_refused_count(int why)
 {
-	return why >= 0 && why < TLS_REFUSED__COUNT ? tls_refused[why] : 0;
+	return why >= 0 && why < TLS_REFUSED__COUNT ? GET(tls_refused[why]) : 0;
 }
 
 const char *metrics_tls_reason_name(int why)
@@ -90,11 +96,11 @@ const char *metrics_tls_reason_name(int why)
 
 void metrics_connections(int api_open, int admin_open)
 {
-	open_conns[0] = api_open;
-	open_conns[1] = admin_open;
+	SET(open_conns[0], api_open);
+	SET(open_conns[1], admin_open);
 }
 
 int metrics_connections_open(int admin)
 {
-	return open_conns[admin != 0];
+	return GET(open_conns[admin != 0]);
 }

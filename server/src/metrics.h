@@ -2,7 +2,7 @@
  * metrics.h - running counters of the merchant API since start-up:
  * answers by endpoint and err_code, latency histograms by endpoint,
  * TLS and certificate refusals by reason, open connections. /metrics
- * (admin_status.c) reads them. Event-loop thread only.
+ * (admin_status.c) reads them. Safe from both loops' threads (handoff.h).
  */
 #ifndef REDPACK_METRICS_H
 #define REDPACK_METRICS_H

@@ -51,6 +51,13 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+void str_copy_cut(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 void buf_init(struct buf *b)
 {
 	b->data = NULL;

@@ -15,6 +15,8 @@ void *xcalloc(size_t count, size_t n);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* At most size - 1 bytes of src into dst, NUL-terminated (size > 0). */
+void str_copy_cut(char *dst, size_t size, const char *src);
 
 /* A NUL-terminated growable buffer. buf_init() then buf_* appends;
  * buf_release() frees the storage (safe on a zeroed or released buf). */
