@@ -2,7 +2,9 @@
 """PostgreSQL restarted under load (issue 14 part 4): requests in flight get the
 real service's SYSTEMERROR answer, never a half-written packet; the server
 reconnects by itself and service resumes; a send answered SYSTEMERROR can be
-sent again and makes one packet.
+sent again and makes one packet. And a database that keeps a send waiting
+never holds up the front end (handoff.h): new TLS connections and the pages
+the front end answers itself go on meanwhile.
 
 PostgreSQL only (ctest's e2e_pg_db_restart); on a cluster of its own
 (scripts/pg-throwaway.sh), so its restart disturbs no other test."""
@@ -106,6 +108,50 @@ class PostgresRestart(E2ETestCase):
             self.assertEqual(len(probe.packet_rows(srv, req["mch_billno"])), 1)
         probe.check_invariants(srv)
         probe.conservation(srv)
+
+
+# The advisory lock every writing transaction takes (store_pg.h).
+PGSTORE_LOCK_WRITE = 0x7265647061636b00 + 1
+
+
+@unittest.skipUnless(pgdb.enabled(), "the store's own thread serves the PostgreSQL store "
+                     "(REDPACK_E2E_DB=postgresql: ctest's e2e_pg_db_restart)")
+class WaitingDatabase(E2ETestCase):
+    def test_front_end_serves_while_a_send_waits_on_the_database(self):
+        srv = Server()
+        srv.start()
+        self.addCleanup(lambda: srv.stopped or srv.stop())
+        self.assertTrue(pgdb.is_url(srv.db_path), srv.db_path)
+        holder = pgdb.Session(srv.db_path)
+        self.addCleanup(holder.close)
+        # Another session holds the writers' lock: the send waits for it.
+        holder.run("SELECT pg_advisory_lock(%d)" % PGSTORE_LOCK_WRITE)
+        req = wire.group_request(re_openid=wire.new_openid())
+        sent = {}
+
+        def send():
+            sent["resp"] = wire.send_group(srv, req)
+            sent["at"] = time.monotonic()
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        try:
+            time.sleep(0.5)  # the send is on the store's side, waiting
+            self.assertTrue(sender.is_alive(), "the send did not wait for the lock")
+            # Meanwhile: fresh handshakes, and the front end's own pages.
+            for _ in range(3):
+                page = wire.post(srv, "/mmpaymkttransfers/nosuchpath", "<xml></xml>")
+                self.assertEqual(page.status, 404, page.body[:200])
+                page = wire.request(srv, "GET", "/mmpaymkttransfers/sendgroupredpack")
+                self.assertEqual(page.status, 405, page.body[:200])
+            self.assertTrue(sender.is_alive(),
+                            "the front end answered only after the database let go")
+        finally:
+            holder.run("SELECT pg_advisory_unlock(%d)" % PGSTORE_LOCK_WRITE)
+            sender.join(timeout=60)
+        self.assertIn("resp", sent, "the send never came back")
+        self.assertSuccess(sent["resp"], req)
+        self.assertEqual(len(probe.packet_rows(srv, req["mch_billno"])), 1)
 
 
 if __name__ == "__main__":
