@@ -39,24 +39,25 @@ struct handoff {
 	int threaded; /* 1 while the store's thread runs (or is to run) */
 	int started;
 	pthread_t thread;
+	handoff_fn thread_end; /* on the store's thread, as it ends */
+	void *thread_end_arg;
 };
 
+/* Runs what is queued now. What is posted meanwhile waits for the next
+ * wake (the queue was left empty, so its poster writes the eventfd): the
+ * events this work made active (a batch's commit) run first. */
 static void inbox_run(struct inbox *in)
 {
-	for (;;) {
-		pthread_mutex_lock(&in->lock);
-		struct work *w = in->head;
-		in->head = NULL;
-		in->tail = &in->head;
-		pthread_mutex_unlock(&in->lock);
-		if (!w)
-			return;
-		while (w) {
-			struct work *next = w->next;
-			w->fn(w->arg);
-			free(w);
-			w = next;
-		}
+	pthread_mutex_lock(&in->lock);
+	struct work *w = in->head;
+	in->head = NULL;
+	in->tail = &in->head;
+	pthread_mutex_unlock(&in->lock);
+	while (w) {
+		struct work *next = w->next;
+		w->fn(w->arg);
+		free(w);
+		w = next;
 	}
 }
 
@@ -149,15 +150,19 @@ static void *store_main(void *arg)
 {
 	struct handoff *h = arg;
 	event_base_dispatch(h->base[HANDOFF_STORE]);
+	if (h->thread_end)
+		h->thread_end(h->thread_end_arg);
 	return NULL;
 }
 
-int handoff_start(struct handoff *h)
+int handoff_start(struct handoff *h, handoff_fn thread_end, void *arg)
 {
 	int rc;
 
 	if (!h->threaded)
 		return 0;
+	h->thread_end = thread_end;
+	h->thread_end_arg = arg;
 	rc = pthread_create(&h->thread, NULL, store_main, h);
 	if (rc != 0) {
 		log_error("cannot start the store's thread: %s", strerror(rc));
@@ -180,7 +185,7 @@ void handoff_stop(struct handoff *h)
 		return;
 	if (h->started) {
 		handoff_post(h, HANDOFF_STORE, on_stop, h);
-		pthread_join(h->thread, NULL);
+		pthread_join(h->thread, NULL); /* after its thread_end */
 		h->started = 0;
 	}
 	/* One thread from here on: what is posted runs at once. */
@@ -190,7 +195,7 @@ void handoff_stop(struct handoff *h)
 
 void handoff_drain(struct handoff *h, enum handoff_side side)
 {
-	if (h)
+	while (h && h->in[side].head)
 		inbox_run(&h->in[side]);
 }
 

@@ -39,16 +39,19 @@ int handoff_threaded(const struct handoff *h);
  * threads, at once when they are one. */
 void handoff_post(struct handoff *h, enum handoff_side to, handoff_fn fn, void *arg);
 
-/* Starts the store's thread (nothing when not threaded). Returns 0, or
- * -1 (logged). */
-int handoff_start(struct handoff *h);
+/* Starts the store's thread (nothing when not threaded); thread_end(arg)
+ * (NULL: none) runs on it as it ends, after the work posted to it, to
+ * finish what it holds and free what is its own. Returns 0, or -1
+ * (logged). */
+int handoff_start(struct handoff *h, handoff_fn thread_end, void *arg);
 
 /* Stops the store's thread once the work already posted to it has run,
  * and joins it: the caller's thread may then use the store's side
  * (handoff_drain runs what was left for the front). */
 void handoff_stop(struct handoff *h);
 
-/* Runs the work queued for side on the caller's thread, now. */
+/* Runs the work queued for side on the caller's thread, now, until none
+ * is left (once the store's thread is stopped: one thread only). */
 void handoff_drain(struct handoff *h, enum handoff_side side);
 
 /* After handoff_stop and once the events on the store's base are freed

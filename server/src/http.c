@@ -87,8 +87,9 @@ struct held {
 	size_t len;
 	char *negative_test; /* NULL: no such header */
 	char peer[64];
-	struct fault_decision fault;
+	struct fault_decision fault; /* a transport fault: carried out after the commit */
 	/* the answer */
+	int use_fallback; /* its rows were not kept: the fallback goes */
 	struct buf reply;
 	struct buf fallback; /* the answer if the commit fails; empty: same */
 	/* For the log line and the latency (api_answered). */
@@ -1080,18 +1081,20 @@ static void held_free(struct held *h)
 	free(h);
 }
 
-/* Front: sends a committed batch's answers, in their order. */
+/* Front: sends a committed batch's answers, in their order; a fault
+ * rule's transport fault is carried out now, after the commit. */
 static void deliver_held(void *arg)
 {
 	struct held *h = arg, *next;
 
 	for (; h; h = next) {
 		next = h->next;
-		const struct buf *body = h->outcome.err == ERR_SYSTEMERROR && h->fallback.len
-						 ? &h->fallback
-						 : &h->reply;
-		send_reply(api_conn(h->req), h->req, 200, "OK", "text/plain", body, 0,
-			   h->request_id);
+		const struct buf *body = h->use_fallback ? &h->fallback : &h->reply;
+		if (h->fault.transport != FAULT_NONE)
+			carry_out(h->server, api_conn(h->req), h->req, &h->fault, body, h);
+		else
+			send_reply(api_conn(h->req), h->req, 200, "OK", "text/plain", body, 0,
+				   h->request_id);
 		held_free(h);
 	}
 }
@@ -1114,8 +1117,11 @@ static void flush_batch(struct http_server *s)
 	/* The turn's lines first (one write), then the answers. */
 	uint64_t now = s->held ? now_us() : 0;
 	for (h = s->held; h; h = h->next) {
-		if (failed && h->fallback.len)
+		h->use_fallback = failed && h->fallback.len;
+		if (h->use_fallback)
 			h->outcome.err = ERR_SYSTEMERROR;
+		if (h->fault.transport != FAULT_NONE)
+			continue; /* carry_out logs it, with its fault */
 		request_id(h->request_id);
 		api_answered(&h->outcome, now - h->start_us, h->request_id, h->client, h->cn, NULL);
 	}
@@ -1146,14 +1152,6 @@ static void join_batch(struct http_server *s)
 	event_active(s->flush, EV_TIMEOUT, 0);
 }
 
-/* Front: a transport fault's answer, decided before the commit. */
-static void deliver_fault(void *arg)
-{
-	struct held *h = arg;
-	carry_out(h->server, api_conn(h->req), h->req, &h->fault, &h->reply, h);
-	held_free(h);
-}
-
 /* Store: the pipeline, in the turn's batch. */
 static void handle_held(void *arg)
 {
@@ -1173,11 +1171,6 @@ static void handle_held(void *arg)
 	h->fault = api_handle(s->api, h->ep, &call, &h->reply);
 	free(h->body);
 	h->body = NULL;
-	if (h->fault.transport != FAULT_NONE) {
-		/* Fault answers leave on a timer, after this turn's commit. */
-		handoff_post(s->handoff, HANDOFF_FRONT, deliver_fault, h);
-		return;
-	}
 	*s->held_tail = h;
 	s->held_tail = &h->next;
 }
@@ -1263,6 +1256,9 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 	memcpy(h->cn, cn, strlen(cn) + 1);
 	buf_init(&h->reply);
 	buf_init(&h->fallback);
+	/* The whole request is in: its deadline no longer applies (the
+	 * answer arms the next one), however long the store takes. */
+	evtimer_del(c->deadline);
 	handoff_post(s->handoff, HANDOFF_STORE, handle_held, h);
 respond:
 	if (page != PAGE_NONE) {
@@ -1535,6 +1531,8 @@ static void on_admin_request(struct evhttp_request *req, void *arg)
 	j->body[j->body_len] = '\0';
 	j->ready = s->ready;
 	buf_init(&j->reply);
+	if (c) /* as for an API request: the store's time is not the client's */
+		evtimer_del(c->deadline);
 	handoff_post(s->handoff, HANDOFF_STORE, handle_admin, j);
 }
 
@@ -1684,6 +1682,12 @@ struct http_server *http_start(struct handoff *handoff, SSL_CTX *ssl_ctx, struct
 error:
 	http_stop(s);
 	return NULL;
+}
+
+void http_flush(struct http_server *s)
+{
+	if (s && s->flush)
+		flush_batch(s);
 }
 
 const char *http_api_url(const struct http_server *s)

@@ -60,6 +60,10 @@ int http_is_loopback(const char *spec);
 /* Marks the store open and the world loaded: /healthz answers 200. */
 void http_set_ready(struct http_server *s);
 
+/* On the store's side: commits the open batch and hands its answers to
+ * the front end (at the end of the store's thread: handoff_start). */
+void http_flush(struct http_server *s);
+
 /* Commits what is held and sends its answers, then closes everything.
  * With a store thread, call it once handoff_stop has joined it. */
 void http_stop(struct http_server *s);

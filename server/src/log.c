@@ -82,6 +82,12 @@ void log_flush(void)
 	buf_reset(&held_lines);
 }
 
+void log_thread_release(void)
+{
+	log_flush();
+	buf_release(&held_lines);
+}
+
 /* ---- building a line ----------------------------------------------------- */
 
 /* Appends n bytes, or marks the line full (e->on = 2: no more fields). */

@@ -30,6 +30,9 @@ int log_enabled(enum log_level level);
  * kept, in order). */
 void log_hold(void);
 void log_flush(void);
+/* Writes what the calling thread holds and frees its buffer: a thread
+ * that logged calls it before it ends. */
+void log_thread_release(void);
 
 /* ---- events with fields ------------------------------------------------ */
 

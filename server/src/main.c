@@ -30,6 +30,15 @@
 #include "util.h"
 #include "xmlcodec.h"
 
+/* The store's thread, as it ends (handoff_start): the last batch
+ * committed and handed over, then its own buffers. */
+static void on_store_thread_end(void *http)
+{
+	http_flush(http);
+	log_thread_release();
+	xmlcodec_thread_release();
+}
+
 static void on_signal(evutil_socket_t sig, short events, void *arg)
 {
 	struct log_event e;
@@ -270,7 +279,7 @@ int main(int argc, char **argv)
 	if (admin_background_start(&admin, handoff_base(handoff, HANDOFF_STORE)) != 0)
 		log_warn("control API: the check and a merchant's reset will hold the event loop");
 	/* From here the store's base is its thread's (when it has one). */
-	if (handoff_start(handoff) != 0)
+	if (handoff_start(handoff, on_store_thread_end, http) != 0)
 		goto out;
 	http_set_ready(http);
 	struct log_event e;

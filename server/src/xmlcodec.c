@@ -21,6 +21,9 @@ void xmlcodec_global_init(void)
 {
 	xmlInitParser();
 	xmlSetStructuredErrorFunc(NULL, (xmlStructuredErrorFunc)on_xml_error);
+	/* The handler is per thread: the same for threads started later
+	 * (the store's, handoff.h). */
+	xmlThrDefSetStructuredErrorFunc(NULL, (xmlStructuredErrorFunc)on_xml_error);
 }
 
 void xmlcodec_global_release(void)
