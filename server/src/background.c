@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "sqlite_mem.h"
 #include "store.h"
 #include "util.h"
 
@@ -42,6 +43,7 @@ static void *thread_main(void *arg)
 	char one = 1;
 
 	bg->work(bg->arg);
+	sqlite_mem_thread_release();
 	while (write(bg->pipe[1], &one, 1) < 0 && errno == EINTR)
 		;
 	return NULL;

@@ -25,6 +25,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "redpack.h"
+#include "sqlite_mem.h"
 #include "store.h"
 #include "tls.h"
 #include "util.h"
@@ -37,6 +38,7 @@ static void on_store_thread_end(void *http)
 	http_flush(http);
 	log_thread_release();
 	xmlcodec_thread_release();
+	sqlite_mem_thread_release();
 }
 
 static void on_signal(evutil_socket_t sig, short events, void *arg)
@@ -315,6 +317,7 @@ out:
 		event_base_free(base);
 	SSL_CTX_free(ssl_ctx);
 	store_close(store);
+	sqlite_mem_thread_release();
 	journal_free(api.journal);
 	faults_free(api.faults);
 	xmlcodec_global_release();

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "migrations.h"
+#include "sqlite_mem.h"
 #include "store_wal.h"
 #include "util.h"
 
@@ -424,6 +425,7 @@ static void configure_sqlite(void)
 	done = 1;
 	sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite_mem_install(); /* the statement journals' chunks cached */
 }
 
 int store_shared(const struct store *s)

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "sqlite_mem.h"
 #include "util.h"
 
 struct walckpt {
@@ -44,6 +45,7 @@ static void *run(void *arg)
 		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
+	sqlite_mem_thread_release();
 	return NULL;
 }
 

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "sql_probe.h"
+#include "sqlite_mem.h"
 #include "store.h"
 
 static char dir[] = "/tmp/test_store.XXXXXX";
@@ -741,6 +742,39 @@ static void cleanup(void)
 	rmdir(dir);
 }
 
+/* A unit's savepoint keeps the pages it changes in an in-memory journal
+ * of 1 KB chunks, all freed at its RELEASE (sqlite_mem.c): the next unit
+ * takes the same chunks back from the thread's cache, none from malloc. */
+static void journal_chunks(void)
+{
+	char path[300], err[256] = "";
+	struct merchant m = merchant("10000096", 10);
+
+	snprintf(path, sizeof(path), "%s/chunks.db", dir);
+	struct store *s = store_open(path, err, sizeof(err));
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK(store_merchant_insert(s, &m) == 0);
+	CHECK(store_ledger_add(s, "10000096", 1, "topup", 0, 1) == 0);
+	sqlite_mem_thread_release();
+	CHECK(sqlite_mem_cached() == 0);
+	int cached[4];
+	for (int i = 0; i < 4; i++) {
+		CHECK(store_batch_begin(s) == 0 && store_begin(s) == 0);
+		CHECK(store_ledger_add(s, "10000096", 1, "topup", 0, 2 + i) == 0);
+		CHECK(store_commit(s) == 0 && store_batch_commit(s) == 0);
+		cached[i] = sqlite_mem_cached();
+	}
+	printf("statement journal chunks cached after each unit: %d %d %d %d\n", cached[0],
+	       cached[1], cached[2], cached[3]);
+	CHECK(cached[0] >= 4); /* at least one 4 KB page saved */
+	CHECK(cached[1] == cached[0] && cached[3] == cached[0]);
+	sqlite_mem_thread_release();
+	CHECK(sqlite_mem_cached() == 0);
+	store_close(s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -753,6 +787,7 @@ int main(void)
 	file_store();
 	migrations_from_7();
 	wal_checkpoints();
+	journal_chunks();
 	cleanup();
 	return check_done("store");
 }
