@@ -104,8 +104,8 @@ static void mem_shutdown(void *app)
 int sqlite_mem_install(void)
 {
 	static const sqlite3_mem_methods methods = {
-		mem_malloc, mem_free, mem_realloc, mem_size, mem_roundup, mem_init, mem_shutdown,
-		NULL,
+		mem_malloc,  mem_free, mem_realloc,  mem_size,
+		mem_roundup, mem_init, mem_shutdown, NULL,
 	};
 	return sqlite3_config(SQLITE_CONFIG_MALLOC, &methods) == SQLITE_OK ? 0 : -1;
 }

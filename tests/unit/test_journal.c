@@ -601,10 +601,87 @@ static void dropped_and_cleared(void)
 	journal_free(j);
 }
 
+/* The same encoding a byte at a time, as the specification of
+ * journal_encode: whole valid characters as they are, any other byte as
+ * \xNN, nothing past max (a character or an escape whole, or the cut). */
+static unsigned reference_encode(struct buf *out, const unsigned char *p, size_t len, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned flags = 0;
+	size_t used = 0;
+	uint32_t cp;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_decode(p + i, len - i, &cp);
+		size_t cost = n ? n : 4;
+		if (cost > max - used) {
+			flags |= JOURNAL_CUT;
+			break;
+		}
+		if (n) {
+			buf_append(out, p + i, n);
+			i += n;
+		} else {
+			char esc[4] = {'\\', 'x', hex[p[i] >> 4], hex[p[i] & 15]};
+			buf_append(out, esc, sizeof(esc));
+			flags |= JOURNAL_ESCAPED;
+			i++;
+		}
+		used += cost;
+	}
+	return flags;
+}
+
+/* journal_encode against the reference on random mixes of ASCII, NULs,
+ * valid characters and stray bytes, at every alignment (it takes ASCII
+ * eight bytes at a time). */
+static void encoding_matches_reference(void)
+{
+	static const char *const pieces[] = {
+		"a",	"<xml>", "0123456789", "\xe5\xa4\xa9", "\xf0\x9f\xa7\xa7",
+		"\x80", "\xff",	 "\xc0\xaf",   "\xe4\xb8",     " ",
+		"\x7f", "\x01"};
+	unsigned seed = 12345;
+	int mismatches = 0;
+
+	for (int round = 0; round < 3000; round++) {
+		unsigned char in[96];
+		size_t len = 0;
+		while (len < sizeof(in) - 8) {
+			seed = seed * 1103515245u + 12345u;
+			unsigned r = seed >> 16;
+			if (r % 13 == 12) {
+				in[len++] = '\0';
+			} else {
+				const char *piece = pieces[r % 12];
+				size_t n = strlen(piece);
+				memcpy(in + len, piece, n);
+				len += n;
+			}
+			if ((r >> 5) % 9 == 0)
+				break;
+		}
+		size_t start = (size_t)(round % 8) < len ? (size_t)(round % 8) : len;
+		size_t max = round % 3 ? SIZE_MAX : (size_t)(round % 40);
+		struct buf got, want;
+		buf_init(&got);
+		buf_init(&want);
+		unsigned gf = journal_encode(&got, (const char *)in + start, len - start, max);
+		unsigned wf = reference_encode(&want, in + start, len - start, max);
+		if (gf != wf || got.len != want.len ||
+		    (got.len && memcmp(got.data, want.data, got.len) != 0))
+			mismatches++;
+		buf_release(&got);
+		buf_release(&want);
+	}
+	CHECK(mismatches == 0);
+}
+
 int main(void)
 {
 	explained_when_read();
 	encoding();
+	encoding_matches_reference();
 	bodies_never_dropped();
 	pages();
 	by_count();
