@@ -80,6 +80,7 @@ void sign_compute(const struct kvlist *params, const struct sign_fields *fields,
 	struct buf s;
 
 	buf_init(&s);
+	buf_reserve(&s, 1024); /* a request's string, at once */
 	sign_string(params, fields, &s);
 	buf_puts(&s, s.len ? "&key=" : "key=");
 	buf_puts(&s, key);

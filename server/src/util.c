@@ -78,7 +78,7 @@ void buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
-static void reserve(struct buf *b, size_t extra)
+void buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
 	if (need <= b->cap)
@@ -92,7 +92,7 @@ static void reserve(struct buf *b, size_t extra)
 
 void buf_append(struct buf *b, const void *p, size_t n)
 {
-	reserve(b, n);
+	buf_reserve(b, n);
 	if (n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
@@ -109,7 +109,7 @@ void buf_puts(struct buf *b, const char *s)
 void buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	reserve(b, 128);
+	buf_reserve(b, 128);
 	va_start(ap, fmt);
 	int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
@@ -118,7 +118,7 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 		return;
 	}
 	if ((size_t)n >= b->cap - b->len) {
-		reserve(b, (size_t)n);
+		buf_reserve(b, (size_t)n);
 		va_start(ap, fmt);
 		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 		va_end(ap);

@@ -421,8 +421,13 @@ int xmlcodec_parse(const char *body, size_t len, struct kvlist *out)
 
 /* ---- answer writer ---------------------------------------------------- */
 
+/* An answer is 300 to 900 bytes: room for it at once, not in five
+ * doublings from 64. */
+#define ANSWER_ROOM 1024
+
 void xmlcodec_begin(struct buf *out)
 {
+	buf_reserve(out, ANSWER_ROOM);
 	buf_puts(out, "<xml>\n");
 }
 
