@@ -204,11 +204,18 @@ static void nginx_page(struct buf *out, const char *status, const char *detail)
 
 static void http_date(char *out, size_t len)
 {
+	static __thread time_t cached_at = (time_t)-1; /* formatted once a second */
+	static __thread char cached[40];
 	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	if (strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0 && len)
-		out[0] = '\0';
+
+	if (now != cached_at) {
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		if (strftime(cached, sizeof(cached), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+			cached[0] = '\0';
+		cached_at = now;
+	}
+	str_copy_cut(out, len, cached);
 }
 
 /* 32 hex digits that look random and never repeat within a run: a
@@ -246,8 +253,20 @@ static void request_id(char out[33])
 
 struct header {
 	const char *name;
-	char value[48];
+	const char *value; /* a constant, or own */
+	char own[48];
 };
+
+/* n in decimal into out[24]; returns out. */
+static const char *decimal(char out[24], size_t n)
+{
+	char *p = out + 23;
+	*p = '\0';
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	return p;
+}
 
 /* The front end's headers, in the order the real host wrote them
  * (spec 2.2), for a body of len bytes, with Request-Id rid (NULL: a new
@@ -257,25 +276,31 @@ static int front_headers(struct header h[7], const char *content_type, size_t le
 {
 	int n = 0;
 
+	/* Constants where they can be: this runs for every answer. */
 	h[n].name = "Server";
-	snprintf(h[n++].value, sizeof(h->value), "nginx");
+	h[n++].value = "nginx";
 	h[n].name = "Date";
-	http_date(h[n++].value, sizeof(h->value));
+	http_date(h[n].own, sizeof(h->own));
+	h[n].value = h[n].own;
+	n++;
 	h[n].name = "Content-Type";
-	snprintf(h[n++].value, sizeof(h->value), "%s", content_type);
+	h[n++].value = content_type;
 	h[n].name = "Content-Length";
-	snprintf(h[n++].value, sizeof(h->value), "%zu", len);
+	h[n].value = decimal(h[n].own, len);
+	n++;
 	h[n].name = "Connection";
-	snprintf(h[n++].value, sizeof(h->value), "%s", close ? "close" : "keep-alive");
+	h[n++].value = close ? "close" : "keep-alive";
 	if (!close) {
 		h[n].name = "Keep-Alive";
-		snprintf(h[n++].value, sizeof(h->value), "timeout=8");
+		h[n++].value = "timeout=8";
 	}
 	h[n].name = "Request-Id";
 	if (rid)
-		memcpy(h[n++].value, rid, 33);
+		memcpy(h[n].own, rid, 33);
 	else
-		request_id(h[n++].value);
+		request_id(h[n].own);
+	h[n].value = h[n].own;
+	n++;
 	return n;
 }
 
