@@ -10,10 +10,12 @@
 
 #include <openssl/evp.h>
 
+/* Run for every field of every request against a dozen names: the
+ * first byte rules most of them out without a call. */
 static int in_list(const char *name, const char *const *list)
 {
 	for (; list && *list; list++)
-		if (strcmp(*list, name) == 0)
+		if ((*list)[0] == name[0] && strcmp(*list, name) == 0)
 			return 1;
 	return 0;
 }
