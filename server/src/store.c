@@ -279,7 +279,7 @@ static void bind_text(sqlite3_stmt *q, int i, const char *v)
 static void copy_col(sqlite3_stmt *q, int col, char *out, size_t outlen)
 {
 	const unsigned char *v = sqlite3_column_text(q, col);
-	snprintf(out, outlen, "%s", v ? (const char *)v : "");
+	str_copy_cut(out, outlen, v ? (const char *)v : ""); /* not printf: every lookup */
 }
 
 /* A statement prepared for one call, for those off the request path (a
