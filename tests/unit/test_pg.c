@@ -26,12 +26,19 @@ static char base_url[512];
 /* ---- helpers ----------------------------------------------------------- */
 
 /* base_url with its database replaced by db. */
+/* The URL of database db, written to out[outlen]; returns out. */
+static const char *url_into(char *out, size_t outlen, const char *db)
+{
+	const char *slash = strrchr(base_url, '/');
+	snprintf(out, outlen, "%.*s/%s", (int)(slash - base_url), base_url, db);
+	return out;
+}
+
+/* The same in a static buffer: main thread only. */
 static const char *url_for(const char *db)
 {
 	static char out[600];
-	const char *slash = strrchr(base_url, '/');
-	snprintf(out, sizeof(out), "%.*s/%s", (int)(slash - base_url), base_url, db);
-	return out;
+	return url_into(out, sizeof(out), db);
 }
 
 /* A connection to database db, with statements sql[0 .. count). */
@@ -189,6 +196,7 @@ static void migrations_failing(void)
 
 struct racer {
 	const char *db, *schema;
+	char url[600]; /* each thread its own: url_for's buffer is shared */
 	pthread_barrier_t *start;
 	int applied;
 	char err[256];
@@ -197,7 +205,8 @@ struct racer {
 static void *race(void *arg)
 {
 	struct racer *r = arg;
-	struct pg *pg = pg_open(url_for(r->db), NULL, 0, r->err, sizeof(r->err));
+	struct pg *pg = pg_open(url_into(r->url, sizeof(r->url), r->db), NULL, 0, r->err,
+				sizeof(r->err));
 
 	pthread_barrier_wait(r->start);
 	r->applied = pg ? pg_migrate(pg, r->schema, r->err, sizeof(r->err)) : -1;
