@@ -317,6 +317,26 @@ static void add_headers_rid(struct evhttp_request *req, const char *content_type
 
 static void conn_answered(struct conn *c, struct evhttp_request *req, int close);
 
+/* Writes the answer evhttp has just queued on bev now, when it is all
+ * that is queued. The TLS bufferevent would otherwise wait for the socket
+ * to be reported writable: an epoll_ctl to ask, a turn of the loop, and an
+ * epoll_ctl to stop asking, per answer (strace). Written, it is drained
+ * and evhttp is told as the bufferevent would tell it (its write callback,
+ * deferred); not written, it stays queued whole for the bufferevent
+ * (tls_write_whole). */
+static void write_now(struct bufferevent *bev, size_t was_queued)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	size_t len = evbuffer_get_length(out);
+	unsigned char *data = evbuffer_pullup(out, -1);
+
+	if (!ssl || was_queued || !data || !tls_write_whole(ssl, data, len))
+		return;
+	evbuffer_drain(out, len);
+	bufferevent_trigger(bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+}
+
 /* Sends one answer with the front end's headers, Request-Id rid (NULL:
  * a new one). close asks evhttp to drop the connection afterwards; so
  * does a head that asked for it (c). */
@@ -334,13 +354,13 @@ static void send_reply(struct conn *c, struct evhttp_request *req, int code, con
 		conn_answered(c, req, close);
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	size_t queued = bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
 	evhttp_send_reply(req, code, reason, NULL);
 	/* evhttp queues the head and the body as two pieces, and the TLS
 	 * bufferevent writes each as a record of its own with a write of its
-	 * own; one piece makes one record and one write (it is written when
-	 * the socket next becomes writable, after this). */
+	 * own; one piece makes one record and one write. */
 	if (bev)
-		evbuffer_pullup(bufferevent_get_output(bev), -1);
+		write_now(bev, queued);
 }
 
 static void send_page(struct conn *c, struct evhttp_request *req, enum page_id id, const char *rid)

@@ -3,6 +3,7 @@
  */
 #include "tls.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -131,4 +132,15 @@ const char *tls_refusal_reason(enum tls_refusal *kind)
 	else if (ssl_lib && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
 		*kind = TLS_REFUSAL_EOF;
 	return e ? ERR_reason_error_string(e) : NULL;
+}
+
+int tls_write_whole(SSL *ssl, const void *data, size_t len)
+{
+	if (len == 0 || len > INT_MAX || !SSL_is_init_finished(ssl) ||
+	    (SSL_get_mode(ssl) & SSL_MODE_ENABLE_PARTIAL_WRITE))
+		return 0;
+	if (SSL_write(ssl, data, (int)len) == (int)len)
+		return 1;
+	ERR_clear_error();
+	return 0;
 }

@@ -53,4 +53,12 @@ enum tls_refusal {
 };
 const char *tls_refusal_reason(enum tls_refusal *kind);
 
+/* Writes data[len] to ssl as one SSL_write, when the handshake is done:
+ * 1 when all of it was written; 0 when none was (the socket is full, or
+ * an error: the caller's own path retries or reports it, with the same
+ * bytes and length, as OpenSSL requires; this thread's error queue is
+ * left empty). Without SSL_MODE_ENABLE_PARTIAL_WRITE there is no third
+ * case. */
+int tls_write_whole(SSL *ssl, const void *data, size_t len);
+
 #endif
