@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "deltas.h"
 #include "log.h"
 #include "migrations.h"
 #include "sqlite_mem.h"
@@ -106,20 +107,21 @@ enum st {
 	ST_PACKET_NEXT_ID,
 	ST_PACKET_SET_LISTID,
 	ST_SHARE_INSERT,
-	ST_COUNT_RATE,
 	ST_RATE_PRUNE,
-	ST_COUNT_STATUS,
-	ST_COUNT_MERCHANT_DAY,
-	ST_COUNT_USER_DAY,
 	ST_SEED_OF,
 	ST_LEDGER_INSERT,
 	ST_BALANCE_ADD,
+	ST_BALANCE_GET,
 	ST_SAVEPOINT,
 	ST_RELEASE,
 	ST_ROLLBACK_TO,
 	ST_UNIT_SAVEPOINT,
 	ST_UNIT_RELEASE,
 	ST_UNIT_ROLLBACK_TO,
+	ST_ADD_RATE,
+	ST_ADD_STATUS,
+	ST_ADD_MERCHANT_DAY,
+	ST_ADD_USER_DAY,
 	ST__COUNT
 };
 
@@ -195,29 +197,31 @@ static const char *const statements[ST__COUNT] = {
 			      " WHERE name = 'packets'), 0) + 1",
 	[ST_PACKET_SET_LISTID] = "UPDATE packets SET send_listid = ? WHERE id = ?",
 	[ST_SHARE_INSERT] = "INSERT INTO shares (packet_id, seq, amount) VALUES (?, ?, ?)",
-	/* The running counters (schema.sql, migrations 5, 7 and 9). A day is
-	 * a Beijing calendar day: (t + 8 h) / 24 h. */
-	[ST_COUNT_RATE] = "INSERT INTO rate_second VALUES (?1, ?2, 1)"
-			  " ON CONFLICT DO UPDATE SET count = count + 1",
 	[ST_RATE_PRUNE] = "DELETE FROM rate_second WHERE mch_id = ?1 AND second < ?2 - 120",
-	[ST_COUNT_STATUS] = "INSERT INTO status_count VALUES (?1, ?2, 1)"
-			    " ON CONFLICT DO UPDATE SET n = n + 1",
-	[ST_COUNT_MERCHANT_DAY] = "INSERT INTO day_merchant VALUES (?1, (?2 + 28800) / 86400, ?3)"
-				  " ON CONFLICT DO UPDATE SET amount = amount + excluded.amount",
-	[ST_COUNT_USER_DAY] = "INSERT INTO day_user VALUES (?1, ?2, (?3 + 28800) / 86400, ?4, ?5)"
-			      " ON CONFLICT DO UPDATE SET count = count + excluded.count,"
-			      " amount = amount + excluded.amount",
 	[ST_SEED_OF] = "SELECT mch_id, re_openid, IFNULL(send_time, 0), status FROM packets"
 		       " WHERE id = ? AND hb_type = 'GROUP'",
 	[ST_LEDGER_INSERT] = "INSERT INTO ledger (mch_id, amount, kind, packet_id, at)"
 			     " VALUES (?, ?, ?, ?, ?)",
 	[ST_BALANCE_ADD] = "UPDATE merchants SET balance = balance + ? WHERE mch_id = ?",
+	[ST_BALANCE_GET] = "SELECT balance FROM merchants WHERE mch_id = ?",
 	[ST_SAVEPOINT] = "SAVEPOINT ledger_add",
 	[ST_RELEASE] = "RELEASE ledger_add",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO ledger_add",
 	[ST_UNIT_SAVEPOINT] = "SAVEPOINT unit",
 	[ST_UNIT_RELEASE] = "RELEASE unit",
 	[ST_UNIT_ROLLBACK_TO] = "ROLLBACK TO unit",
+	/* The running counters (schema.sql, migrations 5, 7 and 9), by key;
+	 * a day is a Beijing calendar day, (t + 8 h) / 24 h, computed by
+	 * day_of. One statement per key and batch (holding). */
+	[ST_ADD_RATE] = "INSERT INTO rate_second VALUES (?1, ?2, ?3)"
+			" ON CONFLICT DO UPDATE SET count = count + excluded.count",
+	[ST_ADD_STATUS] = "INSERT INTO status_count VALUES (?1, ?2, ?3)"
+			  " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+	[ST_ADD_MERCHANT_DAY] = "INSERT INTO day_merchant VALUES (?1, ?2, ?3)"
+				" ON CONFLICT DO UPDATE SET amount = amount + excluded.amount",
+	[ST_ADD_USER_DAY] = "INSERT INTO day_user VALUES (?1, ?2, ?3, ?4, ?5)"
+			    " ON CONFLICT DO UPDATE SET count = count + excluded.count,"
+			    " amount = amount + excluded.amount",
 };
 
 /* After the table's statements, one per share count for
@@ -244,9 +248,23 @@ struct store {
 	uint64_t wal_passes;   /* checkpoint passes of checkpointers stopped */
 	uint64_t wal_drains;   /* times a write waited for one (wal_room) */
 	int worker;	       /* a reader used on a thread of its own: nothing logged */
+	/* The counter changes of the open batch, written at its commit
+	 * (holding, pending_write); the mark of its open unit. */
+	struct deltas *pending;
+	size_t unit_mark;
+	int batch_lost; /* an error ended the batch's transaction (SQLITE_FULL) */
+	/* The packet store_packet_insert wrote last, for its seed share's
+	 * count without reading it back (count_seed_share); id 0: none. */
+	struct {
+		int64_t id, send_time;
+		int counted; /* a GROUP packet, issued */
+		char mch_id[STORE_ID_MAX], openid[STORE_ID_MAX];
+	} last;
 };
 
 static void wal_stop(struct store *s);
+static int pending_write(struct store *s);
+static void pending_drop(struct store *s);
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -256,6 +274,16 @@ static int fail(struct store *s, const char *what)
 		snprintf(s->first_error, sizeof(s->first_error), "%s", sqlite3_errmsg(s->db));
 	if (!s->worker) /* log.c is the event loop's: the owner logs first_error */
 		log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+/* fail's message for a check of ours, as SQLite words its own. */
+static int fail_text(struct store *s, const char *what, const char *text)
+{
+	if (!s->first_error[0])
+		snprintf(s->first_error, sizeof(s->first_error), "%s", text);
+	if (!s->worker)
+		log_error("store: %s: %s", what, text);
 	return -1;
 }
 
@@ -280,6 +308,27 @@ static void copy_col(sqlite3_stmt *q, int col, char *out, size_t outlen)
 {
 	const unsigned char *v = sqlite3_column_text(q, col);
 	str_copy_cut(out, outlen, v ? (const char *)v : ""); /* not printf: every lookup */
+}
+
+/* A Beijing calendar day: (t + 8 h) / 24 h, as the SQL computes it. */
+static int64_t day_of(int64_t t)
+{
+	return (t + 28800) / 86400;
+}
+
+static int64_t held_count_since(const struct store *s, const char *mch_id, int64_t since)
+{
+	return s->pending && deltas_count(s->pending)
+		       ? deltas_count_since(s->pending, DELTA_RATE, mch_id, since)
+		       : 0;
+}
+
+static const struct delta *held_find(const struct store *s, enum delta_kind kind,
+				     const char *mch_id, const char *text, int64_t k)
+{
+	return s->pending && deltas_count(s->pending)
+		       ? deltas_find(s->pending, kind, mch_id, text, k)
+		       : NULL;
 }
 
 /* A statement prepared for one call, for those off the request path (a
@@ -443,6 +492,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
+	s->pending = deltas_new();
 	if (store_is_postgresql(path)) {
 #ifdef REDPACK_WITH_PG_STORE
 		s->pg = pgstore_open(path, err, errlen);
@@ -504,6 +554,7 @@ void store_close(struct store *s)
 	for (int i = 0; i < ST_ALL; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
+	deltas_free(s->pending);
 	free(s->path);
 	free(s);
 }
@@ -602,9 +653,14 @@ int store_begin(struct store *s)
 		wal_room(s);
 		return exec_done(s, stmt(s, ST_BEGIN), "begin");
 	}
+	if (sqlite3_get_autocommit(s->db) && !s->batch_lost) {
+		s->batch_lost = 1; /* this savepoint starts a transaction of its own */
+		pending_drop(s);
+	}
 	if (exec_done(s, stmt(s, ST_UNIT_SAVEPOINT), "savepoint") != 0)
 		return -1;
-	s->units++;
+	if (++s->units == 1)
+		s->unit_mark = deltas_mark(s->pending);
 	return 0;
 }
 
@@ -643,11 +699,22 @@ void store_rollback(struct store *s)
 		/* Never the batch itself: only the unit that failed. */
 		if (s->units == 0)
 			return;
-		s->units--;
+		/* The unit's held counter changes go with its rows; a
+		 * nested unit held none (holding). An error that ended the
+		 * whole transaction (SQLITE_FULL) took every row of the
+		 * batch: then everything held goes. */
+		if (s->units-- == 1)
+			deltas_undo(s->pending, s->unit_mark);
+		if (sqlite3_get_autocommit(s->db)) {
+			s->batch_lost = 1;
+			pending_drop(s);
+		}
+		s->last.id = 0;
 		exec_done(s, stmt(s, ST_UNIT_ROLLBACK_TO), "rollback to savepoint");
 		exec_done(s, stmt(s, ST_UNIT_RELEASE), "release");
 		return;
 	}
+	s->last.id = 0;
 	if (!sqlite3_get_autocommit(s->db))
 		exec_done(s, stmt(s, ST_ROLLBACK), "rollback");
 }
@@ -662,6 +729,8 @@ int store_batch_begin(struct store *s)
 		return -1;
 	s->batch = 1;
 	s->units = 0;
+	s->batch_lost = 0;
+	pending_drop(s);
 	return 0;
 }
 
@@ -680,13 +749,15 @@ int store_batch_commit(struct store *s)
 		return 0;
 	s->batch = 0;
 	s->units = 0;
-	if (exec_done(s, stmt(s, ST_COMMIT), "commit batch") != 0) {
+	if (pending_write(s) != 0 || exec_done(s, stmt(s, ST_COMMIT), "commit batch") != 0) {
 		if (!sqlite3_get_autocommit(s->db))
 			exec_done(s, stmt(s, ST_ROLLBACK), "rollback batch");
+		s->last.id = 0;
 		rc = -1;
 	} else {
 		s->commits++;
 	}
+	pending_drop(s);
 	return rc;
 }
 
@@ -778,7 +849,8 @@ int store_merchant_lookup(struct store *s, const char *mch_id, struct merchant *
 		copy_col(q, 0, out->mch_id, sizeof(out->mch_id));
 		copy_col(q, 1, out->name, sizeof(out->name));
 		copy_col(q, 2, out->api_key, sizeof(out->api_key));
-		out->balance = sqlite3_column_int64(q, 3);
+		const struct delta *d = held_find(s, DELTA_BALANCE, mch_id, NULL, 0);
+		out->balance = sqlite3_column_int64(q, 3) + (d ? d->amount : 0);
 		out->sends_per_minute = sqlite3_column_int64(q, 4);
 		out->packets_per_user_per_day = sqlite3_column_int64(q, 5);
 		out->amount_per_user_per_day = sqlite3_column_int64(q, 6);
@@ -887,7 +959,7 @@ int store_packets_created_since(struct store *s, const char *mch_id, int64_t sin
 	sqlite3_bind_int64(q, 2, since);
 	int rc = step_row(s, q, "count recent packets");
 	if (rc == 1)
-		*count = sqlite3_column_int64(q, 0);
+		*count = sqlite3_column_int64(q, 0) + held_count_since(s, mch_id, since);
 	sqlite3_reset(q);
 	return rc < 0 ? -1 : 0;
 }
@@ -900,7 +972,8 @@ int store_merchant_sent_since(struct store *s, const char *mch_id, int64_t day_s
 	bind_text(q, 1, mch_id);
 	sqlite3_bind_int64(q, 2, day_start);
 	int rc = step_row(s, q, "merchant's day");
-	*amount = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
+	const struct delta *d = held_find(s, DELTA_MERCHANT_DAY, mch_id, NULL, day_of(day_start));
+	*amount = (rc == 1 ? sqlite3_column_int64(q, 0) : 0) + (d ? d->amount : 0);
 	sqlite3_reset(q);
 	return rc < 0 ? -1 : 0;
 }
@@ -951,62 +1024,185 @@ static int packet_row_insert(struct store *s, const struct packet_new *p, int64_
 	return 0;
 }
 
-/* Runs a counter statement whose parameters are (key, t) or (key, text). */
-static int count_by(struct store *s, enum st which, const char *key, const char *text, int64_t t,
-		    const char *what)
+/* ---- counters ---------------------------------------------------------- */
+
+/* Counter changes are held in memory (deltas.h) while a group batch is
+ * open, outside a unit or in its one unit, and written once per key by
+ * pending_write before the batch commits: each send otherwise ran an
+ * upsert per counter, a few of SQLite's statements of 10,000 to 16,000
+ * instructions each (callgrind). A nested unit writes its own through at
+ * once, so rolling it back to its savepoint takes them along. The reads
+ * of counters on the send path add what is held (held_count_since,
+ * held_find); every other reader of the counter tables writes what is
+ * held first (pending_write). */
+static int holding(const struct store *s)
 {
-	sqlite3_stmt *q = stmt(s, which);
-	bind_text(q, 1, key);
-	if (text)
+	return s->batch && s->units <= 1 && !s->batch_lost;
+}
+
+/* Writes one counter change through, by its kind's statement. */
+static int counter_write(struct store *s, enum delta_kind kind, const char *mch_id,
+			 const char *text, int64_t k, int64_t count, int64_t amount)
+{
+	static const enum st which[] = {
+		[DELTA_RATE] = ST_ADD_RATE,
+		[DELTA_STATUS] = ST_ADD_STATUS,
+		[DELTA_MERCHANT_DAY] = ST_ADD_MERCHANT_DAY,
+		[DELTA_USER_DAY] = ST_ADD_USER_DAY,
+		[DELTA_BALANCE] = ST_BALANCE_ADD,
+	};
+	sqlite3_stmt *q = stmt(s, which[kind]);
+
+	switch (kind) {
+	case DELTA_BALANCE:
+		sqlite3_bind_int64(q, 1, amount);
+		bind_text(q, 2, mch_id);
+		return exec_done(s, q, "update balance");
+	case DELTA_STATUS:
+		bind_text(q, 1, mch_id);
 		bind_text(q, 2, text);
-	else
-		sqlite3_bind_int64(q, 2, t);
-	return exec_done(s, q, what);
+		sqlite3_bind_int64(q, 3, count);
+		return exec_done(s, q, "count status");
+	case DELTA_USER_DAY:
+		bind_text(q, 1, mch_id);
+		bind_text(q, 2, text);
+		sqlite3_bind_int64(q, 3, k);
+		sqlite3_bind_int64(q, 4, count);
+		sqlite3_bind_int64(q, 5, amount);
+		return exec_done(s, q, "count user's day");
+	case DELTA_RATE:
+		bind_text(q, 1, mch_id);
+		sqlite3_bind_int64(q, 2, k);
+		sqlite3_bind_int64(q, 3, count);
+		if (exec_done(s, q, "count rate") != 0)
+			return -1;
+		/* Seconds over two minutes old go as new ones come (by key). */
+		q = stmt(s, ST_RATE_PRUNE);
+		bind_text(q, 1, mch_id);
+		sqlite3_bind_int64(q, 2, k);
+		return exec_done(s, q, "prune rate");
+	case DELTA_MERCHANT_DAY:
+		bind_text(q, 1, mch_id);
+		sqlite3_bind_int64(q, 2, k);
+		sqlite3_bind_int64(q, 3, amount);
+		return exec_done(s, q, "count merchant's day");
+	}
+	return -1;
 }
 
-static int count_user_day(struct store *s, const char *mch_id, const char *openid, int64_t t,
-			  int64_t count, int64_t amount)
+/* One counter change: held while holding, else written through. */
+static int counter_add(struct store *s, enum delta_kind kind, const char *mch_id, const char *text,
+		       int64_t k, int64_t count, int64_t amount)
 {
-	sqlite3_stmt *q = stmt(s, ST_COUNT_USER_DAY);
-	bind_text(q, 1, mch_id);
-	bind_text(q, 2, openid);
-	sqlite3_bind_int64(q, 3, t);
-	sqlite3_bind_int64(q, 4, count);
-	sqlite3_bind_int64(q, 5, amount);
-	return exec_done(s, q, "count user's day");
+	if (holding(s) && deltas_add(s->pending, kind, mch_id, text, k, count, amount) == 0)
+		return 0;
+	return counter_write(s, kind, mch_id, text, k, count, amount);
 }
 
-/* What a new packet adds to the counters: its second for the rate (the
- * seconds over two minutes old pruned, by key), its status, and when it
- * is issued its merchant's day and its receiver's day (a normal packet's
- * amount too; a group's seed share comes with its share row). */
+/* Writes what is held, in the open transaction; when SQLite has ended it
+ * (an error rolled it back), what is held went with its rows. */
+static int pending_write(struct store *s)
+{
+	size_t n = deltas_count(s->pending);
+	int rc = 0;
+
+	if (n && sqlite3_get_autocommit(s->db)) {
+		pending_drop(s);
+		return 0;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct delta *d = deltas_at(s->pending, i);
+		if (d->count || d->amount)
+			rc = counter_write(s, d->kind, d->mch_id, d->text, d->k, d->count,
+					   d->amount);
+	}
+	if (rc == 0)
+		deltas_clear(s->pending);
+	return rc;
+}
+
+static void pending_drop(struct store *s)
+{
+	if (s->pending)
+		deltas_clear(s->pending);
+}
+
+/* Before a reader of the counter tables that is not on the send path. */
+static int pending_flush(struct store *s)
+{
+	return s->pending && deltas_count(s->pending) ? pending_write(s) : 0;
+}
+
+/* The balance change. A debit held keeps the column's CHECK (balance >= 0)
+ * for its own unit: the balance as written, what is held, and the debit
+ * must not go below 0, or the unit fails as the UPDATE would have. */
+static int balance_add(struct store *s, const char *mch_id, int64_t amount)
+{
+	if (holding(s) && amount < 0) {
+		sqlite3_stmt *q = stmt(s, ST_BALANCE_GET);
+		bind_text(q, 1, mch_id);
+		int rc = step_row(s, q, "read balance");
+		int64_t balance = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
+		sqlite3_reset(q);
+		if (rc < 0)
+			return -1;
+		const struct delta *d = held_find(s, DELTA_BALANCE, mch_id, NULL, 0);
+		if (rc == 1 && balance + (d ? d->amount : 0) + amount < 0)
+			return fail_text(s, "update balance",
+					 "CHECK constraint failed: balance >= 0");
+	}
+	return counter_add(s, DELTA_BALANCE, mch_id, NULL, 0, 0, amount);
+}
+
+/* What a new packet adds to the counters: its second for the rate, its
+ * status, and when it is issued its merchant's day and its receiver's
+ * day (a normal packet's amount too; a group's seed share comes with its
+ * share row). */
 static int count_packet(struct store *s, const struct packet_new *p)
 {
-	if (count_by(s, ST_COUNT_RATE, p->mch_id, NULL, p->created_at, "count rate") != 0 ||
-	    count_by(s, ST_RATE_PRUNE, p->mch_id, NULL, p->created_at, "prune rate") != 0 ||
-	    count_by(s, ST_COUNT_STATUS, p->mch_id, p->status, 0, "count status") != 0)
+	if (counter_add(s, DELTA_RATE, p->mch_id, NULL, p->created_at, 1, 0) != 0 ||
+	    counter_add(s, DELTA_STATUS, p->mch_id, p->status, 0, 1, 0) != 0)
 		return -1;
 	if (p->send_time <= 0 || !status_issued(status_parse(p->status)))
 		return 0;
-	sqlite3_stmt *q = stmt(s, ST_COUNT_MERCHANT_DAY);
-	bind_text(q, 1, p->mch_id);
-	sqlite3_bind_int64(q, 2, p->send_time);
-	sqlite3_bind_int64(q, 3, p->total_amount);
-	if (exec_done(s, q, "count merchant's day") != 0)
+	int64_t day = day_of(p->send_time);
+	if (counter_add(s, DELTA_MERCHANT_DAY, p->mch_id, NULL, day, 0, p->total_amount) != 0)
 		return -1;
-	return count_user_day(s, p->mch_id, p->re_openid, p->send_time, 1,
-			      strcmp(p->hb_type, "NORMAL") == 0 ? p->total_amount : 0);
+	return counter_add(s, DELTA_USER_DAY, p->mch_id, p->re_openid, day, 1,
+			   strcmp(p->hb_type, "NORMAL") == 0 ? p->total_amount : 0);
+}
+
+/* Remembers the packet just written for its seed share (s->last). */
+static void remember_packet(struct store *s, const struct packet_new *p, int64_t id)
+{
+	s->last.id = 0;
+	if (strlen(p->mch_id) >= sizeof(s->last.mch_id) ||
+	    strlen(p->re_openid) >= sizeof(s->last.openid))
+		return;
+	strcpy(s->last.mch_id, p->mch_id);
+	strcpy(s->last.openid, p->re_openid);
+	s->last.send_time = p->send_time;
+	s->last.counted = strcmp(p->hb_type, "GROUP") == 0 && p->send_time > 0 &&
+			  status_issued(status_parse(p->status));
+	s->last.id = id;
 }
 
 /* A group's first share is its seed user's, counted on the day the
- * packet was issued. */
+ * packet was issued: from s->last when it is that packet, as written
+ * (nothing has changed it since: every packet update forgets it). */
 static int count_seed_share(struct store *s, int64_t packet_id, int64_t amount)
 {
-	sqlite3_stmt *q = stmt(s, ST_SEED_OF);
 	char mch_id[STORE_ID_MAX], openid[STORE_ID_MAX];
 	int64_t send_time;
-	int issued;
+	int counted;
 
+	if (packet_id == s->last.id) {
+		return s->last.counted
+			       ? counter_add(s, DELTA_USER_DAY, s->last.mch_id, s->last.openid,
+					     day_of(s->last.send_time), 0, amount)
+			       : 0;
+	}
+	sqlite3_stmt *q = stmt(s, ST_SEED_OF);
 	sqlite3_bind_int64(q, 1, packet_id);
 	int rc = step_row(s, q, "seed share's packet");
 	if (rc != 1) {
@@ -1016,10 +1212,12 @@ static int count_seed_share(struct store *s, int64_t packet_id, int64_t amount)
 	copy_col(q, 0, mch_id, sizeof(mch_id));
 	copy_col(q, 1, openid, sizeof(openid));
 	send_time = sqlite3_column_int64(q, 2);
-	issued = status_issued(status_parse((const char *)sqlite3_column_text(q, 3)));
+	counted = send_time > 0 &&
+		  status_issued(status_parse((const char *)sqlite3_column_text(q, 3)));
 	sqlite3_reset(q);
-	return send_time > 0 && issued ? count_user_day(s, mch_id, openid, send_time, 0, amount)
-				       : 0;
+	return counted ? counter_add(s, DELTA_USER_DAY, mch_id, openid, day_of(send_time), 0,
+				     amount)
+		       : 0;
 }
 
 /* Several statements as one: outside a transaction, under a savepoint of
@@ -1051,6 +1249,8 @@ int store_packet_insert(struct store *s, const struct packet_new *p, int64_t *id
 	if (unit_open(s, &own) != 0)
 		return -1;
 	int rc = packet_row_insert(s, p, id) != 0 || count_packet(s, p) != 0 ? -1 : 0;
+	if (rc == 0)
+		remember_packet(s, p, *id);
 	return unit_close(s, own, rc);
 }
 
@@ -1154,10 +1354,7 @@ static int ledger_rows(struct store *s, const char *mch_id, int64_t amount, cons
 	sqlite3_bind_int64(q, 5, at);
 	if (exec_done(s, q, "insert ledger") != 0)
 		return -1;
-	q = stmt(s, ST_BALANCE_ADD);
-	sqlite3_bind_int64(q, 1, amount);
-	bind_text(q, 2, mch_id);
-	return exec_done(s, q, "update balance");
+	return balance_add(s, mch_id, amount);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -1216,6 +1413,7 @@ int store_share_open(struct store *s, int64_t packet_id, int seq, const char *op
 int store_packet_set_status(struct store *s, int64_t id, enum packet_status status)
 {
 	ON_PG(pgstore_packet_set_status(s->pg, id, status));
+	s->last.id = 0; /* count_seed_share reads it as written */
 	sqlite3_stmt *q = stmt(s, ST_PACKET_SET_STATUS);
 	bind_text(q, 1, status_name(status));
 	sqlite3_bind_int64(q, 2, id);
@@ -1225,6 +1423,7 @@ int store_packet_set_status(struct store *s, int64_t id, enum packet_status stat
 int store_packet_issue(struct store *s, int64_t id, int64_t send_time)
 {
 	ON_PG(pgstore_packet_issue(s->pg, id, send_time));
+	s->last.id = 0; /* count_seed_share reads it as written */
 	sqlite3_stmt *q = stmt(s, ST_PACKET_ISSUE);
 	sqlite3_bind_int64(q, 1, send_time);
 	sqlite3_bind_int64(q, 2, id);
@@ -1237,6 +1436,7 @@ int store_packet_set_refund(struct store *s, int64_t id, enum packet_status stat
 			    int64_t refund_time, int64_t refund_amount)
 {
 	ON_PG(pgstore_packet_set_refund(s->pg, id, status, refund_time, refund_amount));
+	s->last.id = 0; /* count_seed_share reads it as written */
 	sqlite3_stmt *q = stmt(s, ST_PACKET_SET_REFUND);
 	bind_text(q, 1, status_name(status));
 	sqlite3_bind_int64(q, 2, refund_time);
@@ -1272,8 +1472,9 @@ int store_user_receipts_since(struct store *s, const char *mch_id, const char *o
 	bind_text(q, 2, openid);
 	sqlite3_bind_int64(q, 3, day_start);
 	int rc = step_row(s, q, "user's day");
-	*count = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
-	*amount = rc == 1 ? sqlite3_column_int64(q, 1) : 0;
+	const struct delta *d = held_find(s, DELTA_USER_DAY, mch_id, openid, day_of(day_start));
+	*count = (rc == 1 ? sqlite3_column_int64(q, 0) : 0) + (d ? d->count : 0);
+	*amount = (rc == 1 ? sqlite3_column_int64(q, 1) : 0) + (d ? d->amount : 0);
 	sqlite3_reset(q);
 	return rc < 0 ? -1 : 0;
 }
@@ -1360,6 +1561,8 @@ int store_ledger_each(struct store *s, int64_t packet_id,
 int store_wipe(struct store *s, const char *mch_id)
 {
 	ON_PG(pgstore_wipe(s->pg, mch_id));
+	if (pending_flush(s) != 0) /* they read or rewrite the counters */
+		return -1;
 	static const char *const all[] = {
 		"DELETE FROM shares",	 "DELETE FROM ledger",	     "DELETE FROM packets",
 		"DELETE FROM apps",	 "DELETE FROM scenes",	     "DELETE FROM users",
@@ -1398,6 +1601,8 @@ int store_wipe(struct store *s, const char *mch_id)
 int store_totals(struct store *s, struct store_totals *out)
 {
 	ON_PG(pgstore_totals(s->pg, out));
+	if (pending_flush(s) != 0) /* they read or rewrite the counters */
+		return -1;
 	sqlite3_stmt *q = prepare(s, "SELECT (SELECT IFNULL(SUM(amount), 0) FROM day_merchant),"
 				     " (SELECT IFNULL(SUM(refund_amount), 0) FROM packets"
 				     " WHERE status = 'REFUND'), (SELECT page_count * page_size"
@@ -1454,6 +1659,8 @@ int store_status_counts(struct store *s, void (*row)(void *arg, const char *stat
 			void *arg)
 {
 	ON_PG(pgstore_status_counts(s->pg, row, arg));
+	if (pending_flush(s) != 0) /* they read or rewrite the counters */
+		return -1;
 	sqlite3_stmt *q = NULL;
 	int rc;
 
@@ -1532,6 +1739,10 @@ int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), 
 		  char *err, size_t errlen)
 {
 	ON_PG(pgstore_replace(s->pg, fill, arg, err, errlen));
+	if (pending_flush(s) != 0) { /* the counters held go with the rows */
+		snprintf(err, errlen, "%s", s->first_error);
+		return -1;
+	}
 	int memory = strcmp(s->path, ":memory:") == 0;
 	char tmp[4096];
 	struct store *fresh, *reopened;
@@ -1802,6 +2013,8 @@ enum { RS_IDS = 2, RS_LEDGER = 11, RS_PACKETS = 13 };
 int store_reset_slice(struct store *s, const char *mch_id, int limit, int64_t *rows)
 {
 	ON_PG(pgstore_reset_slice(s->pg, mch_id, limit, rows));
+	if (pending_flush(s) != 0) /* they read or rewrite the counters */
+		return -1;
 	int packets = 0;
 
 	*rows = 0;
@@ -1855,6 +2068,8 @@ int store_reset_slice(struct store *s, const char *mch_id, int limit, int64_t *r
 int store_counters_rebuild(struct store *s)
 {
 	ON_PG(pgstore_counters_rebuild(s->pg));
+	if (pending_flush(s) != 0) /* they read or rewrite the counters */
+		return -1;
 	static const char sql[] =
 		"DELETE FROM rate_second; DELETE FROM day_merchant; DELETE FROM day_user;"
 		" DELETE FROM status_count;"
@@ -2005,6 +2220,8 @@ int store_check(struct store *s, enum store_check which, void (*row)(void *arg, 
 		void *arg)
 {
 	ON_PG(pgstore_check(s->pg, which, row, arg));
+	if (pending_flush(s) != 0) /* they read or rewrite the counters */
+		return -1;
 	sqlite3_stmt *q = prepare(s, check_sql[which]);
 	int n = 0, rc;
 

@@ -422,6 +422,94 @@ static void batches(struct store *s)
 	store_rollback(s);
 }
 
+static void count_violation(void *arg, const char *text);
+
+static void sum_status(void *arg, const char *status, int64_t n)
+{
+	if (strcmp(status, "SENT") == 0)
+		*(int64_t *)arg += n;
+}
+
+/* One group send as redpack.c writes it: the packet, its shares, the debit. */
+static int send_rows(struct store *s, const char *mch_id, const char *billno, const char *openid,
+		     const int64_t *shares, int64_t t, int64_t *id)
+{
+	struct packet_new p = packet(mch_id, billno, openid, "SENT",
+				     shares[0] + shares[1] + shares[2], t, t);
+	if (store_packet_insert(s, &p, id) != 0 || store_shares_insert(s, *id, shares, 3) != 0)
+		return -1;
+	return store_ledger_add(s, mch_id, -p.total_amount, "send", *id, t);
+}
+
+/* In a group batch the counters are held in memory and written at the
+ * commit (store.c, holding): the send path's reads see what is held; a
+ * unit that fails takes back what it held, a debit held still keeps the
+ * balance's CHECK, a reader of the counter tables off the send path sees
+ * them written; after the commit the tables agree with the rows. */
+static void held_counters(struct store *s)
+{
+	const int64_t t = INT64_C(1709265600); /* 2024-03-01 12:00 Beijing */
+	const int64_t day = t - 12 * 3600;
+	const int64_t ok[3] = {100, 120, 80}, bad[3] = {300, 0, 0};
+	struct merchant m = merchant("32000001", 10), got;
+	int64_t id, count = -1, amount = -1, sent = 0;
+
+	CHECK(store_merchant_insert(s, &m) == 0);
+	CHECK(store_ledger_add(s, "32000001", 1000, "topup", 0, t - 10) == 0);
+
+	CHECK(store_batch_begin(s) == 0);
+	CHECK(store_begin(s) == 0);
+	CHECK(send_rows(s, "32000001", "H1", "oH", ok, t, &id) == 0);
+	CHECK(store_commit(s) == 0);
+	CHECK(store_merchant_lookup(s, "32000001", &got) == 1 && got.balance == 700);
+	CHECK(store_packets_created_since(s, "32000001", t, &count) == 0 && count == 1);
+	CHECK(store_packets_created_since(s, "32000001", t + 1, &count) == 0 && count == 0);
+	CHECK(store_user_receipts_since(s, "32000001", "oH", day, &count, &amount) == 0);
+	CHECK(count == 1 && amount == 100); /* the seed share */
+	CHECK(store_merchant_sent_since(s, "32000001", day, &amount) == 0 && amount == 300);
+
+	/* A unit that fails half way (a share of 0 fen) holds nothing after. */
+	CHECK(store_begin(s) == 0);
+	CHECK(send_rows(s, "32000001", "H2", "oH", bad, t + 1, &id) == -1);
+	store_rollback(s);
+	CHECK(store_packets_created_since(s, "32000001", t, &count) == 0 && count == 1);
+	CHECK(store_user_receipts_since(s, "32000001", "oH", day, &count, &amount) == 0);
+	CHECK(count == 1 && amount == 100);
+	/* A debit past the balance (700 held) fails in its own unit. */
+	CHECK(store_begin(s) == 0);
+	CHECK(store_ledger_add(s, "32000001", -701, "send", 0, t + 1) == -1);
+	store_rollback(s);
+	CHECK(balance(s, "32000001") == 700);
+
+	/* A reader of the counter tables in the batch writes what is held. */
+	CHECK(store_status_counts(s, sum_status, &sent) == 0);
+	CHECK(sent >= 1);
+	CHECK(store_begin(s) == 0);
+	CHECK(send_rows(s, "32000001", "H3", "oJ", ok, t + 2, &id) == 0);
+	CHECK(store_commit(s) == 0);
+	CHECK(store_merchant_lookup(s, "32000001", &got) == 1 && got.balance == 400);
+	CHECK(store_packets_created_since(s, "32000001", t, &count) == 0 && count == 2);
+	CHECK(store_batch_commit(s) == 0);
+
+	/* Written: the same figures from the tables, which agree with the rows. */
+	CHECK(sql_int(dbpath, "SELECT balance FROM merchants WHERE mch_id = '32000001'") == 400);
+	CHECK(sql_int(dbpath, "SELECT SUM(count) FROM rate_second WHERE mch_id = '32000001'") == 2);
+	CHECK(sql_int(dbpath, "SELECT amount FROM day_merchant WHERE mch_id = '32000001'") == 600);
+	CHECK(sql_int(dbpath, "SELECT count * 1000 + amount FROM day_user"
+			      " WHERE mch_id = '32000001' AND openid = 'oH'") == 1100);
+	CHECK(sql_int(dbpath, "SELECT n FROM status_count"
+			      " WHERE mch_id = '32000001' AND status = 'SENT'") == 2);
+	static const enum store_check counted[] = {
+		STORE_CHECK_BALANCE_EQUALS_LEDGER, STORE_CHECK_BALANCE_NOT_NEGATIVE,
+		STORE_CHECK_MERCHANT_DAY_COUNTER,  STORE_CHECK_USER_DAY_COUNTER,
+		STORE_CHECK_STATUS_COUNTER,	   STORE_CHECK_RATE_COUNTER,
+	};
+	int violations = 0;
+	for (size_t c = 0; c < sizeof(counted) / sizeof(counted[0]); c++)
+		CHECK(store_check(s, counted[c], count_violation, &violations) == 0);
+	CHECK(violations == 0);
+}
+
 static void file_store(void)
 {
 	char err[256] = "";
@@ -453,6 +541,7 @@ static void file_store(void)
 	counters(s);
 	transactions(s);
 	batches(s);
+	held_counters(s);
 	/* --durability: synchronous NORMAL (1) by default, FULL (2) for power loss. */
 	CHECK(store_durability(s) == 1);
 	CHECK(store_set_durability(s, 1) == 0);
