@@ -256,6 +256,10 @@ struct store {
 	/* The packet store_packet_insert wrote last, for its seed share's
 	 * count without reading it back (count_seed_share); id 0: none. */
 	struct {
+		int64_t changes; /* sqlite3_total_changes64 then; -1: none */
+		char mch_id[STORE_ID_MAX], billno[STORE_ID_MAX];
+	} absent; /* the last billno found absent (known_absent) */
+	struct {
 		int64_t id, send_time;
 		int counted; /* a GROUP packet, issued */
 		char mch_id[STORE_ID_MAX], openid[STORE_ID_MAX];
@@ -329,6 +333,30 @@ static const struct delta *held_find(const struct store *s, enum delta_kind kind
 	return s->pending && deltas_count(s->pending)
 		       ? deltas_find(s->pending, kind, mch_id, text, k)
 		       : NULL;
+}
+
+/* A send looks its billno up twice, once to catch up what is due for it
+ * (lifecycle_catch_up_billno) and once to decide from it (redpack.c); a
+ * new billno is not found either time. The second time is answered from
+ * memory when nothing was written since the first (the connection's
+ * change count) and the batch's transaction holds the write lock, so no
+ * other connection or process can have written it either. */
+static int known_absent(const struct store *s, const char *mch_id, const char *mch_billno)
+{
+	return s->absent.changes == sqlite3_total_changes64(s->db) && s->batch && !s->batch_lost &&
+	       !sqlite3_get_autocommit(s->db) && strcmp(s->absent.billno, mch_billno) == 0 &&
+	       strcmp(s->absent.mch_id, mch_id) == 0;
+}
+
+static void remember_absent(struct store *s, const char *mch_id, const char *mch_billno)
+{
+	s->absent.changes = -1;
+	if (!s->batch || strlen(mch_id) >= sizeof(s->absent.mch_id) ||
+	    strlen(mch_billno) >= sizeof(s->absent.billno))
+		return;
+	strcpy(s->absent.mch_id, mch_id);
+	strcpy(s->absent.billno, mch_billno);
+	s->absent.changes = sqlite3_total_changes64(s->db);
 }
 
 /* A statement prepared for one call, for those off the request path (a
@@ -493,6 +521,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	struct store *s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	s->pending = deltas_new();
+	s->absent.changes = -1;
 	if (store_is_postgresql(path)) {
 #ifdef REDPACK_WITH_PG_STORE
 		s->pg = pgstore_open(path, err, errlen);
@@ -730,6 +759,7 @@ int store_batch_begin(struct store *s)
 	s->batch = 1;
 	s->units = 0;
 	s->batch_lost = 0;
+	s->absent.changes = -1; /* another writer may have come between */
 	pending_drop(s);
 	return 0;
 }
@@ -749,6 +779,7 @@ int store_batch_commit(struct store *s)
 		return 0;
 	s->batch = 0;
 	s->units = 0;
+	s->absent.changes = -1;
 	if (pending_write(s) != 0 || exec_done(s, stmt(s, ST_COMMIT), "commit batch") != 0) {
 		if (!sqlite3_get_autocommit(s->db))
 			exec_done(s, stmt(s, ST_ROLLBACK), "rollback batch");
@@ -927,6 +958,8 @@ int store_packet_find(struct store *s, const char *mch_id, const char *mch_billn
 		      struct packet_row *out)
 {
 	ON_PG(pgstore_packet_find(s->pg, mch_id, mch_billno, out));
+	if (known_absent(s, mch_id, mch_billno))
+		return 0;
 	sqlite3_stmt *q = stmt(s, ST_PACKET_FIND);
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, mch_billno);
@@ -934,6 +967,8 @@ int store_packet_find(struct store *s, const char *mch_id, const char *mch_billn
 	if (rc == 1)
 		read_packet(q, out);
 	sqlite3_reset(q);
+	if (rc == 0)
+		remember_absent(s, mch_id, mch_billno);
 	return rc;
 }
 
