@@ -17,6 +17,7 @@
 #include "log.h"
 #include "migrations.h"
 #include "sqlite_mem.h"
+#include "sqlite_wal_vfs.h"
 #include "store_wal.h"
 #include "util.h"
 
@@ -502,7 +503,8 @@ static void configure_sqlite(void)
 	done = 1;
 	sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	sqlite_mem_install(); /* the statement journals' chunks cached */
+	sqlite_mem_install();	  /* the statement journals' chunks cached */
+	sqlite_wal_vfs_install(); /* a commit's WAL frames in one write */
 }
 
 int store_shared(const struct store *s)

@@ -13,6 +13,7 @@
 
 #include "sql_probe.h"
 #include "sqlite_mem.h"
+#include "sqlite_wal_vfs.h"
 #include "store.h"
 
 static char dir[] = "/tmp/test_store.XXXXXX";
@@ -840,6 +841,54 @@ static void wal_checkpoints(void)
 	unlink(path);
 }
 
+/* A commit's WAL frames reach the file in one write (sqlite_wal_vfs.c),
+ * and another connection reads them as soon as the commit returns; a
+ * commit bigger than the buffer takes a few writes and reads back whole. */
+static void wal_gathered(void)
+{
+	char path[300], err[256] = "", billno[16];
+	struct merchant m = merchant("10000096", 100000);
+	uint64_t pw0, w0, pw1, w1;
+	int64_t id;
+
+	snprintf(path, sizeof(path), "%s/gathered.db", dir);
+	struct store *s = store_open(path, err, sizeof(err));
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK(store_merchant_insert(s, &m) == 0);
+	CHECK(store_ledger_add(s, "10000096", 100000000, "topup", 0, 1) == 0);
+	for (int round = 0; round < 2; round++) {
+		int sends = round == 0 ? 16 : 2000; /* 2,000: some MiB of frames */
+		sqlite_wal_vfs_counts(&pw0, &w0);
+		CHECK(store_batch_begin(s) == 0);
+		for (int i = 0; i < sends; i++) {
+			const int64_t shares[3] = {1, 1, 1};
+			snprintf(billno, sizeof(billno), "W%d-%d", round, i);
+			CHECK(store_begin(s) == 0);
+			CHECK(send_rows(s, "10000096", billno, "oW", shares, 1000 + i, &id) == 0);
+			CHECK(store_commit(s) == 0);
+		}
+		CHECK(store_batch_commit(s) == 0);
+		sqlite_wal_vfs_counts(&pw1, &w1);
+		printf("WAL, %d sends in one commit: %" PRIu64 " writes asked, %" PRIu64
+		       " pwrite()s\n",
+		       sends, w1 - w0, pw1 - pw0);
+		CHECK(w1 - w0 >= 2 * 8); /* two per frame, eight pages at least */
+		if (round == 0)
+			CHECK(pw1 - pw0 == 1);
+		else
+			CHECK(pw1 - pw0 >= 2 && pw1 - pw0 < (w1 - w0) / 20);
+		CHECK(sql_int(path, "SELECT COUNT(*) FROM packets WHERE mch_id = '10000096'") ==
+		      (round == 0 ? 16 : 2016));
+	}
+	CHECK_STR(sql_text(path, "PRAGMA integrity_check"), "ok");
+	store_close(s);
+	CHECK(sql_int(path, "SELECT COUNT(*) FROM shares s JOIN packets p ON p.id = s.packet_id"
+			    " WHERE p.mch_id = '10000096'") == 3 * 2016);
+	unlink(path);
+}
+
 static void cleanup(void)
 {
 	char p[300];
@@ -898,6 +947,7 @@ int main(void)
 	file_store();
 	migrations_from_7();
 	wal_checkpoints();
+	wal_gathered();
 	journal_chunks();
 	cleanup();
 	return check_done("store");
