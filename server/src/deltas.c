@@ -47,8 +47,8 @@ static int same_key(const struct delta *x, enum delta_kind kind, const char *mch
 	       strcmp(x->mch_id, mch_id) == 0 && strcmp(x->text, text) == 0;
 }
 
-static long find(const struct deltas *d, enum delta_kind kind, const char *mch_id,
-		 const char *text, int64_t k)
+static long find(const struct deltas *d, enum delta_kind kind, const char *mch_id, const char *text,
+		 int64_t k)
 {
 	for (size_t i = d->n; i-- > 0;)
 		if (same_key(&d->held[i], kind, mch_id, text, k))
@@ -82,8 +82,8 @@ int deltas_add(struct deltas *d, enum delta_kind kind, const char *mch_id, const
 		d->log_cap = d->log_cap ? d->log_cap * 2 : 64;
 		d->log = xrealloc(d->log, d->log_cap * sizeof(*d->log));
 	}
-	d->log[d->log_n++] =
-		(struct undo){.at = (size_t)i, .created = created, .count = count, .amount = amount};
+	d->log[d->log_n++] = (struct undo){
+		.at = (size_t)i, .created = created, .count = count, .amount = amount};
 	d->held[i].count += count;
 	d->held[i].amount += amount;
 	return 0;

@@ -29,12 +29,12 @@
 #define BUFFER_MAX (120 * 1024)
 
 struct walfile {
-	sqlite3_file base;	   /* pMethods: wal_methods */
-	sqlite3_file *real;	   /* the default VFS's file, right after this */
-	unsigned char *buf;	   /* the gathered writes, from offset off */
+	sqlite3_file base;  /* pMethods: wal_methods */
+	sqlite3_file *real; /* the default VFS's file, right after this */
+	unsigned char *buf; /* the gathered writes, from offset off */
 	size_t len, cap;
 	sqlite3_int64 off;
-	int commit_next;	   /* the next write is a commit frame's page */
+	int commit_next; /* the next write is a commit frame's page */
 };
 
 static sqlite3_vfs *parent;
@@ -103,7 +103,8 @@ static int wal_write(sqlite3_file *file, const void *data, int amt, sqlite3_int6
 		if (!grown) { /* write it as SQLite would have */
 			rc = flush(f);
 			atomic_fetch_add_explicit(&pwrites, 1, memory_order_relaxed);
-			return rc != SQLITE_OK ? rc : f->real->pMethods->xWrite(f->real, data, amt, off);
+			return rc != SQLITE_OK ? rc
+					       : f->real->pMethods->xWrite(f->real, data, amt, off);
 		}
 		f->buf = grown;
 		f->cap = cap;

@@ -121,11 +121,11 @@ static void against_model(void)
 		} else if (r == 2 && depth > 0) {
 			depth--; /* released: its adds stay */
 		} else if (n < 20000) {
-			struct op o = {rand() % 5, rand() % 3, rand() % 4,
+			struct op o = {rand() % 5, rand() % 3,	   rand() % 4,
 				       rand() % 3, rand() % 3 - 1, rand() % 1000 - 500};
 			ops[n++] = o;
-			deltas_add(d, (enum delta_kind)o.kind, mchs[o.mch], texts[o.text], o.k, o.count,
-				   o.amount);
+			deltas_add(d, (enum delta_kind)o.kind, mchs[o.mch], texts[o.text], o.k,
+				   o.count, o.amount);
 		}
 		if (step % 97)
 			continue;
@@ -136,14 +136,16 @@ static void against_model(void)
 						int64_t c = 0, a = 0;
 						int seen = 0;
 						for (size_t i = 0; i < n; i++)
-							if (ops[i].kind == kind && ops[i].mch == m &&
-							    ops[i].text == t && ops[i].k == k) {
+							if (ops[i].kind == kind &&
+							    ops[i].mch == m && ops[i].text == t &&
+							    ops[i].k == k) {
 								c += ops[i].count;
 								a += ops[i].amount;
 								seen = 1;
 							}
 						const struct delta *x = deltas_find(
-							d, (enum delta_kind)kind, mchs[m], texts[t], k);
+							d, (enum delta_kind)kind, mchs[m], texts[t],
+							k);
 						if (seen != (x != NULL) ||
 						    (x && (x->count != c || x->amount != a)))
 							bad++;
