@@ -159,6 +159,17 @@ static char *encoded(const char *s, size_t len, size_t max, unsigned *flags, siz
 
 	if (!s)
 		return NULL;
+	/* Most text is valid and fits: one allocation, one copy (every
+	 * request's fields, its body and its answer come here). */
+	if (len <= max && valid_run((const unsigned char *)s, len, len) == len) {
+		char *out = xmalloc(len + 1);
+		memcpy(out, s, len);
+		out[len] = '\0';
+		if (flags)
+			*flags = 0;
+		*bytes += len + 1;
+		return out;
+	}
 	buf_init(&b);
 	f = journal_encode(&b, s, len, max);
 	if (flags)
