@@ -442,19 +442,40 @@ static void tag(struct buf *out, const char *open, const char *name, const char 
 
 void xmlcodec_cdata(struct buf *out, const char *name, const char *value)
 {
-	tag(out, "<", name, "><![CDATA[");
+	static const char open[] = "><![CDATA[", close[] = "]]></", split[] = "]]><![CDATA[";
+	size_t n = strlen(name), len = strlen(value);
+	const char *end = memchr(value, ']', len) ? strstr(value, "]]>") : NULL;
+
+	/* Every answer writes a dozen of these: the usual case, no "]]>" in
+	 * the value, is one reservation and straight copies. */
+	if (!end) {
+		buf_reserve(out, 2 * n + len + sizeof(open) + sizeof(close) + 1);
+		char *p = out->data + out->len;
+		*p++ = '<';
+		memcpy(p, name, n), p += n;
+		memcpy(p, open, sizeof(open) - 1), p += sizeof(open) - 1;
+		memcpy(p, value, len), p += len;
+		memcpy(p, close, sizeof(close) - 1), p += sizeof(close) - 1;
+		memcpy(p, name, n), p += n;
+		*p++ = '>';
+		*p++ = '\n';
+		out->len = (size_t)(p - out->data);
+		out->data[out->len] = '\0';
+		return;
+	}
+	tag(out, "<", name, open);
 	/* "]]>" cannot appear inside a CDATA section: split it across two. */
 	for (const char *p = value; *p;) {
-		const char *end = strstr(p, "]]>");
+		end = strstr(p, "]]>");
 		if (!end) {
 			buf_puts(out, p);
 			break;
 		}
 		buf_append(out, p, (size_t)(end - p) + 2);
-		buf_puts(out, "]]><![CDATA[");
+		buf_puts(out, split);
 		p = end + 2;
 	}
-	tag(out, "]]></", name, ">\n");
+	tag(out, close, name, ">\n");
 }
 
 void xmlcodec_bare(struct buf *out, const char *name, int64_t value)
