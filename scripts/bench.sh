@@ -28,9 +28,15 @@
 #   - req/s with BENCH_PRELOAD packets already stored (scripts/preload-db.sh)
 #     against an empty database, back to back.
 #
+# Each timed run is made BENCH_ROUNDS times, redpack-sim's and nginx's (and
+# the empty and the preloaded database's) interleaved, and each figure is
+# taken from the round with the median server CPU per response: on a
+# shared machine the neighbours move a single run's CPU by a third.
+#
 # Environment: BENCH_DURATION (seconds per run, default 8), BENCH_WARMUP (1),
-# BENCH_SOAK_REQUESTS (1000000), BENCH_PRELOAD (1000000), BENCH_QUICK=1 (a
-# short smoke run: 1 s runs, 20,000 requests and packets), BENCH_BUILD_DIR
+# BENCH_ROUNDS (3), BENCH_SOAK_REQUESTS (1000000), BENCH_PRELOAD (1000000),
+# BENCH_QUICK=1 (a short smoke run: 1 s runs, one round, 20,000 requests and
+# packets), BENCH_BUILD_DIR
 # (build-bench), BENCH_THREADS (redpack-bench's --threads, 1), NGINX (the
 # nginx binary). Needs what scripts/setup.sh installs (nginx, sqlite3, curl).
 set -euo pipefail
@@ -56,12 +62,13 @@ esac
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BENCH_BUILD_DIR:-$repo/build-bench}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-  duration=${BENCH_DURATION:-1} warmup=${BENCH_WARMUP:-0.3}
+  duration=${BENCH_DURATION:-1} warmup=${BENCH_WARMUP:-0.3} rounds=${BENCH_ROUNDS:-1}
   soak=${BENCH_SOAK_REQUESTS:-20000} preload=${BENCH_PRELOAD:-20000}
 else
-  duration=${BENCH_DURATION:-8} warmup=${BENCH_WARMUP:-1}
+  duration=${BENCH_DURATION:-8} warmup=${BENCH_WARMUP:-1} rounds=${BENCH_ROUNDS:-3}
   soak=${BENCH_SOAK_REQUESTS:-1000000} preload=${BENCH_PRELOAD:-1000000}
 fi
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a whole number >= 1, not $rounds"
 # PostgreSQL's sends are round trips to another process: 100,000 for the
 # soak there unless asked (a million would take the better part of an hour).
 [ -z "$pg" ] || [ -n "${BENCH_SOAK_REQUESTS:-}" ] || [ "${BENCH_QUICK:-0}" = 1 ] || soak=100000
@@ -287,13 +294,15 @@ sleep 0.5
 idle_rss=$(rss_kib "$sim_pid")
 start_nginx
 
-for c in 16 64; do
-  run "sim_ka$c" sim --connections "$c" "${timed[@]}"
-  run "nginx_ka$c" nginx --connections "$c" "${timed[@]}"
+for r in $(seq "$rounds"); do
+  for c in 16 64; do
+    run "sim_ka$c.$r" sim --connections "$c" "${timed[@]}"
+    run "nginx_ka$c.$r" nginx --connections "$c" "${timed[@]}"
+  done
+  run "sim_badsign.$r" sim --connections 16 --bad-sign 1 "${timed[@]}"
+  run "sim_handshake.$r" sim --connections 8 --new-conn "${timed[@]}"
+  run "nginx_handshake.$r" nginx --connections 8 --new-conn "${timed[@]}"
 done
-run sim_badsign sim --connections 16 --bad-sign 1 "${timed[@]}"
-run sim_handshake sim --connections 8 --new-conn "${timed[@]}"
-run nginx_handshake nginx --connections 8 --new-conn "${timed[@]}"
 
 say "soak: $soak sends"
 rss_before_soak=$(rss_kib "$sim_pid")
@@ -301,21 +310,25 @@ run sim_soak sim --connections 16 --requests "$soak"
 soak_rss=$(rss_kib "$sim_pid")
 stop_sim
 
-say "stored packets: an empty database, then $preload preloaded"
-start_sim "$(db_for empty)"
-run sim_empty sim --connections 16 "${timed[@]}"
-stop_sim
+say "stored packets: $preload preloaded, against an empty database, in turns"
 full_db=$tmp/full.db
 [ -z "$pg_url" ] || full_db=$(db_for full)
 CERTS=$certs REDPACK_SIM_BIN=$sim PRELOAD_CHECK=0 bash "$repo/scripts/preload-db.sh" "$full_db" "$preload"
-# Long connection timeouts: the invariant checker afterwards reads every
-# row (about 30 s for 1,000,000 packets, and the loop waits meanwhile).
-start_sim "$full_db" --timeout 600 --request-timeout 600
-run sim_full sim --connections 16 "${timed[@]}"
-say "invariant check of the preloaded database"
-check=$(curl -fsS --max-time 900 "$sim_admin/admin/v1/check") || die "GET /admin/v1/check failed"
-case $check in *'"ok":true'*) ;; *) die "invariants broken after the preloaded run: $check" ;; esac
-stop_sim
+for r in $(seq "$rounds"); do
+  start_sim "$(db_for "empty$r")"
+  run "sim_empty.$r" sim --connections 16 "${timed[@]}"
+  stop_sim
+  # Long connection timeouts: the invariant checker after the last round
+  # reads every row (about 30 s for 1,000,000 packets; the loop waits).
+  start_sim "$full_db" --timeout 600 --request-timeout 600
+  run "sim_full.$r" sim --connections 16 "${timed[@]}"
+  if [ "$r" = "$rounds" ]; then
+    say "invariant check of the preloaded database"
+    check=$(curl -fsS --max-time 900 "$sim_admin/admin/v1/check") || die "GET /admin/v1/check failed"
+    case $check in *'"ok":true'*) ;; *) die "invariants broken after the preloaded run: $check" ;; esac
+  fi
+  stop_sim
+done
 
 if [ -n "$pg_url" ]; then
   say "two processes on one database behind HAProxy"
@@ -366,10 +379,25 @@ kill -TERM "$nginx_pid"; wait "$nginx_pid" || true; nginx_pid=""
 store="SQLite"
 [ -z "$pg_url" ] || store="PostgreSQL $(psql "$pg_url" -qAtc 'SHOW server_version' 2>/dev/null || echo '?')"
 python3 - "$tmp/res" "$idle_rss" "$rss_before_soak" "$soak_rss" "$cold_ms" "$soak" "$preload" \
-  "$duration" "$warmup" "$threads" "$("$nginx_bin" -v 2>&1)" "$store" <<'PY'
+  "$duration" "$warmup" "$threads" "$("$nginx_bin" -v 2>&1)" "$store" "$rounds" <<'PY'
 import json, os, sys
-res, idle_rss, rss_before, soak_rss, cold_ms, soak, preload, duration, warmup, threads, nginx_v, store = sys.argv[1:]
-R = {n[:-5]: json.load(open(os.path.join(res, n))) for n in os.listdir(res)}
+res, idle_rss, rss_before, soak_rss, cold_ms, soak, preload, duration, warmup, threads, nginx_v, store, rounds = sys.argv[1:]
+
+# NAME.ROUND.json: of each NAME's rounds, the one with the median server
+# CPU per response (per handshake for the handshake runs); the spread of
+# that figure over the rounds is kept for the table.
+runs, R, spread = {}, {}, {}
+for n in os.listdir(res):
+    base, _, r = n[:-5].rpartition(".")
+    if not r.isdigit():
+        base = n[:-5]
+    runs.setdefault(base, []).append(json.load(open(os.path.join(res, n))))
+for base, docs in runs.items():
+    key = lambda d: d["server_cpu_s"] / max(d["handshakes"] if base.endswith("handshake")
+                                             else d["all_responses"], 1)
+    docs.sort(key=key)
+    R[base] = docs[(len(docs) - 1) // 2]
+    spread[base] = (key(docs[0]), key(docs[-1]))
 
 def cpu_us(n):  # server CPU per response, every response of the run (warm-up too)
     return R[n]["server_cpu_s"] * 1e6 / max(R[n]["all_responses"], 1)
@@ -398,6 +426,13 @@ print("| figure | redpack-sim | nginx | redpack-sim / nginx |")
 print("| --- | ---: | ---: | ---: |")
 for name, a, b, f in rows:
     print("| %s | %s | %s | %s |" % (name, f % a, f % b, ratio(a, b)))
+if int(rounds) > 1:
+    for c in (16, 64):
+        s, g = "sim_ka%d" % c, "nginx_ka%d" % c
+        print("| %d conns: CPU per response, lowest / highest round (us) | %.1f / %.1f | %.1f / %.1f | |"
+              % (c, spread[s][0] * 1e6, spread[s][1] * 1e6, spread[g][0] * 1e6, spread[g][1] * 1e6))
+    print("| SIGN_ERROR: CPU per response, lowest / highest round (us) | %.1f / %.1f | | |"
+          % (spread["sim_badsign"][0] * 1e6, spread["sim_badsign"][1] * 1e6))
 print("| cold start, exec to /healthz 200 (ms, median of 5) | %s | | |" % cold_ms)
 print("| idle RSS after start (MiB) | %.1f | | |" % (int(idle_rss) / 1024))
 print("| RSS before / after %s sends (MiB) | %.1f / %.1f | | |"
@@ -439,5 +474,6 @@ model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.sta
 print("machine: %d cores (nproc), %s; %s, one worker process" % (os.cpu_count(), model, nginx_v.strip()))
 print("runs of %s s after %s s of warm-up, redpack-bench with %s thread(s); server CPU from /proc"
       " (utime + stime) over every response of a run, warm-up included; latency from redpack-bench's"
-      " histogram; handshake runs use 8 connections." % (duration, warmup, threads))
+      " histogram; handshake runs use 8 connections; each figure from the round with the median"
+      " server CPU per response of %s interleaved round(s)." % (duration, warmup, threads, rounds))
 PY
