@@ -230,6 +230,13 @@ static const char *const statements[ST__COUNT] = {
 #define ST_SHARES(n) (ST__COUNT + (n)-1)
 #define ST_ALL ST_SHARES(STORE_SHARES_MAX + 1)
 
+/* A lookup's key and answer, good while gen is the store's config_gen. */
+struct memo {
+	uint64_t gen; /* 0: nothing */
+	int rc;
+	char k1[STORE_ID_MAX], k2[STORE_ID_MAX];
+};
+
 struct store {
 	struct pgstore *pg; /* NULL: the SQLite backend, the rest of this */
 	sqlite3 *db;
@@ -256,6 +263,22 @@ struct store {
 	int batch_lost; /* an error ended the batch's transaction (SQLITE_FULL) */
 	/* The packet store_packet_insert wrote last, for its seed share's
 	 * count without reading it back (count_seed_share); id 0: none. */
+	/* Lookups answered from memory within a batch (memo_hit); config_gen
+	 * moves whenever such an answer may have changed. */
+	uint64_t config_gen;
+	struct {
+		struct memo key;
+		struct merchant m; /* all but the balance, read each time */
+	} memo_merchant;
+	struct {
+		struct memo key;
+		char kind[8];
+	} memo_app;
+	struct {
+		struct memo key;
+		char appid[STORE_ID_MAX];
+	} memo_user;
+	struct memo memo_scene;
 	struct {
 		int64_t changes; /* sqlite3_total_changes64 then; -1: none */
 		char mch_id[STORE_ID_MAX], billno[STORE_ID_MAX];
@@ -524,6 +547,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	s->path = xstrdup(path);
 	s->pending = deltas_new();
 	s->absent.changes = -1;
+	s->config_gen = 1;
 	if (store_is_postgresql(path)) {
 #ifdef REDPACK_WITH_PG_STORE
 		s->pg = pgstore_open(path, err, errlen);
@@ -726,6 +750,7 @@ void store_commit_stats(const struct store *s, uint64_t *commits, uint64_t *unit
 void store_rollback(struct store *s)
 {
 	ON_PG_VOID(pgstore_rollback(s->pg));
+	s->config_gen++; /* what was looked up may have been written and undone */
 	if (s->batch) {
 		/* Never the batch itself: only the unit that failed. */
 		if (s->units == 0)
@@ -762,6 +787,7 @@ int store_batch_begin(struct store *s)
 	s->units = 0;
 	s->batch_lost = 0;
 	s->absent.changes = -1; /* another writer may have come between */
+	s->config_gen++;
 	pending_drop(s);
 	return 0;
 }
@@ -782,6 +808,7 @@ int store_batch_commit(struct store *s)
 	s->batch = 0;
 	s->units = 0;
 	s->absent.changes = -1;
+	s->config_gen++;
 	if (pending_write(s) != 0 || exec_done(s, stmt(s, ST_COMMIT), "commit batch") != 0) {
 		if (!sqlite3_get_autocommit(s->db))
 			exec_done(s, stmt(s, ST_ROLLBACK), "rollback batch");
@@ -815,6 +842,7 @@ int store_is_empty(struct store *s)
 int store_merchant_insert(struct store *s, const struct merchant *m)
 {
 	ON_PG(pgstore_merchant_insert(s->pg, m));
+	s->config_gen++; /* memo_hit: a lookup may answer otherwise now */
 	sqlite3_stmt *q = stmt(s, ST_MERCHANT_INSERT);
 	bind_text(q, 1, m->mch_id);
 	bind_text(q, 2, m->name);
@@ -831,6 +859,7 @@ int store_merchant_insert(struct store *s, const struct merchant *m)
 int store_merchant_update(struct store *s, const struct merchant *m)
 {
 	ON_PG(pgstore_merchant_update(s->pg, m));
+	s->config_gen++; /* memo_hit: a lookup may answer otherwise now */
 	sqlite3_stmt *q = stmt(s, ST_MERCHANT_UPDATE);
 	sqlite3_bind_int64(q, 1, m->sends_per_minute);
 	sqlite3_bind_int64(q, 2, m->packets_per_user_per_day);
@@ -845,6 +874,7 @@ int store_merchant_update(struct store *s, const struct merchant *m)
 int store_app_insert(struct store *s, const char *mch_id, const char *appid, const char *kind)
 {
 	ON_PG(pgstore_app_insert(s->pg, mch_id, appid, kind));
+	s->config_gen++; /* memo_hit: a lookup may answer otherwise now */
 	sqlite3_stmt *q = stmt(s, ST_APP_INSERT);
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, appid);
@@ -855,6 +885,7 @@ int store_app_insert(struct store *s, const char *mch_id, const char *appid, con
 int store_scene_insert(struct store *s, const char *mch_id, const char *scene_id)
 {
 	ON_PG(pgstore_scene_insert(s->pg, mch_id, scene_id));
+	s->config_gen++; /* memo_hit: a lookup may answer otherwise now */
 	sqlite3_stmt *q = stmt(s, ST_SCENE_INSERT);
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, scene_id);
@@ -864,6 +895,7 @@ int store_scene_insert(struct store *s, const char *mch_id, const char *scene_id
 int store_user_insert(struct store *s, const char *openid, const char *appid)
 {
 	ON_PG(pgstore_user_insert(s->pg, openid, appid));
+	s->config_gen++; /* memo_hit: a lookup may answer otherwise now */
 	sqlite3_stmt *q = stmt(s, ST_USER_INSERT);
 	bind_text(q, 1, openid);
 	bind_text(q, 2, appid);
@@ -872,9 +904,50 @@ int store_user_insert(struct store *s, const char *openid, const char *appid)
 
 /* ---- lookups ----------------------------------------------------------- */
 
+/* A send looks its merchant up twice, its app, its user and its scene
+ * once, the same ones as the send before it most of the time. In a group
+ * batch (BEGIN IMMEDIATE: no other connection or process writes) these
+ * rows change only through this store's functions that move config_gen,
+ * so a lookup answered since, same key, answers again from memory. */
+static int memo_hit(const struct store *s, const struct memo *m, const char *k1, const char *k2)
+{
+	return m->gen == s->config_gen && s->batch && !s->batch_lost && strcmp(m->k1, k1) == 0 &&
+	       strcmp(m->k2, k2 ? k2 : "") == 0;
+}
+
+static void memo_keep(const struct store *s, struct memo *m, const char *k1, const char *k2, int rc)
+{
+	m->gen = 0;
+	if (!s->batch || rc < 0 || strlen(k1) >= sizeof(m->k1) ||
+	    (k2 && strlen(k2) >= sizeof(m->k2)))
+		return;
+	strcpy(m->k1, k1);
+	strcpy(m->k2, k2 ? k2 : "");
+	m->rc = rc;
+	m->gen = s->config_gen;
+}
+
+/* The balance as written and what is held (a memoised merchant's). */
+static int balance_now(struct store *s, const char *mch_id, int64_t *balance)
+{
+	sqlite3_stmt *q = stmt(s, ST_BALANCE_GET);
+	bind_text(q, 1, mch_id);
+	int rc = step_row(s, q, "read balance");
+	const struct delta *d = held_find(s, DELTA_BALANCE, mch_id, NULL, 0);
+	*balance = (rc == 1 ? sqlite3_column_int64(q, 0) : 0) + (d ? d->amount : 0);
+	sqlite3_reset(q);
+	return rc;
+}
+
 int store_merchant_lookup(struct store *s, const char *mch_id, struct merchant *out)
 {
 	ON_PG(pgstore_merchant_lookup(s->pg, mch_id, out));
+	if (memo_hit(s, &s->memo_merchant.key, mch_id, NULL)) {
+		if (s->memo_merchant.key.rc != 1)
+			return s->memo_merchant.key.rc;
+		*out = s->memo_merchant.m;
+		return balance_now(s, mch_id, &out->balance);
+	}
 	sqlite3_stmt *q = stmt(s, ST_MERCHANT_LOOKUP);
 	bind_text(q, 1, mch_id);
 	int rc = step_row(s, q, "lookup merchant");
@@ -892,12 +965,20 @@ int store_merchant_lookup(struct store *s, const char *mch_id, struct merchant *
 		copy_col(q, 9, out->ip_allowlist, sizeof(out->ip_allowlist));
 	}
 	sqlite3_reset(q);
+	memo_keep(s, &s->memo_merchant.key, mch_id, NULL, rc);
+	if (rc == 1)
+		s->memo_merchant.m = *out;
 	return rc;
 }
 
 int store_app_kind(struct store *s, const char *mch_id, const char *appid, char kind[8])
 {
 	ON_PG(pgstore_app_kind(s->pg, mch_id, appid, kind));
+	if (memo_hit(s, &s->memo_app.key, mch_id, appid)) {
+		if (s->memo_app.key.rc == 1)
+			memcpy(kind, s->memo_app.kind, 8);
+		return s->memo_app.key.rc;
+	}
 	sqlite3_stmt *q = stmt(s, ST_APP_KIND);
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, appid);
@@ -905,29 +986,43 @@ int store_app_kind(struct store *s, const char *mch_id, const char *appid, char 
 	if (rc == 1)
 		copy_col(q, 0, kind, 8);
 	sqlite3_reset(q);
+	memo_keep(s, &s->memo_app.key, mch_id, appid, rc);
+	if (rc == 1)
+		memcpy(s->memo_app.kind, kind, 8);
 	return rc;
 }
 
 int store_user_appid(struct store *s, const char *openid, char appid[STORE_ID_MAX])
 {
 	ON_PG(pgstore_user_appid(s->pg, openid, appid));
+	if (memo_hit(s, &s->memo_user.key, openid, NULL)) {
+		if (s->memo_user.key.rc == 1)
+			memcpy(appid, s->memo_user.appid, STORE_ID_MAX);
+		return s->memo_user.key.rc;
+	}
 	sqlite3_stmt *q = stmt(s, ST_USER_APPID);
 	bind_text(q, 1, openid);
 	int rc = step_row(s, q, "lookup user");
 	if (rc == 1)
 		copy_col(q, 0, appid, STORE_ID_MAX);
 	sqlite3_reset(q);
+	memo_keep(s, &s->memo_user.key, openid, NULL, rc);
+	if (rc == 1)
+		memcpy(s->memo_user.appid, appid, STORE_ID_MAX);
 	return rc;
 }
 
 int store_scene_enabled(struct store *s, const char *mch_id, const char *scene_id)
 {
 	ON_PG(pgstore_scene_enabled(s->pg, mch_id, scene_id));
+	if (memo_hit(s, &s->memo_scene, mch_id, scene_id))
+		return s->memo_scene.rc;
 	sqlite3_stmt *q = stmt(s, ST_SCENE_ENABLED);
 	bind_text(q, 1, mch_id);
 	bind_text(q, 2, scene_id);
 	int rc = step_row(s, q, "lookup scene");
 	sqlite3_reset(q);
+	memo_keep(s, &s->memo_scene, mch_id, scene_id, rc);
 	return rc;
 }
 
@@ -1598,6 +1693,7 @@ int store_ledger_each(struct store *s, int64_t packet_id,
 int store_wipe(struct store *s, const char *mch_id)
 {
 	ON_PG(pgstore_wipe(s->pg, mch_id));
+	s->config_gen++;	   /* memo_hit: a lookup may answer otherwise now */
 	if (pending_flush(s) != 0) /* they read or rewrite the counters */
 		return -1;
 	static const char *const all[] = {
@@ -1776,6 +1872,7 @@ int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), 
 		  char *err, size_t errlen)
 {
 	ON_PG(pgstore_replace(s->pg, fill, arg, err, errlen));
+	s->config_gen++;	     /* memo_hit: a lookup may answer otherwise now */
 	if (pending_flush(s) != 0) { /* the counters held go with the rows */
 		snprintf(err, errlen, "%s", s->first_error);
 		return -1;
@@ -2050,6 +2147,7 @@ enum { RS_IDS = 2, RS_LEDGER = 11, RS_PACKETS = 13 };
 int store_reset_slice(struct store *s, const char *mch_id, int limit, int64_t *rows)
 {
 	ON_PG(pgstore_reset_slice(s->pg, mch_id, limit, rows));
+	s->config_gen++;	   /* memo_hit: a lookup may answer otherwise now */
 	if (pending_flush(s) != 0) /* they read or rewrite the counters */
 		return -1;
 	int packets = 0;

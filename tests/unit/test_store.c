@@ -533,6 +533,60 @@ static void held_counters(struct store *s)
 	CHECK(violations == 0);
 }
 
+/* Within a batch, a lookup answered once answers again from memory
+ * (store.c, memo_hit) until a write that may change it: an update, an
+ * insert, a rollback, the batch's end. The balance is read each time. */
+static void lookups_remembered(struct store *s)
+{
+	struct merchant m = merchant("33000001", 10), got;
+	char kind[8] = "", appid[STORE_ID_MAX] = "";
+	int64_t steps;
+
+	CHECK(store_merchant_insert(s, &m) == 0);
+	CHECK(store_ledger_add(s, "33000001", 500, "topup", 0, 1) == 0);
+	CHECK(store_batch_begin(s) == 0);
+	CHECK(store_merchant_lookup(s, "33000001", &got) == 1 && got.balance == 500);
+	steps = store_vm_steps(s);
+	CHECK(store_merchant_lookup(s, "33000001", &got) == 1 && got.balance == 500);
+	CHECK_STR(got.api_key, "key-33000001");
+	int64_t again = store_vm_steps(s) - steps; /* the balance only */
+	CHECK(again > 0);
+	CHECK(store_ledger_add(s, "33000001", -100, "send", 0, 2) == 0);
+	CHECK(store_merchant_lookup(s, "33000001", &got) == 1 && got.balance == 400);
+	m.sends_per_minute = 7;
+	CHECK(store_merchant_update(s, &m) == 0);
+	CHECK(store_merchant_lookup(s, "33000001", &got) == 1 && got.sends_per_minute == 7);
+
+	/* Not found is remembered too, until an insert. */
+	CHECK(store_app_kind(s, "33000001", "wx3300", kind) == 0);
+	steps = store_vm_steps(s);
+	CHECK(store_app_kind(s, "33000001", "wx3300", kind) == 0);
+	CHECK(store_vm_steps(s) == steps);
+	CHECK(store_begin(s) == 0);
+	CHECK(store_app_insert(s, "33000001", "wx3300", "MP") == 0);
+	CHECK(store_app_kind(s, "33000001", "wx3300", kind) == 1);
+	CHECK_STR(kind, "MP");
+	store_rollback(s); /* the insert undone: so is what was looked up */
+	CHECK(store_app_kind(s, "33000001", "wx3300", kind) == 0);
+	CHECK(store_user_appid(s, "o33", appid) == 0);
+	CHECK(store_user_insert(s, "o33", "wx3301") == 0);
+	CHECK(store_user_appid(s, "o33", appid) == 1);
+	CHECK_STR(appid, "wx3301");
+	CHECK(store_scene_enabled(s, "33000001", "PRODUCT_1") == 0);
+	CHECK(store_scene_insert(s, "33000001", "PRODUCT_1") == 0);
+	CHECK(store_scene_enabled(s, "33000001", "PRODUCT_1") == 1);
+	CHECK(store_batch_commit(s) == 0);
+
+	/* Outside a batch every lookup reads. */
+	steps = store_vm_steps(s);
+	CHECK(store_merchant_lookup(s, "33000001", &got) == 1 && got.balance == 400);
+	int64_t first = store_vm_steps(s) - steps;
+	steps = store_vm_steps(s);
+	CHECK(store_merchant_lookup(s, "33000001", &got) == 1);
+	CHECK(store_vm_steps(s) - steps == first);
+	CHECK(first > again);
+}
+
 static void file_store(void)
 {
 	char err[256] = "";
@@ -565,6 +619,7 @@ static void file_store(void)
 	transactions(s);
 	batches(s);
 	held_counters(s);
+	lookups_remembered(s);
 	/* --durability: synchronous NORMAL (1) by default, FULL (2) for power loss. */
 	CHECK(store_durability(s) == 1);
 	CHECK(store_set_durability(s, 1) == 0);
