@@ -253,6 +253,9 @@ static int name_char(unsigned char c)
 static size_t text_char(const unsigned char *p, size_t n)
 {
 	uint32_t cp;
+
+	if (*p < 0x80) /* ASCII, most of a body: no decoding */
+		return *p >= 0x20 || *p == '\t' || *p == '\n' ? 1 : 0;
 	size_t len = utf8_decode(p, n, &cp);
 
 	if (len == 1)
