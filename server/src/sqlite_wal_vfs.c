@@ -4,8 +4,9 @@
  *
  * A WAL file's writes are kept in a buffer while each starts where the
  * last ended. The buffer goes to the file (one write through the default
- * VFS) when SQLite writes a commit frame's page (the frame header before
- * it has a non-zero "database size after commit", WAL format), and
+ * VFS) when SQLite writes a commit frame's header (a non-zero "database
+ * size after commit", WAL format) and again after the write that follows
+ * it (the commit's page), so a commit takes two writes, and
  * before anything that must see the file as written: a read, a sync, a
  * truncate, the size, a file control, the close; and when a write does
  * not follow on, or would not fit. The commit's write reports its error
@@ -84,8 +85,12 @@ static int wal_write(sqlite3_file *file, const void *data, int amt, sqlite3_int6
 {
 	struct walfile *f = (struct walfile *)file;
 	int rc = SQLITE_OK, header = commit_header(data, amt);
-	/* The commit's page: after its header, or with it. */
-	int commit = f->commit_next || (header && amt > FRAME_HEADER);
+	/* A commit frame's header and the write after it (its page) both go
+	 * out at once: SQLite may also rewrite a committed frame's header
+	 * alone, with nothing after it (walRewriteChecksums, when a page
+	 * written to the WAL before the commit changed again), and publishes
+	 * the commit then; waiting for a page would leave that header here. */
+	int commit = f->commit_next || header;
 
 	atomic_fetch_add_explicit(&writes, 1, memory_order_relaxed);
 	f->commit_next = header && amt == FRAME_HEADER;

@@ -2,8 +2,9 @@
  * sqlite_wal_vfs.h - SQLite's default VFS with the writes to a WAL file
  * gathered: SQLite writes each frame of a commit as two pwrite()s, a
  * 24-byte header and the page; this VFS keeps them in memory and writes
- * them with one pwrite() when the commit's last frame is written (its
- * header says it is the commit), before SQLite publishes the frames, so
+ * them when the commit frame's header is written (it says it is the
+ * commit), and its page right after: two pwrite()s a commit, before
+ * SQLite publishes the frames, so
  * a commit that returns has its frames in the kernel as before. Every
  * other file, and every other call, goes to the default VFS unchanged.
  */

@@ -501,6 +501,23 @@ static void held_counters(struct store *s)
 			      " WHERE mch_id = '32000001' AND openid = 'oH'") == 1100);
 	CHECK(sql_int(dbpath, "SELECT n FROM status_count"
 			      " WHERE mch_id = '32000001' AND status = 'SENT'") == 2);
+	/* A packet inserted and moved to another status in the same batch:
+	 * its first status's count is held, the move's decrement written by
+	 * the trigger; they meet at the commit (migration 10). */
+	struct merchant fresh = merchant("32000002", 10);
+	struct packet_new moved = packet("32000002", "M1", "oM", "SENDING", 300, t, 0);
+	CHECK(store_merchant_insert(s, &fresh) == 0);
+	CHECK(store_batch_begin(s) == 0);
+	CHECK(store_begin(s) == 0);
+	CHECK(store_packet_insert(s, &moved, &id) == 0);
+	CHECK(store_packet_set_status(s, id, STATUS_FAILED) == 0);
+	CHECK(store_commit(s) == 0);
+	CHECK(store_batch_commit(s) == 0);
+	CHECK(sql_int(dbpath, "SELECT IFNULL(SUM(n), 0) FROM status_count"
+			      " WHERE mch_id = '32000002' AND status = 'SENDING'") == 0);
+	CHECK(sql_int(dbpath, "SELECT n FROM status_count"
+			      " WHERE mch_id = '32000002' AND status = 'FAILED'") == 1);
+
 	/* A billno found absent is known absent until something is written,
 	 * in the same batch: no second lookup (store.c, known_absent). */
 	struct packet_row row;
@@ -896,7 +913,76 @@ static void wal_checkpoints(void)
 	unlink(path);
 }
 
-/* A commit's WAL frames reach the file in one write (sqlite_wal_vfs.c),
+static void copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	char chunk[65536];
+	size_t n;
+
+	while (in && out && (n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		fwrite(chunk, 1, n, out);
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+}
+
+static int64_t one_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/* A process killed right after a COMMIT returns keeps the transaction:
+ * the database and WAL files as the kernel holds them, copied, recover
+ * it whole. The transaction is bigger than the page cache and changes a
+ * page it had already spilled to the WAL, so SQLite rewrites frame
+ * headers after the commit frame (walRewriteChecksums): a commit header
+ * written alone, with no page after it, must reach the file too. */
+static void wal_crash_copy(void)
+{
+	char path[300], wal[310], copy[300], copy_wal[310];
+	sqlite3 *db = NULL, *back = NULL;
+
+	snprintf(path, sizeof(path), "%s/crash.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(copy, sizeof(copy), "%s/crash-copy.db", dir);
+	snprintf(copy_wal, sizeof(copy_wal), "%s-wal", copy);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK); /* the default VFS: the gathering one */
+	CHECK(sqlite3_exec(
+		      db,
+		      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+		      " PRAGMA cache_size = 10; PRAGMA wal_autocheckpoint = 0;"
+		      " CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB); CREATE TABLE marker (x);",
+		      NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(db,
+			   "BEGIN; WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c"
+			   " WHERE i < 3000) INSERT INTO t SELECT i, randomblob(300) FROM c;"
+			   " UPDATE t SET v = randomblob(300) WHERE id < 50;"
+			   " INSERT INTO marker VALUES (42); COMMIT;",
+			   NULL, NULL, NULL) == SQLITE_OK);
+	copy_file(path, copy); /* the "crash": what the kernel holds now */
+	copy_file(wal, copy_wal);
+	CHECK(sqlite3_open(copy, &back) == SQLITE_OK);
+	CHECK(one_int(back, "SELECT COUNT(*) FROM t") == 3000);
+	CHECK(one_int(back, "SELECT COUNT(*) FROM marker") == 1);
+	sqlite3_close(back);
+	sqlite3_close(db);
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	for (int i = 0; i < 3; i++) {
+		char p[320];
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s%s", copy, suffix[i]);
+		unlink(p);
+	}
+}
+
+/* A commit's WAL frames reach the file in two writes (sqlite_wal_vfs.c),
  * and another connection reads them as soon as the commit returns; a
  * commit bigger than the buffer takes a few writes and reads back whole. */
 static void wal_gathered(void)
@@ -931,7 +1017,7 @@ static void wal_gathered(void)
 		       sends, w1 - w0, pw1 - pw0);
 		CHECK(w1 - w0 >= 2 * 8); /* two per frame, eight pages at least */
 		if (round == 0)
-			CHECK(pw1 - pw0 == 1);
+			CHECK(pw1 - pw0 == 2); /* the commit header, then its page */
 		else
 			CHECK(pw1 - pw0 >= 2 && pw1 - pw0 < (w1 - w0) / 20);
 		CHECK(sql_int(path, "SELECT COUNT(*) FROM packets WHERE mch_id = '10000096'") ==
@@ -1003,6 +1089,7 @@ int main(void)
 	migrations_from_7();
 	wal_checkpoints();
 	wal_gathered();
+	wal_crash_copy();
 	journal_chunks();
 	cleanup();
 	return check_done("store");
