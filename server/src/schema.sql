@@ -286,3 +286,19 @@ CREATE TRIGGER count_opened AFTER UPDATE OF openid ON shares
     NEW.amount FROM packets p WHERE p.id = NEW.packet_id AND p.re_openid != NEW.openid
     ON CONFLICT DO UPDATE SET count = count + 1, amount = amount + excluded.amount;
 END;
+
+-- migration 10
+-- A status change takes its packet out of the old status with an upsert,
+-- as every other counter change is written: the store holds a group
+-- batch's counter changes in memory until its commit (store.c), so a
+-- packet inserted and moved in the same batch has no status_count row yet
+-- for its first status, and a plain UPDATE of that row changed nothing
+-- (the counter kept one packet too many).
+DROP TRIGGER count_status_update;
+CREATE TRIGGER count_status_update AFTER UPDATE OF status ON packets
+  WHEN OLD.status != NEW.status BEGIN
+  INSERT INTO status_count VALUES (OLD.mch_id, OLD.status, -1)
+    ON CONFLICT DO UPDATE SET n = n - 1;
+  INSERT INTO status_count VALUES (NEW.mch_id, NEW.status, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;

@@ -1259,10 +1259,18 @@ static void pending_drop(struct store *s)
 		deltas_clear(s->pending);
 }
 
-/* Before a reader of the counter tables that is not on the send path. */
+/* Before a reader of the counter tables that is not on the send path.
+ * Inside a unit the held changes of the units before it would go into
+ * its savepoint and be undone with it: refused there (no caller does
+ * that today: the control API and the sweeps run between units). */
 static int pending_flush(struct store *s)
 {
-	return s->pending && deltas_count(s->pending) ? pending_write(s) : 0;
+	if (!s->pending || !deltas_count(s->pending))
+		return 0;
+	if (s->batch && s->units > 0)
+		return fail_text(s, "counters",
+				 "held counter changes cannot be written inside a unit");
+	return pending_write(s);
 }
 
 /* The balance change. A debit held keeps the column's CHECK (balance >= 0)
