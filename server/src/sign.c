@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <pthread.h>
-
 #include <openssl/evp.h>
+
+#include "digest.h"
 
 /* Run for every field of every request against a dozen names: the
  * first byte rules most of them out without a call. */
@@ -73,23 +73,6 @@ void sign_string(const struct kvlist *params, const struct sign_fields *fields, 
 		free(picked);
 }
 
-/* MD5 fetched from the provider once: EVP_md5() in every EVP_Digest
- * made OpenSSL 3 look it up again, under a lock, on each request. Kept
- * for the process's life. */
-static EVP_MD *md5_fetched;
-static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
-
-static void md5_fetch(void)
-{
-	md5_fetched = EVP_MD_fetch(NULL, "MD5", NULL);
-}
-
-static const EVP_MD *md5(void)
-{
-	pthread_once(&md5_once, md5_fetch);
-	return md5_fetched ? md5_fetched : EVP_md5();
-}
-
 void sign_compute(const struct kvlist *params, const struct sign_fields *fields, const char *key,
 		  char hex[SIGN_HEX_LEN + 1])
 {
@@ -103,7 +86,7 @@ void sign_compute(const struct kvlist *params, const struct sign_fields *fields,
 	sign_string(params, fields, &s);
 	buf_puts(&s, s.len ? "&key=" : "key=");
 	buf_puts(&s, key);
-	EVP_Digest(s.data, s.len, md, &mdlen, md5(), NULL);
+	EVP_Digest(s.data, s.len, md, &mdlen, digest_md5(), NULL);
 	OPENSSL_cleanse(s.data, s.len);
 	buf_release(&s);
 	for (unsigned int i = 0; i < 16; i++) {

@@ -7,28 +7,12 @@
  */
 #include "split.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
-/* SHA-256 fetched from the provider once, as sign.c does MD5: EVP_sha256()
- * in every EVP_Digest made OpenSSL 3 look it up again on each send. Kept
- * for the process's life. */
-static EVP_MD *sha256_fetched;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-	sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static const EVP_MD *sha256(void)
-{
-	pthread_once(&sha256_once, sha256_fetch);
-	return sha256_fetched ? sha256_fetched : EVP_sha256();
-}
+#include "digest.h"
 
 static uint64_t next(uint64_t *state)
 {
@@ -61,7 +45,7 @@ static uint64_t derive_state(uint64_t seed, const char *mch_id, const char *mch_
 
 	if (n < 0 || (size_t)n >= sizeof(text))
 		n = (int)strlen(text);
-	EVP_Digest(text, (size_t)n, md, &mdlen, sha256(), NULL);
+	EVP_Digest(text, (size_t)n, md, &mdlen, digest_sha256(), NULL);
 	for (int i = 0; i < 8; i++)
 		state = state << 8 | md[i];
 	return state;

@@ -927,7 +927,8 @@ static void memo_keep(const struct store *s, struct memo *m, const char *k1, con
 	m->gen = s->config_gen;
 }
 
-/* The balance as written and what is held (a memoised merchant's). */
+/* The balance as written and what is held: a memoised merchant's, a
+ * debit's check (balance_add). */
 static int balance_now(struct store *s, const char *mch_id, int64_t *balance)
 {
 	sqlite3_stmt *q = stmt(s, ST_BALANCE_GET);
@@ -1279,15 +1280,11 @@ static int pending_flush(struct store *s)
 static int balance_add(struct store *s, const char *mch_id, int64_t amount)
 {
 	if (holding(s) && amount < 0) {
-		sqlite3_stmt *q = stmt(s, ST_BALANCE_GET);
-		bind_text(q, 1, mch_id);
-		int rc = step_row(s, q, "read balance");
-		int64_t balance = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
-		sqlite3_reset(q);
+		int64_t balance;
+		int rc = balance_now(s, mch_id, &balance);
 		if (rc < 0)
 			return -1;
-		const struct delta *d = held_find(s, DELTA_BALANCE, mch_id, NULL, 0);
-		if (rc == 1 && balance + (d ? d->amount : 0) + amount < 0)
+		if (rc == 1 && balance + amount < 0)
 			return fail_text(s, "update balance",
 					 "CHECK constraint failed: balance >= 0");
 	}
