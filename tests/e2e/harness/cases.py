@@ -94,6 +94,20 @@ class E2ETestCase(unittest.TestCase):
         self.assertAnswer(resp, expected_success(req, sl))
         return sl
 
+    def assertSendSuccess(self, resp, req, srv, normal=False, replay_of=None):
+        """The exact success answer; send_listid dated on srv's simulated (Beijing) day,
+        which assertSuccess's wall-clock day is not once the clock has moved."""
+        sl, m = self._success_listid(resp)
+        if replay_of is not None:
+            self.assertEqual(sl, replay_of)
+        else:
+            now = control.clock(srv)["epoch"]
+            self.assertIn(m.group(1), {beijing_ymd(now), beijing_ymd(now - 30)})
+        exp = (expected_normal_answer("SUCCESS", SUCCESS_DES, req, sl) if normal
+               else expected_success(req, sl))
+        self.assertAnswer(resp, exp)
+        return sl
+
 
 class SharedServerCase(E2ETestCase):
     """One server for the whole class, started in setUpClass (each test uses fresh
@@ -150,19 +164,6 @@ class LifecycleCase(E2ETestCase):
         return srv
 
     # -- sends -------------------------------------------------------------
-
-    def assertSendSuccess(self, resp, req, srv, normal=False, replay_of=None):
-        """The exact success answer; send_listid dated on the business (Beijing) day."""
-        sl, m = self._success_listid(resp)
-        if replay_of is not None:
-            self.assertEqual(sl, replay_of)
-        else:
-            now = control.clock(srv)["epoch"]
-            self.assertIn(m.group(1), {beijing_ymd(now), beijing_ymd(now - 30)})
-        exp = (expected_normal_answer("SUCCESS", SUCCESS_DES, req, sl) if normal
-               else expected_success(req, sl))
-        self.assertAnswer(resp, exp)
-        return sl
 
     def group(self, srv, **overrides):
         req = group_request(**overrides)
