@@ -28,6 +28,7 @@
 
 #include "api.h"
 #include "faults.h"
+#include "h1.h"
 #include "handoff.h"
 #include "kv.h"
 #include "lifecycle.h"
@@ -44,8 +45,9 @@ struct http_server {
 	SSL_CTX *refuse_ctx; /* no certificate: every handshake on it fails */
 	struct api_ctx *api;
 	struct admin_ctx *admin;
-	struct evhttp *api_http;
 	struct evhttp *admin_http;
+	struct h1_limits api_limits;
+	struct conn *api_conns; /* every open API connection */
 	char api_url[128];
 	char admin_url[128];
 	char *admin_token;
@@ -74,13 +76,12 @@ struct http_server {
 
 /* An API request on its way to the store's side and back, its answer
  * held there until its batch's commit. The front end copies what the
- * pipeline reads; the store's side never touches req. req stays valid
- * until answered (evhttp frees a request whose connection closed only
- * then); its conn may not, and is looked up again from req. */
+ * pipeline reads; the store's side never touches conn, which stays until
+ * the answer (h1.c reads nothing more from it meanwhile). */
 struct held {
 	struct held *next;
 	struct http_server *server;
-	struct evhttp_request *req;
+	struct conn *conn;
 	/* the request (copies) */
 	const struct endpoint *ep;
 	char *body;
@@ -137,20 +138,24 @@ static const struct page pages[] = {
 /* clang-format on */
 
 /* Per connection, on both ports: the deadline for its next whole request
- * (so a client trickling bytes cannot hold it open for ever) and the
- * check of each request head before evhttp parses it. An API connection's
- * hangs off its SSL object and is freed with it; a control connection's
- * is freed by the connection's close callback. */
+ * (so a client trickling bytes cannot hold it open for ever); on the
+ * control port, the check of each request head before evhttp parses it.
+ * An API connection's hangs off its SSL object and is freed with it; a
+ * control connection's is freed by the connection's close callback. */
 struct conn {
 	struct http_server *server;
 	struct bufferevent *bev;
+	struct h1conn *h1;	     /* API: its HTTP (NULL once it ends) */
+	char client[64];	     /* API: "ip:port" */
+	char peer[INET6_ADDRSTRLEN]; /* API: the ip */
+	int head_method;	     /* API: the request in flight is a HEAD */
 	struct event *deadline;
 	struct event *attach;		 /* control port: finds the evhttp connection */
 	struct evbuffer_cb_entry *watch; /* on the input buffer */
 	struct transport_fault *pending; /* an answer held back by a fault */
 	char fault_rid[33];		 /* its Request-Id, as logged */
 	int handshake_done;		 /* API: the TLS handshake completed */
-	struct conn *next, **prevp;	 /* control port: s->admin_conns */
+	struct conn *next, **prevp;	 /* s->admin_conns or s->api_conns */
 	int admin;
 	int counted;	      /* under the cap (counted in admin_open / open_connections) */
 	int head_pending;     /* the next request head has not been checked yet */
@@ -317,27 +322,7 @@ static void add_headers_rid(struct evhttp_request *req, const char *content_type
 
 static void conn_answered(struct conn *c, struct evhttp_request *req, int close);
 
-/* Writes the answer evhttp has just queued on bev now, when it is all
- * that is queued. The TLS bufferevent would otherwise wait for the socket
- * to be reported writable: an epoll_ctl to ask, a turn of the loop, and an
- * epoll_ctl to stop asking, per answer (strace). Written, it is drained
- * and evhttp is told as the bufferevent would tell it (its write callback,
- * deferred); not written, it stays queued whole for the bufferevent
- * (tls_write_whole). */
-static void write_now(struct bufferevent *bev, size_t was_queued)
-{
-	struct evbuffer *out = bufferevent_get_output(bev);
-	SSL *ssl = bufferevent_openssl_get_ssl(bev);
-	size_t len = evbuffer_get_length(out);
-	unsigned char *data = evbuffer_pullup(out, -1);
-
-	if (!ssl || was_queued || !data || !tls_write_whole(ssl, data, len))
-		return;
-	evbuffer_drain(out, len);
-	bufferevent_trigger(bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
-}
-
-/* Sends one answer with the front end's headers, Request-Id rid (NULL:
+/* A control answer with the front end's headers, Request-Id rid (NULL:
  * a new one). close asks evhttp to drop the connection afterwards; so
  * does a head that asked for it (c). */
 static void send_reply(struct conn *c, struct evhttp_request *req, int code, const char *reason,
@@ -352,24 +337,69 @@ static void send_reply(struct conn *c, struct evhttp_request *req, int code, con
 		     body->len);
 	if (c)
 		conn_answered(c, req, close);
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-	size_t queued = bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
 	evhttp_send_reply(req, code, reason, NULL);
-	/* evhttp queues the head and the body as two pieces, and the TLS
-	 * bufferevent writes each as a record of its own with a write of its
-	 * own; one piece makes one record and one write. */
-	if (bev)
-		write_now(bev, queued);
 }
 
-static void send_page(struct conn *c, struct evhttp_request *req, enum page_id id, const char *rid)
+static void buf_put2(struct buf *b, const char *s1, const char *s2)
+{
+	size_t n1 = strlen(s1), n2 = strlen(s2);
+	buf_reserve(b, n1 + n2);
+	memcpy(b->data + b->len, s1, n1);
+	memcpy(b->data + b->len + n1, s2, n2);
+	b->len += n1 + n2;
+	b->data[b->len] = '\0';
+}
+
+/* An API answer's bytes: status line, the front end's headers (for a
+ * body of length bytes) and body as one piece, one write (h1.c); a HEAD
+ * request's without the body. c may be gone afterwards. */
+static void api_write(struct conn *c, int code, const char *reason, const char *content_type,
+		      size_t length, const struct buf *body, int close_header, int close,
+		      const char *rid)
+{
+	struct header h[7];
+	struct buf out;
+	char num[24];
+	int n = front_headers(h, content_type, length, close_header, rid);
+
+	buf_init(&out);
+	buf_reserve(&out, 320 + body->len);
+	buf_put2(&out, "HTTP/1.1 ", decimal(num, (size_t)code));
+	buf_put2(&out, " ", reason);
+	for (int i = 0; i < n; i++) {
+		buf_put2(&out, "\r\n", h[i].name);
+		buf_put2(&out, ": ", h[i].value);
+	}
+	buf_puts(&out, "\r\n\r\n");
+	if (!c->head_method)
+		buf_append(&out, body->data ? body->data : "", body->len);
+	h1_answer(c->h1, out.data, out.len, close);
+	buf_release(&out);
+}
+
+/* An API answer, Request-Id rid (NULL: a new one). It closes the
+ * connection when close says so or the request asked; else the deadline
+ * for the next request starts. c may be gone afterwards. */
+static void api_send(struct conn *c, int code, const char *reason, const char *content_type,
+		     const struct buf *body, int close, const char *rid)
+{
+	if (!c->h1)
+		return;
+	close |= c->close_after;
+	if (close)
+		c->linger = 1; /* nginx's lingering close */
+	else
+		evtimer_add(c->deadline, &c->server->request_timeout);
+	api_write(c, code, reason, content_type, body->len, body, close, close, rid);
+}
+
+static void send_page(struct conn *c, enum page_id id, const char *rid)
 {
 	const struct page *pg = &pages[id];
 	struct buf page;
 	buf_init(&page);
 	nginx_page(&page, pg->status, pg->detail);
-	send_reply(c, req, pg->code, pg->reason, "text/html", &page, pg->close, rid);
+	api_send(c, pg->code, pg->reason, "text/html", &page, pg->close, rid);
 	buf_release(&page);
 }
 
@@ -445,12 +475,11 @@ static void socket_client(evutil_socket_t fd, char out[64])
 
 /* A page the API port answered ("http.error"): status, its line, and
  * what is known of the request. The certificate pages count as refusals. */
-static void log_page(struct evhttp_request *req, enum page_id id, const char *rid, const char *path,
+static void log_page(const struct conn *c, enum page_id id, const char *rid, const char *path,
 		     const char *cn, const char *why)
 {
 	const struct page *pg = &pages[id];
 	struct log_event e;
-	char client[64];
 
 	if (id == PAGE_NO_CERT)
 		metrics_tls_refused(TLS_REFUSED_NO_CERTIFICATE);
@@ -458,7 +487,6 @@ static void log_page(struct evhttp_request *req, enum page_id id, const char *ri
 		metrics_tls_refused(TLS_REFUSED_UNTRUSTED);
 	if (!log_enabled(LOG_INFO))
 		return;
-	request_client(req, client);
 	log_begin(&e, LOG_INFO, "http.error");
 	log_str(&e, "port", "api");
 	log_int(&e, "status", pg->code);
@@ -467,16 +495,9 @@ static void log_page(struct evhttp_request *req, enum page_id id, const char *ri
 	if (path)
 		log_strn(&e, "path", path, 256);
 	log_str(&e, "request_id", rid);
-	log_str(&e, "client", client);
+	log_str(&e, "client", c->client);
 	log_str(&e, "cert_cn", cn);
 	log_end(&e);
-}
-
-static SSL *request_ssl(struct evhttp_request *req)
-{
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-	return bev ? bufferevent_openssl_get_ssl(bev) : NULL;
 }
 
 /* ---- request heads ------------------------------------------------------ */
@@ -763,6 +784,12 @@ static void on_tls_info(const SSL *ssl, int where, int ret)
 		struct conn *c = conn_index >= 0 ? SSL_get_ex_data(ssl, conn_index) : NULL;
 		if (c)
 			c->handshake_done = 1;
+		/* A client that shuts its side without close_notify after its
+		 * request is a plain EOF: OpenSSL 3 would otherwise send a
+		 * fatal alert and write nothing more, and the answer in the
+		 * making would be lost (h1.c reads on while a request is in
+		 * flight). The handshake keeps OpenSSL's rule. */
+		SSL_set_options((SSL *)ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 		return;
 	}
 	if (where & SSL_CB_ALERT) {
@@ -797,9 +824,14 @@ static void on_tls_info(const SSL *ssl, int where, int ret)
 static void on_deadline(evutil_socket_t fd, short events, void *arg)
 {
 	struct conn *c = arg;
-	evutil_socket_t sock = bufferevent_getfd(c->bev);
 	(void)fd, (void)events;
+	if (!c->admin) {
+		if (c->h1)
+			h1_drop(c->h1, 0);
+		return;
+	}
 	/* evhttp owns the connection: end the socket and let it see EOF. */
+	evutil_socket_t sock = bufferevent_getfd(c->bev);
 	if (sock >= 0)
 		shutdown(sock, SHUT_RDWR);
 }
@@ -812,10 +844,12 @@ static struct conn *conn_new(struct http_server *s, struct bufferevent *bev, int
 	c->bev = bev;
 	c->admin = admin;
 	c->deadline = evtimer_new(s->base, on_deadline, c);
-	c->watch = evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
-	c->head_pending = 1;
-	/* evhttp's read callback waits until inspect_head has the whole head. */
-	bufferevent_setwatermark(bev, EV_READ, SIZE_MAX, 0);
+	if (admin) {
+		c->watch = evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
+		c->head_pending = 1;
+		/* evhttp's read callback waits until inspect_head has the whole head. */
+		bufferevent_setwatermark(bev, EV_READ, SIZE_MAX, 0);
+	}
 	return c;
 }
 
@@ -861,12 +895,6 @@ static void on_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
 		conn_free(ptr, 1);
 }
 
-static struct conn *api_conn(struct evhttp_request *req)
-{
-	SSL *ssl = request_ssl(req);
-	return ssl && conn_index >= 0 ? SSL_get_ex_data(ssl, conn_index) : NULL;
-}
-
 static struct conn *admin_conn(struct http_server *s, struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
@@ -878,37 +906,54 @@ static struct conn *admin_conn(struct http_server *s, struct evhttp_request *req
 	return NULL;
 }
 
-/* evhttp is freeing the connection (the close callback): a held-back
- * answer goes, a lingering close starts, a control connection's struct
- * is freed. The bufferevent is still alive. */
+/* evhttp is freeing a control connection (the close callback): a
+ * lingering close starts, and its struct is freed. The bufferevent is
+ * still alive. */
 static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 {
 	struct conn *c = arg;
 	(void)evcon;
 
-	if (c->pending)
-		transport_fault_closed(c->pending);
 	if (c->linger && !c->server->stopping)
 		linger_start(c->server->base, bufferevent_getfd(c->bev));
 	c->linger = 0;
-	if (c->admin)
-		conn_free(c, 1);
+	conn_free(c, 1);
 }
 
-/* Bookkeeping once an answer is on its way: the deadline for the next
- * request, and its head check; or, when the connection ends after this
- * answer, nothing more is read from it. */
+/* h1.c ends an API connection, fd still open: a held-back answer goes,
+ * a lingering close starts after an answer that closed it. c itself goes
+ * with the SSL object (on_conn_free). */
+static void on_api_closing(void *arg, evutil_socket_t fd, int answered_close)
+{
+	struct conn *c = arg;
+
+	if (c->pending)
+		transport_fault_closed(c->pending);
+	if (answered_close && c->linger && !c->server->stopping)
+		linger_start(c->server->base, fd);
+	c->linger = 0;
+	c->h1 = NULL;
+	evtimer_del(c->deadline);
+	if (c->prevp) {
+		*c->prevp = c->next;
+		if (c->next)
+			c->next->prevp = c->prevp;
+		c->prevp = NULL;
+	}
+}
+
+/* Bookkeeping once a control answer is on its way: the deadline for the
+ * next request, and its head check; or, when the connection ends after
+ * this answer, nothing more is read from it. */
 static void conn_answered(struct conn *c, struct evhttp_request *req, int close)
 {
+	(void)req;
 	if (close) {
 		c->head_pending = 0;
 		c->discarding = 1;
 		c->linger = 1;
 		bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 		discard_input(c, bufferevent_get_input(c->bev));
-		if (!c->admin)
-			evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-						      on_conn_close, c);
 	} else {
 		expect_head(c);
 	}
@@ -918,18 +963,28 @@ static void conn_answered(struct conn *c, struct evhttp_request *req, int close)
 /* ---- transport faults ---------------------------------------------------- */
 
 /* The front end's side of a held-back answer (transport_faults.h). */
-static void on_fault_answer(void *conn, struct evhttp_request *req, const struct buf *reply)
+static void on_fault_answer(void *conn, const struct buf *reply)
 {
 	struct conn *c = conn;
-	send_reply(c, req, 200, "OK", "text/plain", reply, 0, c->fault_rid);
+	api_send(c, 200, "OK", "text/plain", reply, 0, c->fault_rid);
 }
 
-/* The headers of a truncated answer, with the Request-Id logged for it. */
-static void fault_headers(struct evhttp_request *req, const char *content_type, size_t len,
-			  int close)
+static void on_fault_truncate(void *conn, const struct buf *reply)
 {
-	struct conn *c = api_conn(req);
-	add_headers_rid(req, content_type, len, close, c && c->fault_rid[0] ? c->fault_rid : NULL);
+	struct conn *c = conn;
+	struct buf half = {reply->data, reply->len / 2, 0};
+
+	if (!c->h1)
+		return;
+	c->linger = 0;
+	api_write(c, 200, "OK", "text/plain", reply->len, &half, 0, 1, c->fault_rid);
+}
+
+static void on_fault_drop(void *conn, int reset)
+{
+	struct conn *c = conn;
+	if (c->h1)
+		h1_drop(c->h1, reset);
 }
 
 static void on_fault_released(void *conn)
@@ -937,14 +992,13 @@ static void on_fault_released(void *conn)
 	((struct conn *)conn)->pending = NULL;
 }
 
-static const struct transport_fault_front fault_front = {on_fault_answer, fault_headers,
-							 on_fault_released};
+static const struct transport_fault_front fault_front = {on_fault_answer, on_fault_truncate,
+							 on_fault_drop, on_fault_released};
 
 /* Carries out a fault rule's transport fault on this request: the pages
  * here, the rest held back on a timer (transport_faults.c). */
-static void carry_out(struct http_server *s, struct conn *c, struct evhttp_request *req,
-		      const struct fault_decision *fault, const struct buf *reply,
-		      const struct held *h)
+static void carry_out(struct http_server *s, struct conn *c, const struct fault_decision *fault,
+		      const struct buf *reply, const struct held *h)
 {
 	char rid[33];
 
@@ -953,20 +1007,14 @@ static void carry_out(struct http_server *s, struct conn *c, struct evhttp_reque
 	request_id(rid);
 	api_answered(&h->outcome, now_us() - h->start_us, rid, h->client, h->cn,
 		     faults_transport_name(fault->transport));
-	if (!c) { /* its client has gone: sending frees the request */
-		send_reply(NULL, req, 200, "OK", "text/plain", reply, 1, rid);
-		return;
-	}
 	if (fault->transport == FAULT_HTTP503 || fault->transport == FAULT_HTML) {
-		send_page(c, req, fault->transport == FAULT_HTTP503 ? PAGE_BUSY : PAGE_BAD_GATEWAY,
-			  rid);
+		send_page(c, fault->transport == FAULT_HTTP503 ? PAGE_BUSY : PAGE_BAD_GATEWAY, rid);
 		return;
 	}
 	memcpy(c->fault_rid, rid, sizeof(rid));
 	evtimer_del(c->deadline); /* a hang must outlast the client's patience */
-	c->pending = transport_fault_start(s->base, &fault_front, c, req, fault->transport,
+	c->pending = transport_fault_start(s->base, &fault_front, c, fault->transport,
 					   fault->delay_ms, reply);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_conn_close, c);
 }
 
 /* ---- accepting ----------------------------------------------------------- */
@@ -983,25 +1031,53 @@ static void accepted(struct http_server *s)
 	s->accept_failures = 0;
 }
 
-static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
+static const struct h1_handler api_handler;
+
+/* The client's address, as the log and the pipeline show it. */
+static void conn_peer(struct conn *c, const struct sockaddr *sa)
+{
+	unsigned port = 0;
+
+	c->peer[0] = '\0';
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &a->sin6_addr, c->peer, sizeof(c->peer));
+		port = ntohs(a->sin6_port);
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &a->sin_addr, c->peer, sizeof(c->peer));
+		port = ntohs(a->sin_port);
+	}
+	format_client(c->client, c->peer, port);
+}
+
+static void on_api_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+			  int socklen, void *arg)
 {
 	struct http_server *s = arg;
 	int refuse = open_connections >= s->max_connections;
 	SSL *ssl = SSL_new(refuse ? s->refuse_ctx : s->ssl_ctx);
-	struct bufferevent *bev;
+	struct bufferevent *bev = NULL;
 	struct conn *c;
+	(void)lev, (void)socklen;
 
 	accepted(s);
-	if (!ssl)
-		return NULL;
-	SSL_set_app_data(ssl, s);
-	SSL_set_info_callback(ssl, on_tls_info);
-	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					     BEV_OPT_CLOSE_ON_FREE);
-	if (!bev)
-		return NULL; /* bufferevent_openssl frees ssl on failure */
+	if (ssl) {
+		SSL_set_app_data(ssl, s);
+		SSL_set_info_callback(ssl, on_tls_info);
+		/* bufferevent_openssl frees ssl on failure */
+		bev = bufferevent_openssl_socket_new(s->base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+						     BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (!bev || bufferevent_setfd(bev, fd) != 0) {
+		if (bev)
+			bufferevent_free(bev);
+		evutil_closesocket(fd);
+		return;
+	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	c = conn_new(s, bev, 0);
+	conn_peer(c, sa);
 	c->counted = !refuse;
 	SSL_set_ex_data(ssl, conn_index, c);
 	if (refuse)
@@ -1009,6 +1085,11 @@ static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
 	else
 		open_connections++;
 	metrics_connections(open_connections, s->admin_open);
+	c->next = s->api_conns;
+	c->prevp = &s->api_conns;
+	if (s->api_conns)
+		s->api_conns->prevp = &c->next;
+	s->api_conns = c;
 	evtimer_add(c->deadline, &s->request_timeout);
 	if (!api_full && s->listeners[0] &&
 	    open_connections + refused_connections >= s->max_connections + HTTP_REFUSE_MAX) {
@@ -1019,7 +1100,7 @@ static struct bufferevent *on_api_connection(struct event_base *base, void *arg)
 			 "accepting until one closes",
 			 s->max_connections, refused_connections);
 	}
-	return bev;
+	c->h1 = h1_new(bev, &s->api_limits, &api_handler, c);
 }
 
 /* Runs right after evhttp has made the connection for a control socket
@@ -1136,10 +1217,9 @@ static void deliver_held(void *arg)
 		next = h->next;
 		const struct buf *body = h->use_fallback ? &h->fallback : &h->reply;
 		if (h->fault.transport != FAULT_NONE)
-			carry_out(h->server, api_conn(h->req), h->req, &h->fault, body, h);
+			carry_out(h->server, h->conn, &h->fault, body, h);
 		else
-			send_reply(api_conn(h->req), h->req, 200, "OK", "text/plain", body, 0,
-				   h->request_id);
+			api_send(h->conn, 200, "OK", "text/plain", body, 0, h->request_id);
 		held_free(h);
 	}
 }
@@ -1222,52 +1302,48 @@ static void handle_held(void *arg)
 
 /* ---- the merchant API -------------------------------------------------- */
 
-static const char *request_path(struct evhttp_request *req)
-{
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	return path ? path : "";
-}
-
 /* The front end's order (spec 14, and nginx's): a refused head, the
  * certificate, the body size, the path, the method, then the API
  * pipeline, which answers every XML case itself. */
-static void on_api_request(struct evhttp_request *req, void *arg)
+static void on_api_request(void *arg, struct h1conn *hc, struct h1_request *r)
 {
-	struct http_server *s = arg;
-	struct conn *c = api_conn(req);
+	struct conn *c = arg;
+	struct http_server *s = c->server;
+	SSL *ssl = bufferevent_openssl_get_ssl(h1_bufferevent(hc));
 	const struct endpoint *ep;
 	enum page_id page = PAGE_NONE;
 	char cn[STORE_ID_MAX];
-	char *path = xmalloc(strlen(evhttp_request_get_uri(req)) + 2);
+	char *path = NULL;
 	uint64_t start = now_us();
 	const char *why = NULL;
 
 	cn[0] = '\0';
-	if (c && c->refusal != PAGE_NONE && c->refusal != PAGE_TOO_LARGE) {
-		page = c->refusal;
+	c->head_method = r->head;
+	c->close_after = r->close;
+	/* The whole request is in: its deadline no longer applies (the
+	 * answer arms the next one), however long the store takes. */
+	evtimer_del(c->deadline);
+	if (r->refusal != PAGE_NONE && r->refusal != PAGE_TOO_LARGE) {
+		page = r->refusal;
 		goto respond;
 	}
-	switch (tls_peer(request_ssl(req), cn, sizeof(cn))) {
+	switch (tls_peer(ssl, cn, sizeof(cn))) {
 	case CERT_NONE:
 		page = PAGE_NO_CERT;
 		goto respond;
 	case CERT_BAD:
 		page = PAGE_CERT_ERROR;
-		why = tls_verify_error(request_ssl(req));
+		why = tls_verify_error(ssl);
 		goto respond;
 	case CERT_OK:
 		break;
 	}
-	if (!c) { /* every accepted API connection has one */
-		page = PAGE_BAD_REQUEST;
-		goto respond;
-	}
-	if (c->refusal == PAGE_TOO_LARGE) {
+	if (r->refusal == PAGE_TOO_LARGE) {
 		page = PAGE_TOO_LARGE;
 		goto respond;
 	}
-	if (http_normalize_path(evhttp_request_get_uri(req), path) != 0) {
+	path = xmalloc(strlen(r->target) + 2);
+	if (http_normalize_path(r->target, path) != 0) {
 		page = PAGE_BAD_REQUEST;
 		goto respond;
 	}
@@ -1276,49 +1352,46 @@ static void on_api_request(struct evhttp_request *req, void *arg)
 		page = PAGE_NOT_FOUND;
 		goto respond;
 	}
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+	if (!r->post) {
 		page = PAGE_NOT_ALLOWED;
 		goto respond;
 	}
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	char *peer = NULL;
-	ev_uint16_t peer_port = 0;
-	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &peer_port);
-	const char *negative = evhttp_find_header(evhttp_request_get_input_headers(req),
-						  FAULTS_HEADER);
 	struct held *h = xcalloc(1, sizeof(*h));
 	h->server = s;
-	h->req = req;
+	h->conn = c;
 	h->ep = ep;
-	h->len = evbuffer_get_length(in);
-	h->body = xmalloc(h->len + 1);
-	evbuffer_copyout(in, h->body, h->len);
-	h->body[h->len] = '\0';
-	h->negative_test = negative ? xstrdup(negative) : NULL;
-	str_copy_cut(h->peer, sizeof(h->peer), peer ? peer : "");
+	h->len = r->len;
+	h->body = r->body; /* taken */
+	r->body = NULL;
+	h->negative_test = r->negative_test ? xstrdup(r->negative_test) : NULL;
+	memcpy(h->peer, c->peer, sizeof(c->peer));
 	h->start_us = start;
-	format_client(h->client, peer, peer_port);
+	memcpy(h->client, c->client, sizeof(h->client));
 	memcpy(h->cn, cn, strlen(cn) + 1);
 	buf_init(&h->reply);
 	buf_init(&h->fallback);
-	/* The whole request is in: its deadline no longer applies (the
-	 * answer arms the next one), however long the store takes. */
-	evtimer_del(c->deadline);
 	handoff_post(s->handoff, HANDOFF_STORE, handle_held, h);
 respond:
 	if (page != PAGE_NONE) {
 		char rid[33];
 		request_id(rid);
-		/* A refused head's request is the stand-in: no path to show. */
-		log_page(req, page, rid,
-			 c && c->refusal != PAGE_NONE ? NULL : evhttp_request_get_uri(req), cn,
-			 why);
-		send_page(c, req, page, rid);
+		/* A refused request shows no path. */
+		log_page(c, page, rid, r->refusal != PAGE_NONE ? NULL : r->target, cn, why);
+		send_page(c, page, rid);
 	}
 	free(path);
 }
 
+static const struct h1_handler api_handler = {on_api_request, on_api_closing};
+
 /* ---- the control API --------------------------------------------------- */
+
+static const char *request_path(struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	return path ? path : "";
+}
 
 static const char *method_name(enum evhttp_cmd_type cmd)
 {
@@ -1604,12 +1677,39 @@ static int split_hostport(const char *spec, char *host, size_t hostlen, int *por
 	return 0;
 }
 
+/* The API port's listener (h1.c serves it), bound as evhttp binds: the
+ * first address host resolves to, SO_REUSEADDR and SO_KEEPALIVE. */
+static struct evconnlistener *api_listen(struct http_server *s, const char *host, int port)
+{
+	struct evutil_addrinfo hints, *ai = NULL;
+	struct evconnlistener *lev = NULL;
+	char portstr[8];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (evutil_getaddrinfo(host, portstr, &hints, &ai) != 0 || !ai)
+		return NULL;
+	evutil_socket_t fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) == 0 &&
+	    evutil_make_listen_socket_reuseable(fd) == 0 &&
+	    bind(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) == 0)
+		lev = evconnlistener_new(s->base, on_api_accept, s,
+					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
+	if (!lev && fd >= 0)
+		evutil_closesocket(fd);
+	evutil_freeaddrinfo(ai);
+	return lev;
+}
+
 static int bind_listener(struct http_server *s, int which, struct evhttp *http, const char *spec,
 			 const char *scheme, char *url, size_t urllen, char *err, size_t errlen)
 {
 	char host[64], shown[80];
 	int port;
-	struct evhttp_bound_socket *sock;
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 
@@ -1617,19 +1717,25 @@ static int bind_listener(struct http_server *s, int which, struct evhttp *http, 
 		snprintf(err, errlen, "\"%s\": expected HOST:PORT", spec);
 		return -1;
 	}
-	sock = evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)port);
-	if (!sock) {
+	if (http) {
+		struct evhttp_bound_socket *sock = evhttp_bind_socket_with_handle(
+			http, host, (ev_uint16_t)port);
+		s->listeners[which] = sock ? evhttp_bound_socket_get_listener(sock) : NULL;
+	} else {
+		s->listeners[which] = api_listen(s, host, port);
+	}
+	if (!s->listeners[which]) {
 		snprintf(err, errlen, "cannot listen on %s (address in use or not local?)", spec);
 		return -1;
 	}
+	evutil_socket_t fd = evconnlistener_get_fd(s->listeners[which]);
 	/* Accepted sockets inherit TCP_NODELAY from the listener on Linux:
 	 * evhttp writes headers and body separately, and with Nagle the body
 	 * would wait for the client's delayed ACK (about 40 ms an answer). */
 	int one = 1;
-	setsockopt(evhttp_bound_socket_get_fd(sock), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	s->listeners[which] = evhttp_bound_socket_get_listener(sock);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	evconnlistener_set_error_cb(s->listeners[which], on_accept_error);
-	if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sslen) == 0)
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
 		port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						      : ((struct sockaddr_in *)&ss)->sin_port);
 	if (strchr(host, ':'))
@@ -1693,31 +1799,26 @@ struct http_server *http_start(struct handoff *handoff, SSL_CTX *ssl_ctx, struct
 	if (cfg->admin_token && cfg->admin_token[0])
 		s->admin_token = xstrdup(cfg->admin_token);
 	admin->token = s->admin_token; /* admin checks it, route by route */
-	s->api_http = evhttp_new(base);
+	s->api_limits.max_headers = cfg->max_headers;
+	s->api_limits.max_body = cfg->max_body;
+	s->api_limits.idle.tv_sec = cfg->timeout;
+	s->api_limits.extra_header = FAULTS_HEADER;
 	s->admin_http = evhttp_new(base);
-	if (!s->api_http || !s->admin_http) {
+	if (!s->admin_http) {
 		snprintf(err, errlen, "evhttp_new failed");
 		goto error;
 	}
-	evhttp_set_bevcb(s->api_http, on_api_connection, s);
 	evhttp_set_bevcb(s->admin_http, on_admin_connection, s);
-	evhttp_set_gencb(s->api_http, on_api_request, s);
 	evhttp_set_gencb(s->admin_http, on_admin_request, s);
-	/* Every method reaches the request callback, which answers 405 to
-	 * all but POST, as nginx does (evhttp would answer 501 itself). */
-	evhttp_set_allowed_methods(s->api_http, 0xffff);
 	evhttp_set_allowed_methods(s->admin_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 							  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	for (int i = 0; i < 2; i++) {
-		struct evhttp *h = i ? s->admin_http : s->api_http;
-		/* The head check enforces both limits first, with nginx's pages;
-		 * evhttp's own stay as a backstop (chunked bodies, trailers). */
-		evhttp_set_max_body_size(h, (ev_ssize_t)cfg->max_body);
-		evhttp_set_max_headers_size(h, (ev_ssize_t)cfg->max_headers * 2);
-		evhttp_set_timeout(h, cfg->timeout);
-	}
-	if (bind_listener(s, 0, s->api_http, cfg->api_listen, "https", s->api_url,
-			  sizeof(s->api_url), err, errlen) != 0 ||
+	/* The head check enforces both limits first, with nginx's pages;
+	 * evhttp's own stay as a backstop (chunked bodies, trailers). */
+	evhttp_set_max_body_size(s->admin_http, (ev_ssize_t)cfg->max_body);
+	evhttp_set_max_headers_size(s->admin_http, (ev_ssize_t)cfg->max_headers * 2);
+	evhttp_set_timeout(s->admin_http, cfg->timeout);
+	if (bind_listener(s, 0, NULL, cfg->api_listen, "https", s->api_url, sizeof(s->api_url), err,
+			  errlen) != 0 ||
 	    bind_listener(s, 1, s->admin_http, cfg->admin_listen, "http", s->admin_url,
 			  sizeof(s->admin_url), err, errlen) != 0)
 		goto error;
@@ -1766,9 +1867,11 @@ void http_stop(struct http_server *s)
 		handoff_drain(s->handoff, HANDOFF_FRONT);
 	}
 	s->stopping = 1;
-	api_full = NULL; /* its listener goes with api_http */
-	if (s->api_http)
-		evhttp_free(s->api_http);
+	api_full = NULL;
+	if (s->listeners[0])
+		evconnlistener_free(s->listeners[0]);
+	while (s->api_conns) /* on_api_closing takes each off the list */
+		h1_drop(s->api_conns->h1, 0);
 	if (s->admin_http)
 		evhttp_free(s->admin_http);
 	while (s->admin_conns) /* whose close callback never came */

@@ -145,16 +145,45 @@ static enum page_id check_header(const char *p, size_t n, size_t max_body, struc
 		if (parse_digits(digits, &length) != 0)
 			return PAGE_BAD_REQUEST;
 		*seen_length = 1;
+		h->length = length;
 		h->body |= length > 0;
 		if ((uint64_t)length > max_body)
 			h->refusal = PAGE_TOO_LARGE; /* after the certificate, as nginx */
 	} else if (header_is(p, name, "Transfer-Encoding")) {
 		h->body = 1;
+		h->chunked = vlen == 7 && strncasecmp(v, "chunked", 7) == 0;
+	} else if (header_is(p, name, "Expect")) {
+		h->expect_continue = vlen == 12 && strncasecmp(v, "100-continue", 12) == 0;
 	} else if (header_is(p, name, "Connection")) {
 		h->keep_alive = vlen >= 10 && strncasecmp(v, "keep-alive", 10) == 0;
 		h->close = vlen == 5 && strncasecmp(v, "close", 5) == 0;
 	}
 	return PAGE_NONE;
+}
+
+const char *http_head_value(const char *p, size_t end, const char *name, size_t *len)
+{
+	size_t nlen = strlen(name);
+	const char *line = memchr(p, '\n', end), *stop = p + end;
+
+	/* Past the request line; each header line up to the empty one. */
+	while (line && ++line < stop) {
+		const char *nl = memchr(line, '\n', (size_t)(stop - line));
+		const char *v = line + nlen + 1, *e = nl ? nl : stop;
+		if (!nl)
+			break;
+		if ((size_t)(nl - line) > nlen && line[nlen] == ':' &&
+		    strncasecmp(line, name, nlen) == 0) {
+			while (v < e && (*v == ' ' || *v == '\t'))
+				v++;
+			while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			*len = (size_t)(e - v);
+			return v;
+		}
+		line = nl;
+	}
+	return NULL;
 }
 
 /* Reads the head at the front of p[0..n) (more: bytes beyond n exist),
@@ -167,6 +196,7 @@ void http_head_check(const char *p, size_t n, int more, size_t from, size_t max_
 	int seen_length = 0;
 
 	memset(h, 0, sizeof(*h));
+	h->length = -1;
 	for (i = from; i < n; i++) {
 		if (p[i] == '\0') {
 			h->complete = 1;
@@ -188,6 +218,7 @@ void http_head_check(const char *p, size_t n, int more, size_t from, size_t max_
 		return;
 	}
 	h->complete = 1;
+	h->end = end;
 	for (i = 0, line = 0; i < end; line++) {
 		const char *nl = memchr(p + i, '\n', end - i);
 		size_t len = (size_t)(nl - (p + i));

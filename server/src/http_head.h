@@ -34,10 +34,14 @@ struct head {
 	size_t target_at;     /* offset of the target */
 	size_t path_at;	      /* of its path, when the target is absolute (0: it is not) */
 	int http10;
-	int keep_alive;	 /* Connection: keep-alive */
-	int close;	 /* Connection: close */
-	int body;	 /* declares a body (Content-Length > 0, chunked) */
-	int body_method; /* evhttp reads a body for it (POST, PUT, PATCH) */
+	int keep_alive;	     /* Connection: keep-alive */
+	int close;	     /* Connection: close */
+	int body;	     /* declares a body (Content-Length > 0, chunked) */
+	int body_method;     /* a body is read for it (POST, PUT, PATCH) */
+	size_t end;	     /* the head's length, its empty line included */
+	long long length;    /* Content-Length, -1 when absent */
+	int chunked;	     /* Transfer-Encoding: chunked */
+	int expect_continue; /* Expect: 100-continue */
 };
 
 /* nginx's merge_slashes, %XX decoding and ./.. resolution of a request
@@ -45,6 +49,10 @@ struct head {
  * Returns -1 where nginx answers 400: a decoded NUL, a bad escape, a
  * path that climbs above the root, a target that is not a path. */
 int http_normalize_path(const char *target, char *out);
+
+/* The value of the first header called name (any case) in the complete
+ * head p[0..end), trimmed, its length in *len; NULL when there is none. */
+const char *http_head_value(const char *p, size_t end, const char *name, size_t *len);
 
 /* Reads the head at the front of p[0..n) (more: bytes beyond n exist),
  * searching for its end from `from`, into *h: complete once its end is

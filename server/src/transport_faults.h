@@ -10,36 +10,36 @@
 #include <stddef.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "faults.h"
 #include "util.h"
 
-/* What the front end (http.c) does for a held-back answer. */
+/* What the front end (http.c) does for a held-back answer; conn is its
+ * own. answer, truncate and drop release the answer themselves (released
+ * has already run). */
 struct transport_fault_front {
 	/* Sends reply whole, as a 200 with the front end's headers. */
-	void (*answer)(void *conn, struct evhttp_request *req, const struct buf *reply);
-	/* Adds the front end's headers for a body of len bytes. */
-	void (*headers)(struct evhttp_request *req, const char *content_type, size_t len,
-			int close);
+	void (*answer)(void *conn, const struct buf *reply);
+	/* Headers promising reply whole, half of it, then the end. */
+	void (*truncate)(void *conn, const struct buf *reply);
+	/* Ends the connection without an answer: a FIN, or a reset. */
+	void (*drop)(void *conn, int reset);
 	/* The answer is no longer held on conn (it was sent or dropped). */
 	void (*released)(void *conn);
 };
 
 struct transport_fault;
 
-/* Holds a copy of reply back on req, for delay_ms (FAULT_DELAY) or up to
- * 10 minutes (FAULT_HANG, then dropped), or at once for the others, then
- * carries out kind. conn is the front end's, handed back to front. The
- * result is freed when it is carried out, or by transport_fault_closed;
- * the caller keeps it until front->released. */
+/* Holds a copy of reply back for delay_ms (FAULT_DELAY) or up to 10
+ * minutes (FAULT_HANG, then dropped), or at once for the others, then
+ * carries out kind. The result is freed when it is carried out, or by
+ * transport_fault_closed; the caller keeps it until front->released. */
 struct transport_fault *transport_fault_start(struct event_base *base,
 					      const struct transport_fault_front *front, void *conn,
-					      struct evhttp_request *req, enum fault_transport kind,
-					      int delay_ms, const struct buf *reply);
+					      enum fault_transport kind, int delay_ms,
+					      const struct buf *reply);
 
-/* The connection closed first (its close callback): frees t, and the
- * request when evhttp has let go of it. */
+/* The connection closed first: frees t. */
 void transport_fault_closed(struct transport_fault *t);
 
 #endif
