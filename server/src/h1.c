@@ -36,6 +36,15 @@ enum h1_state {
  * next request waits until they are out. */
 #define H1_OUTPUT_MAX (256 * 1024)
 
+/* Answers written straight to the socket at most this long: what does
+ * not go at once is left to libevent, which offers OpenSSL at most
+ * 15,000 bytes again, and OpenSSL wants the same length retried. */
+#define H1_DIRECT_MAX 15000
+
+/* A body's room taken at once from its Content-Length at most this big:
+ * the rest as it arrives, not for a length only declared. */
+#define H1_BODY_ROOM (64 * 1024)
+
 /* Input held while a request is in flight (pipelined requests) beyond
  * which reading stops until the answer. */
 #define H1_WAIT_INPUT_MAX (64 * 1024)
@@ -209,8 +218,10 @@ static int read_head(struct h1conn *c, struct evbuffer *in)
 	evbuffer_drain(in, h.end);
 	buf_reset(&c->body);
 	if (!h.body_method || !(h.chunked || h.length > 0)) {
-		if (h.body) /* not read: dropped, and the answer closes */
+		if (h.body) { /* not read: dropped, and the answer closes */
 			c->discarding = 1;
+			c->req.close = 1;
+		}
 		deliver(c);
 		return 1;
 	}
@@ -219,7 +230,7 @@ static int read_head(struct h1conn *c, struct evbuffer *in)
 	} else {
 		c->state = H1_BODY;
 		c->want = (size_t)h.length;
-		buf_reserve(&c->body, c->want);
+		buf_reserve(&c->body, c->want < H1_BODY_ROOM ? c->want : H1_BODY_ROOM);
 	}
 	/* curl asks before a body over 1 KiB (HTTP/1.1 only). */
 	if (h.expect_continue && !h.http10 &&
@@ -388,6 +399,8 @@ static void advance(struct h1conn *c)
 				c->discarding = 1;
 				if (!evbuffer_get_length(bufferevent_get_output(c->bev)))
 					c->dead = 1;
+				else /* stopped with the EOF; its timeout is the backstop */
+					bufferevent_enable(c->bev, EV_WRITE);
 			}
 			return;
 		}
@@ -435,15 +448,24 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		bufferevent_enable(bev, EV_READ);
 		return;
 	}
-	if (what & BEV_EVENT_EOF) {
-		/* The client shut its side: what it asked is answered first. */
+	/* The client shut its side (a failed write comes as EOF too, with
+	 * WRITING: that is a broken connection). libevent stopped reading
+	 * and writing; what the client asked is answered first. */
+	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING)) {
 		bufferevent_disable(bev, EV_READ);
 		c->eof = 1;
 		if (c->state == H1_WAIT)
 			return;
+		if (c->state != H1_CLOSING) {
+			/* Bytes read with the EOF reach the read callback after
+			 * this one: advance ends the connection once they are
+			 * handled (and their answers out). */
+			bufferevent_trigger(bev, EV_READ,
+					    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+			return;
+		}
 		if (evbuffer_get_length(bufferevent_get_output(bev))) {
-			c->state = H1_CLOSING;
-			c->discarding = 1;
+			bufferevent_enable(bev, EV_WRITE); /* its timeout is the backstop */
 			return;
 		}
 	} else if (c->state == H1_WAIT) {
@@ -488,8 +510,11 @@ void h1_answer(struct h1conn *c, const void *data, size_t len, int close)
 	/* Straight to the socket when nothing is queued before it: the
 	 * bufferevent would first wait for the socket to be reported
 	 * writable (an epoll_ctl each way and a turn of the loop). */
-	if (evbuffer_get_length(out) || !ssl || !tls_write_whole(ssl, data, len))
+	if (evbuffer_get_length(out) || !ssl || len > H1_DIRECT_MAX ||
+	    !tls_write_whole(ssl, data, len))
 		bufferevent_write(c->bev, data, len);
+	if (c->eof && evbuffer_get_length(out)) /* libevent stopped writing at the EOF */
+		bufferevent_enable(c->bev, EV_WRITE);
 	if (close) {
 		c->state = H1_CLOSING;
 		c->answered_close = 1;

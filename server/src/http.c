@@ -134,6 +134,8 @@ static const struct page pages[] = {
 	[PAGE_BUSY] = {503, "Service Temporarily Unavailable", "503 Service Temporarily Unavailable",
 		       NULL, 0, NULL},
 	[PAGE_BAD_GATEWAY] = {502, "Bad Gateway", "502 Bad Gateway", NULL, 0, NULL},
+	[PAGE_NOT_IMPLEMENTED] = {501, "Not Implemented", "501 Not Implemented", NULL, 1,
+				  "Transfer-Encoding other than chunked"},
 };
 /* clang-format on */
 

@@ -151,6 +151,7 @@ static enum page_id check_header(const char *p, size_t n, size_t max_body, struc
 			h->refusal = PAGE_TOO_LARGE; /* after the certificate, as nginx */
 	} else if (header_is(p, name, "Transfer-Encoding")) {
 		h->body = 1;
+		h->transfer_encoding = 1;
 		h->chunked = vlen == 7 && strncasecmp(v, "chunked", 7) == 0;
 	} else if (header_is(p, name, "Expect")) {
 		h->expect_continue = vlen == 12 && strncasecmp(v, "100-continue", 12) == 0;
@@ -234,4 +235,10 @@ void http_head_check(const char *p, size_t n, int more, size_t from, size_t max_
 		}
 		i = (size_t)(nl - p) + 1;
 	}
+	/* As nginx: a coding other than chunked alone is not implemented,
+	 * and a length beside chunked is a request smuggling attempt. */
+	if (h->transfer_encoding && !h->chunked)
+		h->refusal = PAGE_NOT_IMPLEMENTED;
+	else if (h->chunked && seen_length)
+		h->refusal = PAGE_BAD_REQUEST;
 }

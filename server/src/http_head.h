@@ -22,6 +22,7 @@ enum page_id {
 	PAGE_NOT_ALLOWED,
 	PAGE_BUSY,
 	PAGE_BAD_GATEWAY,
+	PAGE_NOT_IMPLEMENTED,
 };
 
 /* What one request head says. */
@@ -34,14 +35,15 @@ struct head {
 	size_t target_at;     /* offset of the target */
 	size_t path_at;	      /* of its path, when the target is absolute (0: it is not) */
 	int http10;
-	int keep_alive;	     /* Connection: keep-alive */
-	int close;	     /* Connection: close */
-	int body;	     /* declares a body (Content-Length > 0, chunked) */
-	int body_method;     /* a body is read for it (POST, PUT, PATCH) */
-	size_t end;	     /* the head's length, its empty line included */
-	long long length;    /* Content-Length, -1 when absent */
-	int chunked;	     /* Transfer-Encoding: chunked */
-	int expect_continue; /* Expect: 100-continue */
+	int keep_alive;	       /* Connection: keep-alive */
+	int close;	       /* Connection: close */
+	int body;	       /* declares a body (Content-Length > 0, chunked) */
+	int body_method;       /* a body is read for it (POST, PUT, PATCH) */
+	size_t end;	       /* the head's length, its empty line included */
+	long long length;      /* Content-Length, -1 when absent */
+	int chunked;	       /* Transfer-Encoding: chunked */
+	int transfer_encoding; /* a Transfer-Encoding header, whatever it says */
+	int expect_continue;   /* Expect: 100-continue */
 };
 
 /* nginx's merge_slashes, %XX decoding and ./.. resolution of a request

@@ -7,13 +7,17 @@ Also: versions and NUL bytes on the control port.
 """
 
 import os
+import re
 import socket
+import struct
 import sys
+import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import answers, contract, probe, wire  # noqa: E402
+from harness import answers, contract, control, probe, wire  # noqa: E402
 from harness.cases import SharedServerCase  # noqa: E402
 from harness.contract import GROUP_PATH, MCH_KEY  # noqa: E402
 
@@ -448,6 +452,69 @@ class Bodies(EdgeCase):
 def resp_of(ans):
     """An Answer as the harness's response object (status, headers, body)."""
     return wire.Response(ans.status, ans.headers, ans.body)
+
+
+class ConnectionEnds(EdgeCase):
+    """Clients that go away, or half away, while their answer is being made."""
+
+    def open_api_connections(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.srv.admin_port,
+                                    timeout=10) as r:
+            m = re.search(r'^redpack_open_connections\{port="api"\} (\d+)$', r.read().decode(),
+                          re.M)
+        return int(m.group(1)) if m else 0
+
+    def test_reset_while_a_closing_answer_is_held(self):
+        # The answer is held by a delay fault; the client resets first. The
+        # answer's write fails and the connection must end with it (it once
+        # stayed open for good: libevent had stopped writing at the EOF).
+        openid = wire.new_openid()
+        control.admin_ok(self.srv, "POST", "/admin/v1/faults",
+                         {"transport": "delay", "delay_ms": 500, "match": {"re_openid": openid}},
+                         want=201)
+        try:
+            req = wire.group_request(re_openid=openid)
+            req["sign"] = wire.sign(req, MCH_KEY)
+            body = wire.build_xml(req)
+            w = Wire(self.srv)
+            w.send(post_head(GROUP_PATH, len(body), extra=b"Connection: close\r\n") + body)
+            time.sleep(0.1)
+            w.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            w.close()
+            deadline = time.monotonic() + 5
+            while self.open_api_connections() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(self.open_api_connections(), 0)
+        finally:
+            control.admin_ok(self.srv, "DELETE", "/admin/v1/faults")
+        self.assertServes()
+
+    def test_half_close_right_after_a_head_sent_in_pieces(self):
+        # The last bytes and the EOF can arrive in one read: the request is
+        # still answered.
+        for attempt in range(8):
+            req, body = signed_body()
+            data = post_head(GROUP_PATH, len(body), extra=b"X-Pad: " + b"p" * 5000 + b"\r\n") + body
+            with self.subTest(attempt=attempt), Wire(self.srv) as w:
+                w.send(data[:5000])
+                time.sleep(0.05)
+                w.send(data[5000:])
+                socket.socket.shutdown(w.sock, socket.SHUT_WR)
+                self.assertSuccess(resp_of(w.answer()), req)
+                self.assertTrue(w.closed())
+
+    def test_transfer_codings_nginx_refuses(self):
+        req, body = signed_body()
+        page_501 = contract.nginx_page("501 Not Implemented")
+        for extra, status, page in (
+                (b"Transfer-Encoding: gzip, chunked\r\n", b"HTTP/1.1 501 Not Implemented", page_501),
+                (b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+                 b"HTTP/1.1 400 Bad Request", PAGE_400)):
+            with self.subTest(extra=extra), Wire(self.srv) as w:
+                w.send(chunked_head(extra=extra) + chunked(body, ()))
+                self.assertPage(w.answer(), status, page, close=True)
+                self.assertTrue(w.closed())
+        self.assertEqual(probe.packet_rows(self.srv, req["mch_billno"]), [])
 
 
 class PlainHttp(EdgeCase):
