@@ -263,16 +263,39 @@ static size_t text_char(const unsigned char *p, size_t n)
 	return cp == 0xFFFE || cp == 0xFFFF ? 0 : len;
 }
 
+/* Bytes the scans below stop at: in text, '<' (its end), '&', '>' (of a
+ * "]]>"); in CDATA, ']'; in both, a control or a byte over 0x7F (judged
+ * by text_char). Everything else is printable ASCII, taken as it is. */
+enum { STOP_TEXT = 1, STOP_CDATA = 2 };
+
+static const unsigned char stops[256] = {
+	[0x00 ... 0x1F] = STOP_TEXT | STOP_CDATA,
+	['<'] = STOP_TEXT,
+	['&'] = STOP_TEXT,
+	['>'] = STOP_TEXT,
+	[']'] = STOP_CDATA,
+	[0x80 ... 0xFF] = STOP_TEXT | STOP_CDATA,
+};
+
 /* Text up to the next '<': appended to val; PLAIN_UNSURE at a '&', a
  * "]]>", a carriage return or anything that is not an XML character. */
 static int plain_text(const unsigned char *p, size_t *i, size_t n, struct buf *val)
 {
 	size_t start = *i, k = *i;
 
-	while (k < n && p[k] != '<') {
-		size_t c = text_char(p + k, n - k);
-		if (!c || p[k] == '&' ||
-		    (p[k] == '>' && k - start >= 2 && p[k - 1] == ']' && p[k - 2] == ']'))
+	for (;;) {
+		while (k < n && !(stops[p[k]] & STOP_TEXT))
+			k++;
+		if (k >= n || p[k] == '<')
+			break;
+		if (p[k] == '>') {
+			if (k - start >= 2 && p[k - 1] == ']' && p[k - 2] == ']')
+				return PLAIN_UNSURE;
+			k++;
+			continue;
+		}
+		size_t c = p[k] == '&' ? 0 : text_char(p + k, n - k);
+		if (!c)
 			return PLAIN_UNSURE;
 		k += c;
 	}
@@ -289,14 +312,22 @@ static int plain_cdata(const unsigned char *p, size_t *i, size_t n, struct buf *
 
 	if (n - *i < 12 || memcmp(p + *i, "<![CDATA[", 9) != 0)
 		return PLAIN_UNSURE;
-	while (k + 2 < n && !(p[k] == ']' && p[k + 1] == ']' && p[k + 2] == '>')) {
+	for (;;) {
+		while (k + 2 < n && !(stops[p[k]] & STOP_CDATA))
+			k++;
+		if (k + 2 >= n)
+			return PLAIN_UNSURE;
+		if (p[k] == ']') {
+			if (p[k + 1] == ']' && p[k + 2] == '>')
+				break;
+			k++;
+			continue;
+		}
 		size_t c = text_char(p + k, n - k);
 		if (!c)
 			return PLAIN_UNSURE;
 		k += c;
 	}
-	if (k + 2 >= n)
-		return PLAIN_UNSURE;
 	buf_append(val, p + *i + 9, k - *i - 9);
 	*i = k + 3;
 	return PLAIN_OK;
