@@ -115,9 +115,36 @@ static void heads(void)
 	CHECK(h.refusal == PAGE_NONE && h.path_at == strlen("GET http://h:1"));
 }
 
+/* What h1.c reads a body by, and the codings nginx refuses. */
+static void bodies(void)
+{
+	static const char text[] = POST
+		"Host: x\r\nContent-Length: 12\r\n"
+		"Expect: 100-Continue\r\nX-Neg:  PROCESSING \r\n\r\nbody...";
+	struct head h = judge(text, 4096, 100, 1);
+	size_t len = 0;
+	const char *v;
+
+	CHECK(h.refusal == PAGE_NONE && h.length == 12 && !h.chunked && h.expect_continue);
+	CHECK(h.end == strlen(text) - strlen("body..."));
+	v = http_head_value(text, h.end, "x-neg", &len);
+	CHECK(v && len == 10 && memcmp(v, "PROCESSING", 10) == 0);
+	CHECK(http_head_value(text, h.end, "X-Ne", &len) == NULL); /* a prefix is not a name */
+	CHECK(http_head_value(text, h.end, "body", &len) == NULL); /* past the head */
+	h = judge(POST "Transfer-Encoding: Chunked\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_NONE && h.chunked && h.length == -1 && !h.expect_continue);
+	h = judge(POST "Transfer-Encoding: gzip, chunked\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_NOT_IMPLEMENTED);
+	h = judge(POST "Transfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_NOT_IMPLEMENTED);
+	h = judge(POST "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_BAD_REQUEST); /* a smuggling attempt */
+}
+
 int main(void)
 {
 	paths();
 	heads();
+	bodies();
 	return check_done("http_head");
 }
