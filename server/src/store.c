@@ -558,7 +558,13 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 #endif
 		goto error;
 	}
-	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
+	/* 2 KiB pages for a new database (an existing one keeps its own):
+	 * each send's savepoint copies every page it touches into its
+	 * journal, and each commit writes and checksums them into the WAL;
+	 * at 2 KiB a send cost 4% fewer instructions than at SQLite's 4 KiB
+	 * (callgrind), while 1 KiB deepened the trees. */
+	static const char pragmas[] = "PRAGMA page_size = 2048;"
+				      "PRAGMA journal_mode = WAL;"
 				      "PRAGMA synchronous = NORMAL;"
 				      "PRAGMA foreign_keys = ON;"
 				      /* Savepoints keep their undo pages (statement
