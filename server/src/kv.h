@@ -23,6 +23,8 @@ void kvlist_init(struct kvlist *l);
 void kvlist_release(struct kvlist *l);
 /* Copies name and value. */
 void kvlist_add(struct kvlist *l, const char *name, const char *value);
+/* Replaces the value of the i-th pair with a copy of value. */
+void kvlist_set(struct kvlist *l, size_t i, const char *value);
 /* Borrowed pointer to the value of name, or NULL when absent. */
 const char *kvlist_lookup(const struct kvlist *l, const char *name);
 /* The value, or "" when absent: for echoes and checks that treat a

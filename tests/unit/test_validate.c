@@ -225,8 +225,7 @@ static void order(void)
 			build(&l, sequence[i][0], sequence[i][1]);
 			for (size_t k = 0; k < l.count; k++) {
 				if (strcmp(l.items[k].name, sequence[j][0]) == 0) {
-					free(l.items[k].value);
-					l.items[k].value = xstrdup(sequence[j][1]);
+					kvlist_set(&l, k, sequence[j][1]);
 				}
 			}
 			a.err = ERR_SUCCESS;
