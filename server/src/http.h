@@ -1,6 +1,6 @@
 /*
  * http.h - the two listeners on one event loop: the merchant API
- * (HTTPS, evhttp over bufferevent_openssl) and the control API (plain
+ * (HTTPS, h1.c over bufferevent_openssl) and the control API (plain
  * HTTP). Owns the nginx-style pages and the response headers.
  */
 #ifndef REDPACK_HTTP_H

@@ -1,8 +1,9 @@
 /*
- * http_head.h - a request head judged as nginx would, from the raw bytes,
- * before evhttp parses them (libevent 2.1 writes its own pages for what it
- * refuses, and keeps only the part of a header value before a NUL): which
- * of the front end's pages a request gets, and what its answer needs.
+ * http_head.h - a request head judged as nginx would, from the raw bytes:
+ * which of the front end's pages a request gets, and what reading it and
+ * answering it need (h1.c on the API port; on the control port, before
+ * evhttp parses it: libevent 2.1 writes its own pages for what it
+ * refuses, and keeps only the part of a header value before a NUL).
  */
 #ifndef REDPACK_HTTP_HEAD_H
 #define REDPACK_HTTP_HEAD_H
@@ -29,7 +30,7 @@ enum page_id {
 struct head {
 	int complete;
 	size_t scanned;	      /* how far the search for the end got */
-	enum page_id refusal; /* PAGE_NONE: evhttp may have it */
+	enum page_id refusal; /* PAGE_NONE: it may be served */
 	size_t version_at;    /* offset of "HTTP/1.x" in the request line */
 	size_t line_len;      /* of the request line, without its line end */
 	size_t target_at;     /* offset of the target */
@@ -58,8 +59,8 @@ const char *http_head_value(const char *p, size_t end, const char *name, size_t 
 
 /* Reads the head at the front of p[0..n) (more: bytes beyond n exist),
  * searching for its end from `from`, into *h: complete once its end is
- * seen or it is refused; refusal the page it gets (PAGE_NONE: evhttp may
- * parse it). A NUL anywhere in it is refused before the end is even seen;
+ * seen or it is refused; refusal the page it gets (PAGE_NONE: it may be
+ * served). A NUL anywhere in it is refused before the end is even seen;
  * a head over max_headers is PAGE_HEADER_TOO_LARGE, a Content-Length over
  * max_body PAGE_TOO_LARGE; api: the API port (its paths as nginx's). */
 void http_head_check(const char *p, size_t n, int more, size_t from, size_t max_headers,
