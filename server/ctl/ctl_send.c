@@ -170,8 +170,7 @@ static int overrides(const struct send_opts *s, struct kvlist *f)
 		for (k = 0; k < f->count && strcmp(f->items[k].name, name) != 0; k++)
 			;
 		if (k < f->count) {
-			free(f->items[k].value);
-			f->items[k].value = xstrdup(eq + 1);
+			kvlist_set(f, k, eq + 1);
 		} else {
 			kvlist_add(f, name, eq + 1);
 		}
@@ -180,9 +179,7 @@ static int overrides(const struct send_opts *s, struct kvlist *f)
 	for (int i = 0; i < s->nunset; i++)
 		for (size_t k = 0; k < f->count; k++)
 			if (strcmp(f->items[k].name, s->unset[i]) == 0) {
-				free(f->items[k].value);
-				free(f->items[k].name);
-				f->items[k] = f->items[--f->count];
+				kvlist_remove(f, k);
 				break;
 			}
 	return 0;

@@ -63,6 +63,12 @@ void kvlist_set(struct kvlist *l, size_t i, const char *value)
 	free(old);
 }
 
+void kvlist_remove(struct kvlist *l, size_t i)
+{
+	free(l->items[i].name); /* the value with it */
+	l->items[i] = l->items[--l->count];
+}
+
 void kvlist_add_query(struct kvlist *l, const char *query)
 {
 	const char *piece = query;

@@ -25,6 +25,8 @@ void kvlist_release(struct kvlist *l);
 void kvlist_add(struct kvlist *l, const char *name, const char *value);
 /* Replaces the value of the i-th pair with a copy of value. */
 void kvlist_set(struct kvlist *l, size_t i, const char *value);
+/* Removes the i-th pair; the last one takes its place. */
+void kvlist_remove(struct kvlist *l, size_t i);
 /* Borrowed pointer to the value of name, or NULL when absent. */
 const char *kvlist_lookup(const struct kvlist *l, const char *name);
 /* The value, or "" when absent: for echoes and checks that treat a

@@ -68,6 +68,16 @@ static void test_query_pieces(void)
 	CHECK(l.items[3].value == NULL);
 	CHECK_STR(l.items[4].name, "d");
 	CHECK_STR(l.items[4].value, "");
+	/* A value replaced, a pair removed (the last takes its place). */
+	kvlist_set(&l, 1, "two");
+	kvlist_set(&l, 0, "a much longer value than before");
+	CHECK_STR(l.items[1].name, "b");
+	CHECK_STR(l.items[1].value, "two");
+	CHECK_STR(l.items[0].value, "a much longer value than before");
+	kvlist_remove(&l, 0);
+	CHECK(l.count == 4);
+	CHECK_STR(l.items[0].name, "d");
+	CHECK_STR(kvlist_get(&l, "b"), "two");
 	kvlist_release(&l);
 	kvlist_add_query(&l, "");
 	kvlist_add_query(&l, NULL);
