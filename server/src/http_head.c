@@ -114,7 +114,8 @@ static enum page_id check_request_line(const char *p, size_t n, int api, struct 
 	uri = evhttp_uri_parse_with_flags(target, EVHTTP_URI_NONCONFORMANT);
 	if (uri && (!api || http_normalize_path(target, path) == 0))
 		id = PAGE_NONE;
-	evhttp_uri_free(uri);
+	if (uri) /* libevent 2.1's evhttp_uri_free does not take NULL */
+		evhttp_uri_free(uri);
 	free(path);
 	free(target);
 	return id;

@@ -110,6 +110,12 @@ static void heads(void)
 	CHECK(h.refusal == PAGE_BAD_REQUEST);
 	h = judge("GET /../x HTTP/1.1\r\n\r\n", 4096, 100, 0);
 	CHECK(h.refusal == PAGE_NONE);
+	/* A target evhttp cannot parse (the port not a number): 400 on both
+	 * ports. It once crashed the server (a NULL freed by libevent). */
+	h = judge("GET http://h:1x/ HTTP/1.1\r\n\r\n", 4096, 100, 1);
+	CHECK(h.refusal == PAGE_BAD_REQUEST);
+	h = judge("GET http://h:1x/ HTTP/1.1\r\n\r\n", 4096, 100, 0);
+	CHECK(h.refusal == PAGE_BAD_REQUEST);
 	/* The absolute form: where its path starts. */
 	h = judge("GET http://h:1/x HTTP/1.1\r\n\r\n", 4096, 100, 1);
 	CHECK(h.refusal == PAGE_NONE && h.path_at == strlen("GET http://h:1"));
