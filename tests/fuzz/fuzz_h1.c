@@ -55,8 +55,8 @@ static void on_request(void *arg, struct h1conn *c, struct h1_request *r)
 	struct run *run = arg;
 	static const struct timeval now = {0, 0};
 
-	if (run->in_flight || c != run->conn || !r->body || r->body[r->len] != '\0' ||
-	    !r->target || (r->refusal == PAGE_NONE && r->len > limits.max_body))
+	if (run->in_flight || c != run->conn || !r->body || r->body[r->len] != '\0' || !r->target ||
+	    (r->refusal == PAGE_NONE && r->len > limits.max_body))
 		abort();
 	run->in_flight = 1;
 	run->close_next = r->close || r->refusal != PAGE_NONE;
