@@ -127,6 +127,19 @@ static void leave(struct h1conn *c)
 
 /* ---- reading ------------------------------------------------------------ */
 
+size_t h1_skip_blank_lines(struct evbuffer *in)
+{
+	size_t n = 0;
+	const char *first;
+
+	while (evbuffer_get_length(in) > 0 && (first = (const char *)evbuffer_pullup(in, 1)) &&
+	       (*first == '\r' || *first == '\n')) {
+		evbuffer_drain(in, 1);
+		n++;
+	}
+	return n;
+}
+
 /* The request is whole (or refused): no other is read until its answer.
  * Reading stays enabled (what comes waits in the input): a disable and
  * an enable in one turn of the loop still cost libevent an epoll_ctl. */
@@ -185,15 +198,9 @@ static int read_head(struct h1conn *c, struct evbuffer *in)
 		bufferevent_disable(c->bev, EV_READ);
 		return 0;
 	}
-	/* nginx skips empty lines before a request line. */
-	while ((len = evbuffer_get_length(in)) > 0) {
-		const char *first = (const char *)evbuffer_pullup(in, 1);
-		if (*first != '\r' && *first != '\n')
-			break;
-		evbuffer_drain(in, 1);
+	if (h1_skip_blank_lines(in))
 		c->scanned = 0;
-	}
-	if (len == 0)
+	if ((len = evbuffer_get_length(in)) == 0)
 		return 0;
 	size_t n = len < l->max_headers + 1 ? len : l->max_headers + 1;
 	const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);

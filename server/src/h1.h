@@ -61,6 +61,10 @@ void h1_answer(struct h1conn *c, const void *data, size_t len, int close);
  * a TCP reset. c may be gone when this returns. */
 void h1_drop(struct h1conn *c, int reset);
 
+/* nginx skips empty lines before a request line (evhttp does not): drops
+ * the CR and LF bytes at the front of in; returns how many. */
+size_t h1_skip_blank_lines(struct evbuffer *in);
+
 /* The connection's bufferevent. */
 struct bufferevent *h1_bufferevent(const struct h1conn *c);
 

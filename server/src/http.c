@@ -322,7 +322,7 @@ static void add_headers_rid(struct evhttp_request *req, const char *content_type
 		evhttp_add_header(out, h[i].name, h[i].value);
 }
 
-static void conn_answered(struct conn *c, struct evhttp_request *req, int close);
+static void conn_answered(struct conn *c, int close);
 
 /* A control answer with the front end's headers, Request-Id rid (NULL:
  * a new one). close asks evhttp to drop the connection afterwards; so
@@ -338,7 +338,7 @@ static void send_reply(struct conn *c, struct evhttp_request *req, int code, con
 	evbuffer_add(evhttp_request_get_output_buffer(req), body->data ? body->data : "",
 		     body->len);
 	if (c)
-		conn_answered(c, req, close);
+		conn_answered(c, close);
 	evhttp_send_reply(req, code, reason, NULL);
 }
 
@@ -534,29 +534,23 @@ static void refuse_head(struct conn *c, struct evbuffer *in, enum page_id id)
 	c->close_after = 1;
 }
 
-/* Looks at the head at the front of the input; until it is whole evhttp
- * is kept from it (the read low-watermark). */
+/* Control port: looks at the head at the front of the input; until it is
+ * whole evhttp is kept from it (the read low-watermark). */
 static void inspect_head(struct conn *c, struct evbuffer *in)
 {
 	struct http_server *s = c->server;
 	struct head h;
 	size_t len;
 
-	/* nginx skips empty lines before a request line; evhttp does not. */
 	c->editing = 1;
-	while ((len = evbuffer_get_length(in)) > 0) {
-		const char *first = (const char *)evbuffer_pullup(in, 1);
-		if (*first != '\r' && *first != '\n')
-			break;
-		evbuffer_drain(in, 1);
+	if (h1_skip_blank_lines(in))
 		c->scanned = 0;
-	}
 	c->editing = 0;
-	if (len == 0)
+	if ((len = evbuffer_get_length(in)) == 0)
 		return;
 	size_t n = len < s->max_headers + 1 ? len : s->max_headers + 1;
 	char *p = (char *)evbuffer_pullup(in, (ev_ssize_t)n);
-	http_head_check(p, n, len > n, c->scanned, s->max_headers, s->max_body, !c->admin, &h);
+	http_head_check(p, n, len > n, c->scanned, s->max_headers, s->max_body, 0, &h);
 	c->scanned = h.scanned;
 	if (!h.complete)
 		return;
@@ -578,21 +572,6 @@ static void inspect_head(struct conn *c, struct evbuffer *in)
 	 * asked to keep alive; evhttp, told 1.1, leaves that to us. */
 	if (h.http10)
 		p[h.version_at + 7] = '1';
-	if (h.path_at && !c->admin) {
-		/* An absolute target: evhttp would take it for a proxy request
-		 * (and drop our Connection header); nginx serves its path. */
-		struct buf line;
-		buf_init(&line);
-		buf_append(&line, p, h.target_at);
-		if (h.path_at == h.line_len || p[h.path_at] != '/')
-			buf_puts(&line, "/");
-		buf_append(&line, p + h.path_at, h.line_len - h.path_at);
-		c->editing = 1;
-		evbuffer_drain(in, h.line_len);
-		evbuffer_prepend(in, line.data, line.len);
-		c->editing = 0;
-		buf_release(&line);
-	}
 	c->close_after = (h.http10 && !h.keep_alive) || h.close || (h.body && !h.body_method);
 }
 
@@ -947,9 +926,8 @@ static void on_api_closing(void *arg, evutil_socket_t fd, int answered_close)
 /* Bookkeeping once a control answer is on its way: the deadline for the
  * next request, and its head check; or, when the connection ends after
  * this answer, nothing more is read from it. */
-static void conn_answered(struct conn *c, struct evhttp_request *req, int close)
+static void conn_answered(struct conn *c, int close)
 {
-	(void)req;
 	if (close) {
 		c->head_pending = 0;
 		c->discarding = 1;
