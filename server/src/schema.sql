@@ -302,3 +302,84 @@ CREATE TRIGGER count_status_update AFTER UPDATE OF status ON packets
   INSERT INTO status_count VALUES (NEW.mch_id, NEW.status, 1)
     ON CONFLICT DO UPDATE SET n = n + 1;
 END;
+
+-- migration 11
+-- A send writes fewer b-trees. packets.send_listid loses its UNIQUE index:
+-- a send_listid is made from the packet's id (redpack_listid), which is
+-- unique already, and nothing looks a packet up by it. packets and ledger
+-- lose AUTOINCREMENT, which read and rewrote their sqlite_sequence row on
+-- every insert. What it guaranteed (an id, and so a send_listid, never
+-- given twice, even after the newest rows were deleted) is kept by a
+-- floor in meta: the highest id ever deleted, raised by every statement
+-- list that deletes packets or ledger rows (store.c: raise_id_floors),
+-- and read by the next id (ST_PACKET_NEXT_ID, ST_LEDGER_INSERT).
+-- Triggers that name packets are dropped and made again around the
+-- rebuild; store.c runs migrations with the foreign keys off, as SQLite
+-- asks for a table's rebuild.
+INSERT INTO meta (key, value)
+  SELECT name || '_id_floor', seq FROM sqlite_sequence WHERE name IN ('packets', 'ledger');
+DROP TRIGGER count_opened;
+CREATE TABLE packets_new (
+  id INTEGER PRIMARY KEY,
+  mch_id TEXT NOT NULL REFERENCES merchants(mch_id),
+  mch_billno TEXT NOT NULL,
+  hb_type TEXT NOT NULL CHECK (hb_type IN ('GROUP', 'NORMAL')),
+  status TEXT NOT NULL,
+  wxappid TEXT NOT NULL, re_openid TEXT NOT NULL,
+  send_name TEXT NOT NULL, wishing TEXT NOT NULL,
+  act_name TEXT NOT NULL, remark TEXT NOT NULL,
+  scene_id TEXT, client_ip TEXT, amt_type TEXT,
+  total_amount INTEGER NOT NULL CHECK (total_amount > 0),
+  total_num INTEGER NOT NULL CHECK (total_num > 0),
+  send_listid TEXT,
+  err_code TEXT, reason TEXT,
+  created_at INTEGER NOT NULL,
+  send_time INTEGER,
+  refund_time INTEGER, refund_amount INTEGER,
+  settle_at INTEGER, settle_to TEXT CHECK (settle_to IN ('SENT', 'FAILED')),
+  UNIQUE (mch_id, mch_billno)
+);
+INSERT INTO packets_new SELECT id, mch_id, mch_billno, hb_type, status, wxappid, re_openid,
+  send_name, wishing, act_name, remark, scene_id, client_ip, amt_type, total_amount,
+  total_num, send_listid, err_code, reason, created_at, send_time, refund_time,
+  refund_amount, settle_at, settle_to FROM packets;
+DROP TABLE packets;
+ALTER TABLE packets_new RENAME TO packets;
+CREATE INDEX packets_by_status ON packets(status, send_time);
+CREATE TABLE ledger_new (
+  id INTEGER PRIMARY KEY,
+  mch_id TEXT NOT NULL REFERENCES merchants(mch_id),
+  amount INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (CASE kind WHEN 'fixture' THEN 1 WHEN 'topup' THEN 1
+    WHEN 'set' THEN 1 WHEN 'send' THEN 1 WHEN 'refund' THEN 1 ELSE 0 END),
+  packet_id INTEGER REFERENCES packets(id),
+  at INTEGER NOT NULL
+);
+INSERT INTO ledger_new SELECT id, mch_id, amount, kind, packet_id, at FROM ledger;
+DROP TABLE ledger;
+ALTER TABLE ledger_new RENAME TO ledger;
+CREATE INDEX ledger_by_merchant ON ledger(mch_id);
+CREATE INDEX ledger_by_packet ON ledger(packet_id);
+CREATE TRIGGER count_issued_update AFTER UPDATE OF send_time ON packets
+  WHEN IFNULL(OLD.send_time, 0) = 0 AND NEW.send_time > 0
+  AND CASE NEW.status WHEN 'SENT' THEN 1 WHEN 'RECEIVED' THEN 1
+    WHEN 'RFUND_ING' THEN 1 WHEN 'REFUND' THEN 1 ELSE 0 END BEGIN
+  INSERT INTO day_merchant VALUES (NEW.mch_id, (NEW.send_time + 28800) / 86400,
+    NEW.total_amount) ON CONFLICT DO UPDATE SET amount = amount + excluded.amount;
+  INSERT INTO day_user VALUES (NEW.mch_id, NEW.re_openid, (NEW.send_time + 28800) / 86400,
+    1, CASE NEW.hb_type WHEN 'NORMAL' THEN NEW.total_amount ELSE 0 END)
+    ON CONFLICT DO UPDATE SET count = count + 1, amount = amount + excluded.amount;
+END;
+CREATE TRIGGER count_status_update AFTER UPDATE OF status ON packets
+  WHEN OLD.status != NEW.status BEGIN
+  INSERT INTO status_count VALUES (OLD.mch_id, OLD.status, -1)
+    ON CONFLICT DO UPDATE SET n = n - 1;
+  INSERT INTO status_count VALUES (NEW.mch_id, NEW.status, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER count_opened AFTER UPDATE OF openid ON shares
+  WHEN OLD.openid IS NULL AND NEW.openid IS NOT NULL BEGIN
+  INSERT INTO day_user SELECT p.mch_id, NEW.openid, (NEW.rcv_time + 28800) / 86400, 1,
+    NEW.amount FROM packets p WHERE p.id = NEW.packet_id AND p.re_openid != NEW.openid
+    ON CONFLICT DO UPDATE SET count = count + 1, amount = amount + excluded.amount;
+END;

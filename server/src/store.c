@@ -194,15 +194,17 @@ static const char *const statements[ST__COUNT] = {
 		" send_time, settle_at, settle_to, id, send_listid)"
 		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
 		" ?)",
-	[ST_PACKET_NEXT_ID] = "SELECT IFNULL((SELECT seq FROM sqlite_sequence"
-			      " WHERE name = 'packets'), 0) + 1",
+	/* The ids go on above the floor of the deleted (schema.sql,
+	 * migration 11): a send_listid is never given twice. */
+	[ST_PACKET_NEXT_ID] = "SELECT MAX(IFNULL((SELECT MAX(id) FROM packets), 0), ?) + 1",
 	[ST_PACKET_SET_LISTID] = "UPDATE packets SET send_listid = ? WHERE id = ?",
 	[ST_SHARE_INSERT] = "INSERT INTO shares (packet_id, seq, amount) VALUES (?, ?, ?)",
 	[ST_RATE_PRUNE] = "DELETE FROM rate_second WHERE mch_id = ?1 AND second < ?2 - 120",
 	[ST_SEED_OF] = "SELECT mch_id, re_openid, IFNULL(send_time, 0), status FROM packets"
 		       " WHERE id = ? AND hb_type = 'GROUP'",
-	[ST_LEDGER_INSERT] = "INSERT INTO ledger (mch_id, amount, kind, packet_id, at)"
-			     " VALUES (?, ?, ?, ?, ?)",
+	[ST_LEDGER_INSERT] = "INSERT INTO ledger (id, mch_id, amount, kind, packet_id, at)"
+			     " VALUES (MAX(IFNULL((SELECT MAX(id) FROM ledger), 0), ?6) + 1,"
+			     " ?1, ?2, ?3, ?4, ?5)",
 	[ST_BALANCE_ADD] = "UPDATE merchants SET balance = balance + ? WHERE mch_id = ?",
 	[ST_BALANCE_GET] = "SELECT balance FROM merchants WHERE mch_id = ?",
 	[ST_SAVEPOINT] = "SAVEPOINT ledger_add",
@@ -283,6 +285,11 @@ struct store {
 		int64_t changes; /* sqlite3_total_changes64 then; -1: none */
 		char mch_id[STORE_ID_MAX], billno[STORE_ID_MAX];
 	} absent; /* the last billno found absent (known_absent) */
+	/* The id floors of packets and ledger (schema.sql, migration 11),
+	 * as meta holds them, or higher: read at open and after each
+	 * statement list that raises them (load_id_floors), bound to the
+	 * statements that take a next id. */
+	int64_t packets_floor, ledger_floor;
 	struct {
 		int64_t id, send_time;
 		int counted; /* a GROUP packet, issued */
@@ -495,6 +502,27 @@ static int migrate(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* Reads the id floors from meta (0 where there is none). */
+static int load_id_floors(struct store *s)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "SELECT IFNULL((SELECT value FROM meta WHERE key = 'packets_id_floor'),"
+		    " 0), IFNULL((SELECT value FROM meta WHERE key = 'ledger_id_floor'), 0)",
+		    -1, &q, NULL) != SQLITE_OK)
+		return fail(s, "prepare id floors");
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		s->packets_floor = sqlite3_column_int64(q, 0);
+		s->ledger_floor = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW ? 0 : fail(s, "read id floors");
+}
+
 /* Creates the file with mode 0600 before SQLite opens it, so the API
  * keys in it are never readable by others, even for an instant. */
 static int create_private(const char *path, char *err, size_t errlen)
@@ -566,7 +594,6 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	static const char pragmas[] = "PRAGMA page_size = 2048;"
 				      "PRAGMA journal_mode = WAL;"
 				      "PRAGMA synchronous = NORMAL;"
-				      "PRAGMA foreign_keys = ON;"
 				      /* Savepoints keep their undo pages (statement
 				       * journals) in memory: a file per transaction
 				       * cost an open, an unlink and dozens of pwrites
@@ -589,8 +616,15 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto error;
 	}
+	/* The foreign keys are on once the migrations have run: a
+	 * migration that rebuilds a parent table drops it first. */
 	if (migrate(s, err, errlen) != 0)
 		goto error;
+	if (sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK ||
+	    load_id_floors(s) != 0) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+		goto error;
+	}
 	for (int i = 0; i < ST__COUNT; i++) {
 		if (sqlite3_prepare_v3(s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT,
 				       &s->st[i], NULL) != SQLITE_OK) {
@@ -1152,10 +1186,15 @@ static int packet_row_insert(struct store *s, const struct packet_new *p, int64_
 	else
 		sqlite3_bind_null(q, 20);
 	bind_text(q, 21, p->settle_at ? p->settle_to : NULL);
-	if (p->id)
-		sqlite3_bind_int64(q, 22, p->id);
-	else
-		sqlite3_bind_null(q, 22);
+	/* Without an id of the caller's, the next one above the floor
+	 * (schema.sql, migration 11), not SQLite's highest plus one. */
+	int64_t next = p->id;
+	if (!next && store_packet_next_id(s, &next) != 0) {
+		sqlite3_reset(q);
+		sqlite3_clear_bindings(q);
+		return -1;
+	}
+	sqlite3_bind_int64(q, 22, next);
 	bind_text(q, 23, p->send_listid);
 	if (exec_done(s, q, "insert packet") != 0)
 		return -1;
@@ -1401,6 +1440,7 @@ int store_packet_next_id(struct store *s, int64_t *id)
 {
 	ON_PG(pgstore_packet_next_id(s->pg, id));
 	sqlite3_stmt *q = stmt(s, ST_PACKET_NEXT_ID);
+	sqlite3_bind_int64(q, 1, s->packets_floor);
 	int rc = step_row(s, q, "next packet id");
 	*id = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
 	sqlite3_reset(q);
@@ -1495,6 +1535,7 @@ static int ledger_rows(struct store *s, const char *mch_id, int64_t amount, cons
 	else
 		sqlite3_bind_null(q, 4);
 	sqlite3_bind_int64(q, 5, at);
+	sqlite3_bind_int64(q, 6, s->ledger_floor);
 	if (exec_done(s, q, "insert ledger") != 0)
 		return -1;
 	return balance_add(s, mch_id, amount);
@@ -1701,6 +1742,14 @@ int store_ledger_each(struct store *s, int64_t packet_id,
 
 /* ---- reset ------------------------------------------------------------- */
 
+/* Before packets or ledger rows are deleted: the floors of their ids are
+ * raised to the highest id there is, so the next ids go on above every id
+ * ever given (schema.sql, migration 11). */
+#define RAISE_ID_FLOORS_SQL                                                                        \
+	"INSERT INTO meta (key, value) SELECT k, m FROM (SELECT 'packets_id_floor' AS k,"          \
+	" MAX(id) AS m FROM packets UNION ALL SELECT 'ledger_id_floor', MAX(id) FROM ledger)"      \
+	" WHERE m IS NOT NULL ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)"
+
 int store_wipe(struct store *s, const char *mch_id)
 {
 	ON_PG(pgstore_wipe(s->pg, mch_id));
@@ -1708,12 +1757,13 @@ int store_wipe(struct store *s, const char *mch_id)
 	if (pending_flush(s) != 0) /* they read or rewrite the counters */
 		return -1;
 	static const char *const all[] = {
-		"DELETE FROM shares",	 "DELETE FROM ledger",	     "DELETE FROM packets",
-		"DELETE FROM apps",	 "DELETE FROM scenes",	     "DELETE FROM users",
-		"DELETE FROM merchants", "DELETE FROM rate_second",  "DELETE FROM day_merchant",
-		"DELETE FROM day_user",	 "DELETE FROM status_count",
+		RAISE_ID_FLOORS_SQL,	    "DELETE FROM shares",    "DELETE FROM ledger",
+		"DELETE FROM packets",	    "DELETE FROM apps",	     "DELETE FROM scenes",
+		"DELETE FROM users",	    "DELETE FROM merchants", "DELETE FROM rate_second",
+		"DELETE FROM day_merchant", "DELETE FROM day_user",  "DELETE FROM status_count",
 	};
 	static const char *const one[] = {
+		RAISE_ID_FLOORS_SQL,
 		"DELETE FROM shares WHERE packet_id IN (SELECT id FROM packets WHERE mch_id = ?1)",
 		"DELETE FROM ledger WHERE mch_id = ?1",
 		"DELETE FROM packets WHERE mch_id = ?1",
@@ -1739,7 +1789,7 @@ int store_wipe(struct store *s, const char *mch_id)
 		if (rc != SQLITE_DONE)
 			return fail(s, "wipe");
 	}
-	return 0;
+	return load_id_floors(s);
 }
 
 int store_totals(struct store *s, struct store_totals *out)
@@ -1859,6 +1909,7 @@ static void adopt(struct store *s, struct store *fresh)
 	store_close(fresh);
 	store_set_max_pages(s, s->max_pages);
 	store_set_durability(s, s->power_loss);
+	load_id_floors(s); /* fresh read them before the old ones came in; logs a failure */
 }
 
 static void remove_db_files(const char *path)
@@ -1909,12 +1960,12 @@ int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), 
 	    copy_rows(s, fresh, "SELECT key, value FROM meta",
 		      "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)") != 0 ||
 	    /* Ids go on from where they were: send_listid never repeats. */
-	    copy_rows(s, fresh, "SELECT name, seq FROM sqlite_sequence",
-		      "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)") != 0 ||
-	    sqlite3_exec(fresh->db,
-			 "DELETE FROM sqlite_sequence WHERE rowid NOT IN (SELECT rowid"
-			 " FROM (SELECT rowid, MAX(seq) FROM sqlite_sequence GROUP BY name))",
-			 NULL, NULL, NULL) != SQLITE_OK ||
+	    copy_rows(
+		    s, fresh,
+		    "SELECT k, m FROM (SELECT 'packets_id_floor' AS k, MAX(id) AS m FROM packets"
+		    " UNION ALL SELECT 'ledger_id_floor', MAX(id) FROM ledger) WHERE m IS NOT NULL",
+		    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key)"
+		    " DO UPDATE SET value = MAX(value, excluded.value)") != 0 ||
 	    exec_done(fresh, stmt(fresh, ST_COMMIT), "commit") != 0) {
 		snprintf(err, errlen, "building the fresh database: %s", sqlite3_errmsg(fresh->db));
 		store_close(fresh);
@@ -2121,6 +2172,7 @@ static const char *const reset_slice_sql[] = {
 	"CREATE TEMP TABLE IF NOT EXISTS reset_ids (id INTEGER PRIMARY KEY)",
 	"DELETE FROM temp.reset_ids",
 	"INSERT INTO temp.reset_ids SELECT id FROM packets WHERE mch_id = ?1 LIMIT ?2",
+	RAISE_ID_FLOORS_SQL,
 	"UPDATE status_count SET n = n - (SELECT COUNT(*) FROM temp.reset_ids r"
 	" CROSS JOIN packets p ON p.id = r.id WHERE p.status = status_count.status) WHERE mch_id = ?1",
 	"UPDATE rate_second SET count = count - (SELECT COUNT(*) FROM temp.reset_ids r"
@@ -2153,7 +2205,7 @@ static const char *const reset_slice_sql[] = {
 };
 /* clang-format on */
 
-enum { RS_IDS = 2, RS_LEDGER = 11, RS_PACKETS = 13 };
+enum { RS_IDS = 2, RS_LEDGER = 12, RS_PACKETS = 14 };
 
 int store_reset_slice(struct store *s, const char *mch_id, int limit, int64_t *rows)
 {
@@ -2184,7 +2236,7 @@ int store_reset_slice(struct store *s, const char *mch_id, int limit, int64_t *r
 		if (i >= RS_LEDGER && i <= RS_PACKETS)
 			*rows += sqlite3_changes(s->db);
 	}
-	return packets;
+	return load_id_floors(s) == 0 ? packets : -1;
 }
 
 /* ---- the invariant checks ---------------------------------------------- */

@@ -70,6 +70,61 @@ static struct packet_new packet(const char *mch_id, const char *billno, const ch
 
 /* ---- tests ------------------------------------------------------------- */
 
+/* Ids are never given twice (schema.sql, migration 11): not after the
+ * newest packets and ledger rows go in a merchant's reset slices, its
+ * wipe or a wipe of everything. */
+static void on_ledger_id(void *arg, const struct ledger_row *l)
+{
+	*(int64_t *)arg = l->id;
+}
+
+static void ids_never_repeat(void)
+{
+	char err[256] = "";
+	struct store *s = store_open(":memory:", err, sizeof(err));
+	struct merchant m = merchant("10000098", 10);
+	int64_t id = 0, next = 0, rows = 0, top_packet = 0, top_ledger = 0, ledger_id;
+	char billno[16];
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	for (int round = 0; round < 3; round++) {
+		CHECK(store_merchant_insert(s, &m) == 0);
+		CHECK(store_ledger_add(s, m.mch_id, 10000, "topup", 0, 1) == 0);
+		for (int i = 0; i < 3; i++) {
+			snprintf(billno, sizeof(billno), "B%d", i);
+			struct packet_new p = packet(m.mch_id, billno, "oA", "SENT", 300, 5, 5);
+			CHECK(store_packet_insert(s, &p, &id) == 0);
+			CHECK(id > top_packet);
+			top_packet = id;
+			CHECK(store_ledger_add(s, m.mch_id, -300, "send", id, 5) == 0);
+			ledger_id = 0;
+			CHECK(store_ledger_each(s, id, on_ledger_id, &ledger_id) == 0);
+			CHECK(ledger_id > top_ledger);
+			top_ledger = ledger_id;
+		}
+		CHECK(store_packet_next_id(s, &next) == 0 && next == top_packet + 1);
+		switch (round) {
+		case 0: /* a merchant's reset: its packets in slices, then the rest */
+			while (store_reset_slice(s, m.mch_id, 2, &rows) > 0)
+				;
+			struct packet_row gone;
+			CHECK(store_packet_find(s, m.mch_id, "B2", &gone) == 0);
+			CHECK(store_wipe(s, m.mch_id) == 0);
+			break;
+		case 1:
+			CHECK(store_wipe(s, m.mch_id) == 0);
+			break;
+		default:
+			CHECK(store_wipe(s, NULL) == 0);
+			break;
+		}
+		CHECK(store_packet_next_id(s, &next) == 0 && next == top_packet + 1);
+	}
+	store_close(s);
+}
+
 static void open_memory(void)
 {
 	char err[256] = "";
@@ -184,8 +239,8 @@ static void packets(struct store *s)
 	p.mch_id = "10000099";
 	CHECK(store_packet_insert(s, &p, &id2) == 0);
 	CHECK(id2 != id);
-	/* send_listid is unique too. */
-	CHECK(store_packet_set_listid(s, id2, "1000041701202403013000000000001") == -1);
+	/* send_listid is not a key of its own (it is made from the id). */
+	CHECK(store_packet_set_listid(s, id2, "1000041701202403013000000000001") == 0);
 
 	/* A held order: err_code kept, send_time 0 reads back as 0. */
 	struct packet_new h = packet("10000098", "H1", "oA", "SENDING", 500, 1001, 0);
@@ -821,7 +876,11 @@ static void migrations_from_7(void)
 	CHECK(sql_int(path, "PRAGMA user_version") == store_schema_version());
 	CHECK(sql_int(path, "SELECT COUNT(*) FROM ledger WHERE mch_id = '10000098'") == 2);
 	CHECK(sql_int(path, "SELECT SUM(amount) FROM ledger") == 700);
-	CHECK(sql_int(path, "SELECT seq FROM sqlite_sequence WHERE name = 'ledger'") == 50);
+	/* Migration 11: the ledger's sequence became its id floor. */
+	CHECK(sql_int(path, "SELECT value FROM meta WHERE key = 'ledger_id_floor'") == 50);
+	CHECK(sql_int(path,
+		      "SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%%AUTOINCREMENT%%'"
+		      " OR (name = 'packets' AND sql LIKE '%%send_listid TEXT UNIQUE%%')") == 0);
 	CHECK(sql_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE name IN"
 			    " ('ledger_by_merchant', 'ledger_by_packet')") == 2);
 	CHECK(sql_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%%IN (''SENT'', "
@@ -1087,6 +1146,7 @@ int main(void)
 	memory_store();
 	file_store();
 	migrations_from_7();
+	ids_never_repeat();
 	wal_checkpoints();
 	wal_gathered();
 	wal_crash_copy();
