@@ -529,17 +529,13 @@ int fixtures_reset(struct store *s, const char *path, const char *mch_id, int64_
 		goto out;
 	}
 	/* store_wipe deletes children before parents, so no row is left
-	 * dangling; without the per-row key checks it is several times
-	 * faster (and whole tables are truncated at once). */
-	store_foreign_keys(s, 0);
+	 * dangling. */
 	if (store_begin(s) != 0 || store_wipe(s, mch_id) != 0 ||
 	    write_world(s, root, parsed, now, mch_id) != 0 || store_commit(s) != 0) {
 		store_rollback(s);
-		store_foreign_keys(s, 1);
 		ERR("%s: the database could not be reset (see the log)", path);
 		goto out;
 	}
-	store_foreign_keys(s, 1);
 	rc = 0;
 out:
 	free(parsed);

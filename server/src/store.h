@@ -169,10 +169,6 @@ int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), 
 /* Whether store_replace can work here (not for a "file:" URI). */
 int store_can_replace(const struct store *s);
 
-/* Foreign key enforcement on (1) or off (0); outside a transaction only.
- * A full wipe runs with it off so SQLite can truncate whole tables. */
-int store_foreign_keys(struct store *s, int on);
-
 /* Fixture loading. kind is "MP" (official account) or "APP". */
 int store_merchant_insert(struct store *s, const struct merchant *m);
 /* Writes limits, the API switch and ip_allowlist of m (not the balance:

@@ -1299,17 +1299,6 @@ int pgstore_replace(struct pgstore *s, int (*fill)(void *arg, struct store *fres
 	return -1;
 }
 
-/* The constraints are NOT DEFERRABLE (schema_pg.sql), so SET CONSTRAINTS
- * would change nothing; and PostgreSQL has no switch for the foreign keys
- * short of disabling triggers, which would stop the counters too. The
- * full wipe deletes children before parents, which is all fixtures.c
- * needs: it turns them off for speed, not for correctness. */
-int pgstore_foreign_keys(struct pgstore *s, int on)
-{
-	(void)s, (void)on;
-	return 0;
-}
-
 /* ---- for store_pg_admin.c ---------------------------------------------- */
 
 PGresult *pgstore_run_admin(struct pgstore *s, int id, int n, const char *const *params,

@@ -101,8 +101,6 @@ int pgstore_replace(struct pgstore *s, int (*fill)(void *arg, struct store *fres
 		    char *err, size_t errlen);
 /* 0: a reset goes through pgstore_wipe. */
 int pgstore_can_replace(const struct pgstore *s);
-/* The foreign keys are not deferrable and stay on: 0, nothing done. */
-int pgstore_foreign_keys(struct pgstore *s, int on);
 
 int pgstore_merchant_insert(struct pgstore *s, const struct merchant *m);
 int pgstore_merchant_update(struct pgstore *s, const struct merchant *m);

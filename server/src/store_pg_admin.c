@@ -199,12 +199,17 @@ const char *const pgstore_admin_sql[PGA__COUNT] = {
 	 " WHERE NOT EXISTS (SELECT 1 FROM packets p WHERE p.id = s.packet_id)",
 	[PGA_CHECK + STORE_CHECK_NO_ORPHAN_LEDGER] =
 	 "SELECT 'ledger ' || id || ' of missing merchant ' || mch_id FROM ledger"
-	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)",
+	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)"
+	 " UNION ALL SELECT 'ledger ' || l.id || ' of missing packet ' || l.packet_id FROM ledger l"
+	 " WHERE l.packet_id IS NOT NULL"
+	 " AND NOT EXISTS (SELECT 1 FROM packets p WHERE p.id = l.packet_id)",
 	[PGA_CHECK + STORE_CHECK_NO_ORPHAN_PACKETS] =
 	 "SELECT mch_id || '/' || mch_billno || ': merchant missing' FROM packets"
 	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)",
 	[PGA_CHECK + STORE_CHECK_NO_ORPHAN_APPS] =
 	 "SELECT 'app ' || appid || ' of missing merchant ' || mch_id FROM apps"
+	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)"
+	 " UNION ALL SELECT 'scene ' || scene_id || ' of missing merchant ' || mch_id FROM scenes"
 	 " WHERE mch_id NOT IN (SELECT mch_id FROM merchants)",
 	/* The running counters the limits read equal the rows they summarise. */
 	[PGA_CHECK + STORE_CHECK_MERCHANT_DAY_COUNTER] =

@@ -340,6 +340,28 @@ static void corruptions(void)
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO shares (packet_id, seq, amount) VALUES (999999, 0, 5)");
 	corrupt("orphan share", sql, "no_orphan_shares", "999999");
+	/* The SQLite store does not enforce the declared keys (store.c,
+	 * store_open): the checker finds each kind of orphan. */
+	corrupt("orphan packet",
+		"INSERT INTO packets (id, mch_id, mch_billno, hb_type, status, wxappid, re_openid,"
+		" send_name, wishing, act_name, remark, total_amount, total_num, send_listid,"
+		" created_at) VALUES (888888, '99999999', 'ORPHAN', 'GROUP', 'SENDING', 'wx',"
+		" 'oA', 's', 'w', 'a', 'r', 300, 3, '1000041701202403013000000888888', 1709265600)",
+		"no_orphan_packets", "ORPHAN");
+	corrupt("ledger of a missing merchant",
+		"INSERT INTO ledger (mch_id, amount, kind, at) VALUES ('99999999', 0, 'topup',"
+		" 1709265600)",
+		"no_orphan_ledger", "missing merchant 99999999");
+	corrupt("ledger of a missing packet",
+		"INSERT INTO ledger (mch_id, amount, kind, packet_id, at) VALUES ('" MCH "', 0,"
+		" 'refund', 777777, 1709265600)",
+		"no_orphan_ledger", "missing packet 777777");
+	corrupt("app of a missing merchant",
+		"INSERT INTO apps (mch_id, appid, kind) VALUES ('99999999', 'wxorphan', 'MP')",
+		"no_orphan_apps", "wxorphan");
+	corrupt("scene of a missing merchant",
+		"INSERT INTO scenes (mch_id, scene_id) VALUES ('99999999', 'PRODUCT_9')",
+		"no_orphan_apps", "scene PRODUCT_9");
 	corrupt("seed user not first",
 		"UPDATE shares SET openid = 'oIntruder' WHERE seq = 0 AND packet_id = (SELECT id "
 		"FROM "

@@ -612,7 +612,6 @@ static void basics(void)
 	CHECK(pgstore_can_replace(s) == 0);
 	CHECK(pgstore_replace(s, NULL, NULL, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "not with PostgreSQL") != NULL);
-	CHECK(pgstore_foreign_keys(s, 0) == 0 && pgstore_foreign_keys(s, 1) == 0);
 	CHECK(pgstore_vm_steps(s) == 0);
 	CHECK(pgstore_can_share(s) == 1);
 	/* --durability: synchronous_commit local (1, SQLite's NORMAL) by
