@@ -1749,10 +1749,11 @@ int store_ledger_each(struct store *s, int64_t packet_id,
 /* Before packets or ledger rows are deleted: the floors of their ids are
  * raised to the highest id there is, so the next ids go on above every id
  * ever given (schema.sql, migration 11). */
-#define RAISE_ID_FLOORS_SQL                                                                        \
-	"INSERT INTO meta (key, value) SELECT k, m FROM (SELECT 'packets_id_floor' AS k,"          \
-	" MAX(id) AS m FROM packets UNION ALL SELECT 'ledger_id_floor', MAX(id) FROM ledger)"      \
-	" WHERE m IS NOT NULL ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)"
+#define ID_TOPS_SQL                                                                                \
+	"SELECT k, m FROM (SELECT 'packets_id_floor' AS k, MAX(id) AS m FROM packets"              \
+	" UNION ALL SELECT 'ledger_id_floor', MAX(id) FROM ledger) WHERE m IS NOT NULL"
+#define RAISE_ID_FLOORS_TAIL " ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)"
+#define RAISE_ID_FLOORS_SQL "INSERT INTO meta (key, value) " ID_TOPS_SQL RAISE_ID_FLOORS_TAIL
 
 int store_wipe(struct store *s, const char *mch_id)
 {
@@ -1955,12 +1956,8 @@ int store_replace(struct store *s, int (*fill)(void *arg, struct store *fresh), 
 	    copy_rows(s, fresh, "SELECT key, value FROM meta",
 		      "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)") != 0 ||
 	    /* Ids go on from where they were: send_listid never repeats. */
-	    copy_rows(
-		    s, fresh,
-		    "SELECT k, m FROM (SELECT 'packets_id_floor' AS k, MAX(id) AS m FROM packets"
-		    " UNION ALL SELECT 'ledger_id_floor', MAX(id) FROM ledger) WHERE m IS NOT NULL",
-		    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key)"
-		    " DO UPDATE SET value = MAX(value, excluded.value)") != 0 ||
+	    copy_rows(s, fresh, ID_TOPS_SQL,
+		      "INSERT INTO meta (key, value) VALUES (?, ?)" RAISE_ID_FLOORS_TAIL) != 0 ||
 	    exec_done(fresh, stmt(fresh, ST_COMMIT), "commit") != 0) {
 		snprintf(err, errlen, "building the fresh database: %s", sqlite3_errmsg(fresh->db));
 		store_close(fresh);
