@@ -383,3 +383,10 @@ CREATE TRIGGER count_opened AFTER UPDATE OF openid ON shares
     NEW.amount FROM packets p WHERE p.id = NEW.packet_id AND p.re_openid != NEW.openid
     ON CONFLICT DO UPDATE SET count = count + 1, amount = amount + excluded.amount;
 END;
+
+-- migration 12
+-- ledger_by_merchant goes: a send wrote an entry into it for its debit,
+-- and only a merchant's wipe read it, which now finds the merchant's rows
+-- through its packets (ledger_by_packet) and, for the rows of no packet
+-- (fixture, topup, set), through the same index's NULL keys.
+DROP INDEX ledger_by_merchant;

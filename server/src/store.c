@@ -270,7 +270,8 @@ struct store {
 	uint64_t config_gen;
 	struct {
 		struct memo key;
-		struct merchant m; /* all but the balance, read each time */
+		struct merchant m; /* all but the balance */
+		int64_t written;   /* the balance as written (counter_write moves config_gen) */
 	} memo_merchant;
 	struct {
 		struct memo key;
@@ -972,14 +973,22 @@ static void memo_keep(const struct store *s, struct memo *m, const char *k1, con
 }
 
 /* The balance as written and what is held: a memoised merchant's, a
- * debit's check (balance_add). */
+ * debit's check (balance_add). The balance as written comes from the
+ * merchant's memo while it holds: in a batch the debits are held, and
+ * writing one through moves config_gen (counter_write). */
 static int balance_now(struct store *s, const char *mch_id, int64_t *balance)
 {
+	const struct delta *d = held_find(s, DELTA_BALANCE, mch_id, NULL, 0);
+	int64_t held = d ? d->amount : 0;
+
+	if (memo_hit(s, &s->memo_merchant.key, mch_id, NULL) && s->memo_merchant.key.rc == 1) {
+		*balance = s->memo_merchant.written + held;
+		return 1;
+	}
 	sqlite3_stmt *q = stmt(s, ST_BALANCE_GET);
 	bind_text(q, 1, mch_id);
 	int rc = step_row(s, q, "read balance");
-	const struct delta *d = held_find(s, DELTA_BALANCE, mch_id, NULL, 0);
-	*balance = (rc == 1 ? sqlite3_column_int64(q, 0) : 0) + (d ? d->amount : 0);
+	*balance = (rc == 1 ? sqlite3_column_int64(q, 0) : 0) + held;
 	sqlite3_reset(q);
 	return rc;
 }
@@ -1001,7 +1010,8 @@ int store_merchant_lookup(struct store *s, const char *mch_id, struct merchant *
 		copy_col(q, 1, out->name, sizeof(out->name));
 		copy_col(q, 2, out->api_key, sizeof(out->api_key));
 		const struct delta *d = held_find(s, DELTA_BALANCE, mch_id, NULL, 0);
-		out->balance = sqlite3_column_int64(q, 3) + (d ? d->amount : 0);
+		s->memo_merchant.written = sqlite3_column_int64(q, 3);
+		out->balance = s->memo_merchant.written + (d ? d->amount : 0);
 		out->sends_per_minute = sqlite3_column_int64(q, 4);
 		out->packets_per_user_per_day = sqlite3_column_int64(q, 5);
 		out->amount_per_user_per_day = sqlite3_column_int64(q, 6);
@@ -1237,6 +1247,7 @@ static int counter_write(struct store *s, enum delta_kind kind, const char *mch_
 
 	switch (kind) {
 	case DELTA_BALANCE:
+		s->config_gen++; /* memo_hit: the balance as written moves */
 		sqlite3_bind_int64(q, 1, amount);
 		bind_text(q, 2, mch_id);
 		return exec_done(s, q, "update balance");
@@ -1770,7 +1781,8 @@ int store_wipe(struct store *s, const char *mch_id)
 	static const char *const one[] = {
 		RAISE_ID_FLOORS_SQL,
 		"DELETE FROM shares WHERE packet_id IN (SELECT id FROM packets WHERE mch_id = ?1)",
-		"DELETE FROM ledger WHERE mch_id = ?1",
+		"DELETE FROM ledger WHERE packet_id IN (SELECT id FROM packets WHERE mch_id = ?1)"
+		" OR (packet_id IS NULL AND mch_id = ?1)",
 		"DELETE FROM packets WHERE mch_id = ?1",
 		"DELETE FROM apps WHERE mch_id = ?1",
 		"DELETE FROM scenes WHERE mch_id = ?1",

@@ -46,7 +46,9 @@ const char *const pgstore_admin_sql[PGA__COUNT] = {
 	[PGA_WIPE_ALL + 10] = "DELETE FROM status_count",
 	[PGA_WIPE_ONE + 0] =
 	 "DELETE FROM shares WHERE packet_id IN (SELECT id FROM packets WHERE mch_id = $1)",
-	[PGA_WIPE_ONE + 1] = "DELETE FROM ledger WHERE mch_id = $1",
+	[PGA_WIPE_ONE + 1] = "DELETE FROM ledger WHERE packet_id IN"
+			     " (SELECT id FROM packets WHERE mch_id = $1)"
+			     " OR (packet_id IS NULL AND mch_id = $1)",
 	[PGA_WIPE_ONE + 2] = "DELETE FROM packets WHERE mch_id = $1",
 	[PGA_WIPE_ONE + 3] = "DELETE FROM apps WHERE mch_id = $1",
 	[PGA_WIPE_ONE + 4] = "DELETE FROM scenes WHERE mch_id = $1",
