@@ -133,7 +133,21 @@ int clock_format_iso8601(int64_t t, char out[26])
 
 int clock_beijing_ymd(int64_t t, char out[9])
 {
-	return format(t, "%Y%m%d", "19700101", out, 9);
+	/* A send names its day in its send_listid: the last day formatted
+	 * answers again until the clock leaves it (per thread). */
+	static __thread int64_t day_start = -1, day_end = -1;
+	static __thread char day[9];
+	static __thread int day_rc;
+
+	if (t < CLOCK_SHOWN_FIRST || t > CLOCK_SHOWN_LAST)
+		return format(t, "%Y%m%d", "19700101", out, 9); /* clamped, reported */
+	if (t < day_start || t >= day_end) {
+		day_rc = format(t, "%Y%m%d", "19700101", day, sizeof(day));
+		day_start = clock_beijing_day_start(t);
+		day_end = day_start + 86400;
+	}
+	memcpy(out, day, sizeof(day));
+	return day_rc;
 }
 
 int clock_beijing_format(int64_t t, char out[20])

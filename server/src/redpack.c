@@ -53,7 +53,19 @@ static void set(struct answer *a, enum err_id err, const char *des)
 
 void redpack_listid(int64_t id, const char ymd[9], char out[48])
 {
-	snprintf(out, 48, "1000041701%s30%011" PRId64, ymd, (int64_t)(id % INT64_C(100000000000)));
+	static const char head[] = "1000041701";
+	int64_t n = id % INT64_C(100000000000);
+	char *p = out;
+
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	memcpy(p, ymd, 8);
+	p += 8;
+	*p++ = '3';
+	*p++ = '0';
+	for (int i = 10; i >= 0; i--, n /= 10) /* %011 of a non-negative id */
+		p[i] = (char)('0' + n % 10);
+	p[11] = '\0';
 }
 
 /* ---- checks: each returns 1 when it decided the answer, 0 to go on,
@@ -278,7 +290,8 @@ void redpack_send(struct redpack *rp, const struct send_request *req, int64_t no
 
 	memset(out, 0, sizeof(*out));
 	set(&out->answer, ERR_SUCCESS, NULL);
-	if (store_begin(rp->store) != 0)
+	/* Reads, then the order's inserts: a unit of inserts (store.h). */
+	if (store_begin_inserts(rp->store) != 0)
 		goto error;
 	if (req->merchant)
 		m = *req->merchant;

@@ -119,6 +119,9 @@ enum st {
 	ST_UNIT_SAVEPOINT,
 	ST_UNIT_RELEASE,
 	ST_UNIT_ROLLBACK_TO,
+	ST_UNDO_LEDGER,
+	ST_UNDO_SHARES,
+	ST_UNDO_PACKET,
 	ST_ADD_RATE,
 	ST_ADD_STATUS,
 	ST_ADD_MERCHANT_DAY,
@@ -213,6 +216,9 @@ static const char *const statements[ST__COUNT] = {
 	[ST_UNIT_SAVEPOINT] = "SAVEPOINT unit",
 	[ST_UNIT_RELEASE] = "RELEASE unit",
 	[ST_UNIT_ROLLBACK_TO] = "ROLLBACK TO unit",
+	[ST_UNDO_LEDGER] = "DELETE FROM ledger WHERE id = ?",
+	[ST_UNDO_SHARES] = "DELETE FROM shares WHERE packet_id = ?",
+	[ST_UNDO_PACKET] = "DELETE FROM packets WHERE id = ?",
 	/* The running counters (schema.sql, migrations 5, 7 and 9), by key;
 	 * a day is a Beijing calendar day, (t + 8 h) / 24 h, computed by
 	 * day_of. One statement per key and batch (holding). */
@@ -231,6 +237,9 @@ static const char *const statements[ST__COUNT] = {
  * store_shares_insert, prepared when first needed. */
 #define ST_SHARES(n) (ST__COUNT + (n)-1)
 #define ST_ALL ST_SHARES(STORE_SHARES_MAX + 1)
+
+/* Rows of each kind a unit of inserts takes back without a savepoint. */
+#define UNDO_MAX 4
 
 /* A lookup's key and answer, good while gen is the store's config_gen. */
 struct memo {
@@ -263,8 +272,14 @@ struct store {
 	struct deltas *pending;
 	size_t unit_mark;
 	int batch_lost; /* an error ended the batch's transaction (SQLITE_FULL) */
-	/* The packet store_packet_insert wrote last, for its seed share's
-	 * count without reading it back (count_seed_share); id 0: none. */
+	/* A unit of inserts open in the batch (store_begin_inserts): its
+	 * savepoint not opened until a write it cannot take back itself
+	 * (exec_done); the rows it inserted before, to delete on rollback. */
+	struct {
+		int open, saved;
+		int packets, ledgers;
+		int64_t packet[UNDO_MAX], ledger[UNDO_MAX];
+	} undo;
 	/* Lookups answered from memory within a batch (memo_hit); config_gen
 	 * moves whenever such an answer may have changed. */
 	uint64_t config_gen;
@@ -291,6 +306,15 @@ struct store {
 	 * statement list that raises them (load_id_floors), bound to the
 	 * statements that take a next id. */
 	int64_t packets_floor, ledger_floor;
+	/* In a batch, the next packet id as last read, moved past each
+	 * packet inserted since (store_packet_next_id); good while gen is
+	 * config_gen. */
+	struct {
+		uint64_t gen;
+		int64_t next;
+	} next_packet;
+	/* The packet store_packet_insert wrote last, for its seed share's
+	 * count without reading it back (count_seed_share); id 0: none. */
 	struct {
 		int64_t id, send_time;
 		int counted; /* a GROUP packet, issued */
@@ -406,11 +430,42 @@ static sqlite3_stmt *prepare(struct store *s, const char *sql)
 }
 
 /* Runs a statement that returns no row. */
-static int exec_done(struct store *s, sqlite3_stmt *q, const char *what)
+static int exec_raw(struct store *s, sqlite3_stmt *q, const char *what)
 {
 	int rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	return rc == SQLITE_DONE ? 0 : fail(s, what);
+}
+
+/* The savepoint of the open unit of inserts, before its first write that
+ * its rollback could not take back by deleting rows (store_begin_inserts). */
+static int undo_save(struct store *s)
+{
+	if (exec_raw(s, stmt(s, ST_UNIT_SAVEPOINT), "savepoint") != 0)
+		return -1;
+	s->undo.saved = 1;
+	return 0;
+}
+
+static int exec_done(struct store *s, sqlite3_stmt *q, const char *what)
+{
+	if (s->undo.open && !s->undo.saved && !sqlite3_stmt_readonly(q) && undo_save(s) != 0)
+		return -1;
+	return exec_raw(s, q, what);
+}
+
+/* Whether the open unit of inserts takes back a row it inserts now by
+ * deleting it (no savepoint yet, and used of UNDO_MAX remembered). */
+static int undoable(const struct store *s, int used)
+{
+	return s->undo.open && !s->undo.saved && used < UNDO_MAX;
+}
+
+/* An insert the unit's rollback deletes itself (undo) runs as it is; any
+ * other as a write that may need the savepoint (exec_done). */
+static int exec_insert(struct store *s, sqlite3_stmt *q, const char *what, int undo)
+{
+	return undo ? exec_raw(s, q, what) : exec_done(s, q, what);
 }
 
 /* Steps a statement expected to return at most one row: 1 row, 0 none. */
@@ -757,6 +812,9 @@ int store_begin(struct store *s)
 		s->batch_lost = 1; /* this savepoint starts a transaction of its own */
 		pending_drop(s);
 	}
+	/* Nested in a unit of inserts: that one's savepoint first. */
+	if (s->undo.open && !s->undo.saved && undo_save(s) != 0)
+		return -1;
 	if (exec_done(s, stmt(s, ST_UNIT_SAVEPOINT), "savepoint") != 0)
 		return -1;
 	if (++s->units == 1)
@@ -764,9 +822,29 @@ int store_begin(struct store *s)
 	return 0;
 }
 
+int store_begin_inserts(struct store *s)
+{
+	ON_PG(pgstore_begin(s->pg));
+	if (!s->batch || s->batch_lost || s->units > 0 || sqlite3_get_autocommit(s->db))
+		return store_begin(s);
+	memset(&s->undo, 0, sizeof(s->undo));
+	s->undo.open = 1;
+	s->units = 1;
+	s->unit_mark = deltas_mark(s->pending);
+	return 0;
+}
+
 int store_commit(struct store *s)
 {
 	ON_PG(pgstore_commit(s->pg));
+	if (s->undo.open && s->units == 1) {
+		s->undo.open = 0;
+		s->units = 0;
+		if (s->undo.saved && exec_raw(s, stmt(s, ST_UNIT_RELEASE), "release") != 0)
+			return -1;
+		s->units_done++;
+		return 0;
+	}
 	if (s->batch) {
 		if (s->units == 0)
 			return 0;
@@ -792,10 +870,55 @@ void store_commit_stats(const struct store *s, uint64_t *commits, uint64_t *unit
 	*units = s->units_done;
 }
 
+/* A unit of inserts rolled back: what it held goes, the savepoint if it
+ * opened one, then the rows it inserted before. Should one of those
+ * deletes fail, the batch cannot keep the unit's rows: the whole
+ * transaction goes (as when SQLite ends it), and the batch's commit fails
+ * so that none of its units is acknowledged. */
+static void undo_rollback(struct store *s)
+{
+	int rc = 0;
+
+	s->undo.open = 0;
+	s->units = 0;
+	s->last.id = 0;
+	deltas_undo(s->pending, s->unit_mark);
+	if (sqlite3_get_autocommit(s->db)) { /* SQLite ended it: the rows went too */
+		s->batch_lost = 1;
+		pending_drop(s);
+		return;
+	}
+	if (s->undo.saved)
+		rc = exec_raw(s, stmt(s, ST_UNIT_ROLLBACK_TO), "rollback to savepoint") |
+		     exec_raw(s, stmt(s, ST_UNIT_RELEASE), "release");
+	for (int i = 0; i < s->undo.ledgers && rc == 0; i++) {
+		sqlite3_stmt *q = stmt(s, ST_UNDO_LEDGER);
+		sqlite3_bind_int64(q, 1, s->undo.ledger[i]);
+		rc = exec_raw(s, q, "undo ledger row");
+	}
+	for (int i = 0; i < s->undo.packets && rc == 0; i++) {
+		sqlite3_stmt *q = stmt(s, ST_UNDO_SHARES);
+		sqlite3_bind_int64(q, 1, s->undo.packet[i]);
+		rc = exec_raw(s, q, "undo shares");
+		q = stmt(s, ST_UNDO_PACKET);
+		sqlite3_bind_int64(q, 1, s->undo.packet[i]);
+		rc = rc ? rc : exec_raw(s, q, "undo packet");
+	}
+	if (rc != 0) {
+		exec_raw(s, stmt(s, ST_ROLLBACK), "rollback batch");
+		s->batch_lost = 1;
+		pending_drop(s);
+	}
+}
+
 void store_rollback(struct store *s)
 {
 	ON_PG_VOID(pgstore_rollback(s->pg));
 	s->config_gen++; /* what was looked up may have been written and undone */
+	if (s->undo.open && s->units == 1) {
+		undo_rollback(s);
+		return;
+	}
 	if (s->batch) {
 		/* Never the batch itself: only the unit that failed. */
 		if (s->units == 0)
@@ -1210,9 +1333,14 @@ static int packet_row_insert(struct store *s, const struct packet_new *p, int64_
 	}
 	sqlite3_bind_int64(q, 22, next);
 	bind_text(q, 23, p->send_listid);
-	if (exec_done(s, q, "insert packet") != 0)
+	int undo = undoable(s, s->undo.packets);
+	if (exec_insert(s, q, "insert packet", undo) != 0)
 		return -1;
 	*id = sqlite3_last_insert_rowid(s->db);
+	if (s->next_packet.gen == s->config_gen && *id >= s->next_packet.next)
+		s->next_packet.next = *id + 1;
+	if (undo)
+		s->undo.packet[s->undo.packets++] = *id;
 	return 0;
 }
 
@@ -1454,11 +1582,22 @@ int store_packet_insert(struct store *s, const struct packet_new *p, int64_t *id
 int store_packet_next_id(struct store *s, int64_t *id)
 {
 	ON_PG(pgstore_packet_next_id(s->pg, id));
+	/* In a batch no other connection inserts packets (BEGIN IMMEDIATE):
+	 * the id after the highest one this store has seen or written. */
+	if (s->batch && !s->batch_lost && s->next_packet.gen == s->config_gen) {
+		*id = s->next_packet.next > s->packets_floor ? s->next_packet.next
+							     : s->packets_floor + 1;
+		return 0;
+	}
 	sqlite3_stmt *q = stmt(s, ST_PACKET_NEXT_ID);
 	sqlite3_bind_int64(q, 1, s->packets_floor);
 	int rc = step_row(s, q, "next packet id");
 	*id = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
 	sqlite3_reset(q);
+	if (rc == 1 && s->batch && !s->batch_lost) {
+		s->next_packet.next = *id;
+		s->next_packet.gen = s->config_gen;
+	}
 	return rc == 1 ? 0 : -1;
 }
 
@@ -1521,7 +1660,11 @@ int store_shares_insert(struct store *s, int64_t packet_id, const int64_t *amoun
 	sqlite3_bind_int64(q, 1, packet_id);
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_int64(q, i + 2, amounts[i]);
-	int rc = exec_done(s, q, "insert shares");
+	/* A packet's shares go with it when the unit deletes it. */
+	int undo = 0;
+	for (int i = 0; i < s->undo.packets && undoable(s, 0); i++)
+		undo |= s->undo.packet[i] == packet_id;
+	int rc = exec_insert(s, q, "insert shares", undo);
 	if (rc == 0)
 		rc = count_seed_share(s, packet_id, amounts[0]);
 	return unit_close(s, own, rc);
@@ -1551,8 +1694,11 @@ static int ledger_rows(struct store *s, const char *mch_id, int64_t amount, cons
 		sqlite3_bind_null(q, 4);
 	sqlite3_bind_int64(q, 5, at);
 	sqlite3_bind_int64(q, 6, s->ledger_floor);
-	if (exec_done(s, q, "insert ledger") != 0)
+	int undo = undoable(s, s->undo.ledgers);
+	if (exec_insert(s, q, "insert ledger", undo) != 0)
 		return -1;
+	if (undo)
+		s->undo.ledger[s->undo.ledgers++] = sqlite3_last_insert_rowid(s->db);
 	return balance_add(s, mch_id, amount);
 }
 

@@ -122,6 +122,12 @@ int store_set_durability(struct store *s, int power_loss);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+/* A unit whose writes are inserts of new packets, their shares and
+ * ledger rows (a send), committed and rolled back as any unit. In a
+ * batch it opens no savepoint: its rollback deletes the rows it inserted;
+ * its first other write through the store's statements, or a unit begun
+ * inside it, opens the savepoint first. Elsewhere as store_begin. */
+int store_begin_inserts(struct store *s);
 
 /* Group commit: the units of work begun while a batch is open share its
  * transaction, which store_batch_commit makes durable in one commit.

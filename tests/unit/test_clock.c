@@ -72,6 +72,27 @@ static void format_bounds(void)
 	}
 }
 
+/* The day of a send_listid across Beijing midnights, forwards and back
+ * (clock_beijing_ymd remembers the last day it formatted). */
+static void ymd_days(void)
+{
+	const int64_t midnight = INT64_C(1709222400); /* 2024-03-01 00:00 Beijing */
+	static const struct {
+		int64_t t;
+		const char *ymd;
+	} at[] = {
+		{midnight - 1, "20240229"},	{midnight, "20240301"},
+		{midnight + 86399, "20240301"}, {midnight + 86400, "20240302"},
+		{midnight - 86401, "20240228"}, {midnight - 1, "20240229"},
+	};
+	char ymd[9];
+
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		CHECK(clock_beijing_ymd(at[i].t, ymd) == 0);
+		CHECK_STR(ymd, at[i].ymd);
+	}
+}
+
 static void parse_bounds(void)
 {
 	int64_t t = 7;
@@ -121,6 +142,7 @@ int main(void)
 {
 	format_bounds();
 	parse_bounds();
+	ymd_days();
 	offset_range();
 	return check_done("clock");
 }

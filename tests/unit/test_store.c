@@ -601,6 +601,99 @@ static void held_counters(struct store *s)
 	CHECK(violations == 0);
 }
 
+/* A unit of inserts (a send, store_begin_inserts) in a batch opens no
+ * savepoint: the same rows cost fewer VM steps than in a plain unit (no
+ * SAVEPOINT, no RELEASE). Rolled back, it deletes
+ * the packet, shares and ledger rows it inserted and takes back what it
+ * held, whole or failed half way; a write of another kind in it opens the
+ * savepoint first and a rollback then undoes both; a unit begun inside it
+ * rolls back alone. The units committed beside them stay. */
+static void units_of_inserts(struct store *s)
+{
+	const int64_t t = INT64_C(1709265600); /* 2024-03-01 12:00 Beijing */
+	const int64_t ok[3] = {100, 120, 80}, bad[3] = {300, 0, 0};
+	struct merchant m = merchant("34000001", 10), got;
+	struct packet_row row;
+	int64_t id, count = -1;
+
+	CHECK(store_merchant_insert(s, &m) == 0);
+	CHECK(store_ledger_add(s, "34000001", 1000, "topup", 0, t - 10) == 0);
+	CHECK(store_batch_begin(s) == 0);
+	int64_t steps = store_vm_steps(s);
+	CHECK(store_begin(s) == 0);
+	CHECK(send_rows(s, "34000001", "U0", "oU", ok, t, &id) == 0);
+	CHECK(store_commit(s) == 0);
+	int64_t plain = store_vm_steps(s) - steps;
+	steps = store_vm_steps(s);
+	CHECK(store_begin_inserts(s) == 0);
+	CHECK(send_rows(s, "34000001", "U1", "oU", ok, t, &id) == 0);
+	CHECK(store_commit(s) == 0);
+	CHECK(store_vm_steps(s) - steps < plain);
+	/* In a batch the next packet id is known without a read: the one
+	 * after the highest inserted, whatever id a caller gave. */
+	int64_t next = 0, again = 0;
+	steps = store_vm_steps(s);
+	CHECK(store_packet_next_id(s, &next) == 0 && next == id + 1);
+	CHECK(store_vm_steps(s) == steps);
+	struct packet_new given = packet("34000001", "U9", "oU", "SENDING", 300, t, 0);
+	given.id = next + 10;
+	CHECK(store_begin_inserts(s) == 0);
+	CHECK(store_packet_insert(s, &given, &id) == 0 && id == next + 10);
+	CHECK(store_packet_next_id(s, &again) == 0 && again == next + 11);
+	store_rollback(s); /* a rollback: read again, the highest id gone */
+	CHECK(store_packet_next_id(s, &again) == 0 && again == next);
+	CHECK(store_vm_steps(s) > steps);
+
+	/* Rolled back whole. */
+	CHECK(store_begin_inserts(s) == 0);
+	CHECK(send_rows(s, "34000001", "U2", "oU", ok, t + 1, &id) == 0);
+	CHECK(store_packet_find(s, "34000001", "U2", &row) == 1);
+	store_rollback(s);
+	CHECK(store_packet_find(s, "34000001", "U2", &row) == 0);
+	CHECK(store_merchant_lookup(s, "34000001", &got) == 1 && got.balance == 400);
+	CHECK(store_packets_created_since(s, "34000001", t, &count) == 0 && count == 2);
+	/* Failed half way: its shares refused (0 fen), the packet written. */
+	CHECK(store_begin_inserts(s) == 0);
+	CHECK(send_rows(s, "34000001", "U3", "oU", bad, t + 2, &id) == -1);
+	store_rollback(s);
+	CHECK(store_packet_find(s, "34000001", "U3", &row) == 0);
+	/* A write of another kind: the savepoint, then both undone. */
+	CHECK(store_begin_inserts(s) == 0);
+	CHECK(send_rows(s, "34000001", "U4", "oU", ok, t + 3, &id) == 0);
+	m.sends_per_minute = 9;
+	CHECK(store_merchant_update(s, &m) == 0);
+	store_rollback(s);
+	CHECK(store_packet_find(s, "34000001", "U4", &row) == 0);
+	CHECK(store_merchant_lookup(s, "34000001", &got) == 1 && got.sends_per_minute == 1800);
+	/* A unit inside: it alone rolls back. */
+	CHECK(store_begin_inserts(s) == 0);
+	CHECK(send_rows(s, "34000001", "U5", "oU", ok, t + 4, &id) == 0);
+	CHECK(store_begin(s) == 0);
+	CHECK(store_ledger_add(s, "34000001", 5, "topup", 0, t + 4) == 0);
+	store_rollback(s);
+	CHECK(store_commit(s) == 0);
+	CHECK(store_batch_commit(s) == 0);
+
+	CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM packets WHERE mch_id = '34000001'") == 3);
+	CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM packets WHERE mch_id = '34000001'"
+			      " AND mch_billno IN ('U0', 'U1', 'U5')") == 3);
+	CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM shares WHERE packet_id IN"
+			      " (SELECT id FROM packets WHERE mch_id = '34000001')") == 9);
+	CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM ledger WHERE mch_id = '34000001'") == 4);
+	CHECK(sql_int(dbpath, "SELECT balance FROM merchants WHERE mch_id = '34000001'") == 100);
+	CHECK(sql_int(dbpath, "SELECT SUM(count) FROM rate_second WHERE mch_id = '34000001'") == 3);
+	static const enum store_check kept[] = {
+		STORE_CHECK_SHARES_SUM_TO_TOTAL,  STORE_CHECK_NO_ORPHAN_SHARES,
+		STORE_CHECK_NO_ORPHAN_LEDGER,	  STORE_CHECK_BALANCE_EQUALS_LEDGER,
+		STORE_CHECK_MERCHANT_DAY_COUNTER, STORE_CHECK_USER_DAY_COUNTER,
+		STORE_CHECK_STATUS_COUNTER,	  STORE_CHECK_RATE_COUNTER,
+	};
+	int violations = 0;
+	for (size_t c = 0; c < sizeof(kept) / sizeof(kept[0]); c++)
+		CHECK(store_check(s, kept[c], count_violation, &violations) == 0);
+	CHECK(violations == 0);
+}
+
 /* Within a batch, a lookup answered once answers again from memory
  * (store.c, memo_hit) until a write that may change it: an update, an
  * insert, a rollback, the batch's end. The balance as written too: a
@@ -698,6 +791,7 @@ static void file_store(void)
 	transactions(s);
 	batches(s);
 	held_counters(s);
+	units_of_inserts(s);
 	lookups_remembered(s);
 	/* --durability: synchronous NORMAL (1) by default, FULL (2) for power loss. */
 	CHECK(store_durability(s) == 1);
