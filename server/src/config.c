@@ -33,6 +33,7 @@ static const char *const sign_fields_choices[] = {"endpoint", "received", NULL};
 static const char *const log_format_choices[] = {"text", "json", NULL};
 static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
 static const char *const durability_choices[] = {"normal", "full", NULL};
+static const char *const on_off_choices[] = {"on", "off", NULL};
 
 #define STR(field) KIND_STRING, offsetof(struct config, field)
 #define INT(field) KIND_INT, offsetof(struct config, field)
@@ -54,6 +55,10 @@ static const struct setting settings[] = {
 	{"durability", STR(durability), "normal", 0, 0, durability_choices,
 	 "normal: a SUCCESS survives a crash of the process (WAL, synchronous=NORMAL); full: a"
 	 " power loss too (synchronous=FULL, affordable with group commit)"},
+	{"store-thread", STR(store_thread), "on", 0, 0, on_off_choices,
+	 "on: TLS and HTTP on the main thread, each request's pipeline and the SQLite store on a"
+	 " second (two cores at work); off: one thread for both (a one-core machine)."
+	 " PostgreSQL's store always has its thread"},
 	{"db-max-pages", INT(db_max_pages), "0", 0, 1073741823, NULL,
 	 "cap the database at this many SQLite pages (0: none); past it every write fails as on a"
 	 " full disk (for testing SYSTEMERROR)"},

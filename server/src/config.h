@@ -18,12 +18,13 @@ struct config {
 	char *tls_cert;
 	char *tls_key;
 	char *client_ca;
-	char *client_auth; /* "http" or "handshake" */
-	char *sign_fields; /* "endpoint" or "received" */
-	char *log_format;  /* "text" or "json" */
-	char *log_level;   /* "debug", "info", "warn" or "error" */
-	char *seed;	   /* decimal, or empty: random */
-	char *durability;  /* "normal" or "full" */
+	char *client_auth;  /* "http" or "handshake" */
+	char *sign_fields;  /* "endpoint" or "received" */
+	char *log_format;   /* "text" or "json" */
+	char *log_level;    /* "debug", "info", "warn" or "error" */
+	char *seed;	    /* decimal, or empty: random */
+	char *durability;   /* "normal" or "full" */
+	char *store_thread; /* "on" or "off" */
 	int64_t max_body;
 	int64_t max_headers;
 	int64_t timeout;

@@ -25,12 +25,17 @@ struct work {
 	void *arg;
 };
 
-/* One side's inbox: what the other side posted, woken through fd. */
+/* One side's inbox: what the other side posted, woken through fd. What
+ * the other side posts with handoff_post_turn waits in staged (its own
+ * thread's, no lock) until publish, on the poster's base, moves it in at
+ * the end of the poster's turn. */
 struct inbox {
 	pthread_mutex_t lock;
 	struct work *head, **tail;
 	int fd;		    /* eventfd; -1 when the sides share a thread */
 	struct event *wake; /* on the side's base */
+	struct work *staged, **staged_tail;
+	struct event *publish; /* on the other side's base */
 };
 
 struct handoff {
@@ -70,21 +75,59 @@ static void on_wake(evutil_socket_t fd, short events, void *arg)
 	inbox_run(arg);
 }
 
-static int inbox_init(struct inbox *in, struct event_base *base, int threaded)
+/* Appends the list from first (its last link at last) to the inbox and
+ * wakes the inbox's side when it was empty (else a wake is already on
+ * its way). */
+static void inbox_put(struct inbox *in, struct work *first, struct work **last)
+{
+	pthread_mutex_lock(&in->lock);
+	int was_empty = in->head == NULL;
+	*in->tail = first;
+	in->tail = last;
+	pthread_mutex_unlock(&in->lock);
+	if (was_empty) {
+		uint64_t one = 1;
+		while (write(in->fd, &one, sizeof(one)) < 0 && errno == EINTR)
+			;
+	}
+}
+
+static void inbox_publish(struct inbox *in)
+{
+	if (!in->staged)
+		return;
+	inbox_put(in, in->staged, in->staged_tail);
+	in->staged = NULL;
+	in->staged_tail = &in->staged;
+}
+
+static void on_publish(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd, (void)events;
+	inbox_publish(arg);
+}
+
+static int inbox_init(struct inbox *in, struct event_base *base, struct event_base *poster,
+		      int threaded)
 {
 	in->head = NULL;
 	in->tail = &in->head;
+	in->staged = NULL;
+	in->staged_tail = &in->staged;
 	if (!threaded)
 		return 0;
 	in->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (in->fd < 0)
 		return -1;
 	in->wake = event_new(base, in->fd, EV_READ | EV_PERSIST, on_wake, in);
-	return in->wake && event_add(in->wake, NULL) == 0 ? 0 : -1;
+	in->publish = event_new(poster, -1, 0, on_publish, in);
+	return in->wake && in->publish && event_add(in->wake, NULL) == 0 ? 0 : -1;
 }
 
 static void inbox_release(struct inbox *in)
 {
+	if (in->publish)
+		event_free(in->publish);
 	if (in->wake)
 		event_free(in->wake);
 	if (in->fd >= 0)
@@ -103,8 +146,9 @@ struct handoff *handoff_new(struct event_base *front, int threaded, char *err, s
 	h->base[HANDOFF_FRONT] = front;
 	h->base[HANDOFF_STORE] = threaded ? event_base_new() : front;
 	h->threaded = threaded;
-	if (!h->base[HANDOFF_STORE] || inbox_init(&h->in[HANDOFF_FRONT], front, threaded) != 0 ||
-	    inbox_init(&h->in[HANDOFF_STORE], h->base[HANDOFF_STORE], threaded) != 0) {
+	if (!h->base[HANDOFF_STORE] ||
+	    inbox_init(&h->in[HANDOFF_FRONT], front, h->base[HANDOFF_STORE], threaded) != 0 ||
+	    inbox_init(&h->in[HANDOFF_STORE], h->base[HANDOFF_STORE], front, threaded) != 0) {
 		snprintf(err, errlen, "cannot set up the store's loop: %s", strerror(errno));
 		handoff_free(h);
 		return NULL;
@@ -134,16 +178,25 @@ void handoff_post(struct handoff *h, enum handoff_side to, handoff_fn fn, void *
 	w->next = NULL;
 	w->fn = fn;
 	w->arg = arg;
-	pthread_mutex_lock(&in->lock);
-	int was_empty = in->head == NULL;
-	*in->tail = w;
-	in->tail = &w->next;
-	pthread_mutex_unlock(&in->lock);
-	if (was_empty) { /* else a wake is already on its way */
-		uint64_t one = 1;
-		while (write(in->fd, &one, sizeof(one)) < 0 && errno == EINTR)
-			;
+	inbox_put(in, w, &w->next);
+}
+
+void handoff_post_turn(struct handoff *h, enum handoff_side to, handoff_fn fn, void *arg)
+{
+	struct inbox *in = &h->in[to];
+
+	if (!h->threaded) {
+		fn(arg);
+		return;
 	}
+	struct work *w = xmalloc(sizeof(*w));
+	w->next = NULL;
+	w->fn = fn;
+	w->arg = arg;
+	if (!in->staged)
+		event_active(in->publish, EV_TIMEOUT, 0);
+	*in->staged_tail = w;
+	in->staged_tail = &w->next;
 }
 
 static void *store_main(void *arg)
@@ -183,6 +236,7 @@ void handoff_stop(struct handoff *h)
 {
 	if (!h || !h->threaded)
 		return;
+	inbox_publish(&h->in[HANDOFF_STORE]); /* the front's last turn */
 	if (h->started) {
 		handoff_post(h, HANDOFF_STORE, on_stop, h);
 		pthread_join(h->thread, NULL); /* after its thread_end */

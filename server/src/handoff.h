@@ -1,11 +1,12 @@
 /*
- * handoff.h - the front end's loop and the store's loop. A store whose
- * calls wait on the network (PostgreSQL) gets a thread of its own with
- * an event loop of its own: the front end (TLS, HTTP) hands it requests,
- * it hands back answers, and the front end's loop never waits on the
- * database. A store on a local file (SQLite) has no such thread: there is
- * one loop, and a handoff runs its work at once, on the caller's stack,
- * so both stores go through the same code.
+ * handoff.h - the front end's loop and the store's loop. The store gets
+ * a thread of its own with an event loop of its own: the front end (TLS,
+ * HTTP) hands it requests, it hands back answers, and the front end's
+ * loop never waits on the database (PostgreSQL's calls wait on the
+ * network) nor on the pipeline and SQLite's work (a second core then
+ * works). With --store-thread off (SQLite only) there is one loop, and a
+ * handoff runs its work at once, on the caller's stack, so both ways go
+ * through the same code.
  *
  * Each side's base is touched by its own thread only: work crosses in a
  * queue under a mutex, and an eventfd wakes the other loop. Work posted
@@ -38,6 +39,14 @@ int handoff_threaded(const struct handoff *h);
 /* Runs fn(arg) on side to: queued for its loop when the sides are two
  * threads, at once when they are one. */
 void handoff_post(struct handoff *h, enum handoff_side to, handoff_fn fn, void *arg);
+
+/* As handoff_post, but when the sides are two threads the work waits
+ * until the end of the caller's turn of its loop, and goes over with the
+ * rest posted so in that turn, in one wake: the requests read in one turn
+ * of the front reach the store together, and make one group commit. Only
+ * from the thread of the side that is not to; handoff_post's work may
+ * overtake it, so one side posts one way only. */
+void handoff_post_turn(struct handoff *h, enum handoff_side to, handoff_fn fn, void *arg);
 
 /* Starts the store's thread (nothing when not threaded); thread_end(arg)
  * (NULL: none) runs on it as it ends, after the work posted to it, to

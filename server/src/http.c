@@ -1350,7 +1350,7 @@ static void on_api_request(void *arg, struct h1conn *hc, struct h1_request *r)
 	memcpy(h->cn, cn, strlen(cn) + 1);
 	buf_init(&h->reply);
 	buf_init(&h->fallback);
-	handoff_post(s->handoff, HANDOFF_STORE, handle_held, h);
+	handoff_post_turn(s->handoff, HANDOFF_STORE, handle_held, h);
 respond:
 	if (page != PAGE_NONE) {
 		char rid[33];
@@ -1631,7 +1631,7 @@ static void on_admin_request(struct evhttp_request *req, void *arg)
 	buf_init(&j->reply);
 	if (c) /* as for an API request: the store's time is not the client's */
 		evtimer_del(c->deadline);
-	handoff_post(s->handoff, HANDOFF_STORE, handle_admin, j);
+	handoff_post_turn(s->handoff, HANDOFF_STORE, handle_admin, j);
 }
 
 /* ---- listeners --------------------------------------------------------- */

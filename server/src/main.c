@@ -235,9 +235,12 @@ int main(int argc, char **argv)
 		log_error("event_base_new failed");
 		goto out;
 	}
-	/* PostgreSQL's calls wait on the network: its store gets a thread and
-	 * a loop of its own, and this one keeps serving TLS meanwhile. */
-	handoff = handoff_new(base, store_is_postgresql(cfg.db), err, sizeof(err));
+	/* The store gets a thread and a loop of its own, and this one keeps
+	 * serving TLS meanwhile: PostgreSQL's calls wait on the network, and
+	 * SQLite's requests then have the second core (--store-thread). */
+	handoff = handoff_new(base,
+			      store_is_postgresql(cfg.db) || strcmp(cfg.store_thread, "on") == 0,
+			      err, sizeof(err));
 	if (!handoff) {
 		log_error("%s", err);
 		goto out;

@@ -744,11 +744,9 @@ int store_set_durability(struct store *s, int power_loss)
 /* Inside a batch every unit of work is a savepoint, so one failing unit
  * rolls back alone and the batch commits the others together. */
 /* The frames written since the last ask that ask the checkpointer for a
- * pass (SQLite's own mark), and the WAL's size at which the writer waits
- * for a pass before it begins (store_wal.h): about once per 200 turns of
- * 16 sends, a wait of one pass over the frames of the last few turns. */
+ * pass (SQLite's own mark). The WAL's size at which the writer waits for
+ * a pass before it begins is STORE_WAL_DRAIN_FRAMES (store.h). */
 #define WAL_NUDGE_FRAMES 1000
-#define WAL_DRAIN_FRAMES 8192
 
 static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -767,7 +765,7 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
 /* Before a write transaction of a file database: the checkpointer
  * started on the first (its hook replaces SQLite's automatic
  * checkpoints), and drained when the WAL has grown past
- * WAL_DRAIN_FRAMES, so this transaction starts the WAL over. */
+ * STORE_WAL_DRAIN_FRAMES, so this transaction starts the WAL over. */
 static void wal_room(struct store *s)
 {
 	if (!s->ckpt && !s->ckpt_failed && store_can_share(s)) {
@@ -776,7 +774,7 @@ static void wal_room(struct store *s)
 		if (s->ckpt)
 			sqlite3_wal_hook(s->db, on_wal, s);
 	}
-	if (s->ckpt && s->wal_frames >= WAL_DRAIN_FRAMES) {
+	if (s->ckpt && s->wal_frames >= STORE_WAL_DRAIN_FRAMES) {
 		walckpt_drain(s->ckpt);
 		s->wal_frames = s->wal_nudged = 0;
 		s->wal_drains++;

@@ -150,6 +150,14 @@ void store_commit_stats(const struct store *s, uint64_t *commits, uint64_t *unit
  * WAL. Both 0 for other stores. */
 void store_wal_stats(const struct store *s, uint64_t *passes, uint64_t *drains);
 
+/* The WAL's size, in frames, past which the next write transaction waits
+ * for one checkpoint pass, so that the WAL starts over (a file of at most
+ * about 64 MiB with 2 KiB pages). Each wait stalls the writer for a pass
+ * (its fsyncs included: 5 to 50 ms under load on the 2-core machine);
+ * under a steady 25,000 sends a second it comes once a second or so, and
+ * holds up the sends in flight then, a few in a thousand. */
+#define STORE_WAL_DRAIN_FRAMES 32768
+
 /* 1 when no merchant exists yet (fixtures not loaded), 0, or -1. */
 int store_is_empty(struct store *s);
 

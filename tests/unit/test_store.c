@@ -1036,10 +1036,11 @@ static void migrations_from_7(void)
 }
 
 /* WAL checkpoints run on the checkpointer's thread, not in a COMMIT on
- * the loop, and the WAL still starts over: after 4,000 batches of
- * writes (some 16,000 frames), it holds at most the drain mark plus a
- * nudge's worth of frames, where without the writer's drain it would
- * hold them all. A reader of the file sees every committed row. */
+ * the loop, and the WAL still starts over: after enough batches of
+ * writes for twice the drain mark (4 frames a batch), it holds at most
+ * the drain mark plus a nudge's worth of frames, where without the
+ * writer's drain it would hold them all. A reader of the file sees every
+ * committed row. */
 static void wal_checkpoints(void)
 {
 	char path[300], wal[310], err[256] = "";
@@ -1054,7 +1055,8 @@ static void wal_checkpoints(void)
 	if (!s)
 		return;
 	CHECK(store_merchant_insert(s, &m) == 0);
-	for (int i = 0; i < 4000; i++) {
+	int n_batches = STORE_WAL_DRAIN_FRAMES / 2;
+	for (int i = 0; i < n_batches; i++) {
 		CHECK(store_batch_begin(s) == 0 && store_begin(s) == 0);
 		CHECK(store_ledger_add(s, "10000097", 1, "topup", 0, i) == 0);
 		CHECK(store_commit(s) == 0 && store_batch_commit(s) == 0);
@@ -1066,13 +1068,14 @@ static void wal_checkpoints(void)
 	CHECK(drains >= 1);
 	CHECK(passes >= drains);
 	CHECK(stat(wal, &st) == 0);
-	CHECK(st.st_size <= (8192 + 1000 + 64) * (4096 + 24));
-	CHECK(sql_int(path, "SELECT COUNT(*) FROM ledger WHERE mch_id = '10000097'") == 4000);
-	CHECK(store_merchant_lookup(s, "10000097", &got) == 1 && got.balance == 4000);
+	CHECK(st.st_size <= (STORE_WAL_DRAIN_FRAMES + 1000 + 64) * (4096 + 24));
+	CHECK(sql_int(path, "SELECT COUNT(*) FROM ledger WHERE mch_id = '10000097'") == n_batches);
+	CHECK(store_merchant_lookup(s, "10000097", &got) == 1 && got.balance == n_batches);
 	store_close(s);
 	/* Closed: the last checkpoint made the file whole, the WAL is gone. */
 	CHECK(stat(wal, &st) != 0);
-	CHECK(sql_int(path, "SELECT balance FROM merchants WHERE mch_id = '10000097'") == 4000);
+	CHECK(sql_int(path, "SELECT balance FROM merchants WHERE mch_id = '10000097'") ==
+	      n_batches);
 	unlink(path);
 }
 

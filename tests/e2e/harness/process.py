@@ -187,6 +187,9 @@ class Server:
                "--client-ca", os.path.join(self.certs, "ca.pem")]
         if self.seed is not None:
             cmd += ["--seed", str(self.seed)]
+        # e2e_1t_*: the same tests with the store on the front end's thread.
+        if os.environ.get("REDPACK_E2E_STORE_THREAD"):
+            cmd += ["--store-thread", os.environ["REDPACK_E2E_STORE_THREAD"]]
         cmd += self.args
         self.cmd = cmd
         # The server reads REDPACK_<NAME> variables as settings; ours are for the tests.
