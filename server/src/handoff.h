@@ -1,12 +1,11 @@
 /*
- * handoff.h - the front end's loop and the store's loop. The store gets
- * a thread of its own with an event loop of its own: the front end (TLS,
- * HTTP) hands it requests, it hands back answers, and the front end's
- * loop never waits on the database (PostgreSQL's calls wait on the
- * network) nor on the pipeline and SQLite's work (a second core then
- * works). With --store-thread off (SQLite only) there is one loop, and a
- * handoff runs its work at once, on the caller's stack, so both ways go
- * through the same code.
+ * handoff.h - the front end's loop and the store's loop. A store whose
+ * calls wait on the network (PostgreSQL), and SQLite's with --store-thread
+ * on, gets a thread of its own with an event loop of its own: the front
+ * end (TLS, HTTP) hands it requests, it hands back answers, and the front
+ * end's loop never waits on the database. Otherwise there is one loop,
+ * and a handoff runs its work at once, on the caller's stack, so both
+ * ways go through the same code.
  *
  * Each side's base is touched by its own thread only: work crosses in a
  * queue under a mutex, and an eventfd wakes the other loop. Work posted

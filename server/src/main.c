@@ -235,9 +235,10 @@ int main(int argc, char **argv)
 		log_error("event_base_new failed");
 		goto out;
 	}
-	/* The store gets a thread and a loop of its own, and this one keeps
-	 * serving TLS meanwhile: PostgreSQL's calls wait on the network, and
-	 * SQLite's requests then have the second core (--store-thread). */
+	/* PostgreSQL's calls wait on the network: its store gets a thread and
+	 * a loop of its own, and this one keeps serving TLS meanwhile. SQLite's
+	 * does with --store-thread on (a second core at work, for a cost in
+	 * wakes between the threads). */
 	handoff = handoff_new(base,
 			      store_is_postgresql(cfg.db) || strcmp(cfg.store_thread, "on") == 0,
 			      err, sizeof(err));

@@ -187,7 +187,7 @@ class Server:
                "--client-ca", os.path.join(self.certs, "ca.pem")]
         if self.seed is not None:
             cmd += ["--seed", str(self.seed)]
-        # e2e_1t_*: the same tests with the store on the front end's thread.
+        # e2e_st_*: the same tests with SQLite's store on a thread of its own.
         if os.environ.get("REDPACK_E2E_STORE_THREAD"):
             cmd += ["--store-thread", os.environ["REDPACK_E2E_STORE_THREAD"]]
         cmd += self.args
