@@ -13,6 +13,31 @@ void kvlist_init(struct kvlist *l)
 	l->items = NULL;
 	l->count = 0;
 	l->cap = 0;
+	memset(l->slots, 0, sizeof(l->slots));
+}
+
+static unsigned slot_of(uint64_t head, size_t len)
+{
+	return (unsigned)(((head ^ len) * UINT64_C(0x9E3779B97F4A7C15)) >> 58) % KV_SLOTS;
+}
+
+/* Files item i (a later one of the same name probes past an earlier
+ * one, so the first added is found first, as by a walk). */
+static void index_item(struct kvlist *l, size_t i)
+{
+	if (i >= KV_INDEXED)
+		return;
+	unsigned s = slot_of(l->items[i].name_head, l->items[i].name_len);
+	while (l->slots[s])
+		s = (s + 1) % KV_SLOTS;
+	l->slots[s] = (unsigned char)(i + 1);
+}
+
+static void reindex(struct kvlist *l)
+{
+	memset(l->slots, 0, sizeof(l->slots));
+	for (size_t i = 0; i < l->count; i++)
+		index_item(l, i);
 }
 
 void kvlist_release(struct kvlist *l)
@@ -21,6 +46,13 @@ void kvlist_release(struct kvlist *l)
 		free(l->items[i].name); /* the value is in the same block */
 	free(l->items);
 	kvlist_init(l);
+}
+
+static uint64_t name_head(const char *name, size_t len)
+{
+	uint64_t head = 0;
+	memcpy(&head, name, len < sizeof(head) ? len : sizeof(head));
+	return head;
 }
 
 /* A pair as one block: the name, its NUL, the value (absent: NULL) and
@@ -43,6 +75,9 @@ static void add_pair(struct kvlist *l, const char *name, size_t name_len, const 
 	}
 	l->items[l->count].name = block;
 	l->items[l->count].value = value ? block + name_len + 1 : NULL;
+	l->items[l->count].name_len = name_len;
+	l->items[l->count].name_head = name_head(block, name_len);
+	index_item(l, l->count);
 	l->count++;
 }
 
@@ -61,12 +96,14 @@ void kvlist_set(struct kvlist *l, size_t i, const char *value)
 	l->items[i] = l->items[count];
 	l->count = count;
 	free(old);
+	reindex(l); /* the slot add_pair filed for the end is no item now */
 }
 
 void kvlist_remove(struct kvlist *l, size_t i)
 {
 	free(l->items[i].name); /* the value with it */
 	l->items[i] = l->items[--l->count];
+	reindex(l);
 }
 
 void kvlist_add_query(struct kvlist *l, const char *query)
@@ -87,12 +124,27 @@ void kvlist_add_query(struct kvlist *l, const char *query)
 	}
 }
 
+static int same_name(const struct kv *p, const char *name, size_t len, uint64_t head)
+{
+	return p->name_head == head && p->name_len == len &&
+	       (len <= sizeof(head) ||
+		memcmp(p->name + sizeof(head), name + sizeof(head), len - sizeof(head)) == 0);
+}
+
 const char *kvlist_lookup(const struct kvlist *l, const char *name)
 {
 	/* A request's dozen fields are looked up by name all along the
-	 * pipeline: the first byte rules most of them out without a call. */
-	for (size_t i = 0; i < l->count; i++)
-		if (l->items[i].name[0] == name[0] && strcmp(l->items[i].name, name) == 0)
+	 * pipeline, some sixty times a send: one slot, and the length and
+	 * the first 8 bytes rule out any other name without a call. */
+	size_t len = strlen(name);
+	uint64_t head = name_head(name, len);
+	unsigned s = slot_of(head, len);
+
+	for (; l->slots[s]; s = (s + 1) % KV_SLOTS)
+		if (same_name(&l->items[l->slots[s] - 1], name, len, head))
+			return l->items[l->slots[s] - 1].value;
+	for (size_t i = KV_INDEXED; i < l->count; i++)
+		if (same_name(&l->items[i], name, len, head))
 			return l->items[i].value;
 	return NULL;
 }

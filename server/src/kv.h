@@ -7,16 +7,28 @@
 #define REDPACK_KV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct kv {
 	char *name;
 	char *value;
+	/* The name's length and first 8 bytes (zero-padded): a lookup
+	 * compares these before any byte of the rest. */
+	size_t name_len;
+	uint64_t name_head;
 };
+
+/* Up to KV_INDEXED pairs are found through slots, an open-addressing
+ * table of item index + 1 (0: empty) by the name's length and first
+ * bytes; past that, by a walk of the list. */
+#define KV_SLOTS 64
+#define KV_INDEXED 48
 
 struct kvlist {
 	struct kv *items;
 	size_t count;
 	size_t cap;
+	unsigned char slots[KV_SLOTS];
 };
 
 void kvlist_init(struct kvlist *l);
