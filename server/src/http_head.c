@@ -13,6 +13,25 @@
 
 #include "util.h"
 
+/* A target that is its own normalized path, and that evhttp parses: a
+ * '/', then letters, digits, '_', '-' and single slashes (what SDKs
+ * send: every merchant request's target is one). Nothing to decode,
+ * merge or resolve. */
+static int plain_byte(unsigned c)
+{
+	return (c | 0x20u) - 'a' < 26u || c - '0' < 10u || c == '_' || c == '-';
+}
+
+static int plain_path(const char *t)
+{
+	if (*t != '/')
+		return 0;
+	for (t++; *t; t++)
+		if (!plain_byte((unsigned char)*t) && !(*t == '/' && t[-1] != '/'))
+			return 0;
+	return 1;
+}
+
 /* nginx's merge_slashes, %XX decoding and ./.. resolution of a request
  * target, into out (strlen(target) + 2 bytes). A query is dropped.
  * Returns -1 where nginx answers 400: a decoded NUL, a bad escape, a
@@ -24,6 +43,10 @@ int http_normalize_path(const char *target, char *out)
 	size_t o = 0;
 	int slash_end = 0, rc = -1;
 
+	if (plain_path(target)) {
+		strcpy(out, target);
+		return 0;
+	}
 	if (*p != '/') { /* absolute form: scheme://host[:port]/path */
 		q = strstr(p, "://");
 		if (!q || q == p)
@@ -110,6 +133,10 @@ static enum page_id check_request_line(const char *p, size_t n, int api, struct 
 			 (sp1 - p == 3 && memcmp(p, "PUT", 3) == 0) ||
 			 (sp1 - p == 5 && memcmp(p, "PATCH", 5) == 0);
 	target = xstrndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	if (plain_path(target)) { /* parsed and normalized as it is */
+		free(target);
+		return PAGE_NONE;
+	}
 	path = xmalloc(strlen(target) + 2);
 	uri = evhttp_uri_parse_with_flags(target, EVHTTP_URI_NONCONFORMANT);
 	if (uri && (!api || http_normalize_path(target, path) == 0))

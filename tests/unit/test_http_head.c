@@ -23,6 +23,13 @@ static void paths(void)
 	CHECK_STR(path_of("/mmpaymkttransfers/%73endredpack"), "/mmpaymkttransfers/sendredpack");
 	CHECK_STR(path_of("/x/?q=1/../.."), "/x/"); /* the query is dropped */
 	CHECK_STR(path_of("/"), "/");
+	/* Targets that are their own path (plain_path), and their near misses. */
+	CHECK_STR(path_of("/a/b/"), "/a/b/");
+	CHECK_STR(path_of("/A-z_09/x"), "/A-z_09/x");
+	CHECK_STR(path_of("/a//b"), "/a/b");
+	CHECK_STR(path_of("/a/b//"), "/a/b/");
+	CHECK_STR(path_of("/a/.b/c"), "/a/.b/c");
+	CHECK_STR(path_of("/a/b~c"), "/a/b~c");
 	CHECK_STR(path_of("https://api.mch.weixin.qq.com/mmpaymkttransfers/gethbinfo?x"),
 		  "/mmpaymkttransfers/gethbinfo");
 	CHECK_STR(path_of("https://host"), "/");
