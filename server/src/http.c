@@ -1206,14 +1206,15 @@ static void deliver_held(void *arg)
 
 /* Store: commits the open batch, logs every held answer (its own when
  * the commit succeeded or it wrote nothing, else its fallback) and hands
- * them to the front end. Runs once the requests ready in this turn are
- * all handled, and before anything else that needs the store outside a
- * batch (the control API). */
+ * them to the front end. Runs in the turn after the batch opened, once
+ * the requests ready then are handled too (join_batch), and before
+ * anything else that needs the store outside a batch (the control API). */
 static void flush_batch(struct http_server *s)
 {
 	struct held *h;
 	int failed;
 
+	evtimer_del(s->flush); /* when called before its turn */
 	if (!store_batch_open(api_store(s)) && !s->held)
 		return;
 	failed = store_batch_commit(api_store(s)) != 0;
@@ -1245,16 +1246,24 @@ static void on_flush(evutil_socket_t fd, short events, void *arg)
 }
 
 /* Store: opens the turn's batch on its first request and schedules its
- * commit after the events already active in this turn. */
+ * commit for the next turn of the loop, after the requests that turn's
+ * poll (which does not wait: a timer is due) finds ready: they join the
+ * batch too. Under load that is the connections whose requests were on
+ * their way as this turn began, and the batch grows by half (16
+ * connections: 12.5 sends a commit, 8.2 when it committed in the turn it
+ * opened); when nothing else is ready the commit comes one empty poll
+ * later. */
 static void join_batch(struct http_server *s)
 {
+	static const struct timeval next_turn = {0, 0};
+
 	if (store_batch_open(api_store(s)))
 		return;
 	if (store_batch_begin(api_store(s)) != 0)
 		return; /* each unit is then a transaction of its own */
 	lifecycle_sync_clock(s->api->redpack);
 	log_hold();
-	event_active(s->flush, EV_TIMEOUT, 0);
+	evtimer_add(s->flush, &next_turn);
 }
 
 /* Store: the pipeline, in the turn's batch. */
