@@ -68,7 +68,7 @@ struct http_server {
 	/* The store's side (handoff.h): on a thread of its own with
 	 * PostgreSQL, the front end's own loop with SQLite. Group commit:
 	 * answers held there until the batch holding their rows is
-	 * committed, at the end of the store loop's current turn. */
+	 * committed, in the store loop's turn after the batch opened. */
 	struct handoff *handoff;
 	struct event *flush; /* on the store's base */
 	struct held *held, **held_tail;

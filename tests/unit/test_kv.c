@@ -32,9 +32,9 @@ static int agrees(const struct kvlist *l, const char *const *names, size_t n)
 static void request_fields(void)
 {
 	static const char *const names[] = {
-		"total_amount", "total_num", "total_amt", "total_", "total_amountx", "re_openid",
-		"mch_billno",	"mch_id",    "mch",	  "",	    "sign",	     "sign_type",
-		"wxappid",	"absent",    "total_amoun",
+		"total_amount", "total_num",  "total_amt", "total_", "total_amountx",
+		"re_openid",	"mch_billno", "mch_id",	   "mch",    "",
+		"sign",		"sign_type",  "wxappid",   "absent", "total_amoun",
 	};
 	struct kvlist l;
 
