@@ -206,7 +206,8 @@ static const char *const statements[ST__COUNT] = {
 	[ST_SEED_OF] = "SELECT mch_id, re_openid, IFNULL(send_time, 0), status FROM packets"
 		       " WHERE id = ? AND hb_type = 'GROUP'",
 	[ST_LEDGER_INSERT] = "INSERT INTO ledger (id, mch_id, amount, kind, packet_id, at)"
-			     " VALUES (MAX(IFNULL((SELECT MAX(id) FROM ledger), 0), ?6) + 1,"
+			     " VALUES (CASE WHEN ?7 > 0 THEN ?7"
+			     " ELSE MAX(IFNULL((SELECT MAX(id) FROM ledger), 0), ?6) + 1 END,"
 			     " ?1, ?2, ?3, ?4, ?5)",
 	[ST_BALANCE_ADD] = "UPDATE merchants SET balance = balance + ? WHERE mch_id = ?",
 	[ST_BALANCE_GET] = "SELECT balance FROM merchants WHERE mch_id = ?",
@@ -313,6 +314,12 @@ struct store {
 		uint64_t gen;
 		int64_t next;
 	} next_packet;
+	/* The same for ledger ids: set by an insert in a batch, moved past
+	 * each one since, taken (?7 of ST_LEDGER_INSERT) in a batch. */
+	struct {
+		uint64_t gen;
+		int64_t next;
+	} next_ledger;
 	/* The packet store_packet_insert wrote last, for its seed share's
 	 * count without reading it back (count_seed_share); id 0: none. */
 	struct {
@@ -1692,11 +1699,24 @@ static int ledger_rows(struct store *s, const char *mch_id, int64_t amount, cons
 		sqlite3_bind_null(q, 4);
 	sqlite3_bind_int64(q, 5, at);
 	sqlite3_bind_int64(q, 6, s->ledger_floor);
+	/* In a batch no other connection inserts (BEGIN IMMEDIATE): the id
+	 * after the last this store wrote, not SQLite's highest read again. */
+	int known = s->batch && !s->batch_lost && s->next_ledger.gen == s->config_gen;
+	int64_t next = s->next_ledger.next > s->ledger_floor ? s->next_ledger.next
+							     : s->ledger_floor + 1;
+	sqlite3_bind_int64(q, 7, known ? next : 0);
 	int undo = undoable(s, s->undo.ledgers);
 	if (exec_insert(s, q, "insert ledger", undo) != 0)
 		return -1;
+	int64_t id = sqlite3_last_insert_rowid(s->db);
+	if (s->batch && !s->batch_lost) {
+		s->next_ledger.next = id + 1;
+		s->next_ledger.gen = s->config_gen;
+	} else if (s->next_ledger.gen == s->config_gen && id >= s->next_ledger.next) {
+		s->next_ledger.next = id + 1;
+	}
 	if (undo)
-		s->undo.ledger[s->undo.ledgers++] = sqlite3_last_insert_rowid(s->db);
+		s->undo.ledger[s->undo.ledgers++] = id;
 	return balance_add(s, mch_id, amount);
 }
 
