@@ -249,6 +249,15 @@ struct memo {
 	char k1[STORE_ID_MAX], k2[STORE_ID_MAX];
 };
 
+/* A day counter's row as read (without what the batch holds), good while
+ * its memo holds and no write ran since (wgen: the store's write_gen). */
+struct day_memo {
+	struct memo key;
+	int64_t day_start;
+	uint64_t wgen;
+	int64_t count, amount;
+};
+
 struct store {
 	struct pgstore *pg; /* NULL: the SQLite backend, the rest of this */
 	sqlite3 *db;
@@ -298,6 +307,12 @@ struct store {
 		char appid[STORE_ID_MAX];
 	} memo_user;
 	struct memo memo_scene;
+	/* The day counters a send's limits read (store_merchant_sent_since,
+	 * store_user_receipts_since): their rows change in a batch only by a
+	 * write through exec_done (a counter written, a trigger's UPDATE),
+	 * each of which moves write_gen; what a send adds is held. */
+	uint64_t write_gen;
+	struct day_memo memo_merchant_day, memo_user_day;
 	struct {
 		int64_t changes; /* sqlite3_total_changes64 then; -1: none */
 		char mch_id[STORE_ID_MAX], billno[STORE_ID_MAX];
@@ -456,6 +471,7 @@ static int undo_save(struct store *s)
 
 static int exec_done(struct store *s, sqlite3_stmt *q, const char *what)
 {
+	s->write_gen++; /* day_hit: a counter may have moved */
 	if (s->undo.open && !s->undo.saved && !sqlite3_stmt_readonly(q) && undo_save(s) != 0)
 		return -1;
 	return exec_raw(s, q, what);
@@ -1279,17 +1295,40 @@ int store_packets_created_since(struct store *s, const char *mch_id, int64_t sin
 	return rc < 0 ? -1 : 0;
 }
 
+static int day_hit(const struct store *s, const struct day_memo *m, const char *k1, const char *k2,
+		   int64_t day_start)
+{
+	return memo_hit(s, &m->key, k1, k2) && m->day_start == day_start && m->wgen == s->write_gen;
+}
+
+static void day_keep(const struct store *s, struct day_memo *m, const char *k1, const char *k2,
+		     int64_t day_start, int rc, int64_t count, int64_t amount)
+{
+	memo_keep(s, &m->key, k1, k2, rc);
+	m->day_start = day_start;
+	m->wgen = s->write_gen;
+	m->count = count;
+	m->amount = amount;
+}
+
 int store_merchant_sent_since(struct store *s, const char *mch_id, int64_t day_start,
 			      int64_t *amount)
 {
 	ON_PG(pgstore_merchant_sent_since(s->pg, mch_id, day_start, amount));
+	struct day_memo *m = &s->memo_merchant_day;
+	const struct delta *d = held_find(s, DELTA_MERCHANT_DAY, mch_id, NULL, day_of(day_start));
+	if (day_hit(s, m, mch_id, NULL, day_start)) {
+		*amount = m->amount + (d ? d->amount : 0);
+		return 0;
+	}
 	sqlite3_stmt *q = stmt(s, ST_MERCHANT_DAY);
 	bind_text(q, 1, mch_id);
 	sqlite3_bind_int64(q, 2, day_start);
 	int rc = step_row(s, q, "merchant's day");
-	const struct delta *d = held_find(s, DELTA_MERCHANT_DAY, mch_id, NULL, day_of(day_start));
-	*amount = (rc == 1 ? sqlite3_column_int64(q, 0) : 0) + (d ? d->amount : 0);
+	int64_t row = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
 	sqlite3_reset(q);
+	day_keep(s, m, mch_id, NULL, day_start, rc, 0, row);
+	*amount = row + (d ? d->amount : 0);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -1830,16 +1869,24 @@ int store_user_receipts_since(struct store *s, const char *mch_id, const char *o
 			      int64_t day_start, int64_t *count, int64_t *amount)
 {
 	ON_PG(pgstore_user_receipts_since(s->pg, mch_id, openid, day_start, count, amount));
-	sqlite3_stmt *q = stmt(s, ST_USER_DAY);
-	bind_text(q, 1, mch_id);
-	bind_text(q, 2, openid);
-	sqlite3_bind_int64(q, 3, day_start);
-	int rc = step_row(s, q, "user's day");
+	struct day_memo *m = &s->memo_user_day;
 	const struct delta *d = held_find(s, DELTA_USER_DAY, mch_id, openid, day_of(day_start));
-	*count = (rc == 1 ? sqlite3_column_int64(q, 0) : 0) + (d ? d->count : 0);
-	*amount = (rc == 1 ? sqlite3_column_int64(q, 1) : 0) + (d ? d->amount : 0);
-	sqlite3_reset(q);
-	return rc < 0 ? -1 : 0;
+	if (!day_hit(s, m, mch_id, openid, day_start)) {
+		sqlite3_stmt *q = stmt(s, ST_USER_DAY);
+		bind_text(q, 1, mch_id);
+		bind_text(q, 2, openid);
+		sqlite3_bind_int64(q, 3, day_start);
+		int rc = step_row(s, q, "user's day");
+		int64_t c = rc == 1 ? sqlite3_column_int64(q, 0) : 0;
+		int64_t a = rc == 1 ? sqlite3_column_int64(q, 1) : 0;
+		sqlite3_reset(q);
+		if (rc < 0)
+			return -1;
+		day_keep(s, m, mch_id, openid, day_start, rc, c, a);
+	}
+	*count = m->count + (d ? d->count : 0);
+	*amount = m->amount + (d ? d->amount : 0);
+	return 0;
 }
 
 int64_t store_vm_steps(struct store *s)
@@ -2448,6 +2495,7 @@ int store_counters_rebuild(struct store *s)
 	int own;
 	if (unit_open(s, &own) != 0)
 		return -1;
+	s->write_gen++; /* day_hit: every counter written again */
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		rc = fail(s, "rebuild counters");

@@ -608,6 +608,53 @@ static void held_counters(struct store *s)
  * held, whole or failed half way; a write of another kind in it opens the
  * savepoint first and a rollback then undoes both; a unit begun inside it
  * rolls back alone. The units committed beside them stay. */
+/* In a batch a day counter read once answers again from memory, with
+ * what the batch holds since added, until a write that may move the row
+ * (exec_done): the values agree with the tables after the commit. */
+static void day_counters_remembered(struct store *s)
+{
+	const int64_t t = INT64_C(1709265600); /* 2024-03-01 12:00 Beijing */
+	const int64_t day = t - 12 * 3600;
+	const int64_t ok[3] = {100, 120, 80};
+	struct merchant m = merchant("34000003", 10);
+	int64_t id, steps, sent = -1, again = -1, count = -1, amount = -1;
+
+	CHECK(store_merchant_insert(s, &m) == 0);
+	CHECK(store_ledger_add(s, m.mch_id, 5000, "topup", 0, t - 10) == 0);
+	CHECK(store_begin(s) == 0); /* a send before the batch: in the tables */
+	CHECK(send_rows(s, m.mch_id, "D0", "oD", ok, t, &id) == 0);
+	CHECK(store_commit(s) == 0);
+	CHECK(store_batch_begin(s) == 0);
+	CHECK(store_merchant_sent_since(s, m.mch_id, day, &sent) == 0 && sent == 300);
+	CHECK(store_user_receipts_since(s, m.mch_id, "oD", day, &count, &amount) == 0);
+	steps = store_vm_steps(s);
+	CHECK(store_merchant_sent_since(s, m.mch_id, day, &again) == 0 && again == 300);
+	CHECK(store_user_receipts_since(s, m.mch_id, "oD", day, &count, &amount) == 0);
+	CHECK(store_vm_steps(s) == steps); /* from memory */
+	for (int i = 1; i <= 3; i++) {
+		char billno[8];
+		snprintf(billno, sizeof(billno), "D%d", i);
+		CHECK(store_begin_inserts(s) == 0);
+		CHECK(send_rows(s, m.mch_id, billno, "oD", ok, t, &id) == 0);
+		CHECK(store_commit(s) == 0);
+		CHECK(store_merchant_sent_since(s, m.mch_id, day, &sent) == 0);
+		CHECK(sent == 300 * (i + 1)); /* the row as read, and what is held */
+	}
+	CHECK(store_user_receipts_since(s, m.mch_id, "oD", day, &count, &amount) == 0);
+	int64_t held_count = count;
+	/* A write of another kind: the rows are read again. */
+	m.sends_per_minute = 99;
+	CHECK(store_merchant_update(s, &m) == 0);
+	steps = store_vm_steps(s);
+	CHECK(store_merchant_sent_since(s, m.mch_id, day, &again) == 0 && again == sent);
+	CHECK(store_vm_steps(s) > steps);
+	CHECK(store_batch_commit(s) == 0);
+	CHECK(store_merchant_sent_since(s, m.mch_id, day, &again) == 0 && again == sent);
+	CHECK(store_user_receipts_since(s, m.mch_id, "oD", day, &count, &amount) == 0);
+	CHECK(count == held_count);
+	CHECK(sql_int(dbpath, "SELECT amount FROM day_merchant WHERE mch_id = '34000003'") == 1200);
+}
+
 /* In a batch the next ledger id is known without a read (the one after
  * the last written), and stays right across writes outside a batch and
  * a rollback: every add succeeds, no id is given twice, and the second
@@ -827,6 +874,7 @@ static void file_store(void)
 	held_counters(s);
 	units_of_inserts(s);
 	ledger_ids_remembered(s);
+	day_counters_remembered(s);
 	lookups_remembered(s);
 	/* --durability: synchronous NORMAL (1) by default, FULL (2) for power loss. */
 	CHECK(store_durability(s) == 1);
