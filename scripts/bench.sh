@@ -31,7 +31,9 @@
 # Each timed run is made BENCH_ROUNDS times, redpack-sim's and nginx's (and
 # the empty and the preloaded database's) interleaved, and each figure is
 # taken from the round with the median server CPU per response: on a
-# shared machine the neighbours move a single run's CPU by a third.
+# shared machine the neighbours move a single run's CPU by a third. The
+# stored / none ratio is also given as the median of each round's own
+# (its two runs back to back, under the same neighbours).
 #
 # Environment: BENCH_DURATION (seconds per run, default 8), BENCH_WARMUP (1),
 # BENCH_ROUNDS (3), BENCH_SOAK_REQUESTS (1000000), BENCH_PRELOAD (1000000),
@@ -386,12 +388,15 @@ res, idle_rss, rss_before, soak_rss, cold_ms, soak, preload, duration, warmup, t
 # NAME.ROUND.json: of each NAME's rounds, the one with the median server
 # CPU per response (per handshake for the handshake runs); the spread of
 # that figure over the rounds is kept for the table.
-runs, R, spread = {}, {}, {}
+runs, R, spread, by_round = {}, {}, {}, {}
 for n in os.listdir(res):
     base, _, r = n[:-5].rpartition(".")
     if not r.isdigit():
         base = n[:-5]
-    runs.setdefault(base, []).append(json.load(open(os.path.join(res, n))))
+    doc = json.load(open(os.path.join(res, n)))
+    runs.setdefault(base, []).append(doc)
+    if r.isdigit():
+        by_round.setdefault(base, {})[int(r)] = doc
 for base, docs in runs.items():
     key = lambda d: d["server_cpu_s"] / max(d["handshakes"] if base.endswith("handshake")
                                              else d["all_responses"], 1)
@@ -444,6 +449,14 @@ if "sim_full" in R:
     print("| server CPU per response, %s stored / none (us) | %.1f / %.1f | | %s |"
           % (format(int(preload), ","), cpu_us("sim_full"), cpu_us("sim_empty"),
              ratio(cpu_us("sim_full"), cpu_us("sim_empty"))))
+    # Each round ran the two back to back: the ratio within a round, whose
+    # neighbours' load the two shared, and the median of those.
+    pairs = sorted(by_round["sim_full"][r]["rps"] / by_round["sim_empty"][r]["rps"]
+                   for r in by_round.get("sim_full", {}) if r in by_round.get("sim_empty", {})
+                   and by_round["sim_empty"][r]["rps"])
+    if len(pairs) > 1:
+        print("| req/s stored / none, each round's two runs (median; lowest, highest) | | | %.2fx (%.2fx, %.2fx) |"
+              % (pairs[(len(pairs) - 1) // 2], pairs[0], pairs[-1]))
 if "pair_ka16" in R:
     print("| two processes behind HAProxy: | | | |")
     for c in (16, 64):
