@@ -166,19 +166,23 @@ int handoff_threaded(const struct handoff *h)
 	return h->threaded;
 }
 
-void handoff_post(struct handoff *h, enum handoff_side to, handoff_fn fn, void *arg)
+static struct work *work_new(handoff_fn fn, void *arg)
 {
-	struct inbox *in = &h->in[to];
-
-	if (!h->threaded) {
-		fn(arg);
-		return;
-	}
 	struct work *w = xmalloc(sizeof(*w));
 	w->next = NULL;
 	w->fn = fn;
 	w->arg = arg;
-	inbox_put(in, w, &w->next);
+	return w;
+}
+
+void handoff_post(struct handoff *h, enum handoff_side to, handoff_fn fn, void *arg)
+{
+	if (!h->threaded) {
+		fn(arg);
+		return;
+	}
+	struct work *w = work_new(fn, arg);
+	inbox_put(&h->in[to], w, &w->next);
 }
 
 void handoff_post_turn(struct handoff *h, enum handoff_side to, handoff_fn fn, void *arg)
@@ -189,10 +193,7 @@ void handoff_post_turn(struct handoff *h, enum handoff_side to, handoff_fn fn, v
 		fn(arg);
 		return;
 	}
-	struct work *w = xmalloc(sizeof(*w));
-	w->next = NULL;
-	w->fn = fn;
-	w->arg = arg;
+	struct work *w = work_new(fn, arg);
 	if (!in->staged)
 		event_active(in->publish, EV_TIMEOUT, 0);
 	*in->staged_tail = w;
