@@ -226,6 +226,40 @@ static void lookups(struct pgstore *s)
 	CHECK(pgstore_scene_enabled(s, "10000099", "PRODUCT_1") == 0);
 }
 
+/* In a batch (the write lock held: no other process of ours writes) an
+ * app, a user or a scene looked up once answers again from memory: a row
+ * another session deletes without taking the lock is still seen until
+ * the batch ends, read again in the next; an insert of the store's own
+ * moves the memory. */
+static void lookups_remembered(struct pgstore *s, struct pg *admin)
+{
+	const char *app = "wx7777777777777777";
+	char kind[8] = "", appid[STORE_ID_MAX];
+
+	CHECK(pgstore_app_insert(s, "10000098", app, "MP") == 0);
+	CHECK(pgstore_batch_begin(s) == 0);
+	CHECK(pgstore_app_kind(s, "10000098", app, kind) == 1);
+	CHECK(pgstore_user_appid(s, "oxTWIuGaIt6gTKsQRLau2M0yL16E", appid) == 1);
+	CHECK(pgstore_scene_enabled(s, "10000098", "PRODUCT_9") == 0);
+	CHECK(pg_exec(admin, "DELETE FROM apps WHERE appid = 'wx7777777777777777'") == 0);
+	CHECK(pg_exec(admin, "INSERT INTO scenes VALUES ('10000098', 'PRODUCT_9')") == 0);
+	kind[0] = '\0';
+	CHECK(pgstore_app_kind(s, "10000098", app, kind) == 1); /* from memory */
+	CHECK_STR(kind, "MP");
+	CHECK(pgstore_scene_enabled(s, "10000098", "PRODUCT_9") == 0); /* a miss too */
+	CHECK(pgstore_user_appid(s, "oxTWIuGaIt6gTKsQRLau2M0yL16E", appid) == 1);
+	CHECK_STR(appid, "wx8888888888888888");
+	CHECK(pgstore_batch_commit(s) == 0);
+	CHECK(pgstore_app_kind(s, "10000098", app, kind) == 0); /* outside a batch: read */
+	CHECK(pgstore_batch_begin(s) == 0);
+	CHECK(pgstore_scene_enabled(s, "10000098", "PRODUCT_9") == 1); /* a new batch reads */
+	CHECK(pgstore_app_kind(s, "10000098", app, kind) == 0);
+	CHECK(pgstore_app_insert(s, "10000098", app, "APP") == 0); /* moves the memory */
+	CHECK(pgstore_app_kind(s, "10000098", app, kind) == 1);
+	CHECK_STR(kind, "APP");
+	CHECK(pgstore_batch_commit(s) == 0);
+}
+
 static void packets(struct pgstore *s)
 {
 	struct packet_new p = packet("10000098", "B1", "oA", "SENT", 300, 1000, 1000);
@@ -552,6 +586,7 @@ static void ported(void)
 	if (!s || !admin)
 		goto out;
 	lookups(s);
+	lookups_remembered(s, admin);
 	packets(s);
 	ledger(s, admin);
 	counters(s);
