@@ -241,6 +241,12 @@ struct pgstore {
 		int rc;
 		char k1[STORE_ID_MAX], k2[STORE_ID_MAX], value[STORE_ID_MAX];
 	} memo_app, memo_user, memo_scene;
+	/* The merchant too (looked up twice a send): its balance moves only
+	 * by pgstore_ledger_add, which moves the remembered one with it. */
+	struct {
+		struct pgmemo key;
+		struct merchant m;
+	} memo_merchant;
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -716,6 +722,7 @@ int pgstore_merchant_insert(struct pgstore *s, const struct merchant *m)
 	p_int(&p, m->amount_per_day);
 	p_int(&p, !m->api_closed);
 	p_text(&p, m->ip_allowlist);
+	s->gen++; /* memo_hit */
 	return write0(s, ST_MERCHANT_INSERT, &p, "insert merchant");
 }
 
@@ -730,6 +737,7 @@ int pgstore_merchant_update(struct pgstore *s, const struct merchant *m)
 	p_int(&p, !m->api_closed);
 	p_text(&p, m->ip_allowlist);
 	p_text(&p, m->mch_id);
+	s->gen++; /* memo_hit */
 	return write0(s, ST_MERCHANT_UPDATE, &p, "update merchant");
 }
 
@@ -766,12 +774,20 @@ int pgstore_user_insert(struct pgstore *s, const char *openid, const char *appid
 
 /* ---- lookups ----------------------------------------------------------- */
 
+static int memo_hit(const struct pgstore *s, const struct pgmemo *m, const char *k1,
+		    const char *k2);
+
 int pgstore_merchant_lookup(struct pgstore *s, const char *mch_id, struct merchant *out)
 {
 	struct params p = {0};
 	PGresult *res;
 	int rc;
 
+	if (memo_hit(s, &s->memo_merchant.key, mch_id, NULL)) {
+		if (s->memo_merchant.key.rc == 1)
+			*out = s->memo_merchant.m;
+		return s->memo_merchant.key.rc;
+	}
 	p_text(&p, mch_id);
 	rc = run_row(s, ST_MERCHANT_LOOKUP, &p, "lookup merchant", &res);
 	if (rc == 1) {
@@ -787,6 +803,16 @@ int pgstore_merchant_lookup(struct pgstore *s, const char *mch_id, struct mercha
 		copy_col(res, 0, 9, out->ip_allowlist, sizeof(out->ip_allowlist));
 	}
 	PQclear(res);
+	struct pgmemo *k = &s->memo_merchant.key;
+	k->gen = 0;
+	if (rc >= 0 && s->batch && strlen(mch_id) < sizeof(k->k1)) {
+		strcpy(k->k1, mch_id);
+		k->k2[0] = '\0';
+		k->rc = rc;
+		if (rc == 1)
+			s->memo_merchant.m = *out;
+		k->gen = s->gen;
+	}
 	return rc;
 }
 
@@ -1082,6 +1108,9 @@ int pgstore_ledger_add(struct pgstore *s, const char *mch_id, int64_t amount, co
 	n = write1(s, ST_LEDGER_ADD, &p, "insert ledger");
 	if (n > 0)
 		s->changes += n; /* the ledger row beside the balance counted */
+	if (n >= 0 && memo_hit(s, &s->memo_merchant.key, mch_id, NULL) &&
+	    s->memo_merchant.key.rc == 1)
+		s->memo_merchant.m.balance += amount; /* as the statement moved it */
 	return n < 0 ? -1 : 0;
 }
 

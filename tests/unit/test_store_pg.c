@@ -258,6 +258,25 @@ static void lookups_remembered(struct pgstore *s, struct pg *admin)
 	CHECK(pgstore_app_kind(s, "10000098", app, kind) == 1);
 	CHECK_STR(kind, "APP");
 	CHECK(pgstore_batch_commit(s) == 0);
+
+	/* The merchant: its balance moved by the store's own ledger rows. */
+	struct merchant m = merchant("10000097", 10), got;
+	CHECK(pgstore_merchant_insert(s, &m) == 0);
+	CHECK(pgstore_ledger_add(s, "10000097", 500, "topup", 0, 1) == 0);
+	CHECK(pgstore_batch_begin(s) == 0);
+	CHECK(pgstore_merchant_lookup(s, "10000097", &got) == 1 && got.balance == 500);
+	CHECK(pg_exec(admin, "UPDATE merchants SET name = 'renamed' WHERE mch_id = '10000097'") ==
+	      0);
+	CHECK(pgstore_ledger_add(s, "10000097", -200, "send", 0, 2) == 0);
+	CHECK(pgstore_merchant_lookup(s, "10000097", &got) == 1);
+	CHECK_STR(got.name, "商户10000097"); /* from memory */
+	CHECK(got.balance == 300);
+	CHECK(pgstore_begin(s) == 0);
+	CHECK(pgstore_ledger_add(s, "10000097", -100, "send", 0, 3) == 0);
+	pgstore_rollback(s); /* undone: read again */
+	CHECK(pgstore_merchant_lookup(s, "10000097", &got) == 1 && got.balance == 300);
+	CHECK_STR(got.name, "renamed");
+	CHECK(pgstore_batch_commit(s) == 0);
 }
 
 static void packets(struct pgstore *s)
