@@ -249,6 +249,12 @@ struct memo {
 	char k1[STORE_ID_MAX], k2[STORE_ID_MAX];
 };
 
+/* The next id of a table in a batch, good while gen is config_gen. */
+struct next_id {
+	uint64_t gen;
+	int64_t next;
+};
+
 /* A day counter's row as read (without what the batch holds), good while
  * its memo holds and no write ran since (wgen: the store's write_gen). */
 struct day_memo {
@@ -325,16 +331,10 @@ struct store {
 	/* In a batch, the next packet id as last read, moved past each
 	 * packet inserted since (store_packet_next_id); good while gen is
 	 * config_gen. */
-	struct {
-		uint64_t gen;
-		int64_t next;
-	} next_packet;
+	struct next_id next_packet;
 	/* The same for ledger ids: set by an insert in a batch, moved past
 	 * each one since, taken (?7 of ST_LEDGER_INSERT) in a batch. */
-	struct {
-		uint64_t gen;
-		int64_t next;
-	} next_ledger;
+	struct next_id next_ledger;
 	/* The packet store_packet_insert wrote last, for its seed share's
 	 * count without reading it back (count_seed_share); id 0: none. */
 	struct {

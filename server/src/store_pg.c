@@ -774,8 +774,26 @@ int pgstore_user_insert(struct pgstore *s, const char *openid, const char *appid
 
 /* ---- lookups ----------------------------------------------------------- */
 
-static int memo_hit(const struct pgstore *s, const struct pgmemo *m, const char *k1,
-		    const char *k2);
+static int memo_hit(const struct pgstore *s, const struct pgmemo *m, const char *k1, const char *k2)
+{
+	return m->gen == s->gen && s->batch && s->tx && strcmp(m->k1, k1) == 0 &&
+	       strcmp(m->k2, k2 ? k2 : "") == 0;
+}
+
+/* Keeps a lookup's answer (rc, and the value the caller put in m) for
+ * the rest of the batch; outside one, or on an error, nothing. */
+static void memo_keep(const struct pgstore *s, struct pgmemo *m, const char *k1, const char *k2,
+		      int rc)
+{
+	m->gen = 0;
+	if (rc < 0 || !s->batch || strlen(k1) >= sizeof(m->k1) ||
+	    (k2 && strlen(k2) >= sizeof(m->k2)))
+		return;
+	strcpy(m->k1, k1);
+	strcpy(m->k2, k2 ? k2 : "");
+	m->rc = rc;
+	m->gen = s->gen;
+}
 
 int pgstore_merchant_lookup(struct pgstore *s, const char *mch_id, struct merchant *out)
 {
@@ -803,23 +821,10 @@ int pgstore_merchant_lookup(struct pgstore *s, const char *mch_id, struct mercha
 		copy_col(res, 0, 9, out->ip_allowlist, sizeof(out->ip_allowlist));
 	}
 	PQclear(res);
-	struct pgmemo *k = &s->memo_merchant.key;
-	k->gen = 0;
-	if (rc >= 0 && s->batch && strlen(mch_id) < sizeof(k->k1)) {
-		strcpy(k->k1, mch_id);
-		k->k2[0] = '\0';
-		k->rc = rc;
-		if (rc == 1)
-			s->memo_merchant.m = *out;
-		k->gen = s->gen;
-	}
+	if (rc == 1)
+		s->memo_merchant.m = *out;
+	memo_keep(s, &s->memo_merchant.key, mch_id, NULL, rc);
 	return rc;
-}
-
-static int memo_hit(const struct pgstore *s, const struct pgmemo *m, const char *k1, const char *k2)
-{
-	return m->gen == s->gen && s->batch && s->tx && strcmp(m->k1, k1) == 0 &&
-	       strcmp(m->k2, k2 ? k2 : "") == 0;
 }
 
 /* A one-text-column lookup by two keys (the second may be NULL: one key),
@@ -842,21 +847,11 @@ static int lookup_text(struct pgstore *s, enum st id, struct pgmemo *m, const ch
 	rc = run_row(s, id, &p, what, &res);
 	if (rc == 1 && out)
 		copy_col(res, 0, 0, out, outlen);
-	if (!m) {
-		PQclear(res);
-		return rc;
-	}
-	m->gen = 0;
-	m->value[0] = '\0';
-	if (rc == 1)
+	if (m && rc == 1)
 		copy_col(res, 0, 0, m->value, sizeof(m->value));
 	PQclear(res);
-	if (rc >= 0 && s->batch && strlen(a) < sizeof(m->k1) && (!b || strlen(b) < sizeof(m->k2))) {
-		strcpy(m->k1, a);
-		strcpy(m->k2, b ? b : "");
-		m->rc = rc;
-		m->gen = s->gen;
-	}
+	if (m)
+		memo_keep(s, m, a, b, rc);
 	return rc;
 }
 
