@@ -145,7 +145,7 @@ void admin_metrics(struct admin_ctx *ctx, struct admin_request *req, const struc
 		   "# TYPE redpack_store_units_total counter\nredpack_store_units_total %llu\n",
 		   (unsigned long long)commits, (unsigned long long)units);
 	uint64_t passes, drains;
-	store_wal_stats(ctx->redpack->store, &passes, &drains);
+	store_wal_stats(ctx->redpack->store, &passes, &drains, NULL);
 	buf_printf(out,
 		   "# HELP redpack_store_checkpoints_total WAL checkpoints run off the event loop"
 		   " (a thread of their own).\n"

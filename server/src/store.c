@@ -281,6 +281,7 @@ struct store {
 	int wal_frames;	       /* frames in the WAL after the last commit (on_wal) */
 	int wal_nudged;	       /* wal_frames when the checkpointer was last asked */
 	uint64_t wal_passes;   /* checkpoint passes of checkpointers stopped */
+	uint64_t wal_synced;   /* of which the database file synced after */
 	uint64_t wal_drains;   /* times a write waited for one (wal_room) */
 	int worker;	       /* a reader used on a thread of its own: nothing logged */
 	/* The counter changes of the open batch, written at its commit
@@ -804,10 +805,14 @@ static void wal_room(struct store *s)
 	}
 }
 
-void store_wal_stats(const struct store *s, uint64_t *passes, uint64_t *drains)
+void store_wal_stats(const struct store *s, uint64_t *passes, uint64_t *drains, uint64_t *synced)
 {
-	*passes = s->wal_passes + walckpt_passes(s->ckpt);
+	uint64_t k;
+
+	*passes = s->wal_passes + walckpt_passes(s->ckpt, &k);
 	*drains = s->wal_drains;
+	if (synced)
+		*synced = s->wal_synced + k;
 }
 
 /* Back to SQLite's own checkpoints, before the connection closes or is
@@ -816,7 +821,9 @@ static void wal_stop(struct store *s)
 {
 	if (!s->ckpt)
 		return;
-	s->wal_passes += walckpt_passes(s->ckpt);
+	uint64_t k;
+	s->wal_passes += walckpt_passes(s->ckpt, &k);
+	s->wal_synced += k;
 	walckpt_stop(s->ckpt);
 	s->ckpt = NULL;
 	sqlite3_wal_autocheckpoint(s->db, 1000);

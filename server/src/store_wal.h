@@ -3,7 +3,9 @@
  * store (store.c).
  *
  * A checkpoint copies the WAL's pages into the database file and, under
- * synchronous NORMAL or FULL, syncs both files: 5 to 12 ms for SQLite's
+ * synchronous NORMAL or FULL, syncs the WAL before and the database file
+ * after (SQLite: only when it copied the whole WAL; the thread here after
+ * every pass, so no sync is left to the drain): 5 to 12 ms for SQLite's
  * automatic one every 1,000 pages, run inside the COMMIT that crossed the
  * mark, on the event loop, stalling every request of that turn. Here a
  * thread with a connection of its own checkpoints instead (PASSIVE: it
@@ -35,8 +37,9 @@ void walckpt_nudge(struct walckpt *w);
 /* Asks for a pass and waits until it has run. NULL allowed. */
 void walckpt_drain(struct walckpt *w);
 
-/* Passes run so far. NULL: 0. */
-uint64_t walckpt_passes(struct walckpt *w);
+/* Passes run so far, and in *synced (when not NULL) those that copied
+ * pages and synced the database file after. NULL: 0. */
+uint64_t walckpt_passes(struct walckpt *w, uint64_t *synced);
 
 /* Stops the thread (after its pass in progress) and closes its
  * connection. NULL allowed. */

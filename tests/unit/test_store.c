@@ -1129,7 +1129,7 @@ static void wal_checkpoints(void)
 	char path[300], wal[310], err[256] = "";
 	struct merchant m = merchant("10000097", 10), got;
 	struct stat st;
-	uint64_t passes = 0, drains = 0;
+	uint64_t passes = 0, drains = 0, synced = 0;
 
 	snprintf(path, sizeof(path), "%s/wal.db", dir);
 	snprintf(wal, sizeof(wal), "%s-wal", path);
@@ -1144,12 +1144,17 @@ static void wal_checkpoints(void)
 		CHECK(store_ledger_add(s, "10000097", 1, "topup", 0, i) == 0);
 		CHECK(store_commit(s) == 0 && store_batch_commit(s) == 0);
 	}
-	store_wal_stats(s, &passes, &drains);
-	printf("WAL: %" PRIu64 " checkpoint passes, %" PRIu64 " waits\n", passes, drains);
+	store_wal_stats(s, &passes, &drains, &synced);
+	printf("WAL: %" PRIu64 " checkpoint passes (%" PRIu64 " synced), %" PRIu64 " waits\n",
+	       passes, synced, drains);
 	/* How many passes the nudges made depends on how the thread was
 	 * scheduled; each wait made one at least. */
 	CHECK(drains >= 1);
 	CHECK(passes >= drains);
+	/* Every pass that copied pages synced the database file after it, so
+	 * a drain's sync is left none of theirs: each wait made one such
+	 * pass, its ask coming after a commit. */
+	CHECK(synced >= drains);
 	CHECK(stat(wal, &st) == 0);
 	CHECK(st.st_size <= (STORE_WAL_DRAIN_FRAMES + 1000 + 64) * (4096 + 24));
 	CHECK(sql_int(path, "SELECT COUNT(*) FROM ledger WHERE mch_id = '10000097'") == n_batches);
