@@ -13,12 +13,21 @@
 #include "migrations.h"
 #include "util.h"
 
+/* Commands pg_defer holds back, at most. */
+#define PG_AHEAD_MAX 4
+
 struct pg {
 	PGconn *conn;
 	const char *const *sql;	 /* the registry, borrowed (pg_open) */
 	int count;		 /* its statements */
 	unsigned char *prepared; /* [count]: 1 once prepared on this connection */
 	struct pg_error error;	 /* the last call's (pg_last_error) */
+	/* pg_defer's commands (static texts), sent ahead of the next
+	 * statement in the same round trip. */
+	const char *ahead[PG_AHEAD_MAX];
+	int nahead;
+	uint64_t trips; /* waits for the server's answer (pg_round_trips) */
+	int reset;	/* a pipeline's failure made the connection again: lost */
 };
 
 /* ---- errors ------------------------------------------------------------ */
@@ -87,7 +96,8 @@ static int fail(struct pg *pg, const PGresult *res)
 		text = "unknown error";
 	first_line(text, line, sizeof(line));
 	snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state ? state : "");
-	e->fault = classify(pg->conn, e->sqlstate);
+	e->fault = pg->reset ? PG_FAULT_LOST : classify(pg->conn, e->sqlstate);
+	pg->reset = 0;
 	if (e->sqlstate[0])
 		snprintf(e->message, sizeof(e->message), "%s (SQLSTATE %s)", line, e->sqlstate);
 	else
@@ -166,6 +176,8 @@ void pg_close(struct pg *pg)
 int pg_reconnect(struct pg *pg)
 {
 	clear_error(pg);
+	pg->nahead = 0;
+	pg->reset = 0;
 	PQreset(pg->conn);
 	memset(pg->prepared, 0, (size_t)pg->count);
 	if (PQstatus(pg->conn) != CONNECTION_OK)
@@ -180,13 +192,129 @@ PGconn *pg_conn(struct pg *pg)
 
 /* ---- statements -------------------------------------------------------- */
 
+/* Makes the connection again after a pipeline went wrong on a good one:
+ * the caller's transaction is lost (the next failure says so). */
+static void lose(struct pg *pg)
+{
+	PQreset(pg->conn);
+	memset(pg->prepared, 0, (size_t)pg->count);
+	pg->reset = 1;
+}
+
+/* The results of a pipeline of pg->nahead commands and then one
+ * statement, up to its sync point: the statement's result, or the first
+ * failed command's (then the statement's is PGRES_PIPELINE_ABORTED). */
+static PGresult *pipeline_results(struct pg *pg, int nahead)
+{
+	PGresult *res = NULL, *bad = NULL, *r;
+	int q = 0, nulls = 0;
+
+	/* Each command's result is followed by a NULL; the sync point ends. */
+	while (nulls < 2) {
+		r = PQgetResult(pg->conn);
+		if (!r) {
+			nulls++;
+			q++;
+			if (PQstatus(pg->conn) != CONNECTION_OK)
+				break;
+			continue;
+		}
+		nulls = 0;
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (q < nahead && !result_ok(r) && !bad)
+			bad = r;
+		else if (q == nahead && !res)
+			res = r;
+		else
+			PQclear(r);
+	}
+	if (!PQexitPipelineMode(pg->conn) && PQstatus(pg->conn) == CONNECTION_OK) {
+		/* Never left in pipeline mode: the connection made again, and
+		 * what it was doing lost. */
+		lose(pg);
+		PQclear(res);
+		PQclear(bad);
+		return NULL;
+	}
+	if (bad) {
+		PQclear(res);
+		return bad;
+	}
+	return res;
+}
+
+/* One round trip: the commands pg_defer held back, then statement name
+ * (prepared, n params) or sql (no params). Without commands held back,
+ * libpq's plain calls (sql may then hold several statements). */
+static PGresult *exchange(struct pg *pg, const char *name, const char *sql, int n,
+			  const char *const *params)
+{
+	int nahead = pg->nahead, sent;
+
+	pg->trips++;
+	if (!nahead)
+		return name ? PQexecPrepared(pg->conn, name, n, params, NULL, NULL, 0)
+			    : PQexec(pg->conn, sql);
+	pg->nahead = 0;
+	sent = PQenterPipelineMode(pg->conn);
+	for (int i = 0; sent && i < nahead; i++)
+		sent = PQsendQueryParams(pg->conn, pg->ahead[i], 0, NULL, NULL, NULL, NULL, 0);
+	if (sent)
+		sent = name ? PQsendQueryPrepared(pg->conn, name, n, params, NULL, NULL, 0)
+			    : PQsendQueryParams(pg->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+	if (sent)
+		sent = PQpipelineSync(pg->conn);
+	if (!sent) {
+		if (PQstatus(pg->conn) == CONNECTION_OK)
+			lose(pg); /* nothing half-sent kept */
+		return NULL;
+	}
+	return pipeline_results(pg, nahead);
+}
+
+/* Sends the commands held back now, on their own. 0 or -1. */
+static int send_ahead(struct pg *pg)
+{
+	PGresult *res;
+	int rc = 0;
+
+	if (!pg->nahead)
+		return 0;
+	res = exchange(pg, NULL, "SELECT 1", 0, NULL);
+	if (!result_ok(res))
+		rc = fail(pg, res);
+	PQclear(res);
+	return rc;
+}
+
+int pg_defer(struct pg *pg, const char *sql)
+{
+	clear_error(pg);
+	if (pg->nahead == PG_AHEAD_MAX && send_ahead(pg) != 0)
+		return -1;
+	pg->ahead[pg->nahead++] = sql;
+	return 0;
+}
+
+uint64_t pg_round_trips(const struct pg *pg)
+{
+	return pg->trips;
+}
+
 int pg_exec(struct pg *pg, const char *sql)
 {
 	PGresult *res;
 	int rc = 0;
 
 	clear_error(pg);
-	res = PQexec(pg->conn, sql);
+	if (strcmp(sql, "ROLLBACK") == 0)
+		pg->nahead = 0; /* what they would have done is undone */
+	else if (strchr(sql, ';') && send_ahead(pg) != 0)
+		return -1; /* several statements: not in a pipeline */
+	res = exchange(pg, NULL, sql, 0, NULL);
 	if (!result_ok(res))
 		rc = fail(pg, res);
 	else if (strncasecmp(sql, "COMMIT", 6) == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
@@ -214,6 +342,9 @@ PGresult *pg_run(struct pg *pg, int id, int n, const char *const *params)
 	}
 	snprintf(name, sizeof(name), "s%d", id);
 	if (!pg->prepared[id]) {
+		if (send_ahead(pg) != 0)
+			return NULL;
+		pg->trips++;
 		res = PQprepare(pg->conn, name, pg->sql[id], 0, NULL);
 		if (!result_ok(res)) {
 			fail(pg, res);
@@ -223,7 +354,7 @@ PGresult *pg_run(struct pg *pg, int id, int n, const char *const *params)
 		PQclear(res);
 		pg->prepared[id] = 1;
 	}
-	res = PQexecPrepared(pg->conn, name, n, params, NULL, NULL, 0);
+	res = exchange(pg, name, NULL, n, params);
 	if (result_ok(res))
 		return res;
 	fail(pg, res);

@@ -90,6 +90,18 @@ PGresult *pg_run(struct pg *pg, int id, int n, const char *const *params);
  * of a transaction that had failed answers ROLLBACK: that is -1 too. */
 int pg_exec(struct pg *pg, const char *sql);
 
+/* Holds back sql (a static text: one statement, no parameters, whose
+ * answer nobody waits for: SAVEPOINT, a RELEASE that cannot fail) to send
+ * it ahead of the next pg_run or pg_exec, in the same round trip (libpq's
+ * pipeline mode). Its failure is that call's. A ROLLBACK drops what is
+ * held back; pg_reconnect too. 0, or -1 (pg_last_error: more than a few
+ * held back were sent, and failed). */
+int pg_defer(struct pg *pg, const char *sql);
+
+/* Round trips so far (a statement, with what pg_defer held back, is one;
+ * its preparation another): for tests. */
+uint64_t pg_round_trips(const struct pg *pg);
+
 /* The last failure of pg_run, pg_exec, pg_schema_version or pg_reconnect
  * (fault PG_FAULT_NONE when the last call succeeded). Borrowed: valid
  * until the next call on pg. */

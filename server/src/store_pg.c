@@ -572,7 +572,10 @@ int pgstore_begin(struct pgstore *s)
 	}
 	if (ready(s, "savepoint") != 0)
 		return -1;
-	if (pg_exec(s->pg, "SAVEPOINT unit") != 0)
+	/* Sent with the unit's first statement (or its end): a SAVEPOINT in
+	 * a healthy transaction fails only with the connection, and then so
+	 * does that statement. */
+	if (pg_defer(s->pg, "SAVEPOINT unit") != 0)
 		return fail(s, "savepoint");
 	s->units++;
 	return 0;
@@ -587,7 +590,14 @@ int pgstore_commit(struct pgstore *s)
 			s->units--;
 			return -1;
 		}
-		if (pg_exec(s->pg, "RELEASE unit") != 0) {
+		/* Every statement of the unit answered without error (the
+		 * transaction is not aborted): the RELEASE cannot fail but with
+		 * the connection, which the batch's COMMIT would then report
+		 * for all, so it goes with the next unit's first statement or
+		 * the COMMIT. After an error it runs now, and fails. */
+		int healthy = PQtransactionStatus(pg_conn(s->pg)) == PQTRANS_INTRANS;
+		if (healthy ? pg_defer(s->pg, "RELEASE unit") != 0
+			    : pg_exec(s->pg, "RELEASE unit") != 0) {
 			/* A statement of the unit had failed (its transaction
 			 * aborted): the unit goes, the batch stays. */
 			fail(s, "release");
@@ -679,6 +689,11 @@ int pgstore_batch_commit(struct pgstore *s)
 int64_t pgstore_changes(struct pgstore *s)
 {
 	return s->changes;
+}
+
+uint64_t pgstore_round_trips(const struct pgstore *s)
+{
+	return pg_round_trips(s->pg);
 }
 
 int pgstore_in_transaction(struct pgstore *s)

@@ -87,6 +87,8 @@ int pgstore_batch_open(const struct pgstore *s);
 /* Rows the store's statements inserted, updated or deleted since open
  * (the counters' rows that triggers write are not counted). */
 int64_t pgstore_changes(struct pgstore *s);
+/* Round trips to the server so far (pg_round_trips): for tests. */
+uint64_t pgstore_round_trips(const struct pgstore *s);
 void pgstore_commit_stats(const struct pgstore *s, uint64_t *commits, uint64_t *units);
 
 int pgstore_is_empty(struct pgstore *s);

@@ -551,6 +551,52 @@ static void batches(struct pgstore *s)
 	pgstore_rollback(s);
 }
 
+/* A unit's SAVEPOINT and RELEASE go with its first statement and the
+ * next one after it (libpq's pipeline): a unit inside a batch costs the
+ * round trips of its statements alone, and what fails still fails alone. */
+static void savepoints_ride_along(struct pgstore *s)
+{
+	struct merchant m = merchant("31000003", 10), got;
+	uint64_t t0, bare, unit;
+
+	CHECK(pgstore_merchant_insert(s, &m) == 0);
+	CHECK(pgstore_batch_begin(s) == 0);
+	t0 = pgstore_round_trips(s);
+	CHECK(pgstore_ledger_add(s, "31000003", 100, "topup", 0, 1) ==
+	      0); /* the batch's, no unit */
+	bare = pgstore_round_trips(s) - t0;
+	t0 = pgstore_round_trips(s);
+	CHECK(pgstore_begin(s) == 0);
+	CHECK(pgstore_ledger_add(s, "31000003", 20, "topup", 0, 2) == 0);
+	CHECK(pgstore_commit(s) == 0);
+	CHECK(pgstore_begin(s) == 0);
+	CHECK(pgstore_ledger_add(s, "31000003", 3, "topup", 0, 3) == 0);
+	CHECK(pgstore_commit(s) == 0);
+	unit = pgstore_round_trips(s) - t0;
+	CHECK(bare >= 1);
+	CHECK(unit == 2 * bare);
+	/* A unit that fails: its savepoint was there, it alone goes. */
+	CHECK(pgstore_begin(s) == 0);
+	CHECK(pgstore_ledger_add(s, "31000003", 4000, "topup", 0, 4) == 0);
+	CHECK(pgstore_merchant_insert(s, &m) == -1);
+	pgstore_rollback(s);
+	/* One whose failure its caller ignores: the COMMIT says so. */
+	CHECK(pgstore_begin(s) == 0);
+	CHECK(pgstore_ledger_add(s, "31000003", 50000, "topup", 0, 5) == 0);
+	CHECK(pgstore_merchant_insert(s, &m) == -1);
+	CHECK(pgstore_commit(s) == -1);
+	/* A unit with no statement at all, kept and rolled back. */
+	CHECK(pgstore_begin(s) == 0);
+	CHECK(pgstore_commit(s) == 0);
+	CHECK(pgstore_begin(s) == 0);
+	pgstore_rollback(s);
+	t0 = pgstore_round_trips(s);
+	CHECK(pgstore_batch_commit(s) == 0);
+	CHECK(pgstore_round_trips(s) - t0 == 1); /* the last RELEASEs with the COMMIT */
+	CHECK(pgstore_merchant_lookup(s, "31000003", &got) == 1 && got.balance == 123);
+	CHECK(balance(s, "31000003") == 123);
+}
+
 static void collect_share(void *arg, const struct share_row *r)
 {
 	int64_t *got = arg;
@@ -612,6 +658,7 @@ static void ported(void)
 	shares_at_once(s);
 	transactions(s);
 	batches(s);
+	savepoints_ride_along(s);
 	for (int c = STORE_CHECK_MERCHANT_DAY_COUNTER; c <= STORE_CHECK_RATE_COUNTER; c++) {
 		int bad = 0;
 		CHECK(pgstore_check(s, (enum store_check)c, count_violation, &bad) == 0);
