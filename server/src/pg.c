@@ -27,7 +27,7 @@ struct pg {
 	const char *ahead[PG_AHEAD_MAX];
 	int nahead;
 	uint64_t trips; /* waits for the server's answer (pg_round_trips) */
-	int reset;	/* a pipeline's failure made the connection again: lost */
+	int lost;	/* lose() recorded the failure: fail() keeps it */
 };
 
 /* ---- errors ------------------------------------------------------------ */
@@ -78,12 +78,17 @@ static void first_line(const char *text, char *out, size_t outlen)
 static void clear_error(struct pg *pg)
 {
 	memset(&pg->error, 0, sizeof(pg->error));
+	pg->lost = 0;
 }
 
 /* Records the failure of res (NULL: libpq had none to give, the
  * connection's message says why). Returns -1. */
 static int fail(struct pg *pg, const PGresult *res)
 {
+	if (pg->lost) { /* lose() said it already */
+		pg->lost = 0;
+		return -1;
+	}
 	struct pg_error *e = &pg->error;
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *text = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
@@ -96,8 +101,7 @@ static int fail(struct pg *pg, const PGresult *res)
 		text = "unknown error";
 	first_line(text, line, sizeof(line));
 	snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state ? state : "");
-	e->fault = pg->reset ? PG_FAULT_LOST : classify(pg->conn, e->sqlstate);
-	pg->reset = 0;
+	e->fault = classify(pg->conn, e->sqlstate);
 	if (e->sqlstate[0])
 		snprintf(e->message, sizeof(e->message), "%s (SQLSTATE %s)", line, e->sqlstate);
 	else
@@ -177,7 +181,7 @@ int pg_reconnect(struct pg *pg)
 {
 	clear_error(pg);
 	pg->nahead = 0;
-	pg->reset = 0;
+	pg->lost = 0;
 	PQreset(pg->conn);
 	memset(pg->prepared, 0, (size_t)pg->count);
 	if (PQstatus(pg->conn) != CONNECTION_OK)
@@ -192,18 +196,26 @@ PGconn *pg_conn(struct pg *pg)
 
 /* ---- statements -------------------------------------------------------- */
 
-/* Makes the connection again after a pipeline went wrong on a good one:
- * the caller's transaction is lost (the next failure says so). */
-static void lose(struct pg *pg)
+/* Records res's failure (NULL: the connection's) as the loss of the
+ * transaction and makes the connection again, so nothing of it can
+ * commit: a pipeline that went wrong on a good connection, or a command
+ * held back that failed, whose statement after it never ran (the
+ * caller's rollback to a savepoint would reach one it did not make).
+ * The caller then fails with that, and a store reconnects and runs its
+ * batch again. */
+static void lose(struct pg *pg, const PGresult *res)
 {
+	fail(pg, res);
+	pg->error.fault = PG_FAULT_LOST;
+	pg->lost = 1;
 	PQreset(pg->conn);
 	memset(pg->prepared, 0, (size_t)pg->count);
-	pg->reset = 1;
 }
 
 /* The results of a pipeline of pg->nahead commands and then one
- * statement, up to its sync point: the statement's result, or the first
- * failed command's (then the statement's is PGRES_PIPELINE_ABORTED). */
+ * statement, up to its sync point: the statement's result (its error, if
+ * it failed, the caller's to record). When a command held back failed
+ * (the statement then did not run): NULL, the transaction lost (lose). */
 static PGresult *pipeline_results(struct pg *pg, int nahead)
 {
 	PGresult *res = NULL, *bad = NULL, *r;
@@ -231,17 +243,11 @@ static PGresult *pipeline_results(struct pg *pg, int nahead)
 		else
 			PQclear(r);
 	}
-	if (!PQexitPipelineMode(pg->conn) && PQstatus(pg->conn) == CONNECTION_OK) {
-		/* Never left in pipeline mode: the connection made again, and
-		 * what it was doing lost. */
-		lose(pg);
+	if (bad || (!PQexitPipelineMode(pg->conn) && PQstatus(pg->conn) == CONNECTION_OK)) {
+		lose(pg, bad);
 		PQclear(res);
 		PQclear(bad);
 		return NULL;
-	}
-	if (bad) {
-		PQclear(res);
-		return bad;
 	}
 	return res;
 }
@@ -269,7 +275,7 @@ static PGresult *exchange(struct pg *pg, const char *name, const char *sql, int 
 		sent = PQpipelineSync(pg->conn);
 	if (!sent) {
 		if (PQstatus(pg->conn) == CONNECTION_OK)
-			lose(pg); /* nothing half-sent kept */
+			lose(pg, NULL); /* nothing half-sent kept */
 		return NULL;
 	}
 	return pipeline_results(pg, nahead);

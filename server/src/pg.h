@@ -91,11 +91,14 @@ PGresult *pg_run(struct pg *pg, int id, int n, const char *const *params);
 int pg_exec(struct pg *pg, const char *sql);
 
 /* Holds back sql (a static text: one statement, no parameters, whose
- * answer nobody waits for: SAVEPOINT, a RELEASE that cannot fail) to send
- * it ahead of the next pg_run or pg_exec, in the same round trip (libpq's
- * pipeline mode). Its failure is that call's. A ROLLBACK drops what is
- * held back; pg_reconnect too. 0, or -1 (pg_last_error: more than a few
- * held back were sent, and failed). */
+ * answer nobody waits for: a SAVEPOINT, a RELEASE in a healthy
+ * transaction) to send it ahead of the next pg_run or pg_exec, in the
+ * same round trip (libpq's pipeline mode). Should it fail, that call
+ * fails with PG_FAULT_LOST (the connection made again: nothing of the
+ * transaction commits), never with an error of its own statement, which
+ * did not run. A ROLLBACK drops what is held back; pg_reconnect too. 0,
+ * or -1 (pg_last_error: more than a few held back were sent, and
+ * failed). */
 int pg_defer(struct pg *pg, const char *sql);
 
 /* Round trips so far (a statement, with what pg_defer held back, is one;

@@ -572,10 +572,13 @@ int pgstore_begin(struct pgstore *s)
 	}
 	if (ready(s, "savepoint") != 0)
 		return -1;
-	/* Sent with the unit's first statement (or its end): a SAVEPOINT in
-	 * a healthy transaction fails only with the connection, and then so
-	 * does that statement. */
-	if (pg_defer(s->pg, "SAVEPOINT unit") != 0)
+	/* In a healthy transaction, sent with the unit's first statement (or
+	 * its end): should it fail there, the transaction is reported lost
+	 * (pg_defer), never as that statement's failure. In an aborted one,
+	 * now, so the unit is refused as before. */
+	int healthy = PQtransactionStatus(pg_conn(s->pg)) == PQTRANS_INTRANS;
+	if (healthy ? pg_defer(s->pg, "SAVEPOINT unit") != 0
+		    : pg_exec(s->pg, "SAVEPOINT unit") != 0)
 		return fail(s, "savepoint");
 	s->units++;
 	return 0;
@@ -591,10 +594,11 @@ int pgstore_commit(struct pgstore *s)
 			return -1;
 		}
 		/* Every statement of the unit answered without error (the
-		 * transaction is not aborted): the RELEASE cannot fail but with
-		 * the connection, which the batch's COMMIT would then report
-		 * for all, so it goes with the next unit's first statement or
-		 * the COMMIT. After an error it runs now, and fails. */
+		 * transaction is not aborted): the RELEASE goes with the next
+		 * unit's first statement or the COMMIT. Should it fail there
+		 * (the connection, a cancel), the whole transaction is reported
+		 * lost and the batch runs again: never charged to the next
+		 * unit. After an error it runs now, and fails. */
 		int healthy = PQtransactionStatus(pg_conn(s->pg)) == PQTRANS_INTRANS;
 		if (healthy ? pg_defer(s->pg, "RELEASE unit") != 0
 			    : pg_exec(s->pg, "RELEASE unit") != 0) {

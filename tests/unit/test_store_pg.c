@@ -597,6 +597,26 @@ static void savepoints_ride_along(struct pgstore *s)
 	CHECK(balance(s, "31000003") == 123);
 }
 
+/* A command held back that fails: the statement after it did not run, so
+ * its failure is the transaction's loss (the connection made again,
+ * nothing of it kept), with the command's own message, never that
+ * statement's error. */
+static void held_back_fails(struct pg *admin)
+{
+	CHECK(pg_exec(admin, "CREATE TABLE held (x int)") == 0);
+	CHECK(pg_exec(admin, "BEGIN") == 0);
+	CHECK(pg_exec(admin, "INSERT INTO held VALUES (1)") == 0);
+	CHECK(pg_defer(admin, "SELECT 1 / 0") == 0);
+	CHECK(pg_exec(admin, "INSERT INTO held VALUES (2)") == -1);
+	CHECK(pg_last_error(admin)->fault == PG_FAULT_LOST);
+	CHECK(strstr(pg_last_error(admin)->message, "division by zero") != NULL);
+	CHECK(PQtransactionStatus(pg_conn(admin)) == PQTRANS_IDLE);
+	CHECK(pg_int(admin, "SELECT count(*) FROM held") == 0);
+	/* And the next call is an ordinary one again. */
+	CHECK(pg_exec(admin, "INSERT INTO held VALUES (3)") == 0);
+	CHECK(pg_int(admin, "SELECT count(*) FROM held") == 1);
+}
+
 static void collect_share(void *arg, const struct share_row *r)
 {
 	int64_t *got = arg;
@@ -659,6 +679,7 @@ static void ported(void)
 	transactions(s);
 	batches(s);
 	savepoints_ride_along(s);
+	held_back_fails(admin);
 	for (int c = STORE_CHECK_MERCHANT_DAY_COUNTER; c <= STORE_CHECK_RATE_COUNTER; c++) {
 		int bad = 0;
 		CHECK(pgstore_check(s, (enum store_check)c, count_violation, &bad) == 0);
