@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deltas.h"
 #include "log.h"
+#include "status.h"
 #include "util.h"
 
 /* ---- statements -------------------------------------------------------- */
@@ -62,6 +64,12 @@ enum st {
 	ST_STATUS_COUNTS,
 	ST_TOTALS,
 	ST_DURABILITY,
+	ST_ADD_RATE,
+	ST_RATE_PRUNE,
+	ST_ADD_STATUS,
+	ST_ADD_MERCHANT_DAY,
+	ST_ADD_USER_DAY,
+	ST_SEED_OF,
 	ST__COUNT
 };
 
@@ -193,6 +201,25 @@ static const char *const statements[ST__COUNT] = {
 	 " (SELECT COALESCE(SUM(refund_amount), 0) FROM packets WHERE status = 'REFUND'),"
 	 " pg_database_size(current_database())",
 	[ST_DURABILITY] = "SELECT current_setting('synchronous_commit')",
+	/* The counter changes a batch held (deltas.h), one key each: what the
+	 * INSERT triggers of schema_pg.sql do outside a batch. */
+	[ST_ADD_RATE] =
+	 "INSERT INTO rate_second AS r VALUES ($1, $2::bigint, $3::bigint)"
+	 " ON CONFLICT (mch_id, second) DO UPDATE SET count = r.count + excluded.count",
+	[ST_RATE_PRUNE] = "DELETE FROM rate_second WHERE mch_id = $1 AND second < $2::bigint - 120",
+	[ST_ADD_STATUS] =
+	 "INSERT INTO status_count AS c VALUES ($1, $2, $3::bigint)"
+	 " ON CONFLICT (mch_id, status) DO UPDATE SET n = c.n + excluded.n",
+	[ST_ADD_MERCHANT_DAY] =
+	 "INSERT INTO day_merchant AS d VALUES ($1, $2::bigint, $3::bigint)"
+	 " ON CONFLICT (mch_id, day) DO UPDATE SET amount = d.amount + excluded.amount",
+	[ST_ADD_USER_DAY] =
+	 "INSERT INTO day_user AS d VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint)"
+	 " ON CONFLICT (mch_id, openid, day)"
+	 " DO UPDATE SET count = d.count + excluded.count, amount = d.amount + excluded.amount",
+	[ST_SEED_OF] =
+	 "SELECT mch_id, re_openid, COALESCE(send_time, 0), status, hb_type FROM packets"
+	 " WHERE id = $1::bigint",
 };
 /* clang-format on */
 
@@ -247,7 +274,23 @@ struct pgstore {
 		struct pgmemo key;
 		struct merchant m;
 	} memo_merchant;
+	/* In a batch the store counts the send path's rows itself (the INSERT
+	 * triggers do not fire: schema_pg.sql's migration 5), holding the
+	 * changes by key until the COMMIT (pending_write); marks[i] is where
+	 * unit i + 1 began, for its rollback. Units nested deeper than
+	 * HOLD_DEPTH write theirs through. */
+	struct deltas *pending;
+	size_t marks[8];
+	/* The packet just inserted in the batch, for its seed share. */
+	struct {
+		int64_t id; /* 0: none */
+		char mch_id[STORE_ID_MAX], openid[STORE_ID_MAX];
+		int64_t day;
+		int counted;
+	} last;
 };
+
+#define HOLD_DEPTH ((int)(sizeof(((struct pgstore *)0)->marks) / sizeof(size_t)))
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -481,6 +524,157 @@ static int write0(struct pgstore *s, enum st id, const struct params *p, const c
 	return write1(s, id, p, what) < 0 ? -1 : 0;
 }
 
+/* ---- the batch's counters ------------------------------------------------ */
+
+/* The store counts what it inserts itself while a batch is open (the
+ * batch's redpack.hold setting keeps the INSERT triggers from it), and
+ * holds what it counts while the unit is not nested deeper than
+ * HOLD_DEPTH. The reads of counters on the send path add what is held
+ * (held_*); every other reader writes it first (pgstore_pending_flush). */
+static int counting(const struct pgstore *s)
+{
+	return s->batch && s->tx && s->pending;
+}
+
+static int holding(const struct pgstore *s)
+{
+	return counting(s) && s->units <= HOLD_DEPTH;
+}
+
+static int64_t day_of(int64_t t)
+{
+	return (t + 28800) / 86400; /* a Beijing calendar day */
+}
+
+/* Writes one counter change, by its kind's statement. */
+static int counter_write(struct pgstore *s, const struct delta *d)
+{
+	struct params p = {0};
+
+	p_text(&p, d->mch_id);
+	switch (d->kind) {
+	case DELTA_RATE:
+		p_int(&p, d->k);
+		p_int(&p, d->count);
+		if (write0(s, ST_ADD_RATE, &p, "count rate") != 0)
+			return -1;
+		p.n = 1; /* seconds over two minutes old go as new ones come */
+		p_int(&p, d->k);
+		return write0(s, ST_RATE_PRUNE, &p, "prune rate");
+	case DELTA_STATUS:
+		p_text(&p, d->text);
+		p_int(&p, d->count);
+		return write0(s, ST_ADD_STATUS, &p, "count status");
+	case DELTA_MERCHANT_DAY:
+		p_int(&p, d->k);
+		p_int(&p, d->amount);
+		return write0(s, ST_ADD_MERCHANT_DAY, &p, "count merchant's day");
+	case DELTA_USER_DAY:
+		p_text(&p, d->text);
+		p_int(&p, d->k);
+		p_int(&p, d->count);
+		p_int(&p, d->amount);
+		return write0(s, ST_ADD_USER_DAY, &p, "count user's day");
+	case DELTA_BALANCE: /* the ledger's statement moves the balance */
+		break;
+	}
+	return refuse(s, "count", "no such counter");
+}
+
+/* One counter change of a row inserted in a batch: held, or written. */
+static int counter_add(struct pgstore *s, enum delta_kind kind, const char *mch_id,
+		       const char *text, int64_t k, int64_t count, int64_t amount)
+{
+	if (holding(s) && deltas_add(s->pending, kind, mch_id, text, k, count, amount) == 0)
+		return 0;
+	struct delta d = {.kind = kind, .k = k, .count = count, .amount = amount};
+	if (strlen(mch_id) >= sizeof(d.mch_id) || (text && strlen(text) >= sizeof(d.text)))
+		return refuse(s, "count", "key too long");
+	strcpy(d.mch_id, mch_id);
+	strcpy(d.text, text ? text : "");
+	return counter_write(s, &d);
+}
+
+/* Writes what is held, in the batch's transaction, and forgets it. */
+static int pending_write(struct pgstore *s)
+{
+	size_t n = s->pending ? deltas_count(s->pending) : 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct delta *d = deltas_at(s->pending, i);
+		if (d->count || d->amount)
+			rc = counter_write(s, d);
+	}
+	if (s->pending)
+		deltas_clear(s->pending);
+	return rc;
+}
+
+int pgstore_pending_flush(struct pgstore *s)
+{
+	if (!s->pending || !deltas_count(s->pending))
+		return 0;
+	if (s->units > 0)
+		return refuse(s, "counters",
+			      "held counter changes cannot be written inside a unit");
+	return pending_write(s);
+}
+
+/* What a new packet adds to the counters (count_created, count_issued,
+ * count_status_insert of schema_pg.sql): its second for the rate, its
+ * status, and when issued its merchant's day and its receiver's (a normal
+ * packet's amount too; a group's seed share comes with its share row). */
+static int count_packet(struct pgstore *s, const struct packet_new *p, int64_t id)
+{
+	int issued = p->send_time > 0 && status_issued(status_parse(p->status));
+
+	s->last.id = 0;
+	if (counter_add(s, DELTA_RATE, p->mch_id, NULL, p->created_at, 1, 0) != 0 ||
+	    counter_add(s, DELTA_STATUS, p->mch_id, p->status, 0, 1, 0) != 0)
+		return -1;
+	if (issued &&
+	    (counter_add(s, DELTA_MERCHANT_DAY, p->mch_id, NULL, day_of(p->send_time), 0,
+			 p->total_amount) != 0 ||
+	     counter_add(s, DELTA_USER_DAY, p->mch_id, p->re_openid, day_of(p->send_time), 1,
+			 strcmp(p->hb_type, "NORMAL") == 0 ? p->total_amount : 0) != 0))
+		return -1;
+	if (strlen(p->mch_id) < sizeof(s->last.mch_id) &&
+	    strlen(p->re_openid) < sizeof(s->last.openid)) {
+		strcpy(s->last.mch_id, p->mch_id);
+		strcpy(s->last.openid, p->re_openid);
+		s->last.day = day_of(p->send_time);
+		s->last.counted = issued && strcmp(p->hb_type, "GROUP") == 0;
+		s->last.id = id;
+	}
+	return 0;
+}
+
+/* A group's first share is its seed user's (count_seed_share): from the
+ * packet just inserted when it is that one, else as the row says. */
+static int count_seed_share(struct pgstore *s, int64_t packet_id, int64_t amount)
+{
+	struct params p = {0};
+	PGresult *res;
+	int rc;
+
+	if (packet_id == s->last.id)
+		return s->last.counted ? counter_add(s, DELTA_USER_DAY, s->last.mch_id,
+						     s->last.openid, s->last.day, 0, amount)
+				       : 0;
+	p_int(&p, packet_id);
+	rc = run_row(s, ST_SEED_OF, &p, "seed share's packet", &res);
+	if (rc == 1 && col_int(res, 0, 2) > 0 &&
+	    status_issued(status_parse(PQgetvalue(res, 0, 3))) &&
+	    strcmp(PQgetvalue(res, 0, 4), "GROUP") == 0)
+		rc = counter_add(s, DELTA_USER_DAY, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+				 day_of(col_int(res, 0, 2)), 0, amount);
+	else
+		rc = rc < 0 ? -1 : 0;
+	PQclear(res);
+	return rc;
+}
+
 /* ---- open / close ------------------------------------------------------ */
 
 int pgstore_schema_version(void)
@@ -496,6 +690,7 @@ struct pgstore *pgstore_open(const char *url, char *err, size_t errlen)
 		 "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(%" PRId64 ")",
 		 PGSTORE_LOCK_WRITE);
 	s->url = xstrdup(url);
+	s->pending = deltas_new();
 	pthread_once(&registry_once, registry_fill);
 	for (int i = 0; i < REGISTRY_COUNT; i++)
 		if (!registry[i]) { /* a hole in a table: a mistake of store_pg*.c */
@@ -522,6 +717,7 @@ void pgstore_close(struct pgstore *s)
 	if (s->cancel)
 		PQfreeCancel(s->cancel);
 	pg_close(s->pg);
+	deltas_free(s->pending);
 	free(s->url);
 	free(s);
 }
@@ -580,6 +776,8 @@ int pgstore_begin(struct pgstore *s)
 	if (healthy ? pg_defer(s->pg, "SAVEPOINT unit") != 0
 		    : pg_exec(s->pg, "SAVEPOINT unit") != 0)
 		return fail(s, "savepoint");
+	if (s->units < HOLD_DEPTH)
+		s->marks[s->units] = deltas_mark(s->pending);
 	s->units++;
 	return 0;
 }
@@ -644,6 +842,9 @@ void pgstore_rollback(struct pgstore *s)
 			fail(s, "rollback to savepoint");
 		if (s->tx && pg_exec(s->pg, "RELEASE unit") != 0)
 			fail(s, "release");
+		if (s->units <= HOLD_DEPTH)
+			deltas_undo(s->pending, s->marks[s->units - 1]);
+		s->last.id = 0;
 		s->units--;
 		return;
 	}
@@ -663,6 +864,15 @@ int pgstore_batch_begin(struct pgstore *s)
 		return refuse(s, "begin batch", "cannot start a transaction within a transaction");
 	if (ready(s, "begin batch") != 0 || tx_begin(s, "begin batch") != 0)
 		return -1;
+	/* The INSERT triggers leave the counting to the store (counting). */
+	if (pg_defer(s->pg, "SELECT set_config('redpack.hold', 'on', true)") != 0) {
+		fail(s, "begin batch");
+		pg_exec(s->pg, "ROLLBACK");
+		s->tx = 0;
+		return -1;
+	}
+	deltas_clear(s->pending);
+	s->last.id = 0;
 	s->batch = 1;
 	s->units = 0;
 	s->gen++; /* memo_hit: other processes wrote before the lock */
@@ -678,12 +888,24 @@ int pgstore_batch_commit(struct pgstore *s)
 {
 	if (!s->batch)
 		return 0;
-	s->batch = 0;
 	s->units = 0;
-	if (!s->tx)
+	s->last.id = 0;
+	if (!s->tx) {
+		s->batch = 0;
+		deltas_clear(s->pending);
 		return refuse(s, "commit batch",
 			      s->lost ? "the database connection was lost with the batch"
 				      : "the batch was rolled back after a failed statement");
+	}
+	int held = pending_write(s); /* while the batch still counts */
+	s->batch = 0;
+	if (held != 0) {
+		if (s->tx && pg_exec(s->pg, "ROLLBACK") != 0 &&
+		    pg_last_error(s->pg)->fault == PG_FAULT_LOST)
+			s->lost = 1;
+		s->tx = 0;
+		return -1;
+	}
 	if (tx_commit(s, "commit batch") != 0)
 		return -1;
 	s->commits++;
@@ -972,7 +1194,7 @@ int pgstore_packets_created_since(struct pgstore *s, const char *mch_id, int64_t
 	p_int(&p, since);
 	if (read_ints(s, ST_PACKETS_CREATED_SINCE, &p, &v, 1, "count recent packets") != 0)
 		return -1;
-	*count = v;
+	*count = v + (counting(s) ? deltas_count_since(s->pending, DELTA_RATE, mch_id, since) : 0);
 	return 0;
 }
 
@@ -983,7 +1205,14 @@ int pgstore_merchant_sent_since(struct pgstore *s, const char *mch_id, int64_t d
 
 	p_text(&p, mch_id);
 	p_int(&p, day_start);
-	return read_ints(s, ST_MERCHANT_DAY, &p, amount, 1, "merchant's day");
+	if (read_ints(s, ST_MERCHANT_DAY, &p, amount, 1, "merchant's day") != 0)
+		return -1;
+	const struct delta *d = counting(s) ? deltas_find(s->pending, DELTA_MERCHANT_DAY, mch_id,
+							  NULL, day_of(day_start))
+					    : NULL;
+	if (d)
+		*amount += d->amount;
+	return 0;
 }
 
 int pgstore_user_receipts_since(struct pgstore *s, const char *mch_id, const char *openid,
@@ -997,8 +1226,12 @@ int pgstore_user_receipts_since(struct pgstore *s, const char *mch_id, const cha
 	p_text(&p, openid);
 	p_int(&p, day_start);
 	rc = read_ints(s, ST_USER_DAY, &p, v, 2, "user's day");
-	*count = v[0];
-	*amount = v[1];
+	const struct delta *d = rc == 0 && counting(s)
+					? deltas_find(s->pending, DELTA_USER_DAY, mch_id, openid,
+						      day_of(day_start))
+					: NULL;
+	*count = v[0] + (d ? d->count : 0);
+	*amount = v[1] + (d ? d->amount : 0);
 	return rc;
 }
 
@@ -1064,7 +1297,7 @@ int pgstore_packet_insert(struct pgstore *s, const struct packet_new *p, int64_t
 		s->changes++;
 		if (*id == s->next_id)
 			s->next_id = 0;
-		rc = 0;
+		rc = counting(s) ? count_packet(s, p, *id) : 0;
 	}
 	PQclear(res);
 	return own_end(s, own, rc, "insert packet");
@@ -1079,7 +1312,8 @@ int pgstore_packet_set_listid(struct pgstore *s, int64_t id, const char *send_li
 	return write0(s, ST_PACKET_SET_LISTID, &p, "set send_listid");
 }
 
-/* The seed share's count follows by trigger (schema_pg.sql). */
+/* The seed share's count follows by trigger (schema_pg.sql), or in a
+ * batch from the store (count_seed_share). */
 int pgstore_share_insert(struct pgstore *s, int64_t packet_id, int seq, int64_t amount)
 {
 	struct params p = {0};
@@ -1087,7 +1321,9 @@ int pgstore_share_insert(struct pgstore *s, int64_t packet_id, int seq, int64_t 
 	p_int(&p, packet_id);
 	p_int(&p, seq);
 	p_int(&p, amount);
-	return write0(s, ST_SHARE_INSERT, &p, "insert share");
+	if (write0(s, ST_SHARE_INSERT, &p, "insert share") != 0)
+		return -1;
+	return seq == 0 && counting(s) ? count_seed_share(s, packet_id, amount) : 0;
 }
 
 int pgstore_shares_insert(struct pgstore *s, int64_t packet_id, const int64_t *amounts, int n)
@@ -1105,7 +1341,9 @@ int pgstore_shares_insert(struct pgstore *s, int64_t packet_id, const int64_t *a
 	snprintf(array + len, sizeof(array) - len, "}");
 	p_int(&p, packet_id);
 	p_text(&p, array);
-	return write0(s, ST_SHARES_INSERT, &p, "insert shares");
+	if (write0(s, ST_SHARES_INSERT, &p, "insert shares") != 0)
+		return -1;
+	return counting(s) ? count_seed_share(s, packet_id, amounts[0]) : 0;
 }
 
 int pgstore_ledger_add(struct pgstore *s, const char *mch_id, int64_t amount, const char *kind,
@@ -1181,6 +1419,7 @@ int pgstore_packet_set_status(struct pgstore *s, int64_t id, enum packet_status 
 {
 	struct params p = {0};
 
+	s->last.id = 0; /* count_seed_share reads it as inserted */
 	p_text(&p, status_name(status));
 	p_int(&p, id);
 	return write0(s, ST_PACKET_SET_STATUS, &p, "set status");
@@ -1190,6 +1429,7 @@ int pgstore_packet_issue(struct pgstore *s, int64_t id, int64_t send_time)
 {
 	struct params p = {0};
 
+	s->last.id = 0; /* count_seed_share reads it as inserted */
 	p_int(&p, send_time);
 	p_int(&p, id);
 	return write1(s, ST_PACKET_ISSUE, &p, "issue packet") == 1 ? 0 : -1;
@@ -1348,6 +1588,8 @@ int pgstore_ledger_each(struct pgstore *s, int64_t packet_id,
 int pgstore_status_counts(struct pgstore *s, void (*row)(void *arg, const char *status, int64_t n),
 			  void *arg)
 {
+	if (pgstore_pending_flush(s) != 0)
+		return -1;
 	PGresult *res = run(s, ST_STATUS_COUNTS, NULL, "status counts");
 
 	if (!res)
@@ -1362,7 +1604,7 @@ int pgstore_totals(struct pgstore *s, struct store_totals *out)
 {
 	int64_t v[3];
 
-	if (read_ints(s, ST_TOTALS, NULL, v, 3, "totals") != 0)
+	if (pgstore_pending_flush(s) != 0 || read_ints(s, ST_TOTALS, NULL, v, 3, "totals") != 0)
 		return -1;
 	out->issued = v[0];
 	out->refunded = v[1];

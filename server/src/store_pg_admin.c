@@ -268,12 +268,16 @@ static int run_list(struct pgstore *s, int first, int n, const char *mch_id, con
 
 int pgstore_wipe(struct pgstore *s, const char *mch_id)
 {
+	if (pgstore_pending_flush(s) != 0) /* they read or rewrite the counters */
+		return -1;
 	return mch_id ? run_list(s, PGA_WIPE_ONE, PGA_REBUILD - PGA_WIPE_ONE, mch_id, "wipe")
 		      : run_list(s, PGA_WIPE_ALL, PGA_WIPE_ONE - PGA_WIPE_ALL, NULL, "wipe");
 }
 
 int pgstore_counters_rebuild(struct pgstore *s)
 {
+	if (pgstore_pending_flush(s) != 0)
+		return -1;
 	return run_list(s, PGA_REBUILD, PGA_RESET - PGA_REBUILD, NULL, "rebuild counters");
 }
 
@@ -301,6 +305,8 @@ int pgstore_reset_slice(struct pgstore *s, const char *mch_id, int limit, int64_
 	int packets, rc = 0;
 
 	*rows = 0;
+	if (pgstore_pending_flush(s) != 0) /* they rewrite the counters */
+		return -1;
 	snprintf(limit_text, sizeof(limit_text), "%d", limit);
 	res = pgstore_run_admin(s, PGA_RESET, 2, params, "reset slice");
 	if (!res)
@@ -342,6 +348,8 @@ int pgstore_check(struct pgstore *s, enum store_check which,
 
 	if (pgstore_interrupted(s))
 		return pgstore_refuse(s, "run check", "interrupted");
+	if (pgstore_pending_flush(s) != 0)
+		return -1;
 	res = pgstore_run_admin(s, PGA_CHECK + (int)which, 0, NULL, "run check");
 	if (!res)
 		return -1;
