@@ -8,9 +8,16 @@ PostgreSQL only (REDPACK_E2E_DB=postgresql, ctest's e2e_pg_team): on SQLite the
 database is one process's, and the module skips."""
 
 import concurrent.futures
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 from harness import answers, contract, control, pgdb, probe, wire
 from harness.cases import E2ETestCase
@@ -46,6 +53,47 @@ def run_spread(servers, n, fn, workers=48):
         for f in [pool.submit(worker) for _ in range(workers)]:
             f.result()
     return results
+
+
+HAPROXY_CFG = os.path.join(contract.REPO, "docker", "haproxy", "haproxy.cfg")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def haproxy_cfg_here(servers, api, admin):
+    """docker/haproxy/haproxy.cfg with its binds and servers on this machine's
+    loopback ports instead of the compose network's names: the rest (modes,
+    checks, balancing, retries) as shipped."""
+    with open(HAPROXY_CFG, encoding="utf-8") as f:
+        text = f.read()
+    text = re.sub(r"bind :8443\b", "bind 127.0.0.1:%d" % api, text)
+    text = re.sub(r"bind :8444\b", "bind 127.0.0.1:%d" % admin, text)
+    for i, srv in enumerate(servers, 1):
+        text = re.sub(r"redpack-sim-%d:8443 check port 8444\b" % i,
+                      "127.0.0.1:%d check port %d" % (srv.api_port, srv.admin_port), text)
+        text = re.sub(r"redpack-sim-%d:8444\b" % i, "127.0.0.1:%d" % srv.admin_port, text)
+    if re.search(r"redpack-sim-\d", text):
+        raise AssertionError("haproxy.cfg names a process the test did not place")
+    return text
+
+
+class Front:
+    """A server as a client sees it through HAProxy: its certificates and
+    fixtures, HAProxy's ports."""
+
+    def __init__(self, srv, api, admin):
+        self._srv = srv
+        self.api_port, self.admin_port = api, admin
+
+    def __getattr__(self, name):
+        return getattr(self._srv, name)
+
+    def alive(self):
+        return True
 
 
 @unittest.skipUnless(pgdb.enabled(), "several processes share one database only on PostgreSQL "
@@ -205,6 +253,61 @@ class Team(E2ETestCase):
             req, resp = self.send(srv)
             self.assertSuccess(resp, req)
         probe.check_invariants(survivors[0])
+
+    def test_the_compose_haproxy_config_spreads_and_outlives_a_kill9(self):
+        """docker/haproxy/haproxy.cfg, as compose.team.yaml runs it (here on
+        loopback ports): sends through it reach both processes, the control API
+        answers through it, and after kill -9 of one process every send that
+        follows is still answered (a refused connect goes to the other)."""
+        haproxy = shutil.which("haproxy")
+        if not haproxy:
+            self.skipTest("haproxy is not installed (scripts/setup.sh installs it)")
+        servers = self.start_team(2)
+        api, admin = free_port(), free_port()
+        d = tempfile.mkdtemp(prefix="redpack-haproxy-")
+        self.addCleanup(shutil.rmtree, d, True)
+        cfg = os.path.join(d, "haproxy.cfg")
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write(haproxy_cfg_here(servers, api, admin))
+        check = subprocess.run([haproxy, "-c", "-f", cfg], capture_output=True, text=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        proc = subprocess.Popen([haproxy, "-db", "-f", cfg], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (proc.kill(), proc.wait()))
+        front = Front(servers[-1], api, admin)
+
+        def sends_succeed(n):
+            for _ in range(n):  # to new users: a user's daily limit is 10
+                req, resp = self.send(front, re_openid=wire.new_openid())
+                self.assertSuccess(resp, req)
+
+        deadline = time.monotonic() + 20
+        while True:  # HAProxy up, and both processes passed a health check
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % admin,
+                                            timeout=5) as r:
+                    ok = r.status == 200
+                sends_succeed(1)
+                break
+            except (OSError, AssertionError):
+                ok = False
+            if time.monotonic() > deadline:
+                self.fail("nothing answered through HAProxy in 20 s")
+            time.sleep(0.2)
+        self.assertTrue(ok)
+        # Each send on a connection of its own: least connections spreads them.
+        sends_succeed(20)
+        for srv in servers:
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % srv.admin_port,
+                                        timeout=10) as r:
+                text = r.read().decode()
+            got = sum(float(m.group(1)) for m in re.finditer(
+                r'^redpack_answers_total\{[^}]*err_code="SUCCESS"[^}]*\} (\S+)', text, re.M))
+            self.assertGreater(got, 0, "process on %d answered nothing" % srv.api_port)
+        servers[0].kill9()
+        # At once, before a health check can have seen it: HAProxy's connects
+        # to the dead process are refused and redispatched.
+        sends_succeed(20)
 
 
 if __name__ == "__main__":
