@@ -134,13 +134,20 @@ static int check_access(const struct merchant *m, const struct send_request *req
 	return 0;
 }
 
+/* The rate's window: the orders created in the last minute, this second
+ * included. */
+static int64_t rate_since(int64_t now)
+{
+	return now - 59;
+}
+
 static int check_rate(struct redpack *rp, const struct merchant *m, int64_t now, struct answer *a)
 {
 	int64_t count = 0;
 
 	if (m->sends_per_minute <= 0)
 		return 0;
-	if (store_packets_created_since(rp->store, m->mch_id, now - 59, &count) != 0)
+	if (store_packets_created_since(rp->store, m->mch_id, rate_since(now), &count) != 0)
 		return -1;
 	if (count >= m->sends_per_minute) {
 		set(a, ERR_FREQ_LIMIT, NULL);
@@ -297,6 +304,9 @@ void redpack_send(struct redpack *rp, const struct send_request *req, int64_t no
 		m = *req->merchant;
 	else if (store_merchant_lookup(rp->store, req->mch_id, &m) != 1)
 		goto error;
+	/* What check_rate, check_existing and check_limits read, at once. */
+	store_send_prefetch(rp->store, m.mch_id, req->mch_billno, req->re_openid, rate_since(now),
+			    clock_beijing_day_start(now));
 	if ((rc = check_amount(rp, req, &out->answer)) != 0 ||
 	    (rc = check_bindings(rp, req, &out->answer)) != 0 ||
 	    (rc = check_access(&m, req, &out->answer)) != 0 ||

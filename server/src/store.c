@@ -1257,6 +1257,13 @@ static void read_packet(sqlite3_stmt *q, struct packet_row *out)
 	out->refund_amount = sqlite3_column_int64(q, 20);
 }
 
+void store_send_prefetch(struct store *s, const char *mch_id, const char *mch_billno,
+			 const char *openid, int64_t rate_since, int64_t day_start)
+{
+	ON_PG_VOID(pgstore_send_prefetch(s->pg, mch_id, mch_billno, openid, rate_since, day_start));
+	(void)mch_id, (void)mch_billno, (void)openid, (void)rate_since, (void)day_start;
+}
+
 int store_packet_find(struct store *s, const char *mch_id, const char *mch_billno,
 		      struct packet_row *out)
 {

@@ -203,6 +203,18 @@ int store_scene_enabled(struct store *s, const char *mch_id, const char *scene_i
 int store_packet_find(struct store *s, const char *mch_id, const char *mch_billno,
 		      struct packet_row *out);
 
+/* A send's reads, announced (redpack_send, before its checks): a store
+ * whose every statement is a round trip (PostgreSQL) reads at once, in
+ * one, what the calls that follow with exactly these arguments ask:
+ * store_packets_created_since(mch_id, rate_since),
+ * store_packet_find(mch_id, mch_billno), store_user_receipts_since(mch_id,
+ * openid, day_start), store_merchant_sent_since(mch_id, day_start) and
+ * store_packet_next_id, and answers them from it until its next write or
+ * the unit's end. Anything else asks as before; a failed read here is
+ * not an error (they ask as before). SQLite: nothing to do. */
+void store_send_prefetch(struct store *s, const char *mch_id, const char *mch_billno,
+			 const char *openid, int64_t rate_since, int64_t day_start);
+
 /* Counters for the rate and the daily limits: running totals kept by
  * triggers in the same transaction as the rows they count, each read by
  * key, so a send costs the same whatever the database holds. */

@@ -70,6 +70,7 @@ enum st {
 	ST_ADD_MERCHANT_DAY,
 	ST_ADD_USER_DAY,
 	ST_SEED_OF,
+	ST_SEND_PREFETCH,
 	ST__COUNT
 };
 
@@ -217,6 +218,21 @@ static const char *const statements[ST__COUNT] = {
 	 "INSERT INTO day_user AS d VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint)"
 	 " ON CONFLICT (mch_id, openid, day)"
 	 " DO UPDATE SET count = d.count + excluded.count, amount = d.amount + excluded.amount",
+	/* A send's reads in one (pgstore_send_prefetch): the rate since $3, the
+	 * merchant's and the user's day that began at $4, the next packet id
+	 * when $6 is 1, then the order with that billno (its columns as
+	 * PACKET_COLUMNS's, NULL when there is none). */
+	[ST_SEND_PREFETCH] =
+	 "SELECT (SELECT COALESCE(SUM(count), 0) FROM rate_second"
+	 "  WHERE mch_id = $1 AND second >= $3::bigint),"
+	 " COALESCE((SELECT amount FROM day_merchant"
+	 "  WHERE mch_id = $1 AND day = ($4::bigint + 28800) / 86400), 0),"
+	 " COALESCE(u.count, 0), COALESCE(u.amount, 0),"
+	 " CASE WHEN $6::int = 1 THEN nextval(" PACKETS_SEQUENCE ") ELSE 0 END, p.*"
+	 " FROM (SELECT 1) AS one"
+	 " LEFT JOIN day_user u ON u.mch_id = $1 AND u.openid = $5"
+	 "  AND u.day = ($4::bigint + 28800) / 86400"
+	 " LEFT JOIN LATERAL (" PACKET_COLUMNS "WHERE mch_id = $1 AND mch_billno = $2) AS p ON true",
 	[ST_SEED_OF] =
 	 "SELECT mch_id, re_openid, COALESCE(send_time, 0), status, hb_type FROM packets"
 	 " WHERE id = $1::bigint",
@@ -281,6 +297,17 @@ struct pgstore {
 	 * HOLD_DEPTH write theirs through. */
 	struct deltas *pending;
 	size_t marks[8];
+	/* A send's reads, made at once (pgstore_send_prefetch): answered
+	 * while nothing was written since (changes) in the same unit. */
+	struct {
+		int valid;
+		int64_t changes;
+		char mch_id[STORE_ID_MAX], billno[STORE_ID_MAX], openid[STORE_ID_MAX];
+		int64_t rate_since, day_start;
+		int64_t rate, mch_day, user_count, user_amount;
+		int found;
+		struct packet_row order;
+	} pre;
 	/* The packet just inserted in the batch, for its seed share. */
 	struct {
 		int64_t id; /* 0: none */
@@ -757,6 +784,7 @@ int pgstore_durability(struct pgstore *s)
  * rolls back alone and the batch commits the others together. */
 int pgstore_begin(struct pgstore *s)
 {
+	s->pre.valid = 0;
 	if (!s->batch) {
 		if (s->open || s->tx)
 			return refuse(s, "begin",
@@ -776,6 +804,7 @@ int pgstore_begin(struct pgstore *s)
 	if (healthy ? pg_defer(s->pg, "SAVEPOINT unit") != 0
 		    : pg_exec(s->pg, "SAVEPOINT unit") != 0)
 		return fail(s, "savepoint");
+	s->pre.valid = 0;
 	if (s->units < HOLD_DEPTH)
 		s->marks[s->units] = deltas_mark(s->pending);
 	s->units++;
@@ -784,6 +813,7 @@ int pgstore_begin(struct pgstore *s)
 
 int pgstore_commit(struct pgstore *s)
 {
+	s->pre.valid = 0;
 	if (s->batch) {
 		if (s->units == 0)
 			return 0;
@@ -833,6 +863,7 @@ void pgstore_commit_stats(const struct pgstore *s, uint64_t *commits, uint64_t *
 
 void pgstore_rollback(struct pgstore *s)
 {
+	s->pre.valid = 0;
 	s->gen++; /* memo_hit: what was looked up may have been undone */
 	if (s->batch) {
 		/* Never the batch itself: only the unit that failed. */
@@ -858,6 +889,7 @@ void pgstore_rollback(struct pgstore *s)
 
 int pgstore_batch_begin(struct pgstore *s)
 {
+	s->pre.valid = 0;
 	if (s->batch)
 		return 0;
 	if (s->open || s->tx)
@@ -886,6 +918,7 @@ int pgstore_batch_open(const struct pgstore *s)
 
 int pgstore_batch_commit(struct pgstore *s)
 {
+	s->pre.valid = 0;
 	if (!s->batch)
 		return 0;
 	s->units = 0;
@@ -1113,34 +1146,99 @@ int pgstore_scene_enabled(struct pgstore *s, const char *mch_id, const char *sce
 			   "lookup scene");
 }
 
+static void read_packet_at(const PGresult *res, int row, int c, struct packet_row *out);
+
 static void read_packet(const PGresult *res, int row, struct packet_row *out)
 {
-	out->id = col_int(res, row, 0);
-	copy_col(res, row, 1, out->mch_id, sizeof(out->mch_id));
-	copy_col(res, row, 2, out->mch_billno, sizeof(out->mch_billno));
-	copy_col(res, row, 3, out->hb_type, sizeof(out->hb_type));
-	copy_col(res, row, 4, out->status, sizeof(out->status));
-	copy_col(res, row, 5, out->wxappid, sizeof(out->wxappid));
-	copy_col(res, row, 6, out->re_openid, sizeof(out->re_openid));
-	out->total_amount = col_int(res, row, 7);
-	out->total_num = col_int(res, row, 8);
-	copy_col(res, row, 9, out->send_listid, sizeof(out->send_listid));
-	copy_col(res, row, 10, out->err_code, sizeof(out->err_code));
-	out->created_at = col_int(res, row, 11);
-	out->send_time = col_int(res, row, 12);
-	copy_col(res, row, 13, out->reason, sizeof(out->reason));
-	copy_col(res, row, 14, out->send_name, sizeof(out->send_name));
-	copy_col(res, row, 15, out->wishing, sizeof(out->wishing));
-	copy_col(res, row, 16, out->act_name, sizeof(out->act_name));
-	copy_col(res, row, 17, out->remark, sizeof(out->remark));
-	copy_col(res, row, 18, out->scene_id, sizeof(out->scene_id));
-	out->refund_time = col_int(res, row, 19);
-	out->refund_amount = col_int(res, row, 20);
+	read_packet_at(res, row, 0, out);
+}
+
+/* PACKET_COLUMNS's columns from column c on. */
+static void read_packet_at(const PGresult *res, int row, int c, struct packet_row *out)
+{
+	out->id = col_int(res, row, c + 0);
+	copy_col(res, row, c + 1, out->mch_id, sizeof(out->mch_id));
+	copy_col(res, row, c + 2, out->mch_billno, sizeof(out->mch_billno));
+	copy_col(res, row, c + 3, out->hb_type, sizeof(out->hb_type));
+	copy_col(res, row, c + 4, out->status, sizeof(out->status));
+	copy_col(res, row, c + 5, out->wxappid, sizeof(out->wxappid));
+	copy_col(res, row, c + 6, out->re_openid, sizeof(out->re_openid));
+	out->total_amount = col_int(res, row, c + 7);
+	out->total_num = col_int(res, row, c + 8);
+	copy_col(res, row, c + 9, out->send_listid, sizeof(out->send_listid));
+	copy_col(res, row, c + 10, out->err_code, sizeof(out->err_code));
+	out->created_at = col_int(res, row, c + 11);
+	out->send_time = col_int(res, row, c + 12);
+	copy_col(res, row, c + 13, out->reason, sizeof(out->reason));
+	copy_col(res, row, c + 14, out->send_name, sizeof(out->send_name));
+	copy_col(res, row, c + 15, out->wishing, sizeof(out->wishing));
+	copy_col(res, row, c + 16, out->act_name, sizeof(out->act_name));
+	copy_col(res, row, c + 17, out->remark, sizeof(out->remark));
+	copy_col(res, row, c + 18, out->scene_id, sizeof(out->scene_id));
+	out->refund_time = col_int(res, row, c + 19);
+	out->refund_amount = col_int(res, row, c + 20);
+}
+
+/* The prefetched answer for these keys, or NULL. */
+static const void *pre_hit(const struct pgstore *s, const char *mch_id, const char *billno,
+			   const char *openid)
+{
+	if (!s->pre.valid || s->pre.changes != s->changes || strcmp(s->pre.mch_id, mch_id) != 0 ||
+	    (billno && strcmp(s->pre.billno, billno) != 0) ||
+	    (openid && strcmp(s->pre.openid, openid) != 0))
+		return NULL;
+	return &s->pre;
+}
+
+void pgstore_send_prefetch(struct pgstore *s, const char *mch_id, const char *mch_billno,
+			   const char *openid, int64_t rate_since, int64_t day_start)
+{
+	struct params p = {0};
+	PGresult *res;
+	int take_id = !s->next_id;
+
+	s->pre.valid = 0;
+	if (strlen(mch_id) >= sizeof(s->pre.mch_id) ||
+	    strlen(mch_billno) >= sizeof(s->pre.billno) ||
+	    strlen(openid) >= sizeof(s->pre.openid) || !s->tx)
+		return; /* outside a transaction each read is its own snapshot */
+	p_text(&p, mch_id);
+	p_text(&p, mch_billno);
+	p_int(&p, rate_since);
+	p_int(&p, day_start);
+	p_text(&p, openid);
+	p_int(&p, take_id);
+	if (run_row(s, ST_SEND_PREFETCH, &p, "read a send's rows", &res) != 1) {
+		PQclear(res);
+		return;
+	}
+	s->pre.rate = col_int(res, 0, 0);
+	s->pre.mch_day = col_int(res, 0, 1);
+	s->pre.user_count = col_int(res, 0, 2);
+	s->pre.user_amount = col_int(res, 0, 3);
+	if (take_id)
+		s->next_id = col_int(res, 0, 4);
+	s->pre.found = !PQgetisnull(res, 0, 5);
+	if (s->pre.found)
+		read_packet_at(res, 0, 5, &s->pre.order);
+	PQclear(res);
+	strcpy(s->pre.mch_id, mch_id);
+	strcpy(s->pre.billno, mch_billno);
+	strcpy(s->pre.openid, openid);
+	s->pre.rate_since = rate_since;
+	s->pre.day_start = day_start;
+	s->pre.changes = s->changes;
+	s->pre.valid = 1;
 }
 
 int pgstore_packet_find(struct pgstore *s, const char *mch_id, const char *mch_billno,
 			struct packet_row *out)
 {
+	if (pre_hit(s, mch_id, mch_billno, NULL)) {
+		if (s->pre.found)
+			*out = s->pre.order;
+		return s->pre.found;
+	}
 	struct params p = {0};
 	PGresult *res;
 	int rc;
@@ -1192,7 +1290,9 @@ int pgstore_packets_created_since(struct pgstore *s, const char *mch_id, int64_t
 
 	p_text(&p, mch_id);
 	p_int(&p, since);
-	if (read_ints(s, ST_PACKETS_CREATED_SINCE, &p, &v, 1, "count recent packets") != 0)
+	if (pre_hit(s, mch_id, NULL, NULL) && s->pre.rate_since == since)
+		v = s->pre.rate;
+	else if (read_ints(s, ST_PACKETS_CREATED_SINCE, &p, &v, 1, "count recent packets") != 0)
 		return -1;
 	*count = v + (counting(s) ? deltas_count_since(s->pending, DELTA_RATE, mch_id, since) : 0);
 	return 0;
@@ -1205,7 +1305,9 @@ int pgstore_merchant_sent_since(struct pgstore *s, const char *mch_id, int64_t d
 
 	p_text(&p, mch_id);
 	p_int(&p, day_start);
-	if (read_ints(s, ST_MERCHANT_DAY, &p, amount, 1, "merchant's day") != 0)
+	if (pre_hit(s, mch_id, NULL, NULL) && s->pre.day_start == day_start)
+		*amount = s->pre.mch_day;
+	else if (read_ints(s, ST_MERCHANT_DAY, &p, amount, 1, "merchant's day") != 0)
 		return -1;
 	const struct delta *d = counting(s) ? deltas_find(s->pending, DELTA_MERCHANT_DAY, mch_id,
 							  NULL, day_of(day_start))
@@ -1225,7 +1327,13 @@ int pgstore_user_receipts_since(struct pgstore *s, const char *mch_id, const cha
 	p_text(&p, mch_id);
 	p_text(&p, openid);
 	p_int(&p, day_start);
-	rc = read_ints(s, ST_USER_DAY, &p, v, 2, "user's day");
+	if (pre_hit(s, mch_id, NULL, openid) && s->pre.day_start == day_start) {
+		v[0] = s->pre.user_count;
+		v[1] = s->pre.user_amount;
+		rc = 0;
+	} else {
+		rc = read_ints(s, ST_USER_DAY, &p, v, 2, "user's day");
+	}
 	const struct delta *d = rc == 0 && counting(s)
 					? deltas_find(s->pending, DELTA_USER_DAY, mch_id, openid,
 						      day_of(day_start))

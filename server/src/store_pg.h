@@ -114,6 +114,8 @@ int pgstore_merchant_lookup(struct pgstore *s, const char *mch_id, struct mercha
 int pgstore_app_kind(struct pgstore *s, const char *mch_id, const char *appid, char kind[8]);
 int pgstore_user_appid(struct pgstore *s, const char *openid, char appid[STORE_ID_MAX]);
 int pgstore_scene_enabled(struct pgstore *s, const char *mch_id, const char *scene_id);
+void pgstore_send_prefetch(struct pgstore *s, const char *mch_id, const char *mch_billno,
+			   const char *openid, int64_t rate_since, int64_t day_start);
 int pgstore_packet_find(struct pgstore *s, const char *mch_id, const char *mch_billno,
 			struct packet_row *out);
 

@@ -664,6 +664,80 @@ static void counters_held(struct pgstore *s, struct pg *admin)
 	}
 }
 
+/* A send's reads announced (pgstore_send_prefetch) cost one round trip
+ * together, answer what the reads one by one answer, and are read again
+ * once the store has written. */
+static void send_reads_at_once(struct pgstore *s)
+{
+	const int64_t day0 = INT64_C(1709222400);
+	struct merchant m = merchant("20000005", 10);
+	struct packet_row o1, o2;
+	int64_t id, r1, r2, md1, md2, uc1, uc2, ua1, ua2, next1 = 0, next2 = 0;
+	int f1, f2;
+
+	CHECK(pgstore_merchant_insert(s, &m) == 0);
+	struct packet_new a = packet("20000005", "P1", "oP", "SENT", 100, day0 + 10, day0 + 10);
+	a.hb_type = "NORMAL";
+	CHECK(pgstore_packet_insert(s, &a, &id) == 0);
+	CHECK(pgstore_batch_begin(s) == 0);
+	/* Each statement prepared on the connection first (its first use
+	 * costs a round trip more). */
+	for (int k = 0; k < 2; k++) {
+		CHECK(pgstore_begin(s) == 0);
+		pgstore_send_prefetch(s, "20000005", "P1", "oP", day0, day0);
+		pgstore_commit(s);
+		CHECK(pgstore_begin(s) == 0);
+		CHECK(pgstore_packets_created_since(s, "20000005", day0, &r1) == 0);
+		CHECK(pgstore_packet_find(s, "20000005", "P1", &o1) == 1);
+		CHECK(pgstore_user_receipts_since(s, "20000005", "oP", day0, &uc1, &ua1) == 0);
+		CHECK(pgstore_merchant_sent_since(s, "20000005", day0, &md1) == 0);
+		pgstore_commit(s);
+	}
+	/* One by one. */
+	CHECK(pgstore_begin(s) == 0);
+	uint64_t t0 = pgstore_round_trips(s);
+	CHECK(pgstore_packets_created_since(s, "20000005", day0, &r1) == 0);
+	f1 = pgstore_packet_find(s, "20000005", "P1", &o1);
+	CHECK(pgstore_user_receipts_since(s, "20000005", "oP", day0, &uc1, &ua1) == 0);
+	CHECK(pgstore_merchant_sent_since(s, "20000005", day0, &md1) == 0);
+	CHECK(pgstore_packet_next_id(s, &next1) == 0);
+	uint64_t one_by_one = pgstore_round_trips(s) - t0;
+	pgstore_rollback(s);
+	/* At once. */
+	CHECK(pgstore_begin(s) == 0);
+	t0 = pgstore_round_trips(s);
+	pgstore_send_prefetch(s, "20000005", "P1", "oP", day0, day0);
+	CHECK(pgstore_packets_created_since(s, "20000005", day0, &r2) == 0);
+	f2 = pgstore_packet_find(s, "20000005", "P1", &o2);
+	CHECK(pgstore_user_receipts_since(s, "20000005", "oP", day0, &uc2, &ua2) == 0);
+	CHECK(pgstore_merchant_sent_since(s, "20000005", day0, &md2) == 0);
+	CHECK(pgstore_packet_next_id(s, &next2) == 0);
+	uint64_t at_once = pgstore_round_trips(s) - t0;
+	CHECK(one_by_one == 4); /* the id taken already, by the warm-up */
+	CHECK(at_once == 1);
+	CHECK(f1 == 1 && f2 == 1 && o1.id == o2.id && o2.id == id);
+	CHECK_STR(o2.re_openid, "oP");
+	CHECK(o2.total_amount == 100 && o2.send_time == day0 + 10);
+	CHECK(r1 == 1 && r2 == 1 && md1 == 100 && md2 == 100);
+	CHECK(uc1 == 1 && uc2 == 1 && ua1 == 100 && ua2 == 100);
+	CHECK(next1 == next2); /* kept for the next insert, as before */
+	/* Another billno, another day: asked of the server as before. */
+	t0 = pgstore_round_trips(s);
+	CHECK(pgstore_packet_find(s, "20000005", "P2", &o2) == 0);
+	CHECK(pgstore_merchant_sent_since(s, "20000005", day0 + 86400, &md2) == 0 && md2 == 0);
+	CHECK(pgstore_round_trips(s) - t0 == 2);
+	/* After a write, read again (a packet of the same user the same day). */
+	struct packet_new b = packet("20000005", "P3", "oP", "SENT", 5, day0 + 20, day0 + 20);
+	b.hb_type = "NORMAL";
+	CHECK(pgstore_packet_insert(s, &b, &id) == 0);
+	t0 = pgstore_round_trips(s);
+	CHECK(pgstore_user_receipts_since(s, "20000005", "oP", day0, &uc2, &ua2) == 0);
+	CHECK(pgstore_round_trips(s) - t0 == 1);
+	CHECK(uc2 == 2 && ua2 == 105);
+	CHECK(pgstore_commit(s) == 0);
+	CHECK(pgstore_batch_commit(s) == 0);
+}
+
 /* A command held back that fails: the statement after it did not run, so
  * its failure is the transaction's loss (the connection made again,
  * nothing of it kept), with the command's own message, never that
@@ -748,6 +822,7 @@ static void ported(void)
 	savepoints_ride_along(s);
 	held_back_fails(admin);
 	counters_held(s, admin);
+	send_reads_at_once(s);
 	for (int c = STORE_CHECK_MERCHANT_DAY_COUNTER; c <= STORE_CHECK_RATE_COUNTER; c++) {
 		int bad = 0;
 		CHECK(pgstore_check(s, (enum store_check)c, count_violation, &bad) == 0);
