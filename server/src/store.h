@@ -210,8 +210,9 @@ int store_packet_find(struct store *s, const char *mch_id, const char *mch_billn
  * store_packet_find(mch_id, mch_billno), store_user_receipts_since(mch_id,
  * openid, day_start), store_merchant_sent_since(mch_id, day_start) and
  * store_packet_next_id, and answers them from it until its next write or
- * the unit's end. Anything else asks as before; a failed read here is
- * not an error (they ask as before). SQLite: nothing to do. */
+ * the unit's end. Anything else asks as before. A failed read here is
+ * the unit's failure as any other (the reads after it fail too, and the
+ * send answers SYSTEMERROR). SQLite: nothing to do. */
 void store_send_prefetch(struct store *s, const char *mch_id, const char *mch_billno,
 			 const char *openid, int64_t rate_since, int64_t day_start);
 

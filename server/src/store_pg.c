@@ -430,6 +430,9 @@ static int ready(struct pgstore *s, const char *what)
 		return fail(s, what);
 	s->lost = 0;
 	s->sweeper = 0; /* a session lock goes with its session */
+	/* An id taken in the lost session may not have reached the WAL
+	 * before a crash of the server, and be given again: take a new one. */
+	s->next_id = 0;
 	return 0;
 }
 
@@ -1183,8 +1186,8 @@ static void read_packet_at(const PGresult *res, int row, int c, struct packet_ro
 static const void *pre_hit(const struct pgstore *s, const char *mch_id, const char *billno,
 			   const char *openid)
 {
-	if (!s->pre.valid || s->pre.changes != s->changes || strcmp(s->pre.mch_id, mch_id) != 0 ||
-	    (billno && strcmp(s->pre.billno, billno) != 0) ||
+	if (!s->pre.valid || !s->tx || s->pre.changes != s->changes ||
+	    strcmp(s->pre.mch_id, mch_id) != 0 || (billno && strcmp(s->pre.billno, billno) != 0) ||
 	    (openid && strcmp(s->pre.openid, openid) != 0))
 		return NULL;
 	return &s->pre;
@@ -1406,6 +1409,9 @@ int pgstore_packet_insert(struct pgstore *s, const struct packet_new *p, int64_t
 		if (*id == s->next_id)
 			s->next_id = 0;
 		rc = counting(s) ? count_packet(s, p, *id) : 0;
+	} else if (!res && want == s->next_id &&
+		   strstr(pg_last_error(s->pg)->message, "packets_pkey")) {
+		s->next_id = 0; /* the id itself taken after all: a new one next */
 	}
 	PQclear(res);
 	return own_end(s, own, rc, "insert packet");
