@@ -255,6 +255,9 @@ static void registry_fill(void)
 
 /* ---- the store --------------------------------------------------------- */
 
+/* Units nested at most this deep hold their counter changes (marks). */
+#define HOLD_DEPTH 8
+
 struct pgstore {
 	struct pg *pg;
 	char *url;   /* as opened, for a reader's connection */
@@ -296,7 +299,7 @@ struct pgstore {
 	 * unit i + 1 began, for its rollback. Units nested deeper than
 	 * HOLD_DEPTH write theirs through. */
 	struct deltas *pending;
-	size_t marks[8];
+	size_t marks[HOLD_DEPTH];
 	/* A send's reads, made at once (pgstore_send_prefetch): answered
 	 * while nothing was written since (changes) in the same unit. */
 	struct {
@@ -316,8 +319,6 @@ struct pgstore {
 		int counted;
 	} last;
 };
-
-#define HOLD_DEPTH ((int)(sizeof(((struct pgstore *)0)->marks) / sizeof(size_t)))
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -1182,15 +1183,15 @@ static void read_packet_at(const PGresult *res, int row, int c, struct packet_ro
 	out->refund_amount = col_int(res, row, c + 20);
 }
 
-/* The prefetched answer for these keys, or NULL. */
-static const void *pre_hit(const struct pgstore *s, const char *mch_id, const char *billno,
-			   const char *openid)
+/* 1 when the prefetched answers hold for these keys (NULL: any). */
+static int pre_hit(const struct pgstore *s, const char *mch_id, const char *billno,
+		   const char *openid)
 {
 	if (!s->pre.valid || !s->tx || s->pre.changes != s->changes ||
 	    strcmp(s->pre.mch_id, mch_id) != 0 || (billno && strcmp(s->pre.billno, billno) != 0) ||
 	    (openid && strcmp(s->pre.openid, openid) != 0))
-		return NULL;
-	return &s->pre;
+		return 0;
+	return 1;
 }
 
 void pgstore_send_prefetch(struct pgstore *s, const char *mch_id, const char *mch_billno,
