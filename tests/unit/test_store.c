@@ -1147,13 +1147,17 @@ static void wal_checkpoints(void)
 	store_wal_stats(s, &passes, &drains, &synced);
 	printf("WAL: %" PRIu64 " checkpoint passes (%" PRIu64 " synced), %" PRIu64 " waits\n",
 	       passes, synced, drains);
-	/* How many passes the nudges made depends on how the thread was
-	 * scheduled; each wait made one at least. */
-	CHECK(drains >= 1);
+	/* How many passes the nudges made, and whether the writer ever had
+	 * to wait, depends on how the thread was scheduled: a checkpointer
+	 * that keeps up lets the WAL start over by itself, with no drain (as
+	 * in a container build, on a fast overlay file system). Each wait
+	 * made one pass at least; the nudges, one every 1,000 frames, some. */
+	CHECK(passes >= 1);
 	CHECK(passes >= drains);
 	/* Every pass that copied pages synced the database file after it, so
 	 * a drain's sync is left none of theirs: each wait made one such
 	 * pass, its ask coming after a commit. */
+	CHECK(synced >= 1);
 	CHECK(synced >= drains);
 	CHECK(stat(wal, &st) == 0);
 	CHECK(st.st_size <= (STORE_WAL_DRAIN_FRAMES + 1000 + 64) * (4096 + 24));
