@@ -2,7 +2,11 @@
 # Builds docker/Dockerfile, runs the image and checks it from the host:
 # /healthz answers 200, a signed send with the certificates copied out of the
 # container succeeds, the control API answers with the token only, the
-# HEALTHCHECK passes, and the server does not run as root.
+# HEALTHCHECK passes, and the server does not run as root. Where the machine
+# has PostgreSQL and haproxy (scripts/setup.sh), also the image on
+# PostgreSQL, and docker/compose.team.yaml emulated: two containers on one
+# database and one certificates volume behind the shipped haproxy.cfg, sends
+# spread over both, and kill -9 of one.
 #
 #   scripts/docker-check.sh [--committed] [--no-pull] [--keep-image]
 #
@@ -38,7 +42,7 @@ for a in "$@"; do
     --no-pull) pull=0 ;;
     --keep-image) rm_image=0 ;;
     --rm-image) rm_image=1 ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "$prog: unknown option $a (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -52,7 +56,7 @@ bad() { failed=$((failed + 1)); printf '  FAIL  %s\n' "$*"; }
 elapsed() { printf '%ss' $((SECONDS - t0)); }
 
 tmp=$(mktemp -d)
-mode="" ctr="" runpid="" ctr2="" runpid2=""
+mode="" ctr="" runpid="" extra_ctrs=() extra_pids=() haproxy_pid=""
 # Stops a container: "$1" its name, "$2" the pid of its buildah run.
 stop_ctr() {
   case "$mode" in
@@ -68,7 +72,9 @@ stop_ctr() {
 }
 cleanup() {
   set +e
-  stop_ctr "$ctr2" "$runpid2"
+  [ -z "$haproxy_pid" ] || kill "$haproxy_pid" 2>/dev/null
+  local i
+  for i in "${!extra_ctrs[@]}"; do stop_ctr "${extra_ctrs[$i]}" "${extra_pids[$i]}"; done
   stop_ctr "$ctr" "$runpid"
   [ ! -e "$tmp/pg/url" ] || bash "$root/scripts/pg-throwaway.sh" stop "$tmp/pg" >/dev/null 2>&1
   if [ "$rm_image" = 1 ] && [ -n "${engine:-}" ]; then "$engine" rmi -f "$image" >/dev/null 2>&1; fi
@@ -278,36 +284,65 @@ else
   bad "the server process's uid: ${uid:-unknown}"
 fi
 
-# The image on PostgreSQL (issue 14): a second container with REDPACK_DB a
-# throwaway cluster's URL on the host (the host's network), when this
-# machine has PostgreSQL (scripts/setup.sh installs it).
-if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 &&
-   pg_url=$(bash "$root/scripts/pg-throwaway.sh" start "$tmp/pg" 2>"$tmp/pg.log"); then
-  p_api=$(free_port) p_admin=$(free_port)
+# Starts the image on the host's network, as the PostgreSQL and team checks
+# run it: "$1" a name for its log, "$2" the API port, "$3" the admin port,
+# "$4" REDPACK_DB, "$5" (optional) a host directory mounted as the
+# certificates volume. Sets $launched to the container.
+launch() {
+  local name=$1 api=$2 adm=$3 db=$4 certs=${5:-} c vol=()
   case "$mode" in
     buildah)
-      ctr2=$(buildah from "$image")
-      buildah config --env "REDPACK_LISTEN=127.0.0.1:$p_api" \
-        --env "REDPACK_ADMIN_LISTEN=127.0.0.1:$p_admin" --env "REDPACK_ADMIN_TOKEN=$token" \
-        --env "REDPACK_DB=$pg_url" "$ctr2"
-      setsid buildah run --isolation=chroot "$ctr2" -- redpack-entrypoint serve \
-        >"$tmp/server2.out" 2>"$tmp/server2.err" </dev/null &
-      runpid2=$! ;;
+      c=$(buildah from "$image")
+      buildah config --env "REDPACK_LISTEN=127.0.0.1:$api" --env "REDPACK_ADMIN_LISTEN=127.0.0.1:$adm" \
+        --env "REDPACK_ADMIN_TOKEN=$token" --env "REDPACK_DB=$db" --env REDPACK_LOG_FORMAT=json "$c"
+      [ -z "$certs" ] || vol=(--volume "$certs:/var/lib/redpack-sim/certs")
+      setsid buildah run --isolation=chroot "${vol[@]}" "$c" -- redpack-entrypoint serve \
+        >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
+      extra_pids+=("$!") ;;
     *)
-      ctr2=redpack-check-pg-$$
-      "$mode" run -d --name "$ctr2" --network host -e "REDPACK_LISTEN=127.0.0.1:$p_api" \
-        -e "REDPACK_ADMIN_LISTEN=127.0.0.1:$p_admin" -e "REDPACK_ADMIN_TOKEN=$token" \
-        -e "REDPACK_DB=$pg_url" "$image" >/dev/null ;;
+      c=redpack-check-$name-$$
+      [ -z "$certs" ] || vol=(-v "$certs:/var/lib/redpack-sim/certs")
+      "$mode" run -d --name "$c" --network host -e "REDPACK_LISTEN=127.0.0.1:$api" \
+        -e "REDPACK_ADMIN_LISTEN=127.0.0.1:$adm" -e "REDPACK_ADMIN_TOKEN=$token" \
+        -e "REDPACK_DB=$db" -e REDPACK_LOG_FORMAT=json "${vol[@]}" "$image" >/dev/null
+      extra_pids+=("") ;;
   esac
-  code=000
+  extra_ctrs+=("$c")
+  launched=$c
+}
+# What a launched container logged: "$1" its name, "$2" the container.
+ctr_log() {
+  if [ "$mode" = buildah ]; then cat "$tmp/$1.err"; else "$mode" logs "$2" 2>&1; fi
+}
+# The HTTP status of GET "$1" on the admin port "$2", after up to 60 s of
+# waiting for a 200 (the first start makes certificates and the schema).
+await_200() {
+  local code=000
   for _ in $(seq 120); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$p_admin/healthz" || true)
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$2$1" || true)
     [ "$code" = 200 ] && break
     sleep 0.5
   done
-  merchants=$(curl -s --max-time 5 -H "Authorization: Bearer $token" \
-    "http://127.0.0.1:$p_admin/admin/v1/merchants/$mch" | grep -o '"mch_id"' | wc -l)
-  if [ "$mode" = buildah ]; then logs=$(cat "$tmp/server2.err"); else logs=$("$mode" logs "$ctr2" 2>&1); fi
+  echo "$code"
+}
+answered() { # the SUCCESS answers counted in /metrics on stdin
+  awk '/^redpack_answers_total\{[^}]*err_code="SUCCESS"/ {n += $2} END {print n + 0}'
+}
+admin_get() { # "$1" admin port, "$2" path: the body, with the token
+  curl -s --max-time 5 -H "Authorization: Bearer $token" "http://127.0.0.1:$1$2" || true
+}
+
+# The image on PostgreSQL (issue 14): a second container with REDPACK_DB a
+# throwaway cluster's URL on the host (the host's network), when this
+# machine has PostgreSQL (scripts/setup.sh installs it).
+pg_url=""
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 &&
+   pg_url=$(bash "$root/scripts/pg-throwaway.sh" start "$tmp/pg" 2>"$tmp/pg.log"); then
+  p_api=$(free_port) p_admin=$(free_port)
+  launch pg "$p_api" "$p_admin" "$pg_url"
+  code=$(await_200 /healthz "$p_admin")
+  merchants=$(admin_get "$p_admin" "/admin/v1/merchants/$mch" | grep -o '"mch_id"' | wc -l)
+  logs=$(ctr_log pg "$launched")
   password=${pg_url#*://*:}; password=${password%%@*}
   if [ "$code" = 200 ] && [ "$merchants" -gt 0 ] && ! grep -qF "$password" <<<"$logs"; then
     ok "on PostgreSQL (REDPACK_DB=postgresql://...): /healthz 200, merchant $mch loaded from the fixtures, the password not in its log"
@@ -316,7 +351,103 @@ if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 &&
     tail -5 <<<"$logs"
   fi
 else
+  pg_url=""
   say "no PostgreSQL on this machine ($(head -c 200 "$tmp/pg.log" 2>/dev/null)): the image on PostgreSQL not checked"
+fi
+
+# ---- the team sandbox: docker/compose.team.yaml, emulated ------------------
+# Two containers of the image on one new database of the throwaway cluster
+# (compose's postgres service), sharing one certificates directory (its
+# redpack-certs volume), both started at once (stricter than compose, which
+# starts the second once the first is healthy), and the shipped
+# docker/haproxy/haproxy.cfg on this machine's haproxy in front of them, its
+# binds and servers moved to loopback ports (the host's network).
+team_sends() { # "$1" how many sends through HAProxy; prints how many succeeded
+  local n=0 i b
+  for i in $(seq "$1"); do
+    b=${mch}$(date +%Y%m%d)$(date +%s%N | tail -c 11)
+    # to a new user each: a user's daily limit is 10
+    if "$root/build/redpack-ctl" send --api "https://127.0.0.1:$h_api" --certs "$tmp/team-certs" \
+         --fixtures "$root/fixtures/default.json" --mch-id "$mch" --set "mch_billno=$b" \
+         --set "re_openid=oTeam$RANDOM$RANDOM$i" >"$tmp/team-send.xml" 2>&1; then
+      n=$((n + 1)); echo "$b" >>"$tmp/team-billnos"
+    fi
+  done
+  echo "$n"
+}
+if [ -z "$pg_url" ] || ! command -v haproxy >/dev/null || [ ! -x "$root/build/redpack-ctl" ]; then
+  say "the team sandbox not checked: it needs PostgreSQL, haproxy and build/redpack-ctl (scripts/setup.sh, scripts/build.sh)"
+else
+  team_db=${pg_url%/*}/team
+  psql -qX "$pg_url" -c "CREATE DATABASE team" >"$tmp/psql.log" 2>&1 || { cat "$tmp/psql.log" >&2; die "CREATE DATABASE team failed"; }
+  mkdir -p "$tmp/team-certs"; : >"$tmp/team-billnos"
+  chown "$(id -u redpack 2>/dev/null || echo 10001)" "$tmp/team-certs" 2>/dev/null || chmod 0777 "$tmp/team-certs"
+  t1_api=$(free_port) t1_adm=$(free_port) t2_api=$(free_port) t2_adm=$(free_port)
+  launch team1 "$t1_api" "$t1_adm" "$team_db" "$tmp/team-certs"; t1=$launched
+  launch team2 "$t2_api" "$t2_adm" "$team_db" "$tmp/team-certs"; t2=$launched
+  c1=$(await_200 /healthz "$t1_adm") c2=$(await_200 /healthz "$t2_adm")
+  makers=$( { ctr_log team1 "$t1"; ctr_log team2 "$t2"; } | grep -c 'no certificates yet' || true)
+  if [ "$c1" = 200 ] && [ "$c2" = 200 ] && [ "$makers" = 1 ] && [ -s "$tmp/team-certs/ca.pem" ]; then
+    ok "team: two containers started at once on one new database and one certificates volume: both /healthz 200, the certificates made once"
+  else
+    bad "team: /healthz $c1 and $c2, certificates made $makers times"
+    { ctr_log team1 "$t1"; ctr_log team2 "$t2"; } | tail -10
+  fi
+
+  h_api=$(free_port) h_adm=$(free_port)
+  sed -e "s/bind :8443\b/bind 127.0.0.1:$h_api/" -e "s/bind :8444\b/bind 127.0.0.1:$h_adm/" \
+      -e "s/redpack-sim-1:8443 check port 8444\b/127.0.0.1:$t1_api check port $t1_adm/" \
+      -e "s/redpack-sim-2:8443 check port 8444\b/127.0.0.1:$t2_api check port $t2_adm/" \
+      -e "s/redpack-sim-1:8444\b/127.0.0.1:$t1_adm/" -e "s/redpack-sim-2:8444\b/127.0.0.1:$t2_adm/" \
+      "$root/docker/haproxy/haproxy.cfg" >"$tmp/haproxy.cfg"
+  if grep -q 'redpack-sim-[0-9]' "$tmp/haproxy.cfg"; then
+    bad "team: docker/haproxy/haproxy.cfg names a process this check did not place"
+  elif ! haproxy -c -f "$tmp/haproxy.cfg" >"$tmp/haproxy-c.log" 2>&1; then
+    bad "team: haproxy -c on the shipped config: $(tail -3 "$tmp/haproxy-c.log")"
+  else
+    setsid haproxy -db -f "$tmp/haproxy.cfg" >/dev/null 2>"$tmp/haproxy.err" </dev/null &
+    haproxy_pid=$!
+    for _ in $(seq 40); do # both processes through their first health check
+      [ "$(team_sends 1)" = 1 ] && break
+      sleep 0.5
+    done
+    sleep 2.5
+    sent=$(team_sends 20)
+    s1=$(admin_get "$t1_adm" /metrics | answered)
+    s2=$(admin_get "$t2_adm" /metrics | answered)
+    last=$(tail -1 "$tmp/team-billnos")
+    seen=0
+    for p in "$t1_adm" "$t2_adm"; do
+      admin_get "$p" "/admin/v1/packets/$last?mch_id=$mch" | grep -q "\"$last\"" && seen=$((seen + 1))
+    done
+    if [ "$sent" = 20 ] && [ "$s1" -gt 0 ] && [ "$s2" -gt 0 ] && [ "$seen" = 2 ]; then
+      ok "team: 20 sends through HAProxy (mutual TLS passed through) all SUCCESS, answered by both processes ($s1 and $s2), the last packet seen by both control APIs"
+    else
+      bad "team: $sent of 20 sends through HAProxy succeeded; answered $s1 and $s2; last packet seen by $seen control APIs"
+      sed 's/^/        /' "$tmp/team-send.xml" | head -10
+    fi
+
+    # kill -9 of the first process: at once, before a health check sees it.
+    if [ "$mode" = buildah ]; then
+      kpid=$(ss -ltnpH "sport = :$t1_api" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
+      [ -n "$kpid" ] && kill -KILL "$kpid"
+    else
+      "$mode" kill -s KILL "$t1" >/dev/null
+    fi
+    after=$(team_sends 10)
+    gone=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$t1_adm/healthz" || true)
+    kept=0 total=0
+    while read -r b; do
+      total=$((total + 1))
+      admin_get "$t2_adm" "/admin/v1/packets/$b?mch_id=$mch" | grep -q "\"$b\"" && kept=$((kept + 1))
+    done <"$tmp/team-billnos"
+    if [ "$gone" = 000 ] && [ "$after" = 10 ] && [ "$kept" = "$total" ]; then
+      ok "team: kill -9 of one process: the next 10 sends through HAProxy all SUCCESS, and all $total acknowledged packets are in the survivor's control API"
+    else
+      bad "team: after kill -9 of one process (its /healthz then $gone), $after of 10 sends succeeded; $kept of $total acknowledged packets found"
+    fi
+    kill "$haproxy_pid" 2>/dev/null; wait "$haproxy_pid" 2>/dev/null || true
+  fi
 fi
 
 echo
