@@ -4,9 +4,10 @@
 # container succeeds, the control API answers with the token only, the
 # HEALTHCHECK passes, and the server does not run as root. Where the machine
 # has PostgreSQL and haproxy (scripts/setup.sh), also the image on
-# PostgreSQL, and docker/compose.team.yaml emulated: two containers on one
-# database and one certificates volume behind the shipped haproxy.cfg, sends
-# spread over both, and kill -9 of one.
+# PostgreSQL, and docker/compose.team.yaml emulated: the file read as
+# Compose reads it (scripts/compose-check.py, PyYAML), then two containers
+# with its settings on one database and one certificates volume behind the
+# shipped haproxy.cfg, sends spread over both, and kill -9 of one.
 #
 #   scripts/docker-check.sh [--committed] [--no-pull] [--keep-image]
 #
@@ -22,8 +23,8 @@
 # Where `podman run` is refused (no rlimits for crun, as in some sandboxes) the
 # image runs with `buildah from` + `buildah run --isolation=chroot`, which
 # shares the host's network: the server then listens on free loopback ports.
-# Installs podman, buildah and mmdebstrap with apt-get when run as root and
-# they are missing. Not part of scripts/test.sh: it takes minutes.
+# Installs podman, buildah and mmdebstrap (and python3-yaml) with apt-get
+# when run as root and they are missing. Not part of scripts/test.sh: it takes minutes.
 # Exit status 0 only when every check passes.
 set -euo pipefail
 
@@ -56,7 +57,7 @@ bad() { failed=$((failed + 1)); printf '  FAIL  %s\n' "$*"; }
 elapsed() { printf '%ss' $((SECONDS - t0)); }
 
 tmp=$(mktemp -d)
-mode="" ctr="" runpid="" extra_ctrs=() extra_pids=() haproxy_pid=""
+mode="" ctr="" runpid="" extra_ctrs=() extra_pids=() haproxy_pid="" team_env=()
 # Stops a container: "$1" its name, "$2" the pid of its buildah run.
 stop_ctr() {
   case "$mode" in
@@ -287,14 +288,17 @@ fi
 # Starts the image on the host's network, as the PostgreSQL and team checks
 # run it: "$1" a name for its log, "$2" the API port, "$3" the admin port,
 # "$4" REDPACK_DB, "$5" (optional) a host directory mounted as the
-# certificates volume. Sets $launched to the container.
+# certificates volume; the settings in team_env (KEY=VALUE) first. Sets
+# $launched to the container.
 launch() {
-  local name=$1 api=$2 adm=$3 db=$4 certs=${5:-} c vol=()
+  local name=$1 api=$2 adm=$3 db=$4 certs=${5:-} c vol=() env
+  # The compose file's settings (team_env), then the check's own: ports, token, database.
+  env=("${team_env[@]}" "REDPACK_LISTEN=127.0.0.1:$api" "REDPACK_ADMIN_LISTEN=127.0.0.1:$adm"
+       "REDPACK_ADMIN_TOKEN=$token" "REDPACK_DB=$db")
   case "$mode" in
     buildah)
       c=$(buildah from "$image")
-      buildah config --env "REDPACK_LISTEN=127.0.0.1:$api" --env "REDPACK_ADMIN_LISTEN=127.0.0.1:$adm" \
-        --env "REDPACK_ADMIN_TOKEN=$token" --env "REDPACK_DB=$db" --env REDPACK_LOG_FORMAT=json "$c"
+      buildah config "${env[@]/#/--env=}" "$c"
       [ -z "$certs" ] || vol=(--volume "$certs:/var/lib/redpack-sim/certs")
       setsid buildah run --isolation=chroot "${vol[@]}" "$c" -- redpack-entrypoint serve \
         >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
@@ -302,9 +306,7 @@ launch() {
     *)
       c=redpack-check-$name-$$
       [ -z "$certs" ] || vol=(-v "$certs:/var/lib/redpack-sim/certs")
-      "$mode" run -d --name "$c" --network host -e "REDPACK_LISTEN=127.0.0.1:$api" \
-        -e "REDPACK_ADMIN_LISTEN=127.0.0.1:$adm" -e "REDPACK_ADMIN_TOKEN=$token" \
-        -e "REDPACK_DB=$db" -e REDPACK_LOG_FORMAT=json "${vol[@]}" "$image" >/dev/null
+      "$mode" run -d --name "$c" --network host "${env[@]/#/--env=}" "${vol[@]}" "$image" >/dev/null
       extra_pids+=("") ;;
   esac
   extra_ctrs+=("$c")
@@ -378,6 +380,28 @@ team_sends() { # "$1" how many sends through HAProxy; prints how many succeeded
 if [ -z "$pg_url" ] || ! command -v haproxy >/dev/null || [ ! -x "$root/build/redpack-ctl" ]; then
   say "the team sandbox not checked: it needs PostgreSQL, haproxy and build/redpack-ctl (scripts/setup.sh, scripts/build.sh)"
 else
+  # compose.team.yaml read as Compose reads it (scripts/compose-check.py,
+  # PyYAML): its services, volumes, haproxy.cfg and settings agree, and the
+  # containers below get its redpack-sim environment.
+  if ! /usr/bin/python3 -c 'import yaml' 2>/dev/null && [ "$(id -u)" -eq 0 ]; then
+    say "installing python3-yaml with apt-get (to read compose.team.yaml)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-yaml \
+      >"$tmp/apt-yaml.log" 2>&1 || true
+  fi
+  if /usr/bin/python3 -c 'import yaml' 2>/dev/null; then
+    settings=$(in_ctr redpack-sim --help 2>&1 | awk '$1 ~ /^--/ {print substr($1, 3)}' | tr '\n' ' ')
+    if /usr/bin/python3 "$root/scripts/compose-check.py" check $settings >"$tmp/compose.log" 2>&1; then
+      ok "team: compose.team.yaml read as Compose would: $(grep -c '^ok' "$tmp/compose.log") checks (the database URL against the postgres service, every REDPACK_* a setting of the image, one certificates volume, start order, haproxy.cfg's servers and ports)"
+    else
+      bad "team: compose.team.yaml:"; grep -v '^ok' "$tmp/compose.log" | sed 's/^/        /'
+    fi
+    while IFS= read -r kv; do
+      case "$kv" in REDPACK_DB=*|REDPACK_ADMIN_TOKEN=*) ;; *) team_env+=("$kv") ;; esac
+    done < <(/usr/bin/python3 "$root/scripts/compose-check.py" env redpack-sim-1)
+  else
+    say "no PyYAML (python3-yaml): compose.team.yaml not read; its containers get REDPACK_LOG_FORMAT=json as it sets"
+    team_env=(REDPACK_LOG_FORMAT=json)
+  fi
   team_db=${pg_url%/*}/team
   psql -qX "$pg_url" -c "CREATE DATABASE team" >"$tmp/psql.log" 2>&1 || { cat "$tmp/psql.log" >&2; die "CREATE DATABASE team failed"; }
   mkdir -p "$tmp/team-certs"; : >"$tmp/team-billnos"
