@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Reads docker/compose.team.yaml the way Docker Compose would, without a
-Docker engine, and checks what the team sandbox relies on. Needs PyYAML
-(Debian's python3-yaml); scripts/docker-check.sh runs it.
+"""Reads docker/compose.team.yaml without a Docker engine, its variables
+as Compose gives them when none is set (${VAR:-default} its default), and
+checks what the team sandbox relies on. Needs PyYAML (Debian's
+python3-yaml); scripts/docker-check.sh runs it.
 
   compose-check.py check SETTING...   ok / FAIL lines; exit 1 on a failure.
                                       SETTING: redpack-sim's flag names
@@ -13,7 +14,7 @@ Docker engine, and checks what the team sandbox relies on. Needs PyYAML
 import os
 import re
 import sys
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
@@ -24,31 +25,73 @@ HAPROXY_CFG = os.path.join(DOCKER, "haproxy", "haproxy.cfg")
 SIMS = ("redpack-sim-1", "redpack-sim-2")
 CERTS = "/var/lib/redpack-sim/certs"
 HAPROXY_MOUNT = ("./haproxy/haproxy.cfg", "/usr/local/etc/haproxy/haproxy.cfg")
+# Flags of redpack-sim that are not settings.
+NOT_SETTINGS = {"help", "version", "help-markdown", "print-config"}
+VARIABLE = re.compile(r"\$\$|\$\{[A-Za-z_][A-Za-z0-9_]*(?:(:?-)([^}]*))?\}|\$[A-Za-z_][A-Za-z0-9_]*")
 
 
 def default(value):
-    """A value as Compose gives it when no variable is set."""
-    return re.sub(r"\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}", r"\1", str(value))
+    """A value as Compose gives it when no variable is set: ${VAR:-d} and
+    ${VAR-d} are d, ${VAR} and $VAR empty, $$ a dollar sign."""
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+
+    def one(m):
+        if m.group(0) == "$$":
+            return "$"
+        return m.group(2) if m.group(1) else ""
+    return VARIABLE.sub(one, str(value))
 
 
 def environment(service):
+    """KEY: value; a variable listed without a value (taken from the shell)
+    or null is left out."""
     env = service.get("environment") or {}
     if isinstance(env, list):
-        env = dict(item.split("=", 1) for item in env)
-    return {k: default(v) for k, v in env.items()}
+        env = dict((k, v) for k, sep, v in (str(i).partition("=") for i in env) if sep)
+    return {k: default(v) for k, v in env.items() if v is not None}
 
 
 def volume_at(service, target):
     for v in service.get("volumes") or []:
-        parts = v.split(":") if isinstance(v, str) else [v.get("source"), v.get("target")]
-        if len(parts) >= 2 and parts[1] == target:
-            return parts[0]
+        if isinstance(v, str):
+            parts = v.split(":")
+            source, dest = (parts[0], parts[1]) if len(parts) >= 2 else (None, parts[0])
+        else:
+            source, dest = v.get("source"), v.get("target")
+        if dest == target:
+            return source
     return None
 
 
 def healthy_after(service, other):
-    dep = (service.get("depends_on") or {}).get(other)
+    deps = service.get("depends_on") or {}
+    dep = deps.get(other) if isinstance(deps, dict) else None
     return isinstance(dep, dict) and dep.get("condition") == "service_healthy"
+
+
+def container_port(spec):
+    """The container's side of a ports entry: "8443", "127.0.0.1:8443:8443",
+    "8443/tcp", or the long syntax's target."""
+    if isinstance(spec, dict):
+        spec = spec.get("target")
+    m = re.search(r"(\d+)(?:/\w+)?$", str(spec))
+    return int(m.group(1)) if m else None
+
+
+def database_url_matches(url_text, pg):
+    """REDPACK_DB names the postgres service, its user, password and
+    database (the image's defaults: user postgres, database its user's)."""
+    url = urlsplit(url_text)
+    try:
+        port = url.port or 5432
+    except ValueError:
+        return False
+    user = pg.get("POSTGRES_USER", "postgres")
+    return (url.scheme in ("postgresql", "postgres") and url.hostname == "postgres" and
+            port == 5432 and unquote(url.username or "") == user and
+            unquote(url.password or "") == pg.get("POSTGRES_PASSWORD") and
+            unquote(url.path.lstrip("/")) == pg.get("POSTGRES_DB", user))
 
 
 def checks(compose, settings):
@@ -61,20 +104,16 @@ def checks(compose, settings):
     if missing:
         return out
     pg = environment(services["postgres"])
-    known = {"REDPACK_" + s.upper().replace("-", "_") for s in settings}
+    known = {"REDPACK_" + s.upper().replace("-", "_") for s in settings if s not in NOT_SETTINGS}
     volumes = set(compose.get("volumes") or {})
     certs = set()
     for name in SIMS:
         sim = services[name]
         env = environment(sim)
-        url = urlsplit(env.get("REDPACK_DB", ""))
-        db_ok = (url.scheme in ("postgresql", "postgres") and url.hostname == "postgres" and
-                 url.port == 5432 and url.username == pg.get("POSTGRES_USER") and
-                 url.password == pg.get("POSTGRES_PASSWORD") and
-                 url.path.lstrip("/") == pg.get("POSTGRES_DB"))
+        db_ok = database_url_matches(env.get("REDPACK_DB", ""), pg)
         out.append((db_ok, "%s: REDPACK_DB names the postgres service's user, password and "
                     "database" % name))
-        unknown = sorted(set(env) - known)
+        unknown = sorted(k for k in env if k.startswith("REDPACK_") and k not in known)
         out.append((not unknown, "%s: every REDPACK_* variable is a setting of redpack-sim%s" % (
             name, "" if not unknown else " (not: %s)" % ", ".join(unknown))))
         vol = volume_at(sim, CERTS)
@@ -92,7 +131,7 @@ def checks(compose, settings):
         cfg = f.read()
     named = set(re.findall(r"^\s*server\s+\S+\s+([A-Za-z0-9_.-]+):\d+", cfg, re.M))
     binds = sorted(int(p) for p in re.findall(r"^\s*bind\s+\S*:(\d+)", cfg, re.M))
-    published = sorted(int(str(p).rsplit(":", 1)[1]) for p in hap.get("ports") or [])
+    published = sorted(container_port(p) or 0 for p in hap.get("ports") or [])
     out.append((named == set(SIMS), "haproxy.cfg's servers are %s (it names %s)" % (
         " and ".join(SIMS), ", ".join(sorted(named)) or "none")))
     out.append((binds == published, "haproxy.cfg binds the ports compose publishes (%s)" % (
