@@ -808,7 +808,6 @@ int pgstore_begin(struct pgstore *s)
 	if (healthy ? pg_defer(s->pg, "SAVEPOINT unit") != 0
 		    : pg_exec(s->pg, "SAVEPOINT unit") != 0)
 		return fail(s, "savepoint");
-	s->pre.valid = 0;
 	if (s->units < HOLD_DEPTH)
 		s->marks[s->units] = deltas_mark(s->pending);
 	s->units++;
@@ -1150,13 +1149,6 @@ int pgstore_scene_enabled(struct pgstore *s, const char *mch_id, const char *sce
 			   "lookup scene");
 }
 
-static void read_packet_at(const PGresult *res, int row, int c, struct packet_row *out);
-
-static void read_packet(const PGresult *res, int row, struct packet_row *out)
-{
-	read_packet_at(res, row, 0, out);
-}
-
 /* PACKET_COLUMNS's columns from column c on. */
 static void read_packet_at(const PGresult *res, int row, int c, struct packet_row *out)
 {
@@ -1183,15 +1175,19 @@ static void read_packet_at(const PGresult *res, int row, int c, struct packet_ro
 	out->refund_amount = col_int(res, row, c + 20);
 }
 
+static void read_packet(const PGresult *res, int row, struct packet_row *out)
+{
+	read_packet_at(res, row, 0, out);
+}
+
 /* 1 when the prefetched answers hold for these keys (NULL: any). */
 static int pre_hit(const struct pgstore *s, const char *mch_id, const char *billno,
 		   const char *openid)
 {
-	if (!s->pre.valid || !s->tx || s->pre.changes != s->changes ||
-	    strcmp(s->pre.mch_id, mch_id) != 0 || (billno && strcmp(s->pre.billno, billno) != 0) ||
-	    (openid && strcmp(s->pre.openid, openid) != 0))
-		return 0;
-	return 1;
+	return s->pre.valid && s->tx && s->pre.changes == s->changes &&
+	       strcmp(s->pre.mch_id, mch_id) == 0 &&
+	       (!billno || strcmp(s->pre.billno, billno) == 0) &&
+	       (!openid || strcmp(s->pre.openid, openid) == 0);
 }
 
 void pgstore_send_prefetch(struct pgstore *s, const char *mch_id, const char *mch_billno,

@@ -229,12 +229,12 @@ extern const char *const pgstore_admin_sql[PGA__COUNT];
  * pgstore_changes), or NULL with the failure recorded. */
 PGresult *pgstore_run_admin(struct pgstore *s, int id, int n, const char *const *params,
 			    const char *what);
-/* Writes outside any transaction go in one of their own, under the write
- * lock (*own set): begin, then end with the writes' rc (0 commits). */
 /* Writes the counter changes a batch holds (store_pg.c), before a
  * statement that reads or rewrites the counter tables other than the send
  * path's reads; refused inside a unit. 0 or -1. */
 int pgstore_pending_flush(struct pgstore *s);
+/* Writes outside any transaction go in one of their own, under the write
+ * lock (*own set): begin, then end with the writes' rc (0 commits). */
 int pgstore_unit_begin(struct pgstore *s, int *own, const char *what);
 int pgstore_unit_end(struct pgstore *s, int own, int rc, const char *what);
 /* Records text as the failure of what (first error, log). Returns -1. */

@@ -664,6 +664,25 @@ static void counters_held(struct pgstore *s, struct pg *admin)
 	}
 }
 
+/* What a send of merchant 20000005's billno P1 to oP reads on day0. */
+struct send_reads {
+	int64_t created, merchant_day, user_count, user_amount, next_id;
+	int found;
+	struct packet_row packet;
+};
+
+/* The send's reads one by one, the next id too when next_id. */
+static void read_send(struct pgstore *s, int64_t day0, int next_id, struct send_reads *r)
+{
+	CHECK(pgstore_packets_created_since(s, "20000005", day0, &r->created) == 0);
+	r->found = pgstore_packet_find(s, "20000005", "P1", &r->packet);
+	CHECK(pgstore_user_receipts_since(s, "20000005", "oP", day0, &r->user_count,
+					  &r->user_amount) == 0);
+	CHECK(pgstore_merchant_sent_since(s, "20000005", day0, &r->merchant_day) == 0);
+	if (next_id)
+		CHECK(pgstore_packet_next_id(s, &r->next_id) == 0);
+}
+
 /* A send's reads announced (pgstore_send_prefetch) cost one round trip
  * together, answer what the reads one by one answer, and are read again
  * once the store has written. */
@@ -671,9 +690,9 @@ static void send_reads_at_once(struct pgstore *s)
 {
 	const int64_t day0 = INT64_C(1709222400);
 	struct merchant m = merchant("20000005", 10);
-	struct packet_row o1, o2;
-	int64_t id, r1, r2, md1, md2, uc1, uc2, ua1, ua2, next1 = 0, next2 = 0;
-	int f1, f2;
+	struct send_reads one = {0}, all = {0};
+	struct packet_row o2;
+	int64_t id, md2, uc2, ua2;
 
 	CHECK(pgstore_merchant_insert(s, &m) == 0);
 	struct packet_new a = packet("20000005", "P1", "oP", "SENT", 100, day0 + 10, day0 + 10);
@@ -687,40 +706,33 @@ static void send_reads_at_once(struct pgstore *s)
 		pgstore_send_prefetch(s, "20000005", "P1", "oP", day0, day0);
 		pgstore_commit(s);
 		CHECK(pgstore_begin(s) == 0);
-		CHECK(pgstore_packets_created_since(s, "20000005", day0, &r1) == 0);
-		CHECK(pgstore_packet_find(s, "20000005", "P1", &o1) == 1);
-		CHECK(pgstore_user_receipts_since(s, "20000005", "oP", day0, &uc1, &ua1) == 0);
-		CHECK(pgstore_merchant_sent_since(s, "20000005", day0, &md1) == 0);
+		read_send(s, day0, 0, &one);
+		CHECK(one.found == 1);
 		pgstore_commit(s);
 	}
 	/* One by one. */
 	CHECK(pgstore_begin(s) == 0);
 	uint64_t t0 = pgstore_round_trips(s);
-	CHECK(pgstore_packets_created_since(s, "20000005", day0, &r1) == 0);
-	f1 = pgstore_packet_find(s, "20000005", "P1", &o1);
-	CHECK(pgstore_user_receipts_since(s, "20000005", "oP", day0, &uc1, &ua1) == 0);
-	CHECK(pgstore_merchant_sent_since(s, "20000005", day0, &md1) == 0);
-	CHECK(pgstore_packet_next_id(s, &next1) == 0);
+	read_send(s, day0, 1, &one);
 	uint64_t one_by_one = pgstore_round_trips(s) - t0;
 	pgstore_rollback(s);
 	/* At once. */
 	CHECK(pgstore_begin(s) == 0);
 	t0 = pgstore_round_trips(s);
 	pgstore_send_prefetch(s, "20000005", "P1", "oP", day0, day0);
-	CHECK(pgstore_packets_created_since(s, "20000005", day0, &r2) == 0);
-	f2 = pgstore_packet_find(s, "20000005", "P1", &o2);
-	CHECK(pgstore_user_receipts_since(s, "20000005", "oP", day0, &uc2, &ua2) == 0);
-	CHECK(pgstore_merchant_sent_since(s, "20000005", day0, &md2) == 0);
-	CHECK(pgstore_packet_next_id(s, &next2) == 0);
+	read_send(s, day0, 1, &all);
 	uint64_t at_once = pgstore_round_trips(s) - t0;
 	CHECK(one_by_one == 4); /* the id taken already, by the warm-up */
 	CHECK(at_once == 1);
-	CHECK(f1 == 1 && f2 == 1 && o1.id == o2.id && o2.id == id);
-	CHECK_STR(o2.re_openid, "oP");
-	CHECK(o2.total_amount == 100 && o2.send_time == day0 + 10);
-	CHECK(r1 == 1 && r2 == 1 && md1 == 100 && md2 == 100);
-	CHECK(uc1 == 1 && uc2 == 1 && ua1 == 100 && ua2 == 100);
-	CHECK(next1 == next2); /* kept for the next insert, as before */
+	CHECK(one.found == 1 && all.found == 1 && one.packet.id == all.packet.id &&
+	      all.packet.id == id);
+	CHECK_STR(all.packet.re_openid, "oP");
+	CHECK(all.packet.total_amount == 100 && all.packet.send_time == day0 + 10);
+	CHECK(one.created == 1 && all.created == 1 && one.merchant_day == 100 &&
+	      all.merchant_day == 100);
+	CHECK(one.user_count == 1 && all.user_count == 1 && one.user_amount == 100 &&
+	      all.user_amount == 100);
+	CHECK(one.next_id == all.next_id); /* kept for the next insert, as before */
 	/* Another billno, another day: asked of the server as before. */
 	t0 = pgstore_round_trips(s);
 	CHECK(pgstore_packet_find(s, "20000005", "P2", &o2) == 0);
