@@ -24,6 +24,10 @@
 
 struct walckpt;
 
+/* The checkpointer thread's name and nice value (store_wal.c says why). */
+#define WALCKPT_THREAD_NAME "redpack-ckpt"
+#define WALCKPT_NICE 19
+
 /* A checkpointer for the database file at path, with the synchronous
  * setting power_loss ? FULL : NORMAL for its syncs. NULL when its
  * connection or thread cannot be made (the caller keeps SQLite's own

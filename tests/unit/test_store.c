@@ -3,7 +3,9 @@
  * transactions. */
 #include "check.h"
 
+#include <dirent.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 #include "sqlite_mem.h"
 #include "sqlite_wal_vfs.h"
 #include "store.h"
+#include "store_wal.h"
 
 static char dir[] = "/tmp/test_store.XXXXXX";
 static char dbpath[256];
@@ -1118,6 +1121,46 @@ static void migrations_from_7(void)
 	store_close(s);
 }
 
+/* The nice value of this process's thread named name, or INT_MIN when
+ * there is none: /proc/self/task/TID/stat, the 17th field after the
+ * name's closing parenthesis. */
+static int thread_nice(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int nice = INT_MIN;
+
+	while (d && nice == INT_MIN && (e = readdir(d)) != NULL) {
+		char file[300], comm[64] = "", stat[1024] = "";
+		FILE *f;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "/proc/self/task/%s/comm", e->d_name);
+		if ((f = fopen(file, "r")) != NULL) {
+			if (!fgets(comm, sizeof(comm), f))
+				comm[0] = '\0';
+			fclose(f);
+		}
+		comm[strcspn(comm, "\n")] = '\0';
+		if (strcmp(comm, name) != 0)
+			continue;
+		snprintf(file, sizeof(file), "/proc/self/task/%s/stat", e->d_name);
+		if ((f = fopen(file, "r")) != NULL) {
+			if (!fgets(stat, sizeof(stat), f))
+				stat[0] = '\0';
+			fclose(f);
+		}
+		const char *p = strrchr(stat, ')');
+		for (int field = 2; p && field < 19; field++)
+			p = strchr(p + 1, ' ');
+		if (p)
+			nice = atoi(p + 1);
+	}
+	if (d)
+		closedir(d);
+	return nice;
+}
+
 /* WAL checkpoints run on the checkpointer's thread, not in a COMMIT on
  * the loop, and the WAL still starts over: after enough batches of
  * writes for twice the drain mark (4 frames a batch), it holds at most
@@ -1162,6 +1205,9 @@ static void wal_checkpoints(void)
 	CHECK(synced >= drains);
 	CHECK(stat(wal, &st) == 0);
 	CHECK(st.st_size <= (STORE_WAL_DRAIN_FRAMES + 1000 + 64) * (4096 + 24));
+	/* The checkpointer yields to every other thread of the machine:
+	 * named, at nice 19 (store_wal.c). */
+	CHECK(thread_nice(WALCKPT_THREAD_NAME) == WALCKPT_NICE);
 	CHECK(sql_int(path, "SELECT COUNT(*) FROM ledger WHERE mch_id = '10000097'") == n_batches);
 	CHECK(store_merchant_lookup(s, "10000097", &got) == 1 && got.balance == n_batches);
 
