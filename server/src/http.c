@@ -157,7 +157,13 @@ struct conn {
 	struct transport_fault *pending; /* an answer held back by a fault */
 	char fault_rid[33];		 /* its Request-Id, as logged */
 	int handshake_done;		 /* API: the TLS handshake completed */
-	struct conn *next, **prevp;	 /* s->admin_conns or s->api_conns */
+	/* API: the client certificate's verdict and CN, read from the SSL
+	 * at the first request: neither can change on a connection (no
+	 * renegotiation, no post-handshake authentication). */
+	int peer_known;
+	enum cert_state peer_state;
+	char peer_cn[STORE_ID_MAX];
+	struct conn *next, **prevp; /* s->admin_conns or s->api_conns */
 	int admin;
 	int counted;	      /* under the cap (counted in admin_open / open_connections) */
 	int head_pending;     /* the next request head has not been checked yet */
@@ -1316,7 +1322,12 @@ static void on_api_request(void *arg, struct h1conn *hc, struct h1_request *r)
 		page = r->refusal;
 		goto respond;
 	}
-	switch (tls_peer(ssl, cn, sizeof(cn))) {
+	if (!c->peer_known) {
+		c->peer_state = tls_peer(ssl, c->peer_cn, sizeof(c->peer_cn));
+		c->peer_known = 1;
+	}
+	memcpy(cn, c->peer_cn, strlen(c->peer_cn) + 1);
+	switch (c->peer_state) {
 	case CERT_NONE:
 		page = PAGE_NO_CERT;
 		goto respond;
