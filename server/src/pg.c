@@ -138,9 +138,12 @@ struct pg *pg_open(const char *url, const char *const *sql, int count, char *err
 	const char *const keys[] = {"connect_timeout", "application_name", "dbname",
 				    "client_encoding", NULL};
 	const char *const values[] = {timeout, "redpack-sim", url, "UTF8", NULL};
-	struct pg *pg = xcalloc(1, sizeof(*pg));
+	struct pg *pg;
 	char line[200];
 
+	if (pq_load(err, errlen) != 0)
+		return NULL;
+	pg = xcalloc(1, sizeof(*pg));
 	snprintf(timeout, sizeof(timeout), "%d", PG_CONNECT_TIMEOUT);
 	pg->conn = PQconnectdbParams(keys, values, 1);
 	if (!pg->conn) {

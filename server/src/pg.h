@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <libpq-fe.h>
+#include "pq_dl.h" /* libpq, loaded by pg_open */
 
 struct pg;
 

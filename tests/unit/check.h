@@ -31,6 +31,21 @@ static int check_count;
 		}                                                                                  \
 	} while (0)
 
+/* Whether a shared object whose path holds name is mapped into this
+ * process (/proc/self/maps). */
+static inline int check_mapped(const char *name)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, name) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
 static inline int check_done(const char *name)
 {
 	printf("%s: %d checks, %d failed\n", name, check_count, check_failures);

@@ -1046,6 +1046,8 @@ int main(int argc, char **argv)
 	fclose(f);
 	base_url[strcspn(base_url, "\n")] = '\0';
 
+	/* libpq is loaded by the first pg_open, not at start (pq_dl.h). */
+	CHECK(!check_mapped(PQ_DL_SONAME));
 	schema_targets();
 	migrations_once();
 	migrations_failing();
@@ -1057,5 +1059,6 @@ int main(int argc, char **argv)
 	serialization();
 	deadlock();
 	lost();
+	CHECK(check_mapped(PQ_DL_SONAME));
 	return check_done("test_pg");
 }

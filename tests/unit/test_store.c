@@ -1455,5 +1455,7 @@ int main(void)
 	wal_crash_copy();
 	journal_chunks();
 	cleanup();
+	/* SQLite alone never loads libpq (pq_dl.h). */
+	CHECK(!check_mapped("libpq.so"));
 	return check_done("store");
 }
