@@ -27,8 +27,8 @@ static void load(void)
 			 PQ_DL_SONAME, why ? why : "not found");
 		return;
 	}
-#define PQ_DL_RESOLVE(name)                                                                      \
-	if (!missing && !(*(void **)&pq_fns.name = dlsym(lib, #name)))                           \
+#define PQ_DL_RESOLVE(name)                                                                        \
+	if (!missing && !(*(void **)&pq_fns.name = dlsym(lib, #name)))                             \
 		missing = #name;
 	PQ_DL_FUNCTIONS(PQ_DL_RESOLVE)
 #undef PQ_DL_RESOLVE

@@ -1121,9 +1121,26 @@ static void migrations_from_7(void)
 	store_close(s);
 }
 
+/* The first line of /proc/self/task/TID/FILE into out ("" when
+ * unreadable), its line end removed. */
+static void task_line(const char *tid, const char *file, char *out, size_t size)
+{
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/%s", tid, file);
+	out[0] = '\0';
+	if ((f = fopen(path, "r")) != NULL) {
+		if (!fgets(out, (int)size, f))
+			out[0] = '\0';
+		fclose(f);
+	}
+	out[strcspn(out, "\n")] = '\0';
+}
+
 /* The nice value of this process's thread named name, or INT_MIN when
- * there is none: /proc/self/task/TID/stat, the 17th field after the
- * name's closing parenthesis. */
+ * there is none: its stat's 17th field after the name's closing
+ * parenthesis. */
 static int thread_nice(const char *name)
 {
 	DIR *d = opendir("/proc/self/task");
@@ -1131,25 +1148,13 @@ static int thread_nice(const char *name)
 	int nice = INT_MIN;
 
 	while (d && nice == INT_MIN && (e = readdir(d)) != NULL) {
-		char file[300], comm[64] = "", stat[1024] = "";
-		FILE *f;
+		char comm[64], stat[1024];
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(file, sizeof(file), "/proc/self/task/%s/comm", e->d_name);
-		if ((f = fopen(file, "r")) != NULL) {
-			if (!fgets(comm, sizeof(comm), f))
-				comm[0] = '\0';
-			fclose(f);
-		}
-		comm[strcspn(comm, "\n")] = '\0';
+		task_line(e->d_name, "comm", comm, sizeof(comm));
 		if (strcmp(comm, name) != 0)
 			continue;
-		snprintf(file, sizeof(file), "/proc/self/task/%s/stat", e->d_name);
-		if ((f = fopen(file, "r")) != NULL) {
-			if (!fgets(stat, sizeof(stat), f))
-				stat[0] = '\0';
-			fclose(f);
-		}
+		task_line(e->d_name, "stat", stat, sizeof(stat));
 		const char *p = strrchr(stat, ')');
 		for (int field = 2; p && field < 19; field++)
 			p = strchr(p + 1, ' ');
