@@ -226,17 +226,27 @@ void http_head_check(const char *p, size_t n, int more, size_t from, size_t max_
 
 	memset(h, 0, sizeof(*h));
 	h->length = -1;
-	for (i = from; i < n; i++) {
-		if (p[i] == '\0') {
-			h->complete = 1;
-			h->refusal = PAGE_BAD_REQUEST;
-			return;
+	/* The end is looked for line by line (memchr), before the first NUL
+	 * (after the end, a NUL is the body's). */
+	const char *nul = from < n ? memchr(p + from, '\0', n - from) : NULL;
+	size_t lim = nul ? (size_t)(nul - p) : n;
+	for (i = from; i < lim; i++) {
+		const char *nl = memchr(p + i, '\n', lim - i);
+		if (!nl) {
+			i = lim;
+			break;
 		}
-		if (p[i] == '\n' && i > 0 &&
+		i = (size_t)(nl - p);
+		if (i > 0 &&
 		    (p[i - 1] == '\n' || (p[i - 1] == '\r' && i > 1 && p[i - 2] == '\n'))) {
 			end = i + 1;
 			break;
 		}
+	}
+	if (!end && nul) {
+		h->complete = 1;
+		h->refusal = PAGE_BAD_REQUEST;
+		return;
 	}
 	h->scanned = i > 2 ? i - 2 : 0;
 	if (!end || end > max_headers) {
