@@ -1307,12 +1307,11 @@ static void on_api_request(void *arg, struct h1conn *hc, struct h1_request *r)
 	SSL *ssl = bufferevent_openssl_get_ssl(h1_bufferevent(hc));
 	const struct endpoint *ep;
 	enum page_id page = PAGE_NONE;
-	char cn[STORE_ID_MAX];
+	const char *cn = ""; /* the certificate's CN, once read */
 	char *path = NULL;
 	uint64_t start = now_us();
 	const char *why = NULL;
 
-	cn[0] = '\0';
 	c->head_method = r->head;
 	c->close_after = r->close;
 	/* The whole request is in: its deadline no longer applies (the
@@ -1326,7 +1325,7 @@ static void on_api_request(void *arg, struct h1conn *hc, struct h1_request *r)
 		c->peer_state = tls_peer(ssl, c->peer_cn, sizeof(c->peer_cn));
 		c->peer_known = 1;
 	}
-	memcpy(cn, c->peer_cn, strlen(c->peer_cn) + 1);
+	cn = c->peer_cn;
 	switch (c->peer_state) {
 	case CERT_NONE:
 		page = PAGE_NO_CERT;

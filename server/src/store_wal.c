@@ -1,13 +1,12 @@
 /*
  * store_wal.c - WAL checkpoints on a thread of their own (store_wal.h).
  */
-#define _GNU_SOURCE /* pthread_setname_np */
+#define _GNU_SOURCE /* pthread_setname_np, gettid */
 #include "store_wal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -52,13 +51,13 @@ static int sync_db(struct walckpt *w)
  * core sat idle, and every request in flight waited with it. At nice 19
  * (Linux: a thread's own nice) a woken task preempts the pass at once,
  * and the pass still runs whenever a core is free: p99 at 64
- * connections went from 4.1-4.6 ms to 3.1-3.5 (docs/benchmarks.md). A
+ * connections went from 4.1-4.6 ms to 3.1-3.8 (docs/benchmarks.md). A
  * thread starved for long only lets the WAL grow to the writer's drain
  * mark, where the writer waits for a pass and frees its own core. */
 static void lower_priority(void)
 {
 	pthread_setname_np(pthread_self(), WALCKPT_THREAD_NAME);
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WALCKPT_NICE);
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), WALCKPT_NICE);
 }
 
 static void *run(void *arg)
